@@ -1,0 +1,107 @@
+// The only reader of process.env: a typed, validated configuration, with a bad variable reported by name.
+import os from 'node:os';
+import path from 'node:path';
+import { ENGINE_DEFAULTS } from './engine/index.js';
+
+export const DEFAULT_MODEL = 'hf:Qwen/Qwen2.5-0.5B-Instruct-GGUF/qwen2.5-0.5b-instruct-q8_0.gguf';
+
+export interface AppConfig {
+  host: string;
+  port: number;
+  databasePath: string;
+  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  model: string;
+  modelsDir: string;
+  gpu: 'off' | 'auto';
+  threads: number;
+  contextSize: number;
+  batchSize: number;
+  warmConversations: number;
+  useMmap: boolean;
+  maxQueue: number;
+  jobTimeoutMs: number;
+  maxInputChars: number;
+  maxBatchTexts: number;
+}
+
+export class ConfigError extends Error {
+  readonly code = 'BAD_CONFIG';
+  readonly variable: string;
+
+  constructor({ variable, message }: { variable: string; message: string }) {
+    super(`${variable}: ${message}`);
+    this.name = 'ConfigError';
+    this.variable = variable;
+  }
+}
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+export function loadConfig(env: Env = process.env): AppConfig {
+  const read = new EnvReader(env);
+  return {
+    host: read.string('HOST', '127.0.0.1'),
+    port: read.integer('PORT', 4000, { min: 0, max: 65_535 }),
+    databasePath: path.resolve(read.string('DATABASE_PATH', './data/all-in-one.db')),
+    logLevel: read.oneOf('LOG_LEVEL', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], 'info'),
+    model: read.string('MODEL', DEFAULT_MODEL),
+    modelsDir: path.resolve(read.string('MODELS_DIR', './models')),
+    gpu: read.oneOf('GPU', ['off', 'auto'], ENGINE_DEFAULTS.gpu),
+    threads: read.integer('THREADS', os.availableParallelism(), { min: 1, max: 256 }),
+    contextSize: read.integer('CONTEXT_SIZE', ENGINE_DEFAULTS.contextSize, { min: 256, max: 131_072 }),
+    batchSize: read.integer('BATCH_SIZE', ENGINE_DEFAULTS.batchSize, { min: 16, max: 8192 }),
+    warmConversations: read.integer('WARM_CONVERSATIONS', ENGINE_DEFAULTS.warmConversations, { min: 1, max: 64 }),
+    useMmap: read.boolean('USE_MMAP', ENGINE_DEFAULTS.useMmap),
+    maxQueue: read.integer('MAX_QUEUE', ENGINE_DEFAULTS.maxQueue, { min: 0, max: 10_000 }),
+    jobTimeoutMs: read.integer('JOB_TIMEOUT_MS', ENGINE_DEFAULTS.jobTimeoutMs, { min: 100, max: 3_600_000 }),
+    maxInputChars: read.integer('MAX_INPUT_CHARS', ENGINE_DEFAULTS.maxInputChars, { min: 1, max: 1_000_000 }),
+    maxBatchTexts: read.integer('MAX_BATCH_TEXTS', ENGINE_DEFAULTS.maxBatchTexts, { min: 1, max: 1000 }),
+  };
+}
+
+class EnvReader {
+  readonly #env: Env;
+
+  constructor(env: Env) {
+    this.#env = env;
+  }
+
+  #raw(name: string): string | undefined {
+    const value = this.#env[name]?.trim();
+    return value === undefined || value === '' ? undefined : value;
+  }
+
+  string(name: string, fallback: string): string {
+    return this.#raw(name) ?? fallback;
+  }
+
+  integer(name: string, fallback: number, range: { min: number; max: number }): number {
+    const raw = this.#raw(name);
+    if (raw === undefined) return fallback;
+    const value = Number(raw);
+    if (!/^-?\d+$/.test(raw) || !Number.isSafeInteger(value) || value < range.min || value > range.max) {
+      throw new ConfigError({
+        variable: name,
+        message: `expected an integer from ${range.min} to ${range.max}, got "${raw}"`,
+      });
+    }
+    return value;
+  }
+
+  boolean(name: string, fallback: boolean): boolean {
+    const raw = this.#raw(name)?.toLowerCase();
+    if (raw === undefined) return fallback;
+    if (['1', 'true', 'yes', 'on'].includes(raw)) return true;
+    if (['0', 'false', 'no', 'off'].includes(raw)) return false;
+    throw new ConfigError({ variable: name, message: `expected true or false, got "${raw}"` });
+  }
+
+  oneOf<const T extends string>(name: string, allowed: readonly T[], fallback: T): T {
+    const raw = this.#raw(name);
+    if (raw === undefined) return fallback;
+    if (!allowed.includes(raw as T)) {
+      throw new ConfigError({ variable: name, message: `expected one of ${allowed.join(', ')}, got "${raw}"` });
+    }
+    return raw as T;
+  }
+}

@@ -1,0 +1,124 @@
+// Drizzle table definitions for conversations, messages, sentiment results and their hourly roll-up.
+import { sql, type SQL } from 'drizzle-orm';
+import type { SQLiteColumn } from 'drizzle-orm/sqlite-core';
+import {
+  check,
+  index,
+  integer,
+  primaryKey,
+  real,
+  sqliteTable,
+  text,
+  uniqueIndex,
+} from 'drizzle-orm/sqlite-core';
+
+const MESSAGE_ROLES = ['user', 'assistant'] as const;
+const MESSAGE_STATUSES = ['complete', 'aborted', 'failed'] as const;
+const FINISH_REASONS = ['stop', 'length', 'aborted'] as const;
+const SENTIMENT_SOURCES = ['chat', 'query'] as const;
+const SENTIMENT_LOCALES = ['zh', 'en'] as const;
+const SENTIMENT_METHODS = ['logprob', 'generate'] as const;
+const SENTIMENT_LABELS = ['positive', 'negative', 'neutral'] as const;
+
+// Drizzle's `enum` option only narrows the TypeScript type; the CHECK keeps other writers honest too.
+function oneOf(column: SQLiteColumn, values: readonly string[]): SQL {
+  return sql`${column} in (${sql.raw(values.map((value) => `'${value}'`).join(', '))})`;
+}
+
+// The roll-up stores "no owner" as '' (NULLs never conflict in a unique key), so '' must never be a real owner.
+function ownerIsNullOrNonEmpty(column: SQLiteColumn): SQL {
+  return sql`${column} is null or ${column} <> ''`;
+}
+
+export const conversations = sqliteTable(
+  'conversations',
+  {
+    id: text('id').primaryKey(),
+    owner: text('owner'),
+    title: text('title'),
+    createdAt: integer('created_at', { mode: 'timestamp_ms' }).notNull(),
+    updatedAt: integer('updated_at', { mode: 'timestamp_ms' }).notNull(),
+  },
+  (t) => [
+    // ULIDs sort by creation time, so (owner, id) serves "newest first" keyset pages for one owner.
+    index('conversations_owner_id_idx').on(t.owner, t.id),
+    check('conversations_owner_check', ownerIsNullOrNonEmpty(t.owner)),
+  ],
+);
+
+export const messages = sqliteTable(
+  'messages',
+  {
+    id: text('id').primaryKey(),
+    conversationId: text('conversation_id')
+      .notNull()
+      .references(() => conversations.id, { onDelete: 'cascade' }),
+    role: text('role', { enum: MESSAGE_ROLES }).notNull(),
+    content: text('content').notNull(),
+    status: text('status', { enum: MESSAGE_STATUSES }).notNull(),
+    finishReason: text('finish_reason', { enum: FINISH_REASONS }),
+    tokenCount: integer('token_count'),
+    latencyMs: real('latency_ms'),
+    createdAt: integer('created_at', { mode: 'timestamp_ms' }).notNull(),
+  },
+  (t) => [
+    // Serves both "messages of a conversation, oldest first" and the ON DELETE CASCADE lookup.
+    index('messages_conversation_created_idx').on(t.conversationId, t.createdAt),
+    check('messages_role_check', oneOf(t.role, MESSAGE_ROLES)),
+    check('messages_status_check', oneOf(t.status, MESSAGE_STATUSES)),
+    check('messages_finish_reason_check', oneOf(t.finishReason, FINISH_REASONS)),
+  ],
+);
+
+export const sentiments = sqliteTable(
+  'sentiments',
+  {
+    id: text('id').primaryKey(),
+    source: text('source', { enum: SENTIMENT_SOURCES }).notNull(),
+    owner: text('owner'),
+    // SET NULL rather than CASCADE: deleting a conversation removes its text (the messages) but keeps the
+    // anonymous label history, so analytics totals do not shrink when users tidy up.
+    conversationId: text('conversation_id').references(() => conversations.id, { onDelete: 'set null' }),
+    messageId: text('message_id').references(() => messages.id, { onDelete: 'set null' }),
+    // Only QUERY results keep their text; CHAT results point at their message instead.
+    text: text('text'),
+    locale: text('locale', { enum: SENTIMENT_LOCALES }).notNull(),
+    method: text('method', { enum: SENTIMENT_METHODS }).notNull(),
+    label: text('label', { enum: SENTIMENT_LABELS }).notNull(),
+    confidence: real('confidence').notNull(),
+    scorePositive: real('score_positive').notNull(),
+    scoreNegative: real('score_negative').notNull(),
+    scoreNeutral: real('score_neutral').notNull(),
+    latencyMs: real('latency_ms').notNull(),
+    createdAt: integer('created_at', { mode: 'timestamp_ms' }).notNull(),
+  },
+  (t) => [
+    // One sentiment per message; also the lookup for the message join and ON DELETE SET NULL.
+    uniqueIndex('sentiments_message_id_idx').on(t.messageId),
+    // Per-conversation stats and the ON DELETE SET NULL lookup; a conversation holds few rows.
+    index('sentiments_conversation_created_idx').on(t.conversationId, t.createdAt),
+    // Owner-wide stats read whole hours from the roll-up and only the partial hours at the edges from here.
+    index('sentiments_owner_source_created_idx').on(t.owner, t.source, t.createdAt),
+    check('sentiments_owner_check', ownerIsNullOrNonEmpty(t.owner)),
+    check('sentiments_source_check', oneOf(t.source, SENTIMENT_SOURCES)),
+    check('sentiments_locale_check', oneOf(t.locale, SENTIMENT_LOCALES)),
+    check('sentiments_method_check', oneOf(t.method, SENTIMENT_METHODS)),
+    check('sentiments_label_check', oneOf(t.label, SENTIMENT_LABELS)),
+  ],
+);
+
+// Per owner, source and UTC hour: label counts and the confidence sum, kept in the same transaction as
+// every sentiment insert. A year of stats then aggregates ~17,000 rows instead of scanning a million.
+export const sentimentHourlyCounts = sqliteTable(
+  'sentiment_hourly_counts',
+  {
+    ownerKey: text('owner_key').notNull(),
+    source: text('source', { enum: SENTIMENT_SOURCES }).notNull(),
+    hourStart: integer('hour_start').notNull(),
+    positive: integer('positive').notNull(),
+    negative: integer('negative').notNull(),
+    neutral: integer('neutral').notNull(),
+    confidenceSum: real('confidence_sum').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.ownerKey, t.source, t.hourStart] })],
+);

@@ -1,0 +1,40 @@
+// Typed engine errors: each carries a stable `code` that the API layer maps once to its own error codes.
+
+export interface EngineErrorOptions {
+  message: string;
+  cause?: unknown;
+}
+
+export abstract class EngineError extends Error {
+  abstract readonly code: string;
+
+  constructor({ message, cause }: EngineErrorOptions) {
+    super(message, { cause });
+    this.name = new.target.name;
+  }
+}
+
+/** The caller's input cannot be processed: empty text, too long, out-of-range options. */
+export class BadInputError extends EngineError {
+  readonly code = 'BAD_INPUT';
+}
+
+/** The queue is full; the job was refused at once instead of waiting. */
+export class EngineBusyError extends EngineError {
+  readonly code = 'ENGINE_BUSY';
+}
+
+/** The job did not finish within its time limit (queue wait included). */
+export class TimeoutError extends EngineError {
+  readonly code = 'TIMEOUT';
+}
+
+/** The caller aborted the job before it could produce a result. */
+export class AbortedError extends EngineError {
+  readonly code = 'ABORTED';
+}
+
+/** The model could not be found, downloaded, read or loaded, or the engine is shutting down. */
+export class ModelUnavailableError extends EngineError {
+  readonly code = 'MODEL_UNAVAILABLE';
+}

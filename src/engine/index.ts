@@ -1,0 +1,11 @@
+// The engine's public surface: what the service layer, the CLI and the benchmarks may use.
+export { Engine, ENGINE_DEFAULTS, SAMPLING_DEFAULTS } from './Engine.js';
+export type { ChatRequest, ClassifyOptions, EngineOptions, EngineStatus } from './Engine.js';
+export type { ChatStream } from './ChatStream.js';
+export type { FinishReason, ReplyResult } from './generateReply.js';
+export type { ModelSource, ModelSourceKind } from './loadModel.js';
+export { SENTIMENT_LABELS, sentimentDisplay, sentimentEmoji } from './prompts.js';
+export type { ChatTurn, Locale, SentimentLabel } from './prompts.js';
+export type { SentimentMethod, SentimentResult, SentimentScores } from './SentimentClassifier.js';
+export { AbortedError, BadInputError, EngineBusyError, EngineError, ModelUnavailableError, TimeoutError } from './errors.js';
+export type { JobKind } from './Scheduler.js';

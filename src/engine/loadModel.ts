@@ -1,0 +1,161 @@
+// Finds the model a user asked for (local file, `hf:` URI or synthetic shape) and loads it into llama.cpp.
+import { open, stat } from 'node:fs/promises';
+import path from 'node:path';
+import {
+  createModelDownloader,
+  getLlama,
+  LlamaLogLevel,
+  readGgufFileInfo,
+  resolveModelFile,
+  type Llama,
+  type LlamaModel,
+} from 'node-llama-cpp';
+import { ModelUnavailableError } from './errors.js';
+import { ensureSyntheticModel, SYNTHETIC_SHAPES, type SyntheticShapeName } from './synth/index.js';
+
+export type ModelSourceKind = 'file' | 'huggingface' | 'synthetic';
+
+export interface ModelSource {
+  kind: ModelSourceKind;
+  /** What the user wrote in `MODEL`. */
+  spec: string;
+  /** The resolved local file. */
+  path: string;
+  sizeBytes: number;
+}
+
+export interface LoadModelOptions {
+  /** A local `.gguf` path, an `hf:` URI, or `synthetic:<shape>`. */
+  model: string;
+  /** Where `hf:` downloads and synthetic models are kept. */
+  modelsDir: string;
+  /** `off` runs on the CPU; `auto` lets node-llama-cpp pick a GPU backend when one works. */
+  gpu: 'off' | 'auto';
+  /** Memory-map the weights (pages shared with the OS cache) instead of reading them into process memory. */
+  useMmap: boolean;
+  /** Show node-llama-cpp's download progress bar on the terminal. */
+  showDownloadProgress: boolean;
+  /** How long to wait for a download of an uncached `hf:` model to start before giving up. */
+  downloadConnectTimeoutMs?: number;
+  /** Called for conditions an operator must notice, such as a synthetic model with meaningless output. */
+  onWarning?: (message: string) => void;
+  signal?: AbortSignal;
+}
+
+export interface LoadedModel {
+  llama: Llama;
+  model: LlamaModel;
+  source: ModelSource;
+  loadMs: number;
+}
+
+const SYNTHETIC_PREFIX = 'synthetic:';
+const HUGGING_FACE_PREFIX = 'hf:';
+const GGUF_MAGIC = 'GGUF';
+/** node-llama-cpp's downloader retries for minutes when offline; start-up should fail sooner than that. */
+export const DEFAULT_DOWNLOAD_CONNECT_TIMEOUT_MS = 10_000;
+const HINT =
+  'Set MODEL to a local .gguf file (MODEL=/path/to/qwen2.5-0.5b-instruct-q8_0.gguf) ' +
+  'or, offline, to a synthetic model (MODEL=synthetic:tiny).';
+
+export async function resolveModelSource(options: LoadModelOptions): Promise<ModelSource> {
+  const { model: spec, modelsDir } = options;
+  if (spec.startsWith(SYNTHETIC_PREFIX)) {
+    const shape = spec.slice(SYNTHETIC_PREFIX.length);
+    if (!SYNTHETIC_SHAPES.includes(shape as SyntheticShapeName)) {
+      throw new ModelUnavailableError({
+        message: `Unknown synthetic model "${spec}"; choose one of ${SYNTHETIC_SHAPES.map((name) => SYNTHETIC_PREFIX + name).join(', ')}.`,
+      });
+    }
+    options.onWarning?.(
+      `MODEL=${spec} is a synthetic model with RANDOM weights: its sentiment labels and replies are meaningless. ` +
+        'Use it for demos and tests only.',
+    );
+    const file = await ensureSyntheticModel({ shape: shape as SyntheticShapeName, modelsDir });
+    return { kind: 'synthetic', spec, path: file, sizeBytes: (await stat(file)).size };
+  }
+  if (spec.startsWith(HUGGING_FACE_PREFIX)) {
+    let file: string;
+    try {
+      file = await downloadOnce(options);
+    } catch (error) {
+      throw new ModelUnavailableError({
+        message: `Could not find or download MODEL=${spec} (looked in ${path.resolve(modelsDir)}): ${describe(error)}. ${HINT}`,
+        cause: error,
+      });
+    }
+    await assertGgufFile(file, spec);
+    return { kind: 'huggingface', spec, path: file, sizeBytes: (await stat(file)).size };
+  }
+  const file = path.resolve(spec);
+  await assertGgufFile(file, spec);
+  return { kind: 'file', spec, path: file, sizeBytes: (await stat(file)).size };
+}
+
+export async function loadModel(options: LoadModelOptions): Promise<LoadedModel> {
+  const startedAt = performance.now();
+  const source = await resolveModelSource(options);
+  const llama = await getLlama({
+    gpu: options.gpu === 'off' ? false : 'auto',
+    logLevel: LlamaLogLevel.error,
+    progressLogs: false,
+  });
+  try {
+    const model = await llama.loadModel({ modelPath: source.path, useMmap: options.useMmap });
+    return { llama, model, source, loadMs: performance.now() - startedAt };
+  } catch (error) {
+    await llama.dispose();
+    throw new ModelUnavailableError({
+      message: `llama.cpp could not load ${source.path}: ${describe(error)}. The file may be truncated or not a supported model. ${HINT}`,
+      cause: error,
+    });
+  }
+}
+
+/** The cached file when there is one; otherwise a download that must get going within the connect timeout. */
+async function downloadOnce(options: LoadModelOptions): Promise<string> {
+  try {
+    return await resolveModelFile(options.model, { directory: options.modelsDir, download: false, cli: false });
+  } catch {
+    // Not cached yet: download it below.
+  }
+  const timeoutMs = options.downloadConnectTimeoutMs ?? DEFAULT_DOWNLOAD_CONNECT_TIMEOUT_MS;
+  let timer: NodeJS.Timeout | undefined;
+  const downloader = await Promise.race([
+    createModelDownloader({ modelUri: options.model, dirPath: options.modelsDir, showCliProgress: options.showDownloadProgress }),
+    new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`no connection to the model host within ${timeoutMs} ms`)), timeoutMs);
+    }),
+  ]).finally(() => clearTimeout(timer));
+  return downloader.download(options.signal ? { signal: options.signal } : {});
+}
+
+/** Catches the usual wrong files before llama.cpp sees them: missing, empty, not GGUF, header cut short. */
+async function assertGgufFile(file: string, spec: string): Promise<void> {
+  let handle;
+  try {
+    handle = await open(file, 'r');
+  } catch (error) {
+    throw new ModelUnavailableError({ message: `Model file not found or unreadable: ${file} (MODEL=${spec}). ${HINT}`, cause: error });
+  }
+  try {
+    const { buffer, bytesRead } = await handle.read(Buffer.alloc(4), 0, 4, 0);
+    if (bytesRead < 4 || buffer.toString('latin1') !== GGUF_MAGIC) {
+      throw new ModelUnavailableError({ message: `Not a GGUF model file: ${file} (MODEL=${spec}). ${HINT}` });
+    }
+  } finally {
+    await handle.close();
+  }
+  try {
+    await readGgufFileInfo(file, { readTensorInfo: true });
+  } catch (error) {
+    throw new ModelUnavailableError({
+      message: `The GGUF file ${file} is damaged or truncated: ${describe(error)}. ${HINT}`,
+      cause: error,
+    });
+  }
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

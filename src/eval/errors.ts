@@ -1,0 +1,35 @@
+// Typed errors of the evaluation harness; each `code` is stable so the CLI can report it without parsing text.
+
+export interface EvalErrorOptions {
+  message: string;
+  cause?: unknown;
+}
+
+export abstract class EvalError extends Error {
+  abstract readonly code: string;
+
+  constructor({ message, cause }: EvalErrorOptions) {
+    super(message, { cause });
+    this.name = new.target.name;
+  }
+}
+
+/** The data file (or labels file) cannot be read. */
+export class DatasetUnreadableError extends EvalError {
+  readonly code = 'EVAL_DATASET_UNREADABLE';
+}
+
+/** A CSV/TSV header names no known text column or no known label column. */
+export class DatasetColumnsError extends EvalError {
+  readonly code = 'EVAL_COLUMNS_NOT_FOUND';
+}
+
+/** Nothing usable is left once bad rows are set aside. */
+export class EmptyDatasetError extends EvalError {
+  readonly code = 'EVAL_NO_VALID_ROWS';
+}
+
+/** A `--label-map` value that does not parse. */
+export class LabelMapError extends EvalError {
+  readonly code = 'EVAL_BAD_LABEL_MAP';
+}

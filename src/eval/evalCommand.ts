@@ -1,0 +1,86 @@
+// The `eval` command's options as a commander Command, so `npm run eval` and a CLI subcommand share them.
+
+import { Command, InvalidArgumentError, Option } from 'commander';
+import type { AppConfig } from '../config.js';
+import type { Locale } from './classifier.js';
+import { createProgressBar } from './progressBar.js';
+import { DEFAULT_METHOD, runEvalCommand, type EvalMethodChoice } from './runEvalCommand.js';
+
+/** The service settings the evaluation reuses, so it measures the engine as the API runs it. */
+export type EvalConfig = Pick<
+  AppConfig,
+  'model' | 'modelsDir' | 'threads' | 'gpu' | 'contextSize' | 'batchSize' | 'useMmap' | 'maxInputChars'
+>;
+
+export interface CreateEvalCommandOptions {
+  /** Defaults for --model, --models-dir and --threads, and the engine settings (normally `loadConfig()`). */
+  config: EvalConfig;
+  /** Aborts a run in progress (the entry point wires it to SIGINT). */
+  signal?: AbortSignal;
+}
+
+interface ParsedOptions {
+  data: string;
+  labels?: string;
+  labelMap?: string;
+  model: string;
+  modelsDir: string;
+  method: EvalMethodChoice;
+  locale?: Locale;
+  limit?: number;
+  out?: string;
+  threads: number;
+}
+
+function positiveInteger(value: string): number {
+  const parsed = Number(value);
+  if (!Number.isInteger(parsed) || parsed < 1) throw new InvalidArgumentError('expected a whole number of at least 1');
+  return parsed;
+}
+
+export function createEvalCommand({ config, signal }: CreateEvalCommandOptions): Command {
+  return new Command('eval')
+    .description('Measure sentiment accuracy on a labelled data set and report metrics, calibration and cost')
+    .requiredOption('--data <file>', 'CSV/TSV with a header, JSONL, or one text per line (with --labels)')
+    .option('--labels <file>', 'one label per line, parallel to --data')
+    .option(
+      '--label-map <map>',
+      'how raw labels read, e.g. 0=negative,1=neutral,2=positive (default: 0/1 → negative/positive; ' +
+        'with a 2 present, 0/1/2 → negative/neutral/positive; with a -1 present, -1/0/1 → negative/neutral/positive)',
+    )
+    .option('--model <model>', 'model path, hf: URI, or synthetic:tiny (offline, random weights)', config.model)
+    .option('--models-dir <dir>', 'where models are downloaded or generated', config.modelsDir)
+    .addOption(
+      new Option('--method <method>', 'sentiment method; both compares them on the same texts')
+        .choices(['logprob', 'generate', 'both'])
+        .default(DEFAULT_METHOD),
+    )
+    .addOption(
+      new Option('--locale <locale>', 'prompt language for every text (default: zh for Chinese script, else en)').choices([
+        'zh',
+        'en',
+      ]),
+    )
+    .option('--limit <n>', 'evaluate only the first N usable rows', positiveInteger)
+    .option('--out <file>', 'write the full report as JSON')
+    .option('--threads <n>', 'CPU threads for the model', positiveInteger, config.threads)
+    .action(async (parsed: ParsedOptions) => {
+      const interactive = process.stderr.isTTY === true;
+      await runEvalCommand({
+        ...parsed,
+        engine: {
+          gpu: config.gpu,
+          contextSize: config.contextSize,
+          batchSize: config.batchSize,
+          useMmap: config.useMmap,
+          maxInputChars: config.maxInputChars,
+          showDownloadProgress: interactive,
+          onWarning: (message) => process.stderr.write(`warning: ${message}\n`),
+        },
+        ...(signal === undefined ? {} : { signal }),
+        write: (text) => process.stdout.write(`${text}\n`),
+        // A bar on a pipe or in a log file is only noise.
+        ...(interactive ? { progress: createProgressBar(process.stderr) } : {}),
+      });
+    });
+}

@@ -1,0 +1,110 @@
+// Chatting: the `chat` mutation and the `chatStream` subscription, which run the same turn.
+import { Repeater } from 'graphql-yoga';
+import type { ChatTurnEvent, ChatTurnInput } from '../service/chatTurn.js';
+import type { Services } from '../service/Services.js';
+import type { ConversationView, MessageView } from '../service/views.js';
+import { builder } from './builder.js';
+import { Conversation, Message } from './conversation.js';
+import { FinishReasonEnum, LocaleEnum } from './enums.js';
+
+type FinishReason = 'stop' | 'length' | 'aborted';
+type ChatStreamEventShape = ChatTurnEvent | { type: 'done'; reply: MessageView; finishReason: FinishReason };
+
+const ChatInput = builder.inputType('ChatInput', {
+  fields: (t) => ({
+    conversationId: t.id({ description: 'Continue this conversation; omit to start a new one.' }),
+    message: t.string({ required: true }),
+    locale: t.field({ type: LocaleEnum, description: 'Prompt and display language; defaults to ZH.' }),
+    maxTokens: t.int({ description: 'Most tokens in the reply (default 512, at most half the context).' }),
+    temperature: t.float({ description: '0 to 2; 0 is greedy and deterministic. Default 0.7.' }),
+    seed: t.int({ description: 'Sampling seed: the same seed and history give the same reply.' }),
+  }),
+});
+
+const ChatPayload = builder
+  .objectRef<{ conversation: ConversationView; userMessage: MessageView; reply: MessageView }>('ChatPayload')
+  .implement({
+    fields: (t) => ({
+      conversation: t.expose('conversation', { type: Conversation }),
+      userMessage: t.expose('userMessage', { type: Message }),
+      reply: t.expose('reply', { type: Message }),
+    }),
+  });
+
+const ChatStarted = builder.objectRef<Extract<ChatStreamEventShape, { type: 'started' }>>('ChatStarted').implement({
+  description: 'First event: the user message is stored, with its sentiment.',
+  fields: (t) => ({
+    conversation: t.expose('conversation', { type: Conversation }),
+    userMessage: t.expose('userMessage', { type: Message }),
+  }),
+});
+
+const ChatToken = builder.objectRef<Extract<ChatStreamEventShape, { type: 'token' }>>('ChatToken').implement({
+  description: 'A text delta of the reply; deltas arrive in order and never split a character.',
+  fields: (t) => ({
+    index: t.exposeInt('index'),
+    text: t.exposeString('text'),
+  }),
+});
+
+const ChatDone = builder.objectRef<Extract<ChatStreamEventShape, { type: 'done' }>>('ChatDone').implement({
+  description: 'Last event: the reply as stored.',
+  fields: (t) => ({
+    reply: t.expose('reply', { type: Message }),
+    finishReason: t.expose('finishReason', { type: FinishReasonEnum }),
+  }),
+});
+
+const ChatStreamEvent = builder.unionType('ChatStreamEvent', {
+  types: [ChatStarted, ChatToken, ChatDone],
+  resolveType: (event) => ({ started: 'ChatStarted', token: 'ChatToken', done: 'ChatDone' })[event.type],
+});
+
+builder.mutationField('chat', (t) =>
+  t.field({
+    type: ChatPayload,
+    description: 'One chat turn without streaming: classify, store the message, generate and store the reply.',
+    args: { input: t.arg({ type: ChatInput, required: true }) },
+    resolve: (_, { input }, { services, owner, signal }) => services.chat(toTurnInput(input), { owner, signal }),
+  }),
+);
+
+builder.subscriptionField('chatStream', (t) =>
+  t.field({
+    type: ChatStreamEvent,
+    description: 'One chat turn, streamed: ChatStarted, then ChatToken deltas, then ChatDone. Unsubscribing stops it.',
+    args: { input: t.arg({ type: ChatInput, required: true }) },
+    subscribe: (_, { input }, { services, owner }) => streamChatTurn(services, toTurnInput(input), owner),
+    resolve: (event) => event,
+  }),
+);
+
+/** Bridges the turn's callbacks to an async iterator; when the client stops listening, generation stops. */
+function streamChatTurn(services: Services, input: ChatTurnInput, owner: string | null): AsyncIterable<ChatStreamEventShape> {
+  return new Repeater<ChatStreamEventShape>(async (push, stop) => {
+    const controller = new AbortController();
+    void stop.then(() => controller.abort());
+    try {
+      const outcome = await services.chat(input, {
+        owner,
+        signal: controller.signal,
+        onEvent: (event) => void push(event),
+      });
+      await push({ type: 'done', reply: outcome.reply, finishReason: outcome.finishReason });
+      stop();
+    } catch (error) {
+      stop(error);
+    }
+  });
+}
+
+function toTurnInput(input: {
+  conversationId?: string | number | null;
+  message: string;
+  locale?: 'zh' | 'en' | null;
+  maxTokens?: number | null;
+  temperature?: number | null;
+  seed?: number | null;
+}): ChatTurnInput {
+  return { ...input, conversationId: input.conversationId == null ? null : String(input.conversationId) };
+}

@@ -1,0 +1,26 @@
+// `engine`: what the model and the scheduler are doing right now.
+import { builder } from './builder.js';
+
+type Status = ReturnType<import('../service/Services.js').Services['engineStatus']>;
+
+const EngineStatus = builder.objectRef<Status>('EngineStatus').implement({
+  fields: (t) => ({
+    modelName: t.string({ resolve: (status) => status.model.name }),
+    modelSource: t.string({ description: 'MODEL as configured: a path, an hf: URI or synthetic:<shape>.', resolve: (status) => status.model.source.spec }),
+    modelPath: t.string({ resolve: (status) => status.model.source.path }),
+    synthetic: t.boolean({ description: 'True for random-weight test models: output is meaningless.', resolve: (status) => status.model.synthetic }),
+    modelLoadMs: t.float({ resolve: (status) => status.model.loadMs }),
+    ready: t.exposeBoolean('ready'),
+    threads: t.exposeInt('threads'),
+    contextSize: t.exposeInt('contextSize'),
+    queueDepth: t.exposeInt('queueDepth', { description: 'Jobs waiting for their turn.' }),
+    runningJobs: t.exposeStringList('runningJobs', { description: 'Kinds of the jobs in progress.' }),
+    warmConversations: t.exposeInt('warmConversations'),
+    tokensGenerated: t.exposeInt('tokensGenerated'),
+    recentTokensPerSecond: t.exposeFloat('recentTokensPerSecond'),
+  }),
+});
+
+builder.queryField('engine', (t) =>
+  t.field({ type: EngineStatus, resolve: (_, __, { services }) => services.engineStatus() }),
+);

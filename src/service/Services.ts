@@ -1,0 +1,103 @@
+// What a request can do, across engine and database: the one object resolvers talk to.
+import {
+  deleteConversation,
+  getConversation,
+  listConversations,
+  listMessages,
+  sentimentStats,
+  type AppDatabase,
+  type ConversationPage,
+  type SentimentSource,
+  type SentimentStats,
+  type StatsBucket,
+} from '../db/index.js';
+import { BadInputError, type EngineStatus, type Locale } from '../engine/index.js';
+import { runChatTurn, type ChatTurnInput, type ChatTurnOutcome, type ChatTurnScope } from './chatTurn.js';
+import type { EngineHolder } from './EngineHolder.js';
+import { NotFoundError } from './errors.js';
+import { assertId } from './ids.js';
+import { classifyAndStore } from './sentiment.js';
+import { toMessageView, type ConversationView, type MessageView, type SentimentView } from './views.js';
+
+export interface ServicesOptions {
+  database: AppDatabase;
+  engine: EngineHolder;
+}
+
+export interface StatsFilter {
+  from?: Date | null;
+  to?: Date | null;
+  conversationId?: string | null;
+  source?: SentimentSource | null;
+}
+
+/** Largest page a client may ask for; more would make one request hold the database for long. */
+export const MAX_CONVERSATIONS_PAGE = 100;
+
+export class Services {
+  readonly #database: AppDatabase;
+  readonly #engine: EngineHolder;
+
+  constructor(options: ServicesOptions) {
+    this.#database = options.database;
+    this.#engine = options.engine;
+  }
+
+  get ready(): boolean {
+    return this.#engine.ready;
+  }
+
+  engineStatus(): EngineStatus & { ready: boolean } {
+    const status = this.#engine.get().status();
+    return { ...status, ready: this.#engine.ready };
+  }
+
+  async classify(texts: readonly string[], locale: Locale, owner: string | null, signal?: AbortSignal): Promise<SentimentView[]> {
+    return classifyAndStore(this.#engine.get(), this.#database, { texts, locale, owner, ...(signal ? { signal } : {}) });
+  }
+
+  chat(input: ChatTurnInput, scope: ChatTurnScope): Promise<ChatTurnOutcome> {
+    return runChatTurn(this.#engine.get(), this.#database, input, scope);
+  }
+
+  conversation(id: string, owner: string | null): ConversationView | null {
+    assertId(id, 'id');
+    return getConversation(this.#database, id, owner);
+  }
+
+  conversations(owner: string | null, first: number | null | undefined, after: string | null | undefined): ConversationPage {
+    if (first != null && (first < 0 || first > MAX_CONVERSATIONS_PAGE)) {
+      throw new BadInputError({ message: `first must be between 0 and ${MAX_CONVERSATIONS_PAGE}; got ${first}.` });
+    }
+    if (after != null) assertId(after, 'after cursor');
+    return listConversations(this.#database, { owner, ...(first == null ? {} : { first }), after: after ?? null });
+  }
+
+  /** Messages of a conversation the caller already holds (so ownership was checked), oldest first. */
+  messages(conversationId: string): MessageView[] {
+    return listMessages(this.#database, conversationId).map(toMessageView);
+  }
+
+  deleteConversation(id: string, owner: string | null): boolean {
+    assertId(id, 'id');
+    if (!deleteConversation(this.#database, id, owner)) {
+      throw new NotFoundError({ message: `Conversation ${id} does not exist.` });
+    }
+    return true;
+  }
+
+  sentimentStats(owner: string | null, filter: StatsFilter, bucket: StatsBucket): SentimentStats {
+    if (filter.conversationId != null) assertId(filter.conversationId, 'conversationId');
+    if (filter.from && filter.to && filter.from >= filter.to) {
+      throw new BadInputError({ message: '`from` must be earlier than `to`.' });
+    }
+    return sentimentStats(this.#database, {
+      owner,
+      bucket,
+      ...(filter.from ? { from: filter.from } : {}),
+      ...(filter.to ? { to: filter.to } : {}),
+      ...(filter.conversationId ? { conversationId: filter.conversationId } : {}),
+      ...(filter.source ? { source: filter.source } : {}),
+    });
+  }
+}

@@ -1,0 +1,146 @@
+// One chat turn, the original product's flow: classify, store the user message, generate, store the reply.
+import {
+  createConversation,
+  getConversation,
+  insertAssistantReply,
+  insertUserTurn,
+  listMessages,
+  type AppDatabase,
+  type ConversationRow,
+} from '../db/index.js';
+import { AbortedError, ModelUnavailableError, type ChatTurn, type Engine, type FinishReason, type Locale } from '../engine/index.js';
+import { NotFoundError } from './errors.js';
+import { assertId } from './ids.js';
+import { toMessageView, type ConversationView, type MessageView } from './views.js';
+import { toNewSentiment } from './sentiment.js';
+
+export interface ChatTurnInput {
+  conversationId?: string | null;
+  message: string;
+  locale?: Locale | null;
+  maxTokens?: number | null;
+  temperature?: number | null;
+  seed?: number | null;
+}
+
+export type ChatTurnEvent =
+  | { type: 'started'; conversation: ConversationView; userMessage: MessageView }
+  | { type: 'token'; index: number; text: string };
+
+export interface ChatTurnOutcome {
+  conversation: ConversationView;
+  userMessage: MessageView;
+  reply: MessageView;
+  finishReason: FinishReason;
+}
+
+export interface ChatTurnScope {
+  owner: string | null;
+  /** Aborting it (client gone, unsubscribed) stops generation; the partial reply is stored as ABORTED. */
+  signal?: AbortSignal;
+  onEvent?: (event: ChatTurnEvent) => void;
+}
+
+const TITLE_MAX_CHARS = 60;
+
+export async function runChatTurn(
+  engine: Engine,
+  database: AppDatabase,
+  input: ChatTurnInput,
+  scope: ChatTurnScope,
+): Promise<ChatTurnOutcome> {
+  const locale = input.locale ?? 'zh';
+  const options = {
+    ...(input.maxTokens == null ? {} : { maxTokens: input.maxTokens }),
+    ...(input.temperature == null ? {} : { temperature: input.temperature }),
+    ...(input.seed == null ? {} : { seed: input.seed }),
+  };
+  let existing: ConversationRow | null = null;
+  if (input.conversationId != null) {
+    assertId(input.conversationId, 'conversationId');
+    existing = getConversation(database, input.conversationId, scope.owner);
+    if (!existing) throw notFound(input.conversationId);
+  }
+  // Refuse a bad request before anything is stored.
+  engine.checkChatRequest({ history: [], message: input.message, locale, ...options });
+  const signal = scope.signal ? { signal: scope.signal } : {};
+
+  const sentiment = await engine.classify(input.message, { locale, ...signal });
+  const conversation = existing ?? createConversation(database, { owner: scope.owner, title: titleOf(input.message) });
+  const turn = insertUserTurn(database, {
+    conversationId: conversation.id,
+    content: input.message,
+    sentiment: toNewSentiment(sentiment),
+  });
+  if (!turn) throw notFound(conversation.id);
+  const stored = listMessages(database, conversation.id);
+  const userMessage = toMessageView(stored.find((message) => message.id === turn.message.id)!);
+  const history = stored.filter((message) => message.id !== turn.message.id).flatMap(toHistoryTurn);
+  const current = getConversation(database, conversation.id, scope.owner) ?? conversation;
+  scope.onEvent?.({ type: 'started', conversation: current, userMessage });
+
+  const stream = engine.chat(
+    {
+      history,
+      message: input.message,
+      locale,
+      userSentiment: sentiment.label,
+      conversationKey: conversation.id,
+      ...options,
+    },
+    signal,
+  );
+  let partial = '';
+  let index = 0;
+  try {
+    for await (const delta of stream) {
+      partial += delta;
+      scope.onEvent?.({ type: 'token', index: index++, text: delta });
+    }
+    const result = await stream.result;
+    const reply = insertAssistantReply(database, {
+      conversationId: conversation.id,
+      content: result.text,
+      status: result.finishReason === 'aborted' ? 'aborted' : 'complete',
+      finishReason: result.finishReason,
+      tokenCount: result.completionTokens,
+      latencyMs: result.durationMs,
+    });
+    if (!reply) throw notFound(conversation.id);
+    return {
+      conversation: getConversation(database, conversation.id, scope.owner) ?? current,
+      userMessage,
+      reply: toMessageView({ ...reply, sentiment: null }),
+      finishReason: result.finishReason,
+    };
+  } catch (error) {
+    if (!(error instanceof NotFoundError)) {
+      // Nothing is lost: the text produced so far is stored before the error reaches the client.
+      // A client leaving while the job was queued, or a shutdown, stops the reply on purpose (ABORTED);
+      // anything else (a timeout, an engine fault) is a failure.
+      const stoppedOnPurpose = error instanceof AbortedError || error instanceof ModelUnavailableError;
+      insertAssistantReply(database, {
+        conversationId: conversation.id,
+        content: partial,
+        status: stoppedOnPurpose ? 'aborted' : 'failed',
+        finishReason: stoppedOnPurpose ? 'aborted' : null,
+        tokenCount: null,
+        latencyMs: null,
+      });
+    }
+    throw error;
+  }
+}
+
+function toHistoryTurn(message: { role: 'user' | 'assistant'; content: string }): ChatTurn[] {
+  return message.content.trim().length === 0 ? [] : [{ role: message.role, content: message.content }];
+}
+
+function titleOf(message: string): string {
+  const flat = message.replace(/\s+/g, ' ').trim();
+  return flat.length <= TITLE_MAX_CHARS ? flat : `${flat.slice(0, TITLE_MAX_CHARS - 1)}…`;
+}
+
+function notFound(id: string): NotFoundError {
+  return new NotFoundError({ message: `Conversation ${id} does not exist.` });
+}

@@ -1,0 +1,40 @@
+// A sentiment query: classify the texts in one engine job and store every result (source QUERY).
+import { insertQuerySentiments, type AppDatabase } from '../db/index.js';
+import type { Engine, Locale, SentimentResult } from '../engine/index.js';
+import { toSentimentView, type SentimentView } from './views.js';
+
+export interface ClassifyRequest {
+  texts: readonly string[];
+  locale: Locale;
+  owner: string | null;
+  signal?: AbortSignal;
+}
+
+export async function classifyAndStore(
+  engine: Engine,
+  database: AppDatabase,
+  request: ClassifyRequest,
+): Promise<SentimentView[]> {
+  const results = await engine.classifyBatch(request.texts, {
+    locale: request.locale,
+    ...(request.signal ? { signal: request.signal } : {}),
+  });
+  const rows = insertQuerySentiments(
+    database,
+    results.map((result, index) => ({ ...toNewSentiment(result), owner: request.owner, text: request.texts[index]! })),
+  );
+  return rows.map(toSentimentView);
+}
+
+export function toNewSentiment(result: SentimentResult) {
+  return {
+    locale: result.locale,
+    method: result.method,
+    label: result.label,
+    confidence: result.confidence,
+    scorePositive: result.scores.positive,
+    scoreNegative: result.scores.negative,
+    scoreNeutral: result.scores.neutral,
+    latencyMs: result.latencyMs,
+  };
+}

@@ -1,0 +1,143 @@
+// Scheduler edge cases with plain async jobs; the engine suite covers the same rules on the real model.
+import { describe, expect, it } from 'vitest';
+import { AbortedError, EngineBusyError, ModelUnavailableError, TimeoutError } from '../src/engine/errors.js';
+import { Scheduler, type JobContext } from '../src/engine/Scheduler.js';
+
+const tick = () => new Promise((resolve) => setTimeout(resolve, 1));
+
+/** A job that takes `steps` mutex steps and logs each one, so interleaving is visible. */
+function steppingJob(name: string, steps: number, log: string[]) {
+  return async (job: JobContext) => {
+    for (let index = 0; index < steps; index += 1) {
+      await job.step(async () => {
+        log.push(`${name}${index}`);
+        await tick();
+      });
+    }
+    return name;
+  };
+}
+
+function createScheduler(overrides: Partial<ConstructorParameters<typeof Scheduler>[0]> = {}) {
+  return new Scheduler({ maxQueue: 4, jobTimeoutMs: 5_000, laneCapacity: { a: 1, b: 1, wide: 3 }, ...overrides });
+}
+
+describe('Scheduler', () => {
+  it('interleaves steps of jobs in different lanes, so a short job finishes during a long one', async () => {
+    const scheduler = createScheduler();
+    const log: string[] = [];
+    const long = scheduler.submit({ kind: 'chat', lane: 'a' }, steppingJob('L', 10, log));
+    await tick();
+    const short = scheduler.submit({ kind: 'sentiment', lane: 'b' }, steppingJob('S', 1, log));
+    await short;
+    // The short job ran after at most a couple of the long job's steps, not after all ten.
+    expect(log.indexOf('S0')).toBeLessThan(4);
+    await long;
+    expect(log.filter((entry) => entry.startsWith('L'))).toHaveLength(10);
+  });
+
+  it('starts jobs of one lane in submission order', async () => {
+    const scheduler = createScheduler();
+    const order: string[] = [];
+    const jobs = ['x', 'y', 'z'].map((name) =>
+      scheduler.submit({ kind: 'chat', lane: 'a' }, async (job) => {
+        order.push(name);
+        await job.step(tick);
+      }),
+    );
+    await Promise.all(jobs);
+    expect(order).toEqual(['x', 'y', 'z']);
+  });
+
+  it('refuses a job at once when the queue is full, and never hangs', async () => {
+    const scheduler = createScheduler({ maxQueue: 1 });
+    let finish!: () => void;
+    const blocker = scheduler.submit({ kind: 'chat', lane: 'a' }, () => new Promise<void>((resolve) => (finish = resolve)));
+    const queued = scheduler.submit({ kind: 'chat', lane: 'a' }, async () => 'queued');
+    await expect(scheduler.submit({ kind: 'chat', lane: 'a' }, async () => 'refused')).rejects.toBeInstanceOf(EngineBusyError);
+    expect(scheduler.snapshot()).toEqual({ queueDepth: 1, running: ['chat'] });
+    finish();
+    await blocker;
+    await expect(queued).resolves.toBe('queued');
+  });
+
+  it('removes an aborted job from the queue without running it', async () => {
+    const scheduler = createScheduler();
+    let finish!: () => void;
+    const blocker = scheduler.submit({ kind: 'chat', lane: 'a' }, () => new Promise<void>((resolve) => (finish = resolve)));
+    const controller = new AbortController();
+    let ran = false;
+    const queued = scheduler.submit({ kind: 'chat', lane: 'a', signal: controller.signal }, async () => {
+      ran = true;
+    });
+    controller.abort();
+    await expect(queued).rejects.toBeInstanceOf(AbortedError);
+    expect(scheduler.snapshot().queueDepth).toBe(0);
+    finish();
+    await blocker;
+    expect(ran).toBe(false);
+  });
+
+  it('times a job out while it waits, counting queue time', async () => {
+    const scheduler = createScheduler({ jobTimeoutMs: 50 });
+    let finish!: () => void;
+    const blocker = scheduler.submit({ kind: 'chat', lane: 'a' }, () => new Promise<void>((resolve) => (finish = resolve)));
+    await expect(scheduler.submit({ kind: 'chat', lane: 'a' }, async () => 'late')).rejects.toBeInstanceOf(TimeoutError);
+    finish();
+    await expect(blocker).resolves.toBeUndefined();
+  });
+
+  it('stops a running job at its next step when it times out', async () => {
+    const scheduler = createScheduler({ jobTimeoutMs: 30 });
+    let steps = 0;
+    const endless = scheduler.submit({ kind: 'chat', lane: 'a' }, async (job) => {
+      for (;;) {
+        await job.step(async () => {
+          steps += 1;
+          await new Promise((resolve) => setTimeout(resolve, 5));
+        });
+      }
+    });
+    await expect(endless).rejects.toBeInstanceOf(TimeoutError);
+    const stepsAtTimeout = steps;
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    expect(steps).toBe(stepsAtTimeout);
+  });
+
+  it('on close fails queued jobs, stops running ones and refuses new ones', async () => {
+    const scheduler = createScheduler();
+    const running = scheduler.submit({ kind: 'chat', lane: 'a' }, async (job) => {
+      for (;;) await job.step(tick);
+    });
+    const queued = scheduler.submit({ kind: 'chat', lane: 'a' }, async () => 'never');
+    const outcomes = Promise.all([
+      expect(running).rejects.toBeInstanceOf(ModelUnavailableError),
+      expect(queued).rejects.toBeInstanceOf(ModelUnavailableError),
+    ]);
+    await tick();
+    await scheduler.close();
+    await outcomes;
+    await expect(scheduler.submit({ kind: 'chat', lane: 'b' }, async () => 1)).rejects.toBeInstanceOf(ModelUnavailableError);
+  });
+
+  it('runs as many jobs of a wide lane at once as its capacity, but one step at a time', async () => {
+    const scheduler = createScheduler();
+    let inside = 0;
+    let maxInside = 0;
+    let maxRunning = 0;
+    const job = async (context: JobContext) => {
+      for (let index = 0; index < 3; index += 1) {
+        await context.step(async () => {
+          inside += 1;
+          maxInside = Math.max(maxInside, inside);
+          maxRunning = Math.max(maxRunning, scheduler.snapshot().running.length);
+          await tick();
+          inside -= 1;
+        });
+      }
+    };
+    await Promise.all(Array.from({ length: 5 }, () => scheduler.submit({ kind: 'chat', lane: 'wide' }, job)));
+    expect(maxInside).toBe(1);
+    expect(maxRunning).toBe(3);
+  });
+});

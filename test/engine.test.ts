@@ -12,8 +12,9 @@ import {
   type ChatStream,
   type EngineOptions,
 } from '../src/engine/index.js';
+import { TEST_THREADS } from './support/testApp.js';
 
-const threads = os.availableParallelism();
+const threads = TEST_THREADS;
 const modelsDir = inject('modelsDir');
 const tinyModelPath = inject('tinyModelPath');
 const leftovers: Engine[] = [];

@@ -240,7 +240,7 @@ export class Engine {
       model: {
         name: this.#model.fileInfo.metadata.general.name ?? this.#source.spec,
         source: this.#source,
-        synthetic: this.#source.kind === 'synthetic',
+        synthetic: this.#source.synthetic,
         loadMs: this.#loadMs,
       },
       ready: !this.#disposed,

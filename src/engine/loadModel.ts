@@ -11,7 +11,7 @@ import {
   type LlamaModel,
 } from 'node-llama-cpp';
 import { ModelUnavailableError } from './errors.js';
-import { ensureSyntheticModel, SYNTHETIC_SHAPES, type SyntheticShapeName } from './synth/index.js';
+import { ensureSyntheticModel, SYNTHETIC_FORMAT_KEY, SYNTHETIC_SHAPES, type SyntheticShapeName } from './synth/index.js';
 
 export type ModelSourceKind = 'file' | 'huggingface' | 'synthetic';
 
@@ -22,6 +22,8 @@ export interface ModelSource {
   /** The resolved local file. */
   path: string;
   sizeBytes: number;
+  /** A file written by our synthetic-model generator (random weights), however it was named. */
+  synthetic: boolean;
 }
 
 export interface LoadModelOptions {
@@ -52,6 +54,10 @@ export interface LoadedModel {
 const SYNTHETIC_PREFIX = 'synthetic:';
 const HUGGING_FACE_PREFIX = 'hf:';
 const GGUF_MAGIC = 'GGUF';
+/** Our generator stamps its files under this metadata namespace (see synth/syntheticFormat.ts). */
+const SYNTHETIC_METADATA_NAMESPACE = SYNTHETIC_FORMAT_KEY.split('.')[0]!;
+/** Vocabulary-sized arrays the header check has no use for. */
+const LARGE_TOKENIZER_KEYS = ['tokenizer.ggml.tokens', 'tokenizer.ggml.token_type', 'tokenizer.ggml.merges'];
 /** node-llama-cpp's downloader retries for minutes when offline; start-up should fail sooner than that. */
 export const DEFAULT_DOWNLOAD_CONNECT_TIMEOUT_MS = 10_000;
 const HINT =
@@ -72,7 +78,7 @@ export async function resolveModelSource(options: LoadModelOptions): Promise<Mod
         'Use it for demos and tests only.',
     );
     const file = await ensureSyntheticModel({ shape: shape as SyntheticShapeName, modelsDir });
-    return { kind: 'synthetic', spec, path: file, sizeBytes: (await stat(file)).size };
+    return { kind: 'synthetic', spec, path: file, sizeBytes: (await stat(file)).size, synthetic: true };
   }
   if (spec.startsWith(HUGGING_FACE_PREFIX)) {
     let file: string;
@@ -84,12 +90,15 @@ export async function resolveModelSource(options: LoadModelOptions): Promise<Mod
         cause: error,
       });
     }
-    await assertGgufFile(file, spec);
-    return { kind: 'huggingface', spec, path: file, sizeBytes: (await stat(file)).size };
+    const { synthetic } = await inspectGgufFile(file, spec);
+    return { kind: 'huggingface', spec, path: file, sizeBytes: (await stat(file)).size, synthetic };
   }
   const file = path.resolve(spec);
-  await assertGgufFile(file, spec);
-  return { kind: 'file', spec, path: file, sizeBytes: (await stat(file)).size };
+  const { synthetic } = await inspectGgufFile(file, spec);
+  if (synthetic) {
+    options.onWarning?.(`${file} is a synthetic model with RANDOM weights: its sentiment labels and replies are meaningless.`);
+  }
+  return { kind: 'file', spec, path: file, sizeBytes: (await stat(file)).size, synthetic };
 }
 
 export async function loadModel(options: LoadModelOptions): Promise<LoadedModel> {
@@ -130,8 +139,11 @@ async function downloadOnce(options: LoadModelOptions): Promise<string> {
   return downloader.download(options.signal ? { signal: options.signal } : {});
 }
 
-/** Catches the usual wrong files before llama.cpp sees them: missing, empty, not GGUF, header cut short. */
-async function assertGgufFile(file: string, spec: string): Promise<void> {
+/**
+ * Catches the usual wrong files before llama.cpp sees them (missing, empty, not GGUF, header cut short)
+ * and tells whether the file is one of our synthetic models.
+ */
+async function inspectGgufFile(file: string, spec: string): Promise<{ synthetic: boolean }> {
   let handle;
   try {
     handle = await open(file, 'r');
@@ -147,7 +159,8 @@ async function assertGgufFile(file: string, spec: string): Promise<void> {
     await handle.close();
   }
   try {
-    await readGgufFileInfo(file, { readTensorInfo: true });
+    const { metadata } = await readGgufFileInfo(file, { readTensorInfo: true, ignoreKeys: LARGE_TOKENIZER_KEYS });
+    return { synthetic: SYNTHETIC_METADATA_NAMESPACE in metadata };
   } catch (error) {
     throw new ModelUnavailableError({
       message: `The GGUF file ${file} is damaged or truncated: ${describe(error)}. ${HINT}`,

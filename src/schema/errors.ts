@@ -1,5 +1,6 @@
 // The one place domain errors become GraphQL errors: a stable extensions.code for expected ones, a mask for the rest.
-import { GraphQLError } from 'graphql';
+import type { GraphQLError } from 'graphql';
+import { createGraphQLError } from 'graphql-yoga';
 
 /** Domain error codes (engine, service, database) and the code clients see. */
 const PUBLIC_CODES: Readonly<Record<string, string>> = {
@@ -15,6 +16,11 @@ const PUBLIC_CODES: Readonly<Record<string, string>> = {
 
 export const UNEXPECTED_ERROR_MESSAGE = 'Unexpected error.';
 
+/** By name, not `instanceof`: tools that load graphql both as ESM and CommonJS end up with two GraphQLError classes. */
+function isGraphQLError(error: unknown): error is GraphQLError {
+  return error instanceof Error && error.name === 'GraphQLError';
+}
+
 function publicCodeOf(error: unknown): string | undefined {
   if (!(error instanceof Error) || !('code' in error) || typeof error.code !== 'string') return undefined;
   return PUBLIC_CODES[error.code];
@@ -25,19 +31,19 @@ function publicCodeOf(error: unknown): string | undefined {
  * errors (syntax, validation, variables) pass through; anything else is masked.
  */
 export function maskError(error: unknown, message: string): Error {
-  const graphQLError = error instanceof GraphQLError ? error : undefined;
+  const graphQLError = isGraphQLError(error) ? error : undefined;
   const original = graphQLError ? graphQLError.originalError : error;
   const code = publicCodeOf(original);
   if (code && original instanceof Error) {
-    return new GraphQLError(original.message, {
+    return createGraphQLError(original.message, {
       ...(graphQLError ? { nodes: graphQLError.nodes, path: graphQLError.path } : {}),
       extensions: { code },
     });
   }
-  if (graphQLError && (original === undefined || original === null || original instanceof GraphQLError)) {
+  if (graphQLError && (original === undefined || original === null || isGraphQLError(original))) {
     return graphQLError;
   }
-  return new GraphQLError(message || UNEXPECTED_ERROR_MESSAGE, {
+  return createGraphQLError(message || UNEXPECTED_ERROR_MESSAGE, {
     ...(graphQLError ? { nodes: graphQLError.nodes, path: graphQLError.path } : {}),
     extensions: { code: 'INTERNAL_SERVER_ERROR' },
   });

@@ -5,6 +5,8 @@ import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
 import { createYoga, type YogaServerInstance } from 'graphql-yoga';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer } from 'ws';
+import type { AppConfig } from './config.js';
+import type { Logger } from './logger.js';
 import type { GraphQLContext } from './schema/context.js';
 import { maskError, UNEXPECTED_ERROR_MESSAGE } from './schema/errors.js';
 import { schema } from './schema/index.js';
@@ -12,8 +14,9 @@ import type { Services } from './service/Services.js';
 
 export interface AppOptions {
   services: Services;
-  /** Show GraphiQL at GET /graphql (assets served locally, never from a CDN). */
-  playground?: boolean;
+  /** Limits, auth and other settings of the HTTP/WebSocket surface. */
+  config: AppConfig;
+  logger: Logger;
 }
 
 export interface App {
@@ -29,7 +32,7 @@ const GOING_AWAY = 1001;
 const NEVER_ABORTED = new AbortController().signal;
 
 export function createApp(options: AppOptions): App {
-  const { services } = options;
+  const { services, config } = options;
   let accepting = true;
   /** Aborted when a WebSocket closes, so queries and mutations sent over it stop their engine jobs too. */
   const socketSignals = new WeakMap<object, AbortController>();
@@ -38,7 +41,7 @@ export function createApp(options: AppOptions): App {
     schema,
     graphqlEndpoint: GRAPHQL_PATH,
     landingPage: false,
-    graphiql: options.playground === false ? false : { subscriptionsProtocol: 'WS', title: 'All-in-One' },
+    graphiql: config.playground ? { subscriptionsProtocol: 'WS', title: 'All-in-One' } : false,
     renderGraphiQL,
     maskedErrors: { maskError, errorMessage: UNEXPECTED_ERROR_MESSAGE },
     context: ({ request, socket }: { request?: Request; socket?: object }) => ({

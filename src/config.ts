@@ -10,6 +10,8 @@ export interface AppConfig {
   port: number;
   databasePath: string;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  /** Serve GraphiQL at GET /graphql. */
+  playground: boolean;
   model: string;
   modelsDir: string;
   gpu: 'off' | 'auto';
@@ -44,6 +46,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     port: read.integer('PORT', 4000, { min: 0, max: 65_535 }),
     databasePath: path.resolve(read.string('DATABASE_PATH', './data/all-in-one.db')),
     logLevel: read.oneOf('LOG_LEVEL', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], 'info'),
+    playground: read.boolean('PLAYGROUND', true),
     model: read.string('MODEL', DEFAULT_MODEL),
     modelsDir: path.resolve(read.string('MODELS_DIR', './models')),
     gpu: read.oneOf('GPU', ['off', 'auto'], ENGINE_DEFAULTS.gpu),

@@ -26,7 +26,7 @@ async function main(): Promise<void> {
   }
   const engineHolder = new EngineHolder();
   const services = new Services({ database, engine: engineHolder });
-  const app = createApp({ services });
+  const app = createApp({ services, config, logger: log });
   let address;
   try {
     address = await app.start(config.port, config.host);

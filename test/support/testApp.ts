@@ -4,6 +4,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { inject } from 'vitest';
 import { createApp, type App } from '../../src/app.js';
+import { loadConfig, type AppConfig } from '../../src/config.js';
+import { createLogger } from '../../src/logger.js';
 import { openDatabase, type AppDatabase } from '../../src/db/index.js';
 import { Engine, type EngineOptions } from '../../src/engine/index.js';
 import { EngineHolder } from '../../src/service/EngineHolder.js';
@@ -11,6 +13,7 @@ import { Services } from '../../src/service/Services.js';
 
 export interface TestService {
   app: App;
+  config: AppConfig;
   database: AppDatabase;
   engine: EngineHolder;
   services: Services;
@@ -46,15 +49,24 @@ export function createScratchDir(prefix: string): { dir: string; remove(): void 
   return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
-/** Opens (and migrates) the database at `databasePath`; `engine` may be undefined to test a model still loading. */
-export function createTestService(databasePath: string, engine: Engine | undefined): TestService {
+/**
+ * Opens (and migrates) the database at `databasePath`; `engine` may be undefined to test a model still loading.
+ * `env` holds environment variables as a user would set them (parsed by the real config loader).
+ */
+export function createTestService(
+  databasePath: string,
+  engine: Engine | undefined,
+  env: Record<string, string> = {},
+): TestService {
+  const config: AppConfig = loadConfig({ LOG_LEVEL: 'silent', ...env, DATABASE_PATH: databasePath });
   const database = openDatabase({ path: databasePath });
   const holder = new EngineHolder();
   if (engine) holder.set(engine);
   const services = new Services({ database, engine: holder });
-  const app = createApp({ services });
+  const app = createApp({ services, config, logger: createLogger(config.logLevel) });
   return {
     app,
+    config,
     database,
     engine: holder,
     services,

@@ -145,6 +145,7 @@ describe('chat and conversations', () => {
     ['a negative temperature', `mutation { chat(input: { message: "hi", temperature: -1 }) { reply { id } } }`],
     ['an empty message', `mutation { chat(input: { message: " " }) { reply { id } } }`],
     ['a page over 100', `{ conversations(first: 101) { edges { cursor } } }`],
+    ['backward paging', `{ conversations(last: 2) { edges { cursor } } }`],
   ])('refuses %s with BAD_USER_INPUT and stores nothing', async (_, query) => {
     const before = service.database.sqlite.prepare('select count(*) as n from messages').get() as { n: number };
     expect(codesOf(await service.graphql(query))).toEqual(['BAD_USER_INPUT']);

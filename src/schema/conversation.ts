@@ -43,8 +43,8 @@ builder.queryFields((t) => ({
     {
       type: Conversation,
       description: 'Newest first. Pass `endCursor` as `after` for the next page (at most 100 a page).',
-      resolve: (_, { first, after }, { services, owner }) => {
-        const page = services.conversations(owner, first, after);
+      resolve: (_, { first, after, last, before }, { services, owner }) => {
+        const page = services.conversations(owner, { first, after, last, before });
         return {
           edges: page.items.map((node) => ({ cursor: node.id, node })),
           pageInfo: {

@@ -31,6 +31,13 @@ export interface StatsFilter {
   source?: SentimentSource | null;
 }
 
+export interface PageArguments {
+  first?: number | null;
+  after?: string | null;
+  last?: number | null;
+  before?: string | null;
+}
+
 /** Largest page a client may ask for; more would make one request hold the database for long. */
 export const MAX_CONVERSATIONS_PAGE = 100;
 
@@ -65,7 +72,11 @@ export class Services {
     return getConversation(this.#database, id, owner);
   }
 
-  conversations(owner: string | null, first: number | null | undefined, after: string | null | undefined): ConversationPage {
+  conversations(owner: string | null, page: PageArguments): ConversationPage {
+    const { first, after } = page;
+    if (page.last != null || page.before != null) {
+      throw new BadInputError({ message: 'Conversations page forward only: use first and after (newest first).' });
+    }
     if (first != null && (first < 0 || first > MAX_CONVERSATIONS_PAGE)) {
       throw new BadInputError({ message: `first must be between 0 and ${MAX_CONVERSATIONS_PAGE}; got ${first}.` });
     }

@@ -1,4 +1,4 @@
-// The HTTP server: GraphQL over HTTP and SSE (Yoga) and graphql-ws on one port, plus health and readiness probes.
+// The HTTP server: GraphQL over HTTP and SSE (Yoga) and graphql-ws on one port, plus health probes and the web page.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
@@ -6,17 +6,30 @@ import { createYoga, type YogaServerInstance } from 'graphql-yoga';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer } from 'ws';
 import type { AppConfig } from './config.js';
+import { createWebPage } from './http/webPage.js';
+import { refuseOversizedBody } from './limits/refuseOversizedBody.js';
+import { useGraphQLLimits } from './limits/useGraphQLLimits.js';
+import { useSubscriptionLimits } from './limits/useSubscriptionLimits.js';
 import type { Logger } from './logger.js';
+import type { Metrics } from './observability/metrics.js';
+import { createMetricsRoute } from './observability/metricsRoute.js';
+import { REQUEST_ID_HEADER, requestIdOf } from './observability/requestId.js';
+import { useObservability } from './observability/useObservability.js';
 import type { GraphQLContext } from './schema/context.js';
-import { maskError, UNEXPECTED_ERROR_MESSAGE } from './schema/errors.js';
+import { describeError, maskError, UNEXPECTED_ERROR_MESSAGE, withErrorCode } from './schema/errors.js';
 import { schema } from './schema/index.js';
+import { createApiKeyring } from './security/apiKeys.js';
+import { acceptsConnection, ownerOfOperation, useApiKeyAuth } from './security/useApiKeyAuth.js';
 import type { Services } from './service/Services.js';
+import { handleWebSocketUpgrade } from './transport/handleWebSocketUpgrade.js';
 
 export interface AppOptions {
   services: Services;
   /** Limits, auth and other settings of the HTTP/WebSocket surface. */
   config: AppConfig;
   logger: Logger;
+  /** Served at `GET /metrics` and fed by every operation; without it there is no `/metrics` route. */
+  metrics?: Metrics;
 }
 
 export interface App {
@@ -33,6 +46,7 @@ const NEVER_ABORTED = new AbortController().signal;
 
 export function createApp(options: AppOptions): App {
   const { services, config } = options;
+  const keyring = createApiKeyring(config.apiKeys);
   let accepting = true;
   /** Aborted when a WebSocket closes, so queries and mutations sent over it stop their engine jobs too. */
   const socketSignals = new WeakMap<object, AbortController>();
@@ -44,32 +58,56 @@ export function createApp(options: AppOptions): App {
     graphiql: config.playground ? { subscriptionsProtocol: 'WS', title: 'All-in-One' } : false,
     renderGraphiQL,
     maskedErrors: { maskError, errorMessage: UNEXPECTED_ERROR_MESSAGE },
-    context: ({ request, socket }: { request?: Request; socket?: object }) => ({
+    context: ({ request, socket, connectionParams }: OperationSource) => ({
       services,
-      owner: null,
+      owner: ownerOfOperation(keyring, { request, connectionParams }),
       signal: request?.signal ?? (socket ? socketSignals.get(socket)?.signal : undefined) ?? NEVER_ABORTED,
     }),
     logging: false,
+    plugins: [
+      useObservability({ logger: options.logger, metrics: options.metrics, describeError }),
+      useApiKeyAuth({ keyring, allowPlayground: config.playground }),
+      ...useGraphQLLimits(config.limits),
+      useSubscriptionLimits(config.limits),
+    ],
   });
 
+  const webPage = createWebPage();
+  // With METRICS_AUTH a scraper sends a key like any client: `Authorization: Bearer <key>`.
+  const authorize = (req: IncomingMessage) => !config.metricsAuth || keyring.ownerOf(req.headers.authorization) !== undefined;
+  const metricsRoute = options.metrics ? createMetricsRoute({ metrics: options.metrics, authorize }) : undefined;
   const server: Server = createServer((req: IncomingMessage, res: ServerResponse) => {
+    const requestId = requestIdOf(req.headers);
+    res.setHeader(REQUEST_ID_HEADER, requestId);
+    if (metricsRoute?.(req, res)) return;
     if (req.url === '/healthz') return sendJson(res, 200, { status: 'ok' });
     if (req.url === '/readyz') {
       const ready = accepting && services.ready;
       return sendJson(res, ready ? 200 : 503, { status: ready ? 'ready' : 'not ready' });
     }
-    return yoga(req, res);
+    if (webPage(req, res)) return;
+    if (refuseOversizedBody(req, res, config.limits.maxBodyBytes)) return;
+    return yoga(req, res, { requestId });
   });
 
-  const webSockets = new WebSocketServer({ server, path: GRAPHQL_PATH });
+  const webSockets = new WebSocketServer({ noServer: true, maxPayload: config.limits.maxBodyBytes });
+  server.on('upgrade', handleWebSocketUpgrade({ webSockets, path: GRAPHQL_PATH, logger: options.logger }));
   useServer(
     {
+      // Never put an internal error's message in a close reason.
+      isProd: true,
+      connectionInitWaitTimeout: config.limits.wsInitTimeoutMs,
       execute: (args) => (args.rootValue as EnvelopedRoot).execute(args),
       subscribe: (args) => (args.rootValue as EnvelopedRoot).subscribe(args),
       onConnect: (ctx) => {
+        if (!accepting) {
+          // Going away, not forbidden: a client told 4403 would wrongly ask its user for a key.
+          ctx.extra.socket.close(GOING_AWAY, 'Server shutting down');
+          return false;
+        }
         socketSignals.set(ctx.extra.socket, new AbortController());
         ctx.extra.socket.once('close', () => socketSignals.get(ctx.extra.socket)?.abort());
-        return accepting;
+        return acceptsConnection(keyring, ctx.connectionParams);
       },
       onSubscribe: async (ctx, _id, payload) => {
         // One execution pipeline for every transport: the same plugins, masking and context factory as HTTP.
@@ -79,9 +117,14 @@ export function createApp(options: AppOptions): App {
           socket: ctx.extra.socket,
           params: payload,
         });
-        const document = parse(payload.query);
+        let document: ReturnType<typeof parse>;
+        try {
+          document = parse(payload.query);
+        } catch (error) {
+          return [withErrorCode(error, 'GRAPHQL_PARSE_FAILED')];
+        }
         const errors = validate(envelopedSchema, document);
-        if (errors.length > 0) return errors;
+        if (errors.length > 0) return errors.map((error: unknown) => withErrorCode(error, 'GRAPHQL_VALIDATION_FAILED'));
         return {
           schema: envelopedSchema,
           operationName: payload.operationName ?? null,
@@ -120,6 +163,8 @@ export function createApp(options: AppOptions): App {
 }
 
 type Enveloped = ReturnType<App['yoga']['getEnveloped']>;
+/** HTTP operations come with their request; graphql-ws operations with their socket and `connection_init` payload. */
+type OperationSource = { request?: Request; socket?: object; connectionParams?: Record<string, unknown> };
 type EnvelopedRoot = Pick<Enveloped, 'execute' | 'subscribe'>;
 
 function sendJson(res: ServerResponse, status: number, body: unknown): void {

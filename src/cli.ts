@@ -1,61 +1,58 @@
-// Command-line entry point: one commander program, each subcommand built by its own function.
+// Command-line entry point (`all-in-one`): one commander program, each subcommand built by its own function.
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Presets, SingleBar } from 'cli-progress';
-import { Command, InvalidArgumentError, Option } from 'commander';
-import {
-  DEFAULT_SYNTHETIC_SEED,
-  MAX_SYNTHETIC_SEED,
-  SYNTHETIC_SHAPES,
-  type SyntheticShapeName,
-  type WrittenSyntheticModel,
-  writeSyntheticModel,
-} from './engine/synth/index.js';
-const BYTES_PER_MIB = 1024 * 1024;
+import { Command } from 'commander';
+import { chatCommand } from './cli/chatCommand.js';
+import { pullCommand } from './cli/pullCommand.js';
+import { sentimentCommand } from './cli/sentimentCommand.js';
+import { serveCommand } from './cli/serveCommand.js';
+import { statsCommand } from './cli/statsCommand.js';
+import { synthModelCommand } from './cli/synthModelCommand.js';
+import { loadConfig, type AppConfig } from './config.js';
+import { createEvalCommand } from './eval/evalCommand.js';
+import { exitWith } from './exitWith.js';
+
+/** Conventional exit status after Ctrl-C (128 + SIGINT). */
+const EXIT_INTERRUPTED = 130;
+
+export interface CliOptions {
+  /** Every command's defaults (flags override them); normally `loadConfig()`. */
+  config: AppConfig;
+  /** Aborts a long evaluation; `runCli` wires it to Ctrl-C while `eval` runs. */
+  signal?: AbortSignal;
+}
 
 /** The whole CLI; add a subcommand by writing one more `xCommand()` and registering it here. */
-export function createCli(): Command {
+export function createCli({ config, signal }: CliOptions): Command {
   return new Command('all-in-one')
     .description('One small local LLM for sentiment analysis and empathetic chat')
+    .showHelpAfterError()
+    .addCommand(serveCommand(config))
+    .addCommand(pullCommand(config))
+    .addCommand(sentimentCommand(config))
+    .addCommand(chatCommand(config))
+    .addCommand(statsCommand(config))
+    .addCommand(createEvalCommand({ config, ...(signal ? { signal } : {}) }))
     .addCommand(synthModelCommand());
 }
 
-function synthModelCommand(): Command {
-  return new Command('synth-model')
-    .description('Write a GGUF model with seeded random weights in a real model shape (for tests and benchmarks)')
-    .addOption(new Option('--shape <shape>', 'model shape').choices(SYNTHETIC_SHAPES).makeOptionMandatory())
-    .requiredOption('--out <file>', 'where to write the .gguf file')
-    .option('--seed <n>', 'weights seed; the same seed gives the same bytes', parseSeed, DEFAULT_SYNTHETIC_SEED)
-    .action(async (options: { shape: SyntheticShapeName; out: string; seed: number }) => {
-      const started = performance.now();
-      // cli-progress draws only on a terminal, so piped output stays clean.
-      const bar = new SingleBar({ format: 'synth-model [{bar}] {percentage}% | {eta}s left' }, Presets.shades_classic);
-      bar.start(1, 0);
-      let written: WrittenSyntheticModel;
-      try {
-        written = await writeSyntheticModel({
-          shape: options.shape,
-          outFile: options.out,
-          seed: options.seed,
-          onProgress: (fraction) => bar.update(fraction),
-        });
-      } finally {
-        bar.stop();
-      }
-      const seconds = (performance.now() - started) / 1000;
-      const mebibytes = (written.bytes / BYTES_PER_MIB).toFixed(1);
-      console.log(`Wrote ${written.outFile} (${written.bytes} bytes, ${mebibytes} MiB) in ${seconds.toFixed(1)} s`);
+/** Loads the configuration, runs the command, and turns failures into one line and an exit status. */
+export async function runCli(argv: readonly string[] = process.argv): Promise<void> {
+  const interrupted = new AbortController();
+  try {
+    const cli = createCli({ config: loadConfig(), signal: interrupted.signal });
+    // Only `eval` stops on its signal; the others keep Node's default (exit) or handle Ctrl-C themselves.
+    cli.hook('preAction', (_, command) => {
+      if (command.name() === 'eval') process.once('SIGINT', () => interrupted.abort());
     });
-}
-
-function parseSeed(value: string): number {
-  const seed = Number(value);
-  if (!/^\d+$/.test(value) || seed > MAX_SYNTHETIC_SEED) {
-    throw new InvalidArgumentError(`must be an integer from 0 to ${MAX_SYNTHETIC_SEED}`);
+    await cli.parseAsync(argv);
+  } catch (error) {
+    if (!interrupted.signal.aborted) exitWith(error);
+    process.stderr.write('all-in-one: interrupted\n');
+    process.exit(EXIT_INTERRUPTED);
   }
-  return seed;
 }
 
 if (process.argv[1] !== undefined && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  await createCli().parseAsync();
+  await runCli();
 }

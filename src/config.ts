@@ -1,7 +1,10 @@
 // The only reader of process.env: a typed, validated configuration, with a bad variable reported by name.
 import os from 'node:os';
 import path from 'node:path';
+import { DEFAULT_BUSY_TIMEOUT_MS } from './db/index.js';
 import { ENGINE_DEFAULTS } from './engine/index.js';
+import { REQUEST_LIMIT_DEFAULTS, type RequestLimits } from './limits/requestLimits.js';
+import { MIN_API_KEY_CHARS } from './security/apiKeys.js';
 
 export const DEFAULT_MODEL = 'hf:Qwen/Qwen2.5-0.5B-Instruct-GGUF/qwen2.5-0.5b-instruct-q8_0.gguf';
 
@@ -24,6 +27,14 @@ export interface AppConfig {
   jobTimeoutMs: number;
   maxInputChars: number;
   maxBatchTexts: number;
+  /** Bearer secrets (API_KEYS); empty leaves the API open. Never logged. */
+  apiKeys: readonly string[];
+  /** `GET /metrics` needs an API key too (METRICS_AUTH; on by default when API_KEYS is set). */
+  metricsAuth: boolean;
+  /** What one client may ask of the server: body size, GraphQL document limits, subscriptions. */
+  limits: RequestLimits;
+  /** How long a statement waits for another process's lock on the database file. */
+  databaseBusyTimeoutMs: number;
 }
 
 export class ConfigError extends Error {
@@ -59,6 +70,42 @@ export function loadConfig(env: Env = process.env): AppConfig {
     jobTimeoutMs: read.integer('JOB_TIMEOUT_MS', ENGINE_DEFAULTS.jobTimeoutMs, { min: 100, max: 3_600_000 }),
     maxInputChars: read.integer('MAX_INPUT_CHARS', ENGINE_DEFAULTS.maxInputChars, { min: 1, max: 1_000_000 }),
     maxBatchTexts: read.integer('MAX_BATCH_TEXTS', ENGINE_DEFAULTS.maxBatchTexts, { min: 1, max: 1000 }),
+    apiKeys: read.secrets('API_KEYS', MIN_API_KEY_CHARS),
+    metricsAuth: readMetricsAuth(read),
+    limits: readRequestLimits(read),
+    databaseBusyTimeoutMs: read.integer('DATABASE_BUSY_TIMEOUT_MS', DEFAULT_BUSY_TIMEOUT_MS, { min: 0, max: 600_000 }),
+  };
+}
+
+function readMetricsAuth(read: EnvReader): boolean {
+  const keys = read.secrets('API_KEYS', MIN_API_KEY_CHARS).length > 0;
+  const metricsAuth = read.boolean('METRICS_AUTH', keys);
+  if (metricsAuth && !keys) {
+    throw new ConfigError({ variable: 'METRICS_AUTH', message: 'needs API_KEYS (the keys /metrics would accept)' });
+  }
+  return metricsAuth;
+}
+
+function readRequestLimits(read: EnvReader): RequestLimits {
+  const defaults = REQUEST_LIMIT_DEFAULTS;
+  return {
+    maxBodyBytes: read.integer('MAX_BODY_BYTES', defaults.maxBodyBytes, { min: 1024, max: 1_073_741_824 }),
+    maxDepth: read.integer('GRAPHQL_MAX_DEPTH', defaults.maxDepth, { min: 1, max: 1000 }),
+    maxAliases: read.integer('GRAPHQL_MAX_ALIASES', defaults.maxAliases, { min: 0, max: 100_000 }),
+    maxTokens: read.integer('GRAPHQL_MAX_TOKENS', defaults.maxTokens, { min: 10, max: 1_000_000 }),
+    maxCost: read.integer('GRAPHQL_MAX_COST', defaults.maxCost, { min: 1, max: 100_000_000 }),
+    maxDirectives: read.integer('GRAPHQL_MAX_DIRECTIVES', defaults.maxDirectives, { min: 0, max: 100_000 }),
+    // Open while developing; closed in production unless asked for.
+    introspection: read.boolean('INTROSPECTION', read.string('NODE_ENV', 'development') !== 'production'),
+    maxSubscriptionsPerConnection: read.integer('MAX_SUBSCRIPTIONS_PER_CONNECTION', defaults.maxSubscriptionsPerConnection, {
+      min: 1,
+      max: 10_000,
+    }),
+    maxSubscriptionsPerKey: read.integer('MAX_SUBSCRIPTIONS_PER_KEY', defaults.maxSubscriptionsPerKey, {
+      min: 1,
+      max: 100_000,
+    }),
+    wsInitTimeoutMs: read.integer('WS_INIT_TIMEOUT_MS', defaults.wsInitTimeoutMs, { min: 100, max: 600_000 }),
   };
 }
 
@@ -89,6 +136,20 @@ class EnvReader {
       });
     }
     return value;
+  }
+
+  /** A comma-separated list of secrets; a bad one is reported by position, never echoed. */
+  secrets(name: string, minLength: number): string[] {
+    const values = (this.#raw(name) ?? '').split(',').map((value) => value.trim()).filter((value) => value !== '');
+    values.forEach((value, index) => {
+      if (value.length < minLength || !/^[\x21-\x7e]+$/.test(value)) {
+        throw new ConfigError({
+          variable: name,
+          message: `entry #${index + 1} must be at least ${minLength} printable ASCII characters, without spaces or commas`,
+        });
+      }
+    });
+    return values;
   }
 
   boolean(name: string, fallback: boolean): boolean {

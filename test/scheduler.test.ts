@@ -141,3 +141,36 @@ describe('Scheduler', () => {
     expect(maxRunning).toBe(3);
   });
 });
+
+describe('Scheduler with mutexScope "job"', () => {
+  it('runs a whole job before another job takes a step: the naive design the fairness benchmark contrasts', async () => {
+    const scheduler = createScheduler({ mutexScope: 'job' });
+    const log: string[] = [];
+    const long = scheduler.submit({ kind: 'chat', lane: 'a' }, steppingJob('L', 10, log));
+    await tick();
+    const short = scheduler.submit({ kind: 'sentiment', lane: 'b' }, steppingJob('S', 1, log));
+    await Promise.all([long, short]);
+    // The short job waited for all ten steps of the long one instead of slipping in between them.
+    expect(log).toEqual([...Array.from({ length: 10 }, (_, index) => `L${index}`), 'S0']);
+  });
+
+  it('still stops a running job at its next step when it is aborted', async () => {
+    const scheduler = createScheduler({ mutexScope: 'job' });
+    const controller = new AbortController();
+    let steps = 0;
+    const endless = scheduler.submit({ kind: 'chat', lane: 'a', signal: controller.signal }, async (job) => {
+      for (;;) {
+        await job.step(async () => {
+          steps += 1;
+          await tick();
+        });
+      }
+    });
+    await tick();
+    controller.abort();
+    await expect(endless).rejects.toBeInstanceOf(AbortedError);
+    // The mutex was released: the next job runs.
+    await expect(scheduler.submit({ kind: 'chat', lane: 'b' }, async (job) => job.step(async () => 'next'))).resolves.toBe('next');
+    expect(steps).toBeGreaterThan(0);
+  });
+});

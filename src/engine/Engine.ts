@@ -3,9 +3,10 @@ import type { Llama, LlamaContext, LlamaModel } from 'node-llama-cpp';
 import { createChatStream, type ChatStream } from './ChatStream.js';
 import { BadInputError, ModelUnavailableError } from './errors.js';
 import { generateReply, type SamplingOptions } from './generateReply.js';
+import { JobProgress, type JobFinishedEvent } from './JobProgress.js';
 import { DEFAULT_DOWNLOAD_CONNECT_TIMEOUT_MS, loadModel, type LoadModelOptions, type ModelSource } from './loadModel.js';
 import { ASSISTANT_REPLY_LEAD, chatSystemPrompt, chatTurnPrompt, type ChatTurn, type Locale, type SentimentLabel } from './prompts.js';
-import { Scheduler, type JobKind } from './Scheduler.js';
+import { Scheduler, type JobContext, type JobKind, type MutexScope, type SubmitOptions } from './Scheduler.js';
 import { SentimentClassifier, type SentimentMethod, type SentimentResult } from './SentimentClassifier.js';
 import { SequencePool } from './SequencePool.js';
 import { TokenRateMeter } from './TokenRateMeter.js';
@@ -22,6 +23,7 @@ export const ENGINE_DEFAULTS = {
   maxBatchTexts: 32,
   gpu: 'off',
   useMmap: true,
+  mutexScope: 'step',
 } as const;
 
 export const SAMPLING_DEFAULTS: Omit<SamplingOptions, 'seed'> = {
@@ -54,12 +56,21 @@ export interface EngineOptions {
   maxBatchTexts?: number;
   gpu?: 'off' | 'auto';
   useMmap?: boolean;
+  /** `step` (the default) lets jobs interleave between evaluation steps; `job` runs one job at a time, for comparison. */
+  mutexScope?: MutexScope;
   /** Show a download progress bar when `model` is an `hf:` URI that is not cached yet. */
   showDownloadProgress?: boolean;
   /** How long an uncached `hf:` download may take to start before loading fails. */
   downloadConnectTimeoutMs?: number;
   onWarning?: (message: string) => void;
+  /**
+   * Called once for every job when it settles (kind, outcome, latency, first-token time, tokens), before its
+   * caller sees the result; for metrics. An exception it throws goes to `onWarning`, never to the job.
+   */
+  onJobFinished?: (event: JobFinishedEvent) => void;
 }
+
+type ResolvedEngineOptions = Required<Omit<EngineOptions, 'onWarning' | 'onJobFinished'>>;
 
 export interface ClassifyOptions {
   locale?: Locale;
@@ -100,11 +111,12 @@ export class Engine {
   readonly #context: LlamaContext;
   readonly #source: ModelSource;
   readonly #loadMs: number;
-  readonly #options: Required<Omit<EngineOptions, 'onWarning'>>;
+  readonly #options: ResolvedEngineOptions;
   readonly #scheduler: Scheduler;
   readonly #classifier: SentimentClassifier;
   readonly #pool: SequencePool;
   readonly #meter = new TokenRateMeter();
+  readonly #hooks: Pick<EngineOptions, 'onWarning' | 'onJobFinished'>;
   #disposed = false;
 
   private constructor(parts: {
@@ -113,8 +125,10 @@ export class Engine {
     context: LlamaContext;
     source: ModelSource;
     loadMs: number;
-    options: Required<Omit<EngineOptions, 'onWarning'>>;
+    options: ResolvedEngineOptions;
+    hooks: Pick<EngineOptions, 'onWarning' | 'onJobFinished'>;
   }) {
+    this.#hooks = parts.hooks;
     this.#llama = parts.llama;
     this.#model = parts.model;
     this.#context = parts.context;
@@ -131,12 +145,13 @@ export class Engine {
       maxQueue: parts.options.maxQueue,
       jobTimeoutMs: parts.options.jobTimeoutMs,
       laneCapacity: { 'sentiment:zh': 1, 'sentiment:en': 1, chat: chatSequences.length },
+      mutexScope: parts.options.mutexScope,
     });
   }
 
   static async load(options: EngineOptions): Promise<Engine> {
     const startedAt = performance.now();
-    const resolved: Required<Omit<EngineOptions, 'onWarning'>> = {
+    const resolved: ResolvedEngineOptions = {
       ...ENGINE_DEFAULTS,
       showDownloadProgress: false,
       downloadConnectTimeoutMs: DEFAULT_DOWNLOAD_CONNECT_TIMEOUT_MS,
@@ -159,8 +174,12 @@ export class Engine {
         // Two sentiment sequences (one warm prefix per locale) plus the warm conversations.
         sequences: 2 + resolved.warmConversations,
         threads: resolved.threads,
+        // The scheduler lets one evaluation run at a time, so there is never anything to batch it with: start each
+        // decode at once instead of on the next event-loop turn, after the previous token's delivery work.
+        batching: { dispatchSchedule: (dispatch) => dispatch() },
       });
-      return new Engine({ llama, model, context, source, loadMs: performance.now() - startedAt, options: resolved });
+      const hooks = { onWarning: options.onWarning, onJobFinished: options.onJobFinished };
+      return new Engine({ llama, model, context, source, loadMs: performance.now() - startedAt, options: resolved, hooks });
     } catch (error) {
       await model.dispose();
       await llama.dispose();
@@ -194,7 +213,7 @@ export class Engine {
     validateTexts(texts, this.#options.maxInputChars, this.#options.maxBatchTexts);
     const locale = options.locale ?? 'zh';
     const method = options.method ?? 'logprob';
-    return this.#scheduler.submit(
+    return this.#submit(
       { kind: texts.length === 1 ? 'sentiment' : 'sentiment-batch', lane: `sentiment:${locale}`, ...signalOf(options) },
       async (job) => {
         const results: SentimentResult[] = [];
@@ -220,16 +239,25 @@ export class Engine {
     const signal = options.signal ? AbortSignal.any([options.signal, cancel.signal]) : cancel.signal;
     return createChatStream(
       (push) =>
-        this.#scheduler.submit({ kind: 'chat', lane: 'chat', signal }, async (job) => {
-          const lease = this.#pool.acquire(request.conversationKey);
-          try {
-            return await generateReply(job, this.#model, lease.sequence, promptTokens, sampling, push, () =>
-              this.#meter.record(),
-            );
-          } finally {
-            lease.release();
-          }
-        }),
+        this.#submit(
+          { kind: 'chat', lane: 'chat', signal },
+          async (job, progress) => {
+            const lease = this.#pool.acquire(request.conversationKey);
+            const onText = (delta: string): void => {
+              progress.text();
+              push(delta);
+            };
+            try {
+              return await generateReply(job, this.#model, lease.sequence, promptTokens, sampling, onText, () => {
+                this.#meter.record();
+                progress.token();
+              });
+            } finally {
+              lease.release();
+            }
+          },
+          (reply) => reply.finishReason === 'aborted',
+        ),
       () => cancel.abort(),
     );
   }
@@ -296,6 +324,31 @@ export class Engine {
     // A history that would open with a reply to a dropped question confuses the model; drop that reply too.
     if (kept < turns.length && request.history[kept]?.role === 'assistant') kept += 1;
     return [...head, ...turns.slice(kept).flat(), ...tail];
+  }
+
+  /** Submits a job to the scheduler and reports how it ended to `onJobFinished`. */
+  #submit<T>(
+    options: SubmitOptions,
+    work: (job: JobContext, progress: JobProgress) => Promise<T>,
+    stoppedByCaller: (value: T) => boolean = () => false,
+  ): Promise<T> {
+    const progress = new JobProgress(options.kind);
+    const running = this.#scheduler.submit(options, (job) => work(job, progress));
+    const listener = this.#hooks.onJobFinished;
+    if (!listener) return running;
+    const report = (event: JobFinishedEvent): void => {
+      try {
+        listener(event);
+      } catch (error) {
+        this.#hooks.onWarning?.(`onJobFinished failed: ${error instanceof Error ? error.message : String(error)}`);
+      }
+    };
+    // Attached before the caller's own handlers, so the report lands before the caller sees the result.
+    running.then(
+      (value) => report(progress.finished(stoppedByCaller(value) ? 'ABORTED' : 'ok')),
+      (error: unknown) => report(progress.failed(error)),
+    );
+    return running;
   }
 
   #assertOpen(): void {

@@ -4,6 +4,13 @@ import { AbortedError, EngineBusyError, ModelUnavailableError, TimeoutError } fr
 
 export type JobKind = 'sentiment' | 'sentiment-batch' | 'chat';
 
+/**
+ * How long a job holds the engine mutex: `step` releases it after every evaluation step (a prompt chunk,
+ * one token), so jobs interleave; `job` holds it from a job's start to its end, the naive design that the
+ * fairness benchmark measures for contrast.
+ */
+export type MutexScope = 'step' | 'job';
+
 export interface SchedulerOptions {
   /** Jobs allowed to wait for a free lane; one more is refused at once with `EngineBusyError`. */
   maxQueue: number;
@@ -11,6 +18,8 @@ export interface SchedulerOptions {
   jobTimeoutMs: number;
   /** How many jobs each lane runs at once; a lane is a resource such as a context sequence. */
   laneCapacity: Readonly<Record<string, number>>;
+  /** Defaults to `step`. */
+  mutexScope?: MutexScope;
 }
 
 export interface SubmitOptions {
@@ -89,13 +98,8 @@ export class Scheduler {
         controller,
         start: () => {
           controller.signal.removeEventListener('abort', onQueuedAbort);
-          const context: JobContext = {
-            kind: options.kind,
-            signal: controller.signal,
-            step: (stepWork) => this.#mutex.runExclusive(stepWork, controller.signal),
-          };
           const settled = Promise.resolve()
-            .then(() => work(context))
+            .then(() => this.#run(options.kind, controller.signal, work))
             .then(resolve, reject)
             .finally(() => {
               cleanUp();
@@ -134,6 +138,25 @@ export class Scheduler {
     const shutdown = new ModelUnavailableError({ message: 'The engine is shutting down.' });
     for (const job of [...this.#waiting, ...this.#running]) job.controller.abort(shutdown);
     await Promise.all([...this.#settling]);
+  }
+
+  async #run<T>(kind: JobKind, signal: AbortSignal, work: (job: JobContext) => Promise<T>): Promise<T> {
+    if (this.#options.mutexScope !== 'job') {
+      return work({ kind, signal, step: (stepWork) => this.#mutex.runExclusive(stepWork, signal) });
+    }
+    const release = await this.#mutex.acquire(signal);
+    try {
+      return await work({
+        kind,
+        signal,
+        step: (stepWork) => {
+          signal.throwIfAborted();
+          return stepWork();
+        },
+      });
+    } finally {
+      release();
+    }
   }
 
   #laneHasRoom(lane: string): boolean {

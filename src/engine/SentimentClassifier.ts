@@ -1,5 +1,5 @@
 // Sentiment from one small model: label probabilities after a warm, state-isolated prompt, or the original's parse.
-import type { LlamaContextSequence, LlamaModel, Token } from 'node-llama-cpp';
+import { TokenBias, type LlamaContextSequence, type LlamaModel, type Token } from 'node-llama-cpp';
 import {
   baselineSentimentPrompt,
   LABEL_CONTINUATIONS,
@@ -41,10 +41,12 @@ export interface SentimentResult {
 }
 
 /**
- * Candidates read per call. The top-k list comes back from the native side already sorted and short;
- * asking for the whole vocabulary costs a sort and a copy of ~150k entries per call.
+ * Added to the logits of the labels' first tokens before the top-k cut, so exactly those tokens survive it.
+ * The same offset on every label leaves their ratios, and so the normalized scores, unchanged; reading only
+ * these few candidates avoids copying and sorting the whole ~150k-entry vocabulary on every call (an
+ * untrained model rarely ranks any label in its top 64, which used to force that full read).
  */
-const LABEL_CANDIDATES_TOP_K = 64;
+const LABEL_LOGIT_BIAS = 1000;
 const BASELINE_MAX_TOKENS = 20;
 
 interface LocalePlan {
@@ -53,6 +55,9 @@ interface LocalePlan {
   spellings: { label: SentimentLabel; tokens: Token[] }[];
   /** When every label's spellings start with tokens no other label uses, one distribution decides. */
   firstTokensDecide: boolean;
+  /** The distinct first tokens of all spellings, and the bias that lifts them to the top of the distribution. */
+  firstTokens: Set<Token>;
+  firstTokenBias: TokenBias;
 }
 
 export class SentimentClassifier {
@@ -108,7 +113,16 @@ export class SentimentClassifier {
       if (owner !== undefined && owner !== label) firstTokensDecide = false;
       firstTokenOwner.set(tokens[0]!, label);
     }
-    return { prefixTokens: tokenizeParts(this.#model, sentimentPrefix(locale)), spellings, firstTokensDecide };
+    const firstTokens = new Set(spellings.map(({ tokens }) => tokens[0]!));
+    const firstTokenBias = new TokenBias(this.#model.tokenizer);
+    for (const token of firstTokens) firstTokenBias.set(token, { logit: LABEL_LOGIT_BIAS });
+    return {
+      prefixTokens: tokenizeParts(this.#model, sentimentPrefix(locale)),
+      spellings,
+      firstTokensDecide,
+      firstTokens,
+      firstTokenBias,
+    };
   }
 
   async #scoreLabels(job: JobContext, text: string, locale: Locale) {
@@ -117,18 +131,20 @@ export class SentimentClassifier {
     const promptTokens = [...plan.prefixTokens, ...tokenizeParts(this.#model, sentimentQuery(locale, text))];
     let promptTokensEvaluated = 0;
 
-    const distributionAfter = async (tokens: readonly Token[], topK: number) => {
-      promptTokensEvaluated += (await syncSequence(job, sequence, tokens.slice(0, -1))) + 1;
-      return job.step(() => readNextTokenDistribution(sequence, tokens.at(-1)!, topK));
+    const distributionAfter = async (tokens: readonly Token[], read: DistributionRead) => {
+      const synced = await syncSequence(job, sequence, tokens, (pending) =>
+        readNextTokenDistribution(sequence, pending, read),
+      );
+      promptTokensEvaluated += synced.evaluated;
+      return synced.value;
     };
 
     const mass: SentimentScores = { positive: 0, negative: 0, neutral: 0 };
     if (plan.firstTokensDecide) {
-      let distribution = await distributionAfter(promptTokens, LABEL_CANDIDATES_TOP_K);
-      const firstTokens = new Set(plan.spellings.map(({ tokens }) => tokens[0]!));
-      if (![...firstTokens].some((token) => distribution.has(token))) {
-        // No label made the top-k (only plausible with an untrained model): read the whole vocabulary.
-        distribution = await distributionAfter(promptTokens, 0);
+      let distribution = await distributionAfter(promptTokens, { only: plan.firstTokens, bias: plan.firstTokenBias });
+      if (![...plan.firstTokens].every((token) => distribution.has(token))) {
+        // Only if some logit beat a label's by more than the bias: read the whole vocabulary.
+        distribution = await distributionAfter(promptTokens, 'all');
       }
       const counted = new Set<Token>();
       for (const { label, tokens } of plan.spellings) {
@@ -141,7 +157,7 @@ export class SentimentClassifier {
       for (const { label, tokens } of plan.spellings) {
         let probability = 1;
         for (let index = 0; index < tokens.length && probability > 0; index += 1) {
-          const distribution = await distributionAfter([...promptTokens, ...tokens.slice(0, index)], 0);
+          const distribution = await distributionAfter([...promptTokens, ...tokens.slice(0, index)], 'all');
           probability *= distribution.get(tokens[index]!) ?? 0;
         }
         mass[label] += probability;
@@ -155,17 +171,23 @@ export class SentimentClassifier {
     const promptTokens = tokenizeParts(this.#model, baselineSentimentPrompt(locale, text));
     // The original method evaluates its whole prompt every time: no prefix reuse.
     await job.step(() => sequence.clearHistory());
-    const evaluated = (await syncSequence(job, sequence, promptTokens.slice(0, -1))) + 1;
-    const generator = sequence.evaluate([promptTokens.at(-1)!], { temperature: 0 });
+    let generator: ReturnType<LlamaContextSequence['evaluate']> | undefined;
     const answerTokens: Token[] = [];
+    let evaluated = 0;
     try {
-      while (answerTokens.length < BASELINE_MAX_TOKENS) {
-        const next = await job.step(() => generator.next());
-        if (next.done) break;
+      const synced = await syncSequence(job, sequence, promptTokens, (pending) => {
+        generator = sequence.evaluate(pending, { temperature: 0 });
+        return generator.next();
+      });
+      evaluated = synced.evaluated;
+      let next = synced.value;
+      while (!next.done) {
         answerTokens.push(next.value);
+        if (answerTokens.length >= BASELINE_MAX_TOKENS) break;
+        next = await job.step(() => generator!.next());
       }
     } finally {
-      await generator.return();
+      await generator?.return();
     }
     const rawAnswer = this.#model.detokenize(answerTokens);
     const parsedLabel = parseBaselineAnswer(rawAnswer);
@@ -176,15 +198,21 @@ export class SentimentClassifier {
   }
 }
 
-/** Evaluates one token and returns the next-token probabilities: the top `topK`, or all when 0. */
+/** Which next-token probabilities to read: only some tokens (lifted to the top by a bias), or the whole vocabulary. */
+type DistributionRead = { only: ReadonlySet<Token>; bias: TokenBias } | 'all';
+
+/** Evaluates the pending tokens and returns the next-token probabilities that `read` asks for. */
 async function readNextTokenDistribution(
   sequence: LlamaContextSequence,
-  token: Token,
-  topK: number,
+  pending: Token[],
+  read: DistributionRead,
 ): Promise<Map<Token, number>> {
-  // Temperature 1 keeps the logits as they are; with temperature 0 the sampler is greedy and returns all of them.
-  const options = topK > 0 ? { temperature: 1, topK, seed: 0 } : { temperature: 0 };
-  const generator = sequence.evaluateWithMetadata([token], { probabilities: true }, options);
+  // Temperature 1 and no top-p keep the biased logits' ratios as they are; temperature 0 is greedy and returns all.
+  const options =
+    read === 'all'
+      ? { temperature: 0 }
+      : { temperature: 1, topK: read.only.size, topP: 1, seed: 0, tokenBias: read.bias };
+  const generator = sequence.evaluateWithMetadata(pending, { probabilities: true }, options);
   try {
     const first = await generator.next();
     return first.done ? new Map() : first.value.probabilities;

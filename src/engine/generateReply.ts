@@ -58,9 +58,7 @@ export async function generateReply(
   };
 
   try {
-    // The last prompt token is evaluated by the generator itself, which then samples the first reply token.
-    promptTokensEvaluated = (await syncSequence(job, sequence, promptTokens.slice(0, -1))) + 1;
-    const generator = sequence.evaluate([promptTokens.at(-1)!], {
+    const samplingOptions = {
       temperature: sampling.temperature,
       topP: sampling.topP,
       ...(sampling.seed === undefined ? {} : { seed: sampling.seed }),
@@ -73,18 +71,28 @@ export async function generateReply(
               maxPunishTokens: REPEAT_PENALTY_WINDOW,
             },
           }),
-    });
+    };
+    // The generator evaluates the prompt's last chunk and samples the first reply token in one decode.
+    let generator: ReturnType<LlamaContextSequence['evaluate']> | undefined;
     try {
-      while (generatedTokens.length < sampling.maxTokens) {
-        const next = await job.step(() => generator.next());
-        if (next.done) break;
+      const synced = await syncSequence(job, sequence, promptTokens, (pending) => {
+        generator = sequence.evaluate(pending, samplingOptions);
+        return generator.next();
+      });
+      promptTokensEvaluated = synced.evaluated;
+      let next = synced.value;
+      while (!next.done) {
         generatedTokens.push(next.value);
         onToken();
         emit(decoder.push(next.value));
+        if (generatedTokens.length >= sampling.maxTokens) {
+          finishReason = 'length';
+          break;
+        }
+        next = await job.step(() => generator!.next());
       }
-      if (generatedTokens.length >= sampling.maxTokens) finishReason = 'length';
     } finally {
-      await generator.return();
+      await generator?.return();
     }
   } catch (error) {
     // A caller's abort is a normal end with the text so far; a timeout or shutdown is an error for the caller.

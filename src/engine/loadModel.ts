@@ -44,6 +44,12 @@ export interface LoadModelOptions {
   signal?: AbortSignal;
 }
 
+/** What finding (and, when missing, downloading or generating) a model needs; loading it needs more. */
+export type ModelSourceOptions = Pick<
+  LoadModelOptions,
+  'model' | 'modelsDir' | 'showDownloadProgress' | 'downloadConnectTimeoutMs' | 'onWarning' | 'signal'
+>;
+
 export interface LoadedModel {
   llama: Llama;
   model: LlamaModel;
@@ -64,7 +70,8 @@ const HINT =
   'Set MODEL to a local .gguf file (MODEL=/path/to/qwen2.5-0.5b-instruct-q8_0.gguf) ' +
   'or, offline, to a synthetic model (MODEL=synthetic:tiny).';
 
-export async function resolveModelSource(options: LoadModelOptions): Promise<ModelSource> {
+/** Finds the model file, downloading an uncached `hf:` model or generating a synthetic one first (`pull`). */
+export async function resolveModelSource(options: ModelSourceOptions): Promise<ModelSource> {
   const { model: spec, modelsDir } = options;
   if (spec.startsWith(SYNTHETIC_PREFIX)) {
     const shape = spec.slice(SYNTHETIC_PREFIX.length);
@@ -122,7 +129,7 @@ export async function loadModel(options: LoadModelOptions): Promise<LoadedModel>
 }
 
 /** The cached file when there is one; otherwise a download that must get going within the connect timeout. */
-async function downloadOnce(options: LoadModelOptions): Promise<string> {
+async function downloadOnce(options: ModelSourceOptions): Promise<string> {
   try {
     return await resolveModelFile(options.model, { directory: options.modelsDir, download: false, cli: false });
   } catch {

@@ -4,25 +4,56 @@ import type { JobContext } from './Scheduler.js';
 
 /** Prompt tokens evaluated per mutex step: small enough that other jobs get a turn during a long prompt. */
 export const PROMPT_CHUNK_TOKENS = 64;
+/**
+ * A remainder this short joins the last chunk instead of taking a decode of its own: every decode reads all
+ * the weights once, which costs about a token-time however few tokens it evaluates.
+ */
+export const MERGED_REMAINDER_TOKENS = PROMPT_CHUNK_TOKENS / 4;
+
+export interface SyncedSequence<T> {
+  /** What `finalStep` returned. */
+  value: T;
+  /** Prompt tokens evaluated, the final chunk included; the rest was reused from the KV cache. */
+  evaluated: number;
+}
 
 /**
- * Makes the sequence hold exactly `tokens` by keeping the longest resident prefix and evaluating the rest
- * in chunks, one scheduler step each. Whatever a previous (possibly aborted) job left behind is reconciled
- * here, so callers never need to clean up. Returns how many tokens were evaluated.
+ * Makes the sequence hold `tokens` by keeping the longest resident prefix and evaluating the rest in chunks,
+ * one scheduler step each. The last chunk (at least the last token, whose distribution the caller needs, at
+ * most a chunk plus a short remainder) is
+ * handed to `finalStep`, which evaluates it in the same decode that samples or reads the next token: a
+ * separate decode for that one token would cost a whole token-time. Erasing stale tokens shares the first
+ * step, so a short prompt is a single step. Whatever a previous (possibly aborted) job left behind is
+ * reconciled here, so callers never need to clean up.
  */
-export async function syncSequence(
+export async function syncSequence<T>(
   job: JobContext,
   sequence: LlamaContextSequence,
   tokens: readonly Token[],
-): Promise<number> {
+  finalStep: (pending: Token[]) => Promise<T>,
+): Promise<SyncedSequence<T>> {
   const wanted = [...tokens];
-  const reusable = Math.min(sequence.compareContextTokens(wanted).firstDifferentIndex, wanted.length);
-  if (sequence.nextTokenIndex > reusable) {
-    await job.step(() => sequence.eraseContextTokenRanges([{ start: reusable, end: sequence.nextTokenIndex }]));
-  }
-  for (let start = reusable; start < wanted.length; start += PROMPT_CHUNK_TOKENS) {
+  if (wanted.length === 0) throw new Error('syncSequence needs at least one token.');
+  const reusable = Math.min(sequence.compareContextTokens(wanted).firstDifferentIndex, wanted.length - 1);
+  let stale = sequence.nextTokenIndex > reusable;
+  const eraseStale = async (): Promise<void> => {
+    if (!stale) return;
+    stale = false;
+    await sequence.eraseContextTokenRanges([{ start: reusable, end: sequence.nextTokenIndex }]);
+  };
+
+  let start = reusable;
+  for (; wanted.length - start > PROMPT_CHUNK_TOKENS + MERGED_REMAINDER_TOKENS; start += PROMPT_CHUNK_TOKENS) {
     const chunk = wanted.slice(start, start + PROMPT_CHUNK_TOKENS);
-    await job.step(() => sequence.evaluateWithoutGeneratingNewTokens(chunk));
+    await job.step(async () => {
+      await eraseStale();
+      await sequence.evaluateWithoutGeneratingNewTokens(chunk);
+    });
   }
-  return wanted.length - reusable;
+  const pending = wanted.slice(start);
+  const value = await job.step(async () => {
+    await eraseStale();
+    return finalStep(pending);
+  });
+  return { value, evaluated: wanted.length - reusable };
 }

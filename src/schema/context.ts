@@ -3,7 +3,7 @@ import type { Services } from '../service/Services.js';
 
 export interface GraphQLContext {
   services: Services;
-  /** The API-key owner the request acts for; null while auth is off. */
+  /** Who the request acts for: a fingerprint of its API key (never the key), or null while auth is off. */
   owner: string | null;
   /** Aborted when the client goes away (HTTP request closed); subscriptions stop through their iterator. */
   signal: AbortSignal;

@@ -12,9 +12,16 @@ const PUBLIC_CODES: Readonly<Record<string, string>> = {
   ABORTED: 'ABORTED',
   DATABASE_LOCKED: 'DATABASE_UNAVAILABLE',
   DATABASE_UNAVAILABLE: 'DATABASE_UNAVAILABLE',
+  UNAUTHENTICATED: 'UNAUTHENTICATED',
+  PAYLOAD_TOO_LARGE: 'PAYLOAD_TOO_LARGE',
+  LENGTH_REQUIRED: 'LENGTH_REQUIRED',
+  SUBSCRIPTION_LIMIT: 'TOO_MANY_SUBSCRIPTIONS',
 };
 
 export const UNEXPECTED_ERROR_MESSAGE = 'Unexpected error.';
+const UNEXPECTED_ERROR_CODE = 'INTERNAL_SERVER_ERROR';
+/** GraphQL's own errors (syntax, validation, variables) carry no code of ours. */
+const GRAPHQL_ERROR_CODE = 'GRAPHQL_ERROR';
 
 /** By name, not `instanceof`: tools that load graphql both as ESM and CommonJS end up with two GraphQLError classes. */
 function isGraphQLError(error: unknown): error is GraphQLError {
@@ -30,7 +37,7 @@ function publicCodeOf(error: unknown): string | undefined {
  * Yoga's `maskError`: an expected domain error keeps its message and gets its public code; GraphQL's own
  * errors (syntax, validation, variables) pass through; anything else is masked.
  */
-export function maskError(error: unknown, message: string): Error {
+export function maskError(error: unknown, message: string): GraphQLError {
   const graphQLError = isGraphQLError(error) ? error : undefined;
   const original = graphQLError ? graphQLError.originalError : error;
   const code = publicCodeOf(original);
@@ -41,10 +48,46 @@ export function maskError(error: unknown, message: string): Error {
     });
   }
   if (graphQLError && (original === undefined || original === null || isGraphQLError(original))) {
+    // graphql-js reports a variable it cannot coerce (a string for a Float, an Int over 32 bits) without a
+    // code; it is the client's input, so it gets the input code. Its wording is stable across graphql 15–17.
+    if (graphQLError.extensions['code'] === undefined && graphQLError.message.startsWith('Variable "$')) {
+      return createGraphQLError(graphQLError.message, {
+        nodes: graphQLError.nodes,
+        extensions: { ...graphQLError.extensions, code: PUBLIC_CODES['BAD_INPUT'] },
+      });
+    }
     return graphQLError;
   }
   return createGraphQLError(message || UNEXPECTED_ERROR_MESSAGE, {
     ...(graphQLError ? { nodes: graphQLError.nodes, path: graphQLError.path } : {}),
-    extensions: { code: 'INTERNAL_SERVER_ERROR' },
+    extensions: { code: UNEXPECTED_ERROR_CODE },
+  });
+}
+
+/** The JSON body for an error answered outside GraphQL execution (refused before Yoga runs the operation). */
+export function errorResponseBody(error: unknown): { errors: unknown[] } {
+  return { errors: [maskError(error, UNEXPECTED_ERROR_MESSAGE).toJSON()] };
+}
+
+/** The code clients see for an error, and whether it is masked as unexpected (for logs and metrics). */
+export function describeError(error: unknown): { code: string; unexpected: boolean } {
+  const code = maskError(error, UNEXPECTED_ERROR_MESSAGE).extensions['code'];
+  return { code: typeof code === 'string' ? code : GRAPHQL_ERROR_CODE, unexpected: code === UNEXPECTED_ERROR_CODE };
+}
+
+/**
+ * A protocol error (parse, validation) with the code Yoga gives it over HTTP, for graphql-ws, where no
+ * plugin adds it; anything that is not a GraphQL error goes through `maskError`.
+ */
+export function withErrorCode(
+  error: unknown,
+  code: 'GRAPHQL_PARSE_FAILED' | 'GRAPHQL_VALIDATION_FAILED',
+): GraphQLError {
+  if (!isGraphQLError(error)) return maskError(error, UNEXPECTED_ERROR_MESSAGE);
+  return createGraphQLError(error.message, {
+    ...(error.nodes ? { nodes: error.nodes } : {}),
+    ...(error.source ? { source: error.source } : {}),
+    ...(error.positions ? { positions: error.positions } : {}),
+    extensions: { ...error.extensions, code },
   });
 }

@@ -11,7 +11,7 @@ import {
   type SentimentStats,
   type StatsBucket,
 } from '../db/index.js';
-import { BadInputError, type EngineStatus, type Locale } from '../engine/index.js';
+import { BadInputError, type EngineStatus, type Locale, type SentimentLabel } from '../engine/index.js';
 import { runChatTurn, type ChatTurnInput, type ChatTurnOutcome, type ChatTurnScope } from './chatTurn.js';
 import type { EngineHolder } from './EngineHolder.js';
 import { NotFoundError } from './errors.js';
@@ -22,6 +22,8 @@ import { toMessageView, type ConversationView, type MessageView, type SentimentV
 export interface ServicesOptions {
   database: AppDatabase;
   engine: EngineHolder;
+  /** Told about every sentiment stored (a query's, or a chat message's); for metrics. */
+  onSentiment?: (sentiment: { label: SentimentLabel; source: SentimentSource; locale: Locale }) => void;
 }
 
 export interface StatsFilter {
@@ -44,10 +46,14 @@ export const MAX_CONVERSATIONS_PAGE = 100;
 export class Services {
   readonly #database: AppDatabase;
   readonly #engine: EngineHolder;
+  readonly #onSentiment: ServicesOptions['onSentiment'];
+  /** Chat turns in progress, so a shutdown can wait for their partial replies to be stored. */
+  readonly #turns = new Set<Promise<ChatTurnOutcome>>();
 
   constructor(options: ServicesOptions) {
     this.#database = options.database;
     this.#engine = options.engine;
+    this.#onSentiment = options.onSentiment;
   }
 
   get ready(): boolean {
@@ -60,11 +66,37 @@ export class Services {
   }
 
   async classify(texts: readonly string[], locale: Locale, owner: string | null, signal?: AbortSignal): Promise<SentimentView[]> {
-    return classifyAndStore(this.#engine.get(), this.#database, { texts, locale, owner, ...(signal ? { signal } : {}) });
+    const request = { texts, locale, owner, ...(signal ? { signal } : {}) };
+    const views = await classifyAndStore(this.#engine.get(), this.#database, request);
+    for (const view of views) this.#onSentiment?.({ label: view.label, source: 'query', locale: view.locale });
+    return views;
   }
 
   chat(input: ChatTurnInput, scope: ChatTurnScope): Promise<ChatTurnOutcome> {
-    return runChatTurn(this.#engine.get(), this.#database, input, scope);
+    const turn = this.#runChatTurn(input, scope);
+    this.#turns.add(turn);
+    const forget = (): void => void this.#turns.delete(turn);
+    turn.then(forget, forget);
+    return turn;
+  }
+
+  /** Waits until every chat turn in progress has ended and stored what it produced; returns how many there were. */
+  async settle(): Promise<number> {
+    const turns = [...this.#turns];
+    await Promise.allSettled(turns);
+    return turns.length;
+  }
+
+  #runChatTurn(input: ChatTurnInput, scope: ChatTurnScope): Promise<ChatTurnOutcome> {
+    return runChatTurn(this.#engine.get(), this.#database, input, {
+      ...scope,
+      onEvent: (event) => {
+        // `started` follows the user message's commit, so a turn that fails later still counts its sentiment.
+        const sentiment = event.type === 'started' ? event.userMessage.sentiment : null;
+        if (sentiment) this.#onSentiment?.({ label: sentiment.label, source: 'chat', locale: sentiment.locale });
+        scope.onEvent?.(event);
+      },
+    });
   }
 
   conversation(id: string, owner: string | null): ConversationView | null {

@@ -8,6 +8,7 @@ import { loadConfig, type AppConfig } from '../../src/config.js';
 import { createLogger } from '../../src/logger.js';
 import { openDatabase, type AppDatabase } from '../../src/db/index.js';
 import { Engine, type EngineOptions } from '../../src/engine/index.js';
+import { createMetrics, type Metrics } from '../../src/observability/metrics.js';
 import { EngineHolder } from '../../src/service/EngineHolder.js';
 import { Services } from '../../src/service/Services.js';
 
@@ -17,6 +18,8 @@ export interface TestService {
   database: AppDatabase;
   engine: EngineHolder;
   services: Services;
+  /** The app's metrics; an engine reports its jobs there with `onJobFinished: (event) => metrics.recordJob(event)`. */
+  metrics: Metrics;
   databasePath: string;
   /** POSTs a GraphQL operation in-process through `yoga.fetch` and returns the parsed body. */
   graphql(query: string, variables?: Record<string, unknown>): Promise<GraphQLBody>;
@@ -62,14 +65,16 @@ export function createTestService(
   const database = openDatabase({ path: databasePath });
   const holder = new EngineHolder();
   if (engine) holder.set(engine);
-  const services = new Services({ database, engine: holder });
-  const app = createApp({ services, config, logger: createLogger(config.logLevel) });
+  const metrics = createMetrics({ engineStatus: () => holder.current?.status(), processMetrics: false });
+  const services = new Services({ database, engine: holder, onSentiment: metrics.recordSentiment });
+  const app = createApp({ services, config, logger: createLogger(config.logLevel), metrics });
   return {
     app,
     config,
     database,
     engine: holder,
     services,
+    metrics,
     databasePath,
     graphql: async (query, variables) => {
       const response = await app.yoga.fetch('http://yoga/graphql', {

@@ -1,0 +1,12 @@
+// Every benchmark, in the order `npm run bench` runs them and docs/PERFORMANCE.md lists them.
+import { analytics } from './analytics.js';
+import { concurrency } from './concurrency.js';
+import { fairness } from './fairness.js';
+import type { Benchmark } from './lib/benchmark.js';
+import { memory } from './memory.js';
+import { multiTurn } from './multiTurn.js';
+import { sentiment } from './sentiment.js';
+import { startup } from './startup.js';
+import { streaming } from './streaming.js';
+
+export const BENCHMARKS: readonly Benchmark[] = [streaming, sentiment, fairness, multiTurn, memory, concurrency, analytics, startup];

@@ -1,0 +1,70 @@
+// Runs bench/lib/rawModelProcess.ts as a child and times it: the baseline for start-up and memory.
+import { spawn } from 'node:child_process';
+import { ENGINE_DEFAULTS } from '../../src/engine/index.js';
+import { PROJECT_ROOT } from './paths.js';
+import type { TreeMemory } from './processMemory.js';
+
+export interface RawProcessSettings {
+  modelPath: string;
+  threads: number;
+  contextSize?: number;
+  batchSize?: number;
+  warmConversations?: number;
+  useMmap?: boolean;
+  kvCacheType?: 'F16' | 'Q8_0';
+  /** Evaluated, then 32 tokens generated, before memory is read. */
+  prompt: string;
+}
+
+export interface RawProcessRun {
+  /** From spawn to the model loaded and the context created. */
+  readyMs: number;
+  /** Of the child alone (it starts nothing), after its exercise. */
+  memory: TreeMemory;
+}
+
+const LIMIT_MS = 180_000;
+
+export function runRawProcess(settings: RawProcessSettings): Promise<RawProcessRun> {
+  const startedAt = performance.now();
+  const child = spawn(process.execPath, ['--import', 'tsx', 'bench/lib/rawModelProcess.ts'], {
+    cwd: PROJECT_ROOT,
+    env: {
+      PATH: process.env['PATH'] ?? '/usr/bin:/bin',
+      HOME: process.env['HOME'] ?? '/tmp',
+      MODEL: settings.modelPath,
+      THREADS: String(settings.threads),
+      CONTEXT_SIZE: String(settings.contextSize ?? ENGINE_DEFAULTS.contextSize),
+      BATCH_SIZE: String(settings.batchSize ?? ENGINE_DEFAULTS.batchSize),
+      WARM_CONVERSATIONS: String(settings.warmConversations ?? ENGINE_DEFAULTS.warmConversations),
+      USE_MMAP: String(settings.useMmap ?? ENGINE_DEFAULTS.useMmap),
+      KV_CACHE_TYPE: settings.kvCacheType ?? 'F16',
+      PROMPT: settings.prompt,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  return new Promise((resolve, reject) => {
+    let readyMs: number | undefined;
+    let memory: TreeMemory | undefined;
+    let output = '';
+    let pending = '';
+    const timer = setTimeout(() => child.kill('SIGKILL'), LIMIT_MS);
+    child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (output = (output + chunk).slice(-4_000)));
+    child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
+      pending += chunk;
+      let newline: number;
+      while ((newline = pending.indexOf('\n')) >= 0) {
+        const line = pending.slice(0, newline);
+        pending = pending.slice(newline + 1);
+        const message = JSON.parse(line) as { event: string } & TreeMemory;
+        if (message.event === 'ready') readyMs = performance.now() - startedAt;
+        if (message.event === 'exercised') memory = message;
+      }
+    });
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      if (code === 0 && readyMs !== undefined && memory) resolve({ readyMs, memory });
+      else reject(new Error(`rawModelProcess exited with code ${code}:\n${output}`));
+    });
+  });
+}

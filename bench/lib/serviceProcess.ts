@@ -1,0 +1,117 @@
+// Runs the real service (`src/main.ts`) as a child process on loopback, and times its way to ready.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer } from 'node:net';
+import { PROJECT_ROOT } from './paths.js';
+import { treeMemory, type TreeMemory } from './processMemory.js';
+
+/** A start that never becomes ready is a failure, not a wait forever. */
+const READY_LIMIT_MS = 180_000;
+const POLL_INTERVAL_MS = 10;
+const STOP_LIMIT_MS = 20_000;
+
+export interface ServiceProcess {
+  readonly child: ChildProcess;
+  /** `http://127.0.0.1:<port>` */
+  readonly url: string;
+  readonly wsUrl: string;
+  /** From spawn to the first `GET /healthz` answered: the process runs and listens. */
+  readonly listeningMs: number;
+  /** From spawn to the first `GET /readyz` = 200: migrations applied and model loaded. */
+  readonly readyMs: number;
+  memory(): TreeMemory;
+  /** SIGTERM, then waits for the exit (SIGKILL if it takes too long). */
+  stop(): Promise<void>;
+}
+
+export interface StartServiceOptions {
+  /** A plain-JavaScript bundle of the service to run instead of `src/main.ts` through tsx (what `npm start` runs). */
+  bundle?: string;
+}
+
+/** Starts the service with these environment variables (added to a minimal PATH/HOME environment). */
+export async function startServiceProcess(env: Record<string, string>, options: StartServiceOptions = {}): Promise<ServiceProcess> {
+  const port = await freePort();
+  const startedAt = performance.now();
+  const args = options.bundle ? [options.bundle] : ['--import', 'tsx', 'src/main.ts'];
+  const child = spawn(process.execPath, args, {
+    cwd: PROJECT_ROOT,
+    env: {
+      PATH: process.env['PATH'] ?? '/usr/bin:/bin',
+      HOME: process.env['HOME'] ?? '/tmp',
+      HOST: '127.0.0.1',
+      PORT: String(port),
+      LOG_LEVEL: 'warn',
+      PLAYGROUND: 'false',
+      ...env,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  const collect = (chunk: string): void => {
+    output = (output + chunk).slice(-8_000);
+  };
+  child.stdout!.setEncoding('utf8').on('data', collect);
+  child.stderr!.setEncoding('utf8').on('data', collect);
+  let exitCode: number | null | undefined;
+  const exited = new Promise<void>((resolve) => {
+    child.once('exit', (code) => {
+      exitCode = code;
+      resolve();
+    });
+  });
+
+  const url = `http://127.0.0.1:${port}`;
+  let listeningMs: number | undefined;
+  let readyMs: number | undefined;
+  while (readyMs === undefined) {
+    if (exitCode !== undefined) throw new Error(`The service exited (code ${exitCode}) before it was ready:\n${output}`);
+    const elapsed = performance.now() - startedAt;
+    if (elapsed > READY_LIMIT_MS) {
+      child.kill('SIGKILL');
+      throw new Error(`The service was not ready within ${READY_LIMIT_MS} ms:\n${output}`);
+    }
+    const status = await probe(`${url}/readyz`);
+    if (status !== undefined) listeningMs ??= performance.now() - startedAt;
+    if (status === 200) readyMs = performance.now() - startedAt;
+    else await new Promise((resolve) => setTimeout(resolve, POLL_INTERVAL_MS));
+  }
+
+  return {
+    child,
+    url,
+    wsUrl: `ws://127.0.0.1:${port}/graphql`,
+    listeningMs: listeningMs ?? readyMs,
+    readyMs,
+    memory: () => treeMemory(child.pid!),
+    stop: async () => {
+      if (exitCode !== undefined) return;
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), STOP_LIMIT_MS);
+      await exited;
+      clearTimeout(timer);
+    },
+  };
+}
+
+/** The status of a GET, or undefined when nothing answers yet. */
+async function probe(url: string): Promise<number | undefined> {
+  try {
+    const response = await fetch(url, { signal: AbortSignal.timeout(2_000) });
+    await response.arrayBuffer();
+    return response.status;
+  } catch {
+    return undefined;
+  }
+}
+
+/** A port nothing listens on right now (the OS picks it; a race with another process is unlikely on loopback). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+    });
+  });
+}

@@ -1,0 +1,50 @@
+// Flags shared by the commands; each defaults to the configuration (environment), and a given flag overrides it.
+import path from 'node:path';
+import { InvalidArgumentError, Option, type Command } from 'commander';
+import type { AppConfig } from '../config.js';
+
+export interface ModelFlags {
+  model: string;
+  modelsDir: string;
+  threads: number;
+}
+
+export function addModelOptions(command: Command, config: AppConfig): Command {
+  return command
+    .option('--model <model>', 'a .gguf path, an hf: URI, or synthetic:tiny (env MODEL)', config.model)
+    .option('--models-dir <dir>', 'where models are downloaded or generated (env MODELS_DIR)', config.modelsDir)
+    .option('--threads <n>', 'CPU threads for the model (env THREADS)', positiveInteger, config.threads);
+}
+
+export function addDatabaseOption(command: Command, config: AppConfig): Command {
+  return command.option('--db <file>', 'SQLite database file (env DATABASE_PATH)', config.databasePath);
+}
+
+export function localeOption(description: string): Option {
+  return new Option('--locale <locale>', description).choices(['zh', 'en']);
+}
+
+/** The configuration with the model flags (and `--db` when given) applied. */
+export function withFlags(config: AppConfig, flags: Partial<ModelFlags> & { db?: string }): AppConfig {
+  return {
+    ...config,
+    ...(flags.model === undefined ? {} : { model: flags.model }),
+    ...(flags.modelsDir === undefined ? {} : { modelsDir: path.resolve(flags.modelsDir) }),
+    ...(flags.threads === undefined ? {} : { threads: flags.threads }),
+    ...(flags.db === undefined ? {} : { databasePath: path.resolve(flags.db) }),
+  };
+}
+
+export function positiveInteger(value: string): number {
+  const parsed = Number(value);
+  if (!/^\d+$/.test(value) || parsed < 1 || !Number.isSafeInteger(parsed)) {
+    throw new InvalidArgumentError('expected a whole number of at least 1');
+  }
+  return parsed;
+}
+
+export function nonNegativeInteger(value: string): number {
+  const parsed = Number(value);
+  if (!/^\d+$/.test(value) || !Number.isSafeInteger(parsed)) throw new InvalidArgumentError('expected a whole number');
+  return parsed;
+}

@@ -1,0 +1,20 @@
+// The engine's settings from the validated configuration, shared by the server and the CLI commands.
+import type { AppConfig } from './config.js';
+import type { EngineOptions } from './engine/index.js';
+
+export function engineOptionsOf(config: AppConfig): EngineOptions {
+  return {
+    model: config.model,
+    modelsDir: config.modelsDir,
+    threads: config.threads,
+    contextSize: config.contextSize,
+    batchSize: config.batchSize,
+    warmConversations: config.warmConversations,
+    maxQueue: config.maxQueue,
+    jobTimeoutMs: config.jobTimeoutMs,
+    maxInputChars: config.maxInputChars,
+    maxBatchTexts: config.maxBatchTexts,
+    gpu: config.gpu,
+    useMmap: config.useMmap,
+  };
+}

@@ -1,0 +1,109 @@
+// The service's life: open the database, listen, load the model, print the banner, stop cleanly on signals.
+import { createApp } from './app.js';
+import type { AppConfig } from './config.js';
+import { openDatabase } from './db/index.js';
+import { Engine } from './engine/index.js';
+import { engineOptionsOf } from './engineOptions.js';
+import { createLogger } from './logger.js';
+import { createMetrics } from './observability/metrics.js';
+import { formatStartupBanner } from './observability/startupBanner.js';
+import { EngineHolder } from './service/EngineHolder.js';
+import { Services } from './service/Services.js';
+import { createShutdown } from './shutdown.js';
+
+/** A stuck shutdown must not keep the process alive forever. */
+const SHUTDOWN_LIMIT_MS = 15_000;
+
+/** Listening failed (port taken, address not available); the message names the address. */
+export class ListenError extends Error {
+  readonly code = 'LISTEN_FAILED';
+
+  constructor({ message, cause }: { message: string; cause?: unknown }) {
+    super(message, { cause });
+    this.name = 'ListenError';
+  }
+}
+
+/**
+ * Runs the service until SIGTERM or SIGINT, then exits the process. Resolves once the model is loaded;
+ * rejects (after closing what it opened) when the database, the port or the model is unavailable.
+ */
+export async function runServer(config: AppConfig): Promise<void> {
+  const log = createLogger(config.logLevel);
+  const database = openDatabase({ path: config.databasePath, busyTimeoutMs: config.databaseBusyTimeoutMs });
+  const engineHolder = new EngineHolder();
+  const metrics = createMetrics({ engineStatus: () => engineHolder.current?.status() });
+  const services = new Services({ database, engine: engineHolder, onSentiment: metrics.recordSentiment });
+  const app = createApp({ services, config, logger: log, metrics });
+  let address;
+  try {
+    address = await app.start(config.port, config.host);
+  } catch (error) {
+    database.close();
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new ListenError({ message: `cannot listen on ${config.host}:${config.port}: ${reason}`, cause: error });
+  }
+  const url = `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`;
+  log.info({ url, playground: `${url}/graphql`, database: database.path }, 'listening; loading the model');
+
+  const shutdown = createShutdown({ app, database, engineHolder, services, logger: log });
+  let stopping = false;
+  const stop = async (signal: string): Promise<void> => {
+    if (stopping) return;
+    stopping = true;
+    const forced = setTimeout(() => {
+      log.error('shutdown took too long; exiting');
+      process.exit(1);
+    }, SHUTDOWN_LIMIT_MS);
+    forced.unref();
+    try {
+      await shutdown(signal);
+    } catch (error) {
+      log.error({ err: error }, 'shutdown failed');
+      process.exit(1);
+    }
+    process.exit(0);
+  };
+  process.once('SIGTERM', () => void stop('SIGTERM'));
+  process.once('SIGINT', () => void stop('SIGINT'));
+
+  try {
+    const engine = await Engine.load({
+      ...engineOptionsOf(config),
+      showDownloadProgress: true,
+      onWarning: (message) => log.warn(message),
+      onJobFinished: metrics.recordJob,
+    });
+    if (stopping) return void (await engine.dispose());
+    engineHolder.set(engine);
+    const { model, threads, contextSize } = engine.status();
+    const auth = config.apiKeys.length > 0;
+    log.info(
+      {
+        url,
+        playground: config.playground ? `${url}/graphql` : null,
+        metrics: `${url}/metrics`,
+        model: model.name,
+        modelSource: model.source.spec,
+        modelPath: model.source.path,
+        synthetic: model.synthetic,
+        loadMs: Math.round(model.loadMs),
+        threads,
+        contextSize,
+        database: database.path,
+        auth: auth ? 'on' : 'off',
+      },
+      'ready',
+    );
+    if (!auth) log.warn({ url }, 'API_KEYS is not set: anyone who can reach this address may call the API');
+    if (config.logLevel !== 'silent') {
+      const { playground, metricsAuth } = config;
+      const banner = { url, playground, metricsAuth, model, databasePath: database.path, auth };
+      process.stderr.write(formatStartupBanner(banner));
+    }
+  } catch (error) {
+    await app.stop();
+    database.close();
+    throw error;
+  }
+}

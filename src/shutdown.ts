@@ -1,0 +1,37 @@
+// Graceful shutdown that loses nothing: readiness and new work first, running turns next, sockets and database last.
+import type { App } from './app.js';
+import type { AppDatabase } from './db/index.js';
+import type { Logger } from './logger.js';
+import type { EngineHolder } from './service/EngineHolder.js';
+import type { Services } from './service/Services.js';
+
+export interface ShutdownParts {
+  app: App;
+  database: AppDatabase;
+  engineHolder: EngineHolder;
+  services: Services;
+  logger: Logger;
+}
+
+/** Returns `shutdown(reason)`: idempotent; every call resolves when the database is closed. */
+export function createShutdown(parts: ShutdownParts): (reason: string) => Promise<void> {
+  const { app, database, engineHolder, services, logger } = parts;
+  let running: Promise<void> | undefined;
+
+  const run = async (reason: string): Promise<void> => {
+    // Synchronously, before anything awaits: /readyz answers 503 and engine work gets MODEL_UNAVAILABLE.
+    const engine = engineHolder.close();
+    logger.info({ reason }, 'shutting down: not ready, refusing new work');
+    // Running jobs stop at their next token; their turns store the partial replies (ABORTED) and end their streams.
+    const turnsEnded = services.settle();
+    await engine?.dispose();
+    const stoppedTurns = await turnsEnded;
+    logger.info({ stoppedTurns }, 'running turns stopped, partial replies stored');
+    // WebSockets close with 1001 (going away) after their streams' last messages; then HTTP stops.
+    await app.stop();
+    database.close();
+    logger.info('stopped');
+  };
+
+  return (reason) => (running ??= run(reason));
+}

@@ -1,0 +1,46 @@
+// The benchmark suite in smoke mode (tiny model, one iteration): every benchmark still runs end to end and reports
+// well-formed figures, so the benchmarks never rot. Timings on the tiny model mean nothing and are not checked.
+import { afterAll, describe, expect, inject, it } from 'vitest';
+import { BENCHMARKS } from '../bench/index.js';
+import { renderReport } from '../bench/lib/report.js';
+import { checkResult } from '../bench/lib/results.js';
+import { loadSentences } from '../bench/lib/sentences.js';
+import { runSuite } from '../bench/run.js';
+import { createScratchDir } from './support/testApp.js';
+
+const scratch = createScratchDir('aio-bench-');
+
+afterAll(() => scratch.remove());
+
+describe('npm run bench -- --smoke', () => {
+  it('runs every benchmark and reports each figure with its numbers, baseline ratio and verdict', async () => {
+    const suite = await runSuite({
+      smoke: true,
+      threads: 1,
+      runs: 1,
+      modelsDir: inject('modelsDir'),
+      workDir: scratch.dir,
+      sentences: loadSentences(),
+      log: () => {},
+    });
+    expect(suite.benchmarks.map((result) => result.id)).toEqual(BENCHMARKS.map((benchmark) => benchmark.id));
+    for (const result of suite.benchmarks) {
+      expect(checkResult(result), result.id).toEqual([]);
+      expect(result.figures.length, result.id).toBeGreaterThan(0);
+    }
+    // Every target the issue sets is present, so a refactoring cannot silently drop one.
+    const targets = suite.benchmarks.flatMap((result) => result.figures.filter((item) => item.target).map((item) => `${result.id}/${item.id}`));
+    expect(targets).toEqual([
+      'streaming/tokens-per-second-graphql-ws',
+      'streaming/ttft-overhead-graphql-ws',
+      'streaming/tokens-per-second-SSE',
+      'streaming/ttft-overhead-SSE',
+      'sentiment/latency',
+      'fairness/sentiment-during-reply-step',
+      'memory/peak-rss',
+      'analytics/stats-graphql',
+    ]);
+    const report = renderReport(suite);
+    for (const result of suite.benchmarks) expect(report).toContain(`## ${result.title}`);
+  }, 240_000);
+});

@@ -1,0 +1,169 @@
+// The `all-in-one` command as a user runs it: the real bin/ launcher in a child process, on the tiny model, loopback only.
+import { spawn } from 'node:child_process';
+import { createServer } from 'node:net';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, describe, expect, inject, it } from 'vitest';
+import { insertQuerySentiments, openDatabase } from '../src/db/index.js';
+import { createScratchDir } from './support/testApp.js';
+
+const BIN = fileURLToPath(new URL('../bin/all-in-one.js', import.meta.url));
+const DISPLAY_LINE = /^(😄|😡|😐) LLM sentiment: (positive|negative|neutral)$/;
+const scratch = createScratchDir('aio-cli-');
+
+afterAll(() => scratch.remove());
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Environment of a user on the tiny model; `env` adds or overrides. Nothing is inherited but PATH and HOME. */
+function cliEnv(env: Record<string, string> = {}): Record<string, string> {
+  return {
+    PATH: process.env['PATH'] ?? '/usr/bin:/bin',
+    HOME: process.env['HOME'] ?? '/tmp',
+    MODEL: inject('tinyModelPath'),
+    MODELS_DIR: inject('modelsDir'),
+    THREADS: '1',
+    CONTEXT_SIZE: '2048',
+    DATABASE_PATH: path.join(scratch.dir, 'cli.db'),
+    ...env,
+  };
+}
+
+/** Runs the CLI from the scratch folder (it must not depend on the working directory) and waits for it to exit. */
+function runCli(args: string[], options: { env?: Record<string, string>; input?: string } = {}): Promise<Run> {
+  const child = spawn(process.execPath, [BIN, ...args], { cwd: scratch.dir, env: cliEnv(options.env) });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+  child.stdin.end(options.input ?? '');
+  return new Promise((resolve) => child.once('close', (code) => resolve({ code, stdout, stderr })));
+}
+
+describe('all-in-one', () => {
+  it('lists every command in --help', async () => {
+    const run = await runCli(['--help']);
+    expect(run.code).toBe(0);
+    for (const command of ['serve', 'pull', 'sentiment', 'chat', 'stats', 'eval', 'synth-model']) {
+      expect(run.stdout).toMatch(new RegExp(`^  ${command} `, 'm'));
+    }
+  });
+
+  it('sentiment prints the display line for the text', async () => {
+    const run = await runCli(['sentiment', 'I love this phone', '--locale', 'en']);
+    expect(run.code).toBe(0);
+    expect(run.stdout.trimEnd()).toMatch(DISPLAY_LINE);
+    // The synthetic model is announced loudly, on stderr, so stdout stays the bare line.
+    expect(run.stderr).toContain('RANDOM weights');
+  });
+
+  it('chat reads a message from stdin, prints its sentiment line, streams a reply and stores the turn', async () => {
+    const databasePath = path.join(scratch.dir, 'chat.db');
+    const run = await runCli(['chat', '--locale', 'en', '--max-tokens', '4', '--db', databasePath], {
+      input: 'I feel great today\n',
+    });
+    expect(run.code).toBe(0);
+    const [sentimentLine, replyLine] = run.stdout.split('\n');
+    expect(sentimentLine).toMatch(DISPLAY_LINE);
+    expect(replyLine).toMatch(/^assistant › ./);
+    expect(run.stderr).toMatch(/Conversation \w+ is stored in /);
+
+    const database = openDatabase({ path: databasePath, readonly: true });
+    try {
+      // 'user' sorts after 'assistant': both may carry the same millisecond.
+      const messages = database.sqlite.prepare('select role, status from messages order by role desc').all();
+      expect(messages).toEqual([
+        { role: 'user', status: 'complete' },
+        { role: 'assistant', status: 'complete' },
+      ]);
+    } finally {
+      database.close();
+    }
+  });
+
+  it('stats prints totals per label and a chart per day', async () => {
+    const databasePath = path.join(scratch.dir, 'stats.db');
+    const database = openDatabase({ path: databasePath });
+    const row = { owner: null, locale: 'en' as const, method: 'logprob' as const, confidence: 0.8, latencyMs: 5 };
+    const scores = { scorePositive: 0.1, scoreNegative: 0.1, scoreNeutral: 0.1 };
+    insertQuerySentiments(database, [
+      { ...row, ...scores, label: 'positive', text: 'a' },
+      { ...row, ...scores, label: 'positive', text: 'b' },
+      { ...row, ...scores, label: 'negative', text: 'c' },
+    ]);
+    database.close();
+
+    const run = await runCli(['stats', '--db', databasePath, '--source', 'query']);
+    expect(run.code).toBe(0);
+    expect(run.stdout).toContain('Sentiments: 3 (source query, records without an owner)');
+    expect(run.stdout).toMatch(/^ {2}positive +2 +66\.7% +█{40}$/m);
+    expect(run.stdout).toMatch(/^ {2}negative +1 +33\.3% +█{20}$/m);
+    expect(run.stdout).toMatch(/^By day \(UTC\)\n {2}\d{4}-\d{2}-\d{2} +3 +█{40} +\+2 -1 =0$/m);
+  });
+
+  it('pull of an unreachable hf: model exits non-zero with one clear line', async () => {
+    // A loopback port nothing listens on: the download fails without leaving this machine.
+    const closedPort = await new Promise<number>((resolve) => {
+      const probe = createServer().listen(0, '127.0.0.1', () => {
+        const { port } = probe.address() as { port: number };
+        probe.close(() => resolve(port));
+      });
+    });
+    const run = await runCli(
+      ['pull', 'hf:nobody/nothing-GGUF/nothing.gguf', '--models-dir', path.join(scratch.dir, 'models'), '--connect-timeout', '1000'],
+      { env: { HF_ENDPOINT: `http://127.0.0.1:${closedPort}/` } },
+    );
+    expect(run.code).toBe(1);
+    expect(run.stdout).toBe('');
+    expect(run.stderr.trimEnd().split('\n')).toHaveLength(1);
+    expect(run.stderr).toMatch(/^all-in-one: Error: Could not find or download MODEL=hf:nobody\/nothing-GGUF\/nothing\.gguf/);
+  });
+
+  it('serve prints the start-up banner, shows /metrics moving after a chat, and stops on SIGTERM', async () => {
+    const child = spawn(process.execPath, [BIN, 'serve', '--port', '0'], {
+      cwd: scratch.dir,
+      env: cliEnv({ DATABASE_PATH: path.join(scratch.dir, 'serve.db'), LOG_LEVEL: 'info' }),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    let exitCode: number | null;
+    try {
+      let stderr = '';
+      child.stdout.resume();
+      const banner = await new Promise<string>((resolve, reject) => {
+        child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
+          stderr += chunk;
+          if (/SYNTHETIC MODEL.*\n.*\n/.test(stderr)) resolve(stderr);
+        });
+        void exited.then((code) => reject(new Error(`serve exited with ${code}: ${stderr}`)));
+      });
+      const url = /GraphQL +(http:\/\/127\.0\.0\.1:\d+)\/graphql/.exec(banner)?.[1];
+      expect(url).toBeDefined();
+      expect(banner).toContain(`Playground  ${url}/graphql`);
+      expect(banner).toContain(`Metrics     ${url}/metrics`);
+      expect(banner).toContain(`from      local file ${inject('tinyModelPath')}`);
+      expect(banner).toContain(`Database    ${path.join(scratch.dir, 'serve.db')}`);
+      expect(banner).toMatch(/Auth +off/);
+
+      const chat = await fetch(`${url}/graphql`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ query: 'mutation { chat(input: { message: "hi", locale: EN, maxTokens: 4 }) { reply { tokenCount } } }' }),
+      });
+      const tokenCount = ((await chat.json()) as { data: { chat: { reply: { tokenCount: number } } } }).data.chat.reply.tokenCount;
+      const metrics = await (await fetch(`${url}/metrics`)).text();
+      expect(metrics).toContain(`allinone_engine_tokens_generated_total ${tokenCount}`);
+      expect(metrics).toContain('allinone_graphql_operations_total{operation_name="anonymous",operation_type="mutation",outcome="ok"} 1');
+      expect(metrics).toMatch(/^allinone_sentiments_total\{label="\w+",source="chat"\} 1$/m);
+      expect(metrics).toContain('allinone_engine_job_duration_seconds_count{kind="chat",outcome="ok"} 1');
+    } finally {
+      child.kill('SIGTERM');
+      exitCode = await exited;
+    }
+    expect(exitCode).toBe(0);
+  });
+});

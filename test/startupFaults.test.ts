@@ -1,0 +1,79 @@
+// Start-up faults, on the real entry point as a child process: each ends with one clear line and a non-zero exit.
+import { writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:net';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { openDatabase, type AppDatabase } from '../src/db/index.js';
+import { spawnService, stopProcess, type ProcessExit } from './support/serviceProcess.js';
+import { createScratchDir } from './support/testApp.js';
+
+const scratch = createScratchDir('aio-startup-');
+const leftovers: (() => Promise<void> | void)[] = [];
+
+afterAll(async () => {
+  for (const close of leftovers.reverse()) await close();
+  scratch.remove();
+});
+
+async function runToExit(env: Record<string, string>): Promise<ProcessExit & { stderr: string; stdout: string }> {
+  const service = spawnService({ DATABASE_PATH: path.join(scratch.dir, `${Math.random().toString(36).slice(2)}.db`), ...env });
+  leftovers.push(() => stopProcess(service));
+  const exit = await service.exited;
+  return { ...exit, stderr: service.stderr(), stdout: service.stdout() };
+}
+
+/** One line from us, no stack frames, and nothing else of ours on stderr. */
+function expectOneClearLine(result: ProcessExit & { stderr: string }, pattern: RegExp): void {
+  expect(result.code).toBe(1);
+  const ours = result.stderr.split('\n').filter((line) => line.startsWith('all-in-one:'));
+  expect(ours).toHaveLength(1);
+  expect(ours[0]).toMatch(pattern);
+  expect(result.stderr).not.toMatch(/^\s+at /m);
+  expect(result.stderr).not.toMatch(/Error: .*\n.*node_modules/);
+}
+
+const lockedDatabasePath = path.join(scratch.dir, 'locked.db');
+let locker: AppDatabase | undefined;
+let portHolder: Server | undefined;
+
+describe.concurrent('start-up faults', () => {
+  it.each([
+    ['a bad configuration value', { PORT: 'eighty' }, /^all-in-one: Invalid configuration: PORT: expected an integer/],
+    ['a missing model file', { MODEL: path.join(scratch.dir, 'nowhere.gguf') }, /^all-in-one: Error: .*nowhere\.gguf/],
+  ])('%s', async (_, env, pattern) => {
+    expectOneClearLine(await runToExit(env), pattern);
+  });
+
+  it('a corrupt model file', async () => {
+    const corrupt = path.join(scratch.dir, 'corrupt.gguf');
+    writeFileSync(corrupt, Buffer.concat([Buffer.from('GGUF'), Buffer.alloc(4096, 0xab)]));
+    expectOneClearLine(await runToExit({ MODEL: corrupt }), /^all-in-one: Error: .*corrupt\.gguf/);
+  });
+
+  it('a database path that cannot be written', async () => {
+    const notAFolder = path.join(scratch.dir, 'plain-file');
+    writeFileSync(notAFolder, 'not a folder');
+    const result = await runToExit({ DATABASE_PATH: path.join(notAFolder, 'data.db') });
+    expectOneClearLine(result, /^all-in-one: Error: Database .*plain-file\/data\.db cannot be/);
+  });
+
+  it('a database locked by another process', async () => {
+    // This test process is the other process: it holds the write lock for as long as the service waits.
+    locker = openDatabase({ path: lockedDatabasePath });
+    leftovers.push(() => locker?.close());
+    locker.sqlite.exec('BEGIN IMMEDIATE');
+    leftovers.push(() => void (locker?.sqlite.inTransaction && locker.sqlite.exec('ROLLBACK')));
+    const result = await runToExit({ DATABASE_PATH: lockedDatabasePath, DATABASE_BUSY_TIMEOUT_MS: '100' });
+    expectOneClearLine(result, /^all-in-one: Error: Database .*locked\.db is locked by another connection/);
+  });
+
+  it('a port already in use', async () => {
+    portHolder = createServer();
+    leftovers.push(() => new Promise<void>((resolve) => portHolder!.close(() => resolve())));
+    const port = await new Promise<number>((resolve) =>
+      portHolder!.listen(0, '127.0.0.1', () => resolve((portHolder!.address() as { port: number }).port)),
+    );
+    const result = await runToExit({ PORT: String(port) });
+    expectOneClearLine(result, new RegExp(`^all-in-one: Error: cannot listen on 127\\.0\\.0\\.1:${port}: .*EADDRINUSE`));
+  });
+});

@@ -1,0 +1,107 @@
+// Debian's Chromium driven by playwright-core for the web page tests: launch flags, pages that record their errors.
+import { existsSync } from 'node:fs';
+import { chromium, type Browser, type BrowserContext, type BrowserContextOptions, type Page } from 'playwright-core';
+
+/** Debian's package; `CHROMIUM_PATH` points elsewhere on machines that keep it somewhere else. */
+export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+
+/** Headless (playwright adds --headless), no sandbox (containers), and nothing that reaches beyond loopback. */
+const CHROMIUM_ARGS = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-dev-shm-usage',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+];
+
+/** Fails, never skips, without a browser: a page nobody tested is worse than a red build that says why. */
+export async function launchChromium(): Promise<Browser> {
+  if (!existsSync(CHROMIUM_PATH)) {
+    throw new Error(`No Chromium at ${CHROMIUM_PATH}: install it with \`apt-get install -y chromium\` (or set CHROMIUM_PATH).`);
+  }
+  return chromium.launch({ executablePath: CHROMIUM_PATH, headless: true, args: CHROMIUM_ARGS });
+}
+
+export interface OpenedPage {
+  context: BrowserContext;
+  page: Page;
+  /** Uncaught exceptions and console errors the page produced; a test ends by expecting none. */
+  errors: string[];
+}
+
+/**
+ * A fresh profile (context) with one page at `url`, once the page's script has started and its first requests
+ * (model status, conversation list) are answered. `prepare` runs on the context before the page loads.
+ */
+export async function openPage(
+  browser: Browser,
+  url: string,
+  options: BrowserContextOptions = {},
+  prepare?: (context: BrowserContext) => Promise<void>,
+): Promise<OpenedPage> {
+  const context = await browser.newContext({ locale: 'en-US', viewport: { width: 1200, height: 800 }, ...options });
+  await prepare?.(context);
+  const page = await context.newPage();
+  const errors: string[] = [];
+  page.on('pageerror', (error) => errors.push(`pageerror: ${error.message}`));
+  page.on('console', (message) => {
+    if (message.type() === 'error') errors.push(`console: ${message.text()}`);
+  });
+  await page.goto(url);
+  await pageSettled(page);
+  return { context, page, errors };
+}
+
+/** The page has started and shown the answers to its first requests. */
+export async function pageSettled(page: Page): Promise<void> {
+  await page.waitForSelector('body[data-ready="true"]');
+  await page.waitForSelector('#model-status[data-state]', { state: 'attached' });
+  await page.waitForSelector('#conversation-list > li', { state: 'attached' });
+}
+
+/** Waits until the newest reply on the page is in `state` (waiting, streaming, complete, stopped, failed). */
+export async function waitForLastReply(page: Page, state: string): Promise<void> {
+  await page.waitForFunction(
+    (wanted) => [...document.querySelectorAll<HTMLElement>('[data-role="reply"]')].at(-1)?.dataset.state === wanted,
+    state,
+  );
+}
+
+/**
+ * Records, in page order, every visible change to the latest turn: whether its badge has a label, how many
+ * deltas its reply holds, and the reply's state. Installed before the page's own script runs.
+ */
+export async function recordTurnTimeline(context: BrowserContext): Promise<void> {
+  await context.addInitScript(() => {
+    type Entry = { badge: string | null; tokens: number; state: string | null };
+    const timeline: Entry[] = [];
+    (window as unknown as { turnTimeline: Entry[] }).turnTimeline = timeline;
+    new MutationObserver(() => {
+      const user = [...document.querySelectorAll<HTMLElement>('[data-role="user-message"]')].at(-1);
+      const reply = [...document.querySelectorAll<HTMLElement>('[data-role="reply"]')].at(-1);
+      const badge = user?.querySelector<HTMLElement>('[data-testid="sentiment-badge"]');
+      const entry = { badge: badge?.dataset.label ?? null, tokens: Number(reply?.dataset.tokens ?? 0), state: reply?.dataset.state ?? null };
+      const last = timeline.at(-1);
+      if (!last || last.badge !== entry.badge || last.tokens !== entry.tokens || last.state !== entry.state) timeline.push(entry);
+    }).observe(document, { subtree: true, childList: true, attributes: true, characterData: true });
+  });
+}
+
+export interface SocketRecord {
+  url: string;
+  /** Parsed graphql-ws messages the page sent (connection_init, subscribe, complete…). */
+  sent: { type: string; payload?: any }[];
+}
+
+/** Every WebSocket the page opens, with the messages it sends: how the test sees what went over the wire. */
+export function recordSockets(page: Page): SocketRecord[] {
+  const sockets: SocketRecord[] = [];
+  page.on('websocket', (socket) => {
+    const record: SocketRecord = { url: socket.url(), sent: [] };
+    sockets.push(record);
+    socket.on('framesent', (frame) => record.sent.push(JSON.parse(String(frame.payload))));
+  });
+  return sockets;
+}

@@ -1,0 +1,100 @@
+// One chat turn on the page: the message, its sentiment badge on ChatStarted, the reply growing token by token.
+import { ApiError } from './errors.js';
+import { appendToken, assistantReply, errorNotice, setReplyState, showSentiment, userMessage } from './messageViews.js';
+
+const CHAT_STREAM = `subscription ChatStream($input: ChatInput!) {
+  chatStream(input: $input) {
+    __typename
+    ... on ChatStarted {
+      conversation { id title updatedAt }
+      userMessage { id sentiment { label confidence emoji display } }
+    }
+    ... on ChatToken { index text }
+    ... on ChatDone { finishReason reply { id content status finishReason tokenCount latencyMs } }
+  }
+}`;
+
+const REPLY_STATES = { COMPLETE: 'complete', ABORTED: 'stopped', FAILED: 'failed' };
+
+/**
+ * Starts streaming `input` into `container`. `onStarted(conversation)` runs when the message is stored,
+ * `onSettled()` once the turn is over (finished, stopped or failed); `onRetry(message)` returns whether it
+ * could send again. Returns `{ stop() }`.
+ */
+export function startTurn({ api, container, input, onStarted, onSettled, onRetry, onEnterKey }) {
+  const userElement = userMessage(input.message);
+  let replyElement = null;
+  let finished = false;
+  let settled = false;
+  appendScrolled(container, userElement);
+
+  const settle = () => {
+    if (settled) return;
+    settled = true;
+    onSettled();
+  };
+
+  const cancel = api.subscribe(CHAT_STREAM, { input }, {
+    next: ({ chatStream: event }) => {
+      if (event.__typename === 'ChatStarted') {
+        userElement.dataset.messageId = event.userMessage.id;
+        showSentiment(userElement, event.userMessage.sentiment);
+        replyElement = assistantReply();
+        appendScrolled(container, replyElement);
+        onStarted(event.conversation);
+      } else if (event.__typename === 'ChatToken') {
+        keepScrolled(container, () => appendToken(replyElement, event.text));
+      } else if (event.__typename === 'ChatDone') {
+        finished = true;
+        replyElement.dataset.messageId = event.reply.id;
+        setReplyState(replyElement, REPLY_STATES[event.reply.status] ?? 'complete', event.reply);
+      }
+    },
+    // A stream that ends without ChatDone was cut off (a socket closed normally, say): not a finished reply.
+    complete: () => (finished ? settle() : fail(new ApiError({ code: 'CONNECTION_LOST', message: 'The stream ended early.' }))),
+    error: (error) => fail(error),
+  });
+
+  function fail(error) {
+    if (replyElement) setReplyState(replyElement, 'failed');
+    else userElement.dataset.state = 'unsent';
+    const started = replyElement !== null;
+    const notice = errorNotice(error, {
+      onEnterKey,
+      onRetry: () => {
+        if (!onRetry(input.message)) return;
+        notice.remove();
+        // Never stored: the retry stands in for it. Stored: the retry is a new turn after it.
+        if (!started) userElement.remove();
+      },
+    });
+    appendScrolled(container, notice);
+    settle();
+  }
+
+  return {
+    /** Stops generating; the partial reply stays, marked as stopped (the server stores it as ABORTED). */
+    stop() {
+      if (settled) return;
+      cancel();
+      if (!replyElement) {
+        userElement.dataset.state = 'stopped';
+        replyElement = assistantReply();
+        appendScrolled(container, replyElement);
+      }
+      setReplyState(replyElement, 'stopped');
+      settle();
+    },
+  };
+}
+
+/** Follows new content only while the reader is at the bottom; someone scrolled up to read stays put. */
+function keepScrolled(container, change) {
+  const atBottom = container.scrollHeight - container.scrollTop - container.clientHeight < 48;
+  change();
+  if (atBottom) container.scrollTop = container.scrollHeight;
+}
+
+function appendScrolled(container, element) {
+  keepScrolled(container, () => container.append(element));
+}

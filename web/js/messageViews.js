@@ -1,0 +1,111 @@
+// The chat's building blocks: user messages with their sentiment badge, assistant replies in each state, errors.
+import { h } from './dom.js';
+import { formatPercent, localize } from './i18n.js';
+
+/** A user message; `sentiment` null shows a pending badge until `showSentiment` fills it. */
+export function userMessage(content, sentiment = null) {
+  const badge = h('span', { class: 'badge badge--pending', dataset: { testid: 'sentiment-badge' } });
+  const element = h(
+    'article',
+    { class: 'message message--user', dataset: { role: 'user-message', state: 'pending' } },
+    h('p', { class: 'message__text', text: content }),
+    badge,
+  );
+  if (sentiment) showSentiment(element, sentiment);
+  else badge.append(h('span', { class: 'spinner', 'aria-hidden': 'true' }), localize(h('span'), 'sentiment.pending'));
+  return element;
+}
+
+/** Fills the badge: emoji, the label in the page language, and how sure the model is. */
+export function showSentiment(messageElement, sentiment) {
+  const label = sentiment.label.toLowerCase();
+  const badge = messageElement.querySelector('[data-testid="sentiment-badge"]');
+  badge.className = `badge badge--${label}`;
+  badge.dataset.label = label;
+  badge.dataset.confidence = String(sentiment.confidence);
+  badge.title = sentiment.display;
+  badge.replaceChildren(
+    h('span', { class: 'badge__emoji', 'aria-hidden': 'true', text: sentiment.emoji }),
+    localize(h('span', { class: 'badge__prefix' }), 'sentiment.prefix'),
+    h('span', { class: 'badge__separator', text: ': ' }),
+    localize(h('strong', { class: 'badge__label' }), `label.${label}`),
+    localize(h('span', { class: 'badge__confidence' }), 'sentiment.confidence', { value: formatPercent(sentiment.confidence) }),
+  );
+  messageElement.dataset.state = 'classified';
+}
+
+const STATE_NOTES = { stopped: 'reply.stopped', failed: 'reply.failed' };
+
+/**
+ * An assistant reply. States: `waiting` (no token yet), `streaming`, `complete`, `stopped` (the user stopped it,
+ * or it was stored as ABORTED), `failed`. `data-tokens` counts the text deltas received while streaming.
+ */
+export function assistantReply({ content = '', state = 'waiting' } = {}) {
+  const element = h(
+    'article',
+    { class: 'message message--assistant', dataset: { role: 'reply', state, tokens: '0' } },
+    localize(h('span', { class: 'visually-hidden' }), 'reply.replying'),
+    h('p', { class: 'message__text', text: content }),
+    h('p', { class: 'message__note', hidden: true }),
+    h('p', { class: 'message__meta', hidden: true }),
+  );
+  setReplyState(element, state);
+  return element;
+}
+
+export function appendToken(replyElement, text) {
+  replyElement.querySelector('.message__text').append(text);
+  replyElement.dataset.tokens = String(Number(replyElement.dataset.tokens) + 1);
+  if (replyElement.dataset.state === 'waiting') replyElement.dataset.state = 'streaming';
+}
+
+/** Settles a reply; `stored` (a Message from the API) adds its token count, time and finish reason. */
+export function setReplyState(replyElement, state, stored = null) {
+  replyElement.dataset.state = state;
+  replyElement.querySelector('.visually-hidden').hidden = state !== 'waiting' && state !== 'streaming';
+  const note = replyElement.querySelector('.message__note');
+  const noteKey = STATE_NOTES[state] ?? (stored?.finishReason === 'LENGTH' ? 'reply.length' : null);
+  note.hidden = noteKey === null;
+  if (noteKey) localize(note, noteKey);
+  const meta = replyElement.querySelector('.message__meta');
+  meta.hidden = !stored || stored.tokenCount == null;
+  if (!meta.hidden) {
+    const seconds = stored.latencyMs == null ? '–' : (stored.latencyMs / 1000).toFixed(1);
+    localize(meta, 'reply.meta', { tokens: stored.tokenCount, seconds });
+  }
+}
+
+/** An explanation in plain words and a Retry button (and a key prompt when the key is the problem). */
+export function errorNotice(error, { onRetry, onEnterKey }) {
+  const args = error.code === 'BAD_USER_INPUT' ? { detail: error.message } : undefined;
+  return h(
+    'div',
+    { class: 'notice notice--error', role: 'alert', dataset: { errorCode: error.code } },
+    localize(h('p', { class: 'notice__text' }), `error.${error.code}`, args),
+    h(
+      'div',
+      { class: 'notice__actions' },
+      error.code === 'UNAUTHENTICATED' ? localize(h('button', { type: 'button', onclick: onEnterKey }), 'error.enterKey') : null,
+      localize(h('button', { type: 'button', class: 'retry-button', onclick: onRetry }), 'error.retry'),
+    ),
+  );
+}
+
+/** A stored message as the page shows it after a reload. */
+export function storedMessage(message) {
+  if (message.role === 'USER') return userMessage(message.content, message.sentiment);
+  const state = { COMPLETE: 'complete', ABORTED: 'stopped', FAILED: 'failed' }[message.status] ?? 'complete';
+  const element = assistantReply({ content: message.content, state });
+  element.dataset.messageId = message.id;
+  setReplyState(element, state, message);
+  return element;
+}
+
+export function welcome() {
+  return h(
+    'div',
+    { class: 'welcome' },
+    localize(h('h2'), 'chat.welcomeTitle'),
+    localize(h('p'), 'chat.welcomeText'),
+  );
+}

@@ -9,6 +9,7 @@ import { ASSISTANT_REPLY_LEAD, chatSystemPrompt, chatTurnPrompt, type ChatTurn, 
 import { Scheduler, type JobContext, type JobKind, type MutexScope, type SubmitOptions } from './Scheduler.js';
 import { SentimentClassifier, type SentimentMethod, type SentimentResult } from './SentimentClassifier.js';
 import { SequencePool } from './SequencePool.js';
+import { syncSequence } from './syncSequence.js';
 import { TokenRateMeter } from './TokenRateMeter.js';
 import { tokenizeParts } from './tokenizeParts.js';
 import { validateChatRequest, validateTexts } from './validateInput.js';
@@ -167,6 +168,7 @@ export class Engine {
       ...(options.onWarning ? { onWarning: options.onWarning } : {}),
     };
     const { llama, model, source } = await loadModel(loadOptions);
+    let engine: Engine | undefined;
     try {
       const context = await model.createContext({
         contextSize: resolved.contextSize,
@@ -179,8 +181,14 @@ export class Engine {
         batching: { dispatchSchedule: (dispatch) => dispatch() },
       });
       const hooks = { onWarning: options.onWarning, onJobFinished: options.onJobFinished };
-      return new Engine({ llama, model, context, source, loadMs: performance.now() - startedAt, options: resolved, hooks });
+      engine = new Engine({ llama, model, context, source, loadMs: performance.now() - startedAt, options: resolved, hooks });
+      await engine.#warmUp();
+      return engine;
     } catch (error) {
+      if (engine) {
+        await engine.dispose();
+        throw error;
+      }
       await model.dispose();
       await llama.dispose();
       throw new ModelUnavailableError({
@@ -324,6 +332,29 @@ export class Engine {
     // A history that would open with a reply to a dropped question confuses the model; drop that reply too.
     if (kept < turns.length && request.history[kept]?.role === 'assistant') kept += 1;
     return [...head, ...turns.slice(kept).flat(), ...tail];
+  }
+
+  /**
+   * Evaluates every sequence's constant prefix once at load: the sentiment system prompts stay warm from the
+   * start, and the first request on each sequence does not pay for first-touch allocation of its KV cache.
+   */
+  async #warmUp(): Promise<void> {
+    const chatPrefix = tokenizeParts(this.#model, chatSystemPrompt('zh'));
+    const leases = Array.from({ length: this.#pool.size }, () => this.#pool.acquire(undefined));
+    try {
+      await Promise.all([
+        ...(['zh', 'en'] as const).map((locale) =>
+          this.#scheduler.submit({ kind: 'sentiment', lane: `sentiment:${locale}` }, (job) => this.#classifier.warmUp(job, locale)),
+        ),
+        ...leases.map(({ sequence }) =>
+          this.#scheduler.submit({ kind: 'chat', lane: 'chat' }, (job) =>
+            syncSequence(job, sequence, chatPrefix, (pending) => sequence.evaluateWithoutGeneratingNewTokens(pending)),
+          ),
+        ),
+      ]);
+    } finally {
+      for (const lease of leases) lease.release();
+    }
   }
 
   /** Submits a job to the scheduler and reports how it ended to `onJobFinished`. */

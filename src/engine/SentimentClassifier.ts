@@ -76,6 +76,14 @@ export class SentimentClassifier {
     return this.#plans[locale].firstTokensDecide;
   }
 
+  /** Evaluates the locale's constant system prefix, so the first classification evaluates only its own text. */
+  async warmUp(job: JobContext, locale: Locale): Promise<void> {
+    const sequence = this.#sequences[locale];
+    await syncSequence(job, sequence, this.#plans[locale].prefixTokens, (pending) =>
+      sequence.evaluateWithoutGeneratingNewTokens(pending),
+    );
+  }
+
   async classify(job: JobContext, text: string, locale: Locale, method: SentimentMethod): Promise<SentimentResult> {
     const startedAt = performance.now();
     const outcome =

@@ -56,6 +56,8 @@ export function startTurn({ api, container, input, onStarted, onSettled, onRetry
   });
 
   function fail(error) {
+    // A transport can report one failure twice (an error, then the end of the stream): one notice is enough.
+    if (settled) return;
     if (replyElement) setReplyState(replyElement, 'failed');
     else userElement.dataset.state = 'unsent';
     const started = replyElement !== null;

@@ -4,6 +4,7 @@ import { createClient, type Client } from 'graphql-ws';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import type { Engine } from '../src/engine/index.js';
+import { readSseNextPayloads } from './support/readSseEvents.js';
 import { createScratchDir, createTestService, loadTestEngine, type TestService } from './support/testApp.js';
 
 const scratch = createScratchDir('aio-transport-');
@@ -63,25 +64,10 @@ async function collectWs(input: Record<string, unknown>): Promise<StreamEvent[]>
 /** Reads an SSE response (GraphQL over SSE, "distinct connections" mode) into its `next` payloads. */
 async function collectSse(response: Response, onEvent?: (event: StreamEvent) => boolean | void): Promise<StreamEvent[]> {
   const events: StreamEvent[] = [];
-  const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader();
-  let buffer = '';
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    buffer += value;
-    let boundary: number;
-    while ((boundary = buffer.indexOf('\n\n')) >= 0) {
-      const block = buffer.slice(0, boundary);
-      buffer = buffer.slice(boundary + 2);
-      const data = block.split('\n').filter((line) => line.startsWith('data:')).map((line) => line.slice(5).trim()).join('');
-      if (!block.includes('event: next') || !data) continue;
-      const payload = JSON.parse(data) as { data: { chatStream: StreamEvent } };
-      events.push(payload.data.chatStream);
-      if (onEvent?.(payload.data.chatStream) === false) {
-        await reader.cancel();
-        return events;
-      }
-    }
+  for await (const payload of readSseNextPayloads(response)) {
+    const event = (payload as { data: { chatStream: StreamEvent } }).data.chatStream;
+    events.push(event);
+    if (onEvent?.(event) === false) break;
   }
   return events;
 }

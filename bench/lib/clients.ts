@@ -2,6 +2,7 @@
 import { createClient } from 'graphql-ws';
 import WebSocket from 'ws';
 import type { Locale } from '../../src/engine/index.js';
+import { readSseNextPayloads } from '../../test/support/readSseEvents.js';
 
 export const CHAT_STREAM = `subscription ($input: ChatInput!) { chatStream(input: $input) {
   __typename
@@ -81,26 +82,10 @@ export async function chatOverSse(httpUrl: string, input: ChatInput): Promise<St
     body: JSON.stringify({ query: CHAT_STREAM, variables: { input: toApiInput(input) } }),
   });
   if (!response.ok || !response.body) throw new Error(`SSE request failed with HTTP ${response.status}`);
-  const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
-  let buffer = '';
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    buffer += value;
-    let boundary: number;
-    while ((boundary = buffer.indexOf('\n\n')) >= 0) {
-      const block = buffer.slice(0, boundary);
-      buffer = buffer.slice(boundary + 2);
-      if (!block.includes('event: next')) continue;
-      const data = block
-        .split('\n')
-        .filter((line) => line.startsWith('data:'))
-        .map((line) => line.slice(5).trim())
-        .join('');
-      const payload = JSON.parse(data) as { data?: { chatStream: StreamEvent }; errors?: unknown };
-      if (payload.errors || !payload.data) throw new Error(`chatStream failed: ${JSON.stringify(payload.errors)}`);
-      recorder.record(payload.data.chatStream);
-    }
+  for await (const payload of readSseNextPayloads(response)) {
+    const { data, errors } = payload as { data?: { chatStream: StreamEvent }; errors?: unknown };
+    if (errors || !data) throw new Error(`chatStream failed: ${JSON.stringify(errors)}`);
+    recorder.record(data.chatStream);
   }
   return recorder.trace();
 }

@@ -6,6 +6,7 @@ import { createYoga, type YogaServerInstance } from 'graphql-yoga';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer } from 'ws';
 import type { AppConfig } from './config.js';
+import { forwardAbort } from './engine/index.js';
 import { createWebPage } from './http/webPage.js';
 import { refuseOversizedBody } from './limits/refuseOversizedBody.js';
 import { useGraphQLLimits } from './limits/useGraphQLLimits.js';
@@ -61,7 +62,7 @@ export function createApp(options: AppOptions): App {
     context: ({ request, socket, connectionParams }: OperationSource) => ({
       services,
       owner: ownerOfOperation(keyring, { request, connectionParams }),
-      signal: request?.signal ?? (socket ? socketSignals.get(socket)?.signal : undefined) ?? NEVER_ABORTED,
+      signal: request ? realSignalOf(request.signal) : ((socket ? socketSignals.get(socket)?.signal : undefined) ?? NEVER_ABORTED),
     }),
     logging: false,
     plugins: [
@@ -166,6 +167,16 @@ type Enveloped = ReturnType<App['yoga']['getEnveloped']>;
 /** HTTP operations come with their request; graphql-ws operations with their socket and `connection_init` payload. */
 type OperationSource = { request?: Request; socket?: object; connectionParams?: Record<string, unknown> };
 type EnvelopedRoot = Pick<Enveloped, 'execute' | 'subscribe'>;
+
+/**
+ * Yoga's Node adapter hands each request a look-alike signal (a Proxy); Node 24.22 and later refuse such objects
+ * in `AbortSignal.any` and friends. Resolvers get a real one that follows it.
+ */
+function realSignalOf(signal: AbortSignal): AbortSignal {
+  const controller = new AbortController();
+  forwardAbort(signal, controller);
+  return controller.signal;
+}
 
 function sendJson(res: ServerResponse, status: number, body: unknown): void {
   res.writeHead(status, { 'content-type': 'application/json' });

@@ -2,7 +2,7 @@
 import os from 'node:os';
 import path from 'node:path';
 import { DEFAULT_BUSY_TIMEOUT_MS } from './db/index.js';
-import { ENGINE_DEFAULTS } from './engine/index.js';
+import { DEFAULT_DOWNLOAD_CONNECT_TIMEOUT_MS, ENGINE_DEFAULTS } from './engine/index.js';
 import { REQUEST_LIMIT_DEFAULTS, type RequestLimits } from './limits/requestLimits.js';
 import { MIN_API_KEY_CHARS } from './security/apiKeys.js';
 
@@ -17,6 +17,10 @@ export interface AppConfig {
   playground: boolean;
   model: string;
   modelsDir: string;
+  /** A Hugging Face mirror for `hf:` models (HF_ENDPOINT), e.g. an internal proxy; unset: huggingface.co. */
+  huggingFaceEndpoint: string | undefined;
+  /** How long an uncached `hf:` model's host may take to answer before start-up gives up (MODEL_CONNECT_TIMEOUT_MS). */
+  modelConnectTimeoutMs: number;
   gpu: 'off' | 'auto';
   threads: number;
   contextSize: number;
@@ -60,6 +64,8 @@ export function loadConfig(env: Env = process.env): AppConfig {
     playground: read.boolean('PLAYGROUND', true),
     model: read.string('MODEL', DEFAULT_MODEL),
     modelsDir: path.resolve(read.string('MODELS_DIR', './models')),
+    huggingFaceEndpoint: read.url('HF_ENDPOINT'),
+    modelConnectTimeoutMs: read.integer('MODEL_CONNECT_TIMEOUT_MS', DEFAULT_DOWNLOAD_CONNECT_TIMEOUT_MS, { min: 100, max: 600_000 }),
     gpu: read.oneOf('GPU', ['off', 'auto'], ENGINE_DEFAULTS.gpu),
     threads: read.integer('THREADS', os.availableParallelism(), { min: 1, max: 256 }),
     contextSize: read.integer('CONTEXT_SIZE', ENGINE_DEFAULTS.contextSize, { min: 256, max: 131_072 }),
@@ -150,6 +156,22 @@ class EnvReader {
       }
     });
     return values;
+  }
+
+  /** An optional http(s) URL. */
+  url(name: string): string | undefined {
+    const raw = this.#raw(name);
+    if (raw === undefined) return undefined;
+    let parsed: URL;
+    try {
+      parsed = new URL(raw);
+    } catch {
+      throw new ConfigError({ variable: name, message: `expected an http or https URL, got "${raw}"` });
+    }
+    if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
+      throw new ConfigError({ variable: name, message: `expected an http or https URL, got "${raw}"` });
+    }
+    return parsed.href;
   }
 
   boolean(name: string, fallback: boolean): boolean {

@@ -70,7 +70,6 @@ export async function runServer(config: AppConfig): Promise<void> {
   try {
     const engine = await Engine.load({
       ...engineOptionsOf(config),
-      showDownloadProgress: true,
       onWarning: (message) => log.warn(message),
       onJobFinished: metrics.recordJob,
     });

@@ -218,7 +218,7 @@ describe('special tokens in user text', () => {
   let model: LlamaModel;
 
   beforeAll(async () => {
-    const loaded = await loadModel({ model: inject('tinyModelPath'), modelsDir: inject('modelsDir'), gpu: 'off', useMmap: true, showDownloadProgress: false });
+    const loaded = await loadModel({ model: inject('tinyModelPath'), modelsDir: inject('modelsDir'), gpu: 'off', useMmap: true });
     model = loaded.model;
     // After the engine's own disposal (leftovers run in reverse).
     leftovers.unshift(() => loaded.llama.dispose());

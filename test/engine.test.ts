@@ -175,6 +175,34 @@ describe('Engine on the tiny synthetic model', () => {
     await expect(engine.classify('next job runs at once')).resolves.toHaveProperty('label');
   });
 
+  it('accepts a look-alike signal, as web frameworks hand resolvers, and stops when it aborts', async () => {
+    // graphql-yoga's Node adapter passes a Proxy over an EventTarget; Node 24.22+ refuses such objects in
+    // AbortSignal.any, which once turned every HTTP chat into "Unexpected error.". This one is not an
+    // AbortSignal at all, so it fails there on every Node version.
+    class LookAlikeSignal extends EventTarget {
+      aborted = false;
+      reason: unknown = undefined;
+      abort(): void {
+        this.aborted = true;
+        this.reason = new Error('client went away');
+        this.dispatchEvent(new Event('abort'));
+      }
+    }
+    const signal = new LookAlikeSignal();
+    expect(signal instanceof AbortSignal).toBe(false);
+    await expect(engine.classify('a look-alike signal is fine', { signal })).resolves.toHaveProperty('label');
+    const stream = engine.chat({ history: [], message: 'Write a long answer.', temperature: 0, maxTokens: 400 }, { signal });
+    const deltas: string[] = [];
+    for await (const delta of stream) {
+      deltas.push(delta);
+      if (deltas.length === 3) signal.abort();
+    }
+    const result = await stream.result;
+    expect(result.finishReason).toBe('aborted');
+    expect(result.text).toBe(deltas.join(''));
+    expect(result.completionTokens).toBeLessThan(3 + 6);
+  });
+
   it('stops generating when the consumer stops iterating', async () => {
     const stream = engine.chat({ history: [], message: 'Go on and on.', temperature: 0, maxTokens: 400 });
     for await (const delta of stream) {

@@ -67,6 +67,39 @@ describe.concurrent('start-up faults', () => {
     expectOneClearLine(result, /^all-in-one: Error: Database .*locked\.db is locked by another connection/);
   });
 
+  it('an hf: model whose host never answers (offline, firewalled) names what it tried and what to set instead', async () => {
+    // A loopback listener that accepts connections and never answers: what a newcomer behind a firewall gets.
+    const blackHole = createServer(() => {});
+    const sockets = new Set<import('node:net').Socket>();
+    blackHole.on('connection', (socket) => sockets.add(socket));
+    leftovers.push(() => new Promise<void>((resolve) => {
+      for (const socket of sockets) socket.destroy();
+      blackHole.close(() => resolve());
+    }));
+    const port = await new Promise<number>((resolve) =>
+      blackHole.listen(0, '127.0.0.1', () => resolve((blackHole.address() as { port: number }).port)),
+    );
+    const startedAt = performance.now();
+    const result = await runToExit({
+      MODEL: 'hf:nobody/nothing-GGUF/nothing.gguf',
+      MODELS_DIR: path.join(scratch.dir, 'offline-models'),
+      HF_ENDPOINT: `http://127.0.0.1:${port}/`,
+      MODEL_CONNECT_TIMEOUT_MS: '1500',
+    });
+    // The connect timeout, plus start-up and exit; not the minutes node-llama-cpp's downloader would retry for.
+    expect(performance.now() - startedAt).toBeLessThan(30_000);
+    expectOneClearLine(
+      result,
+      new RegExp(
+        String.raw`^all-in-one: Error: Could not find or download MODEL=hf:nobody/nothing-GGUF/nothing\.gguf ` +
+          String.raw`\(looked in .*offline-models\): no answer from 127\.0\.0\.1:${port} within 1500 ms\. ` +
+          String.raw`Set MODEL to a local \.gguf file \(MODEL=/path/to/.*\.gguf\) or, offline, to a synthetic model \(MODEL=synthetic:tiny\)\.$`,
+      ),
+    );
+    // No spinner or cursor control: node-llama-cpp's "Gathering information" animation once swallowed the line.
+    expect(result.stderr + result.stdout).not.toMatch(/Gathering information|\u001b\[/);
+  });
+
   it('a port already in use', async () => {
     portHolder = createServer();
     leftovers.push(() => new Promise<void>((resolve) => portHolder!.close(() => resolve())));

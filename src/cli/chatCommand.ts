@@ -45,7 +45,6 @@ export function chatCommand(config: AppConfig): Command {
       holder.set(
         await Engine.load({
           ...engineOptionsOf(settings),
-          showDownloadProgress: process.stderr.isTTY === true,
           onWarning: (message) => process.stderr.write(`warning: ${message}\n`),
         }),
       );

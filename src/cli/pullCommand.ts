@@ -3,6 +3,7 @@ import path from 'node:path';
 import { Command } from 'commander';
 import type { AppConfig } from '../config.js';
 import { resolveModelSource } from '../engine/index.js';
+import { createDownloadProgressBar } from '../terminal/progressBar.js';
 import { positiveInteger } from './options.js';
 
 const BYTES_PER_MB = 1_000_000;
@@ -12,14 +13,18 @@ export function pullCommand(config: AppConfig): Command {
     .description('Download an hf: model into MODELS_DIR (or generate a synthetic one) so that serving starts offline')
     .argument('[model]', 'hf: URI, synthetic:<shape> or a .gguf path to check (default: env MODEL)', config.model)
     .option('--models-dir <dir>', 'where models are kept (env MODELS_DIR)', config.modelsDir)
-    .option('--connect-timeout <ms>', 'give up when the model host does not answer within this time', positiveInteger)
-    .action(async (model: string, flags: { modelsDir: string; connectTimeout?: number }) => {
+    .option(
+      '--connect-timeout <ms>',
+      'give up when the model host does not answer within this time (env MODEL_CONNECT_TIMEOUT_MS)',
+      positiveInteger,
+      config.modelConnectTimeoutMs,
+    )
+    .action(async (model: string, flags: { modelsDir: string; connectTimeout: number }) => {
       const source = await resolveModelSource({
         model,
         modelsDir: path.resolve(flags.modelsDir),
-        // node-llama-cpp's bar redraws in place: on a pipe or in a log it would only be noise.
-        showDownloadProgress: process.stderr.isTTY === true,
-        ...(flags.connectTimeout === undefined ? {} : { downloadConnectTimeoutMs: flags.connectTimeout }),
+        downloadProgress: createDownloadProgressBar(),
+        downloadConnectTimeoutMs: flags.connectTimeout,
         onWarning: (message) => process.stderr.write(`warning: ${message}\n`),
       });
       const size = (source.sizeBytes / BYTES_PER_MB).toFixed(1);

@@ -21,7 +21,6 @@ export function sentimentCommand(config: AppConfig): Command {
   return command.action(async (text: string, flags: SentimentFlags) => {
     const engine = await Engine.load({
       ...engineOptionsOf(withFlags(config, flags)),
-      showDownloadProgress: process.stderr.isTTY === true,
       onWarning: (message) => process.stderr.write(`warning: ${message}\n`),
     });
     try {

@@ -1,5 +1,4 @@
 // `synth-model`: writes a GGUF file with seeded random weights in a real model's shape, with a progress bar.
-import { Presets, SingleBar } from 'cli-progress';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import {
   DEFAULT_SYNTHETIC_SEED,
@@ -9,6 +8,7 @@ import {
   type WrittenSyntheticModel,
   writeSyntheticModel,
 } from '../engine/synth/index.js';
+import { createProgressBar } from '../terminal/progressBar.js';
 
 const BYTES_PER_MIB = 1024 * 1024;
 
@@ -20,16 +20,14 @@ export function synthModelCommand(): Command {
     .option('--seed <n>', 'weights seed; the same seed gives the same bytes', parseSeed, DEFAULT_SYNTHETIC_SEED)
     .action(async (options: { shape: SyntheticShapeName; out: string; seed: number }) => {
       const started = performance.now();
-      // cli-progress draws only on a terminal, so piped output stays clean.
-      const bar = new SingleBar({ format: 'synth-model [{bar}] {percentage}% | {eta}s left' }, Presets.shades_classic);
-      bar.start(1, 0);
+      const bar = createProgressBar({ format: 'synth-model [{bar}] {percentage}% | {eta}s left' });
       let written: WrittenSyntheticModel;
       try {
         written = await writeSyntheticModel({
           shape: options.shape,
           outFile: options.out,
           seed: options.seed,
-          onProgress: (fraction) => bar.update(fraction),
+          onProgress: (fraction) => bar.update(fraction, 1),
         });
       } finally {
         bar.stop();

@@ -2,9 +2,16 @@
 import type { Llama, LlamaContext, LlamaModel } from 'node-llama-cpp';
 import { createChatStream, type ChatStream } from './ChatStream.js';
 import { BadInputError, ModelUnavailableError } from './errors.js';
+import { forwardAbort, type AbortSignalLike } from './forwardAbort.js';
 import { generateReply, type SamplingOptions } from './generateReply.js';
 import { JobProgress, type JobFinishedEvent } from './JobProgress.js';
-import { DEFAULT_DOWNLOAD_CONNECT_TIMEOUT_MS, loadModel, type LoadModelOptions, type ModelSource } from './loadModel.js';
+import {
+  DEFAULT_DOWNLOAD_CONNECT_TIMEOUT_MS,
+  loadModel,
+  type DownloadProgress,
+  type LoadModelOptions,
+  type ModelSource,
+} from './loadModel.js';
 import { ASSISTANT_REPLY_LEAD, chatSystemPrompt, chatTurnPrompt, type ChatTurn, type Locale, type SentimentLabel } from './prompts.js';
 import { Scheduler, type JobContext, type JobKind, type MutexScope, type SubmitOptions } from './Scheduler.js';
 import { SentimentClassifier, type SentimentMethod, type SentimentResult } from './SentimentClassifier.js';
@@ -59,10 +66,12 @@ export interface EngineOptions {
   useMmap?: boolean;
   /** `step` (the default) lets jobs interleave between evaluation steps; `job` runs one job at a time, for comparison. */
   mutexScope?: MutexScope;
-  /** Show a download progress bar when `model` is an `hf:` URI that is not cached yet. */
-  showDownloadProgress?: boolean;
+  /** Told how the download goes when `model` is an `hf:` URI that is not cached yet (e.g. a progress bar). */
+  downloadProgress?: DownloadProgress;
   /** How long an uncached `hf:` download may take to start before loading fails. */
   downloadConnectTimeoutMs?: number;
+  /** Where `hf:` models come from; defaults to https://huggingface.co/. */
+  huggingFaceEndpoint?: string;
   onWarning?: (message: string) => void;
   /**
    * Called once for every job when it settles (kind, outcome, latency, first-token time, tokens), before its
@@ -71,12 +80,14 @@ export interface EngineOptions {
   onJobFinished?: (event: JobFinishedEvent) => void;
 }
 
-type ResolvedEngineOptions = Required<Omit<EngineOptions, 'onWarning' | 'onJobFinished'>>;
+type ResolvedEngineOptions = Required<
+  Omit<EngineOptions, 'onWarning' | 'onJobFinished' | 'downloadProgress' | 'huggingFaceEndpoint'>
+>;
 
 export interface ClassifyOptions {
   locale?: Locale;
   method?: SentimentMethod;
-  signal?: AbortSignal;
+  signal?: AbortSignalLike;
 }
 
 export interface ChatRequest {
@@ -154,7 +165,6 @@ export class Engine {
     const startedAt = performance.now();
     const resolved: ResolvedEngineOptions = {
       ...ENGINE_DEFAULTS,
-      showDownloadProgress: false,
       downloadConnectTimeoutMs: DEFAULT_DOWNLOAD_CONNECT_TIMEOUT_MS,
       ...withoutUndefined(options),
     };
@@ -163,7 +173,8 @@ export class Engine {
       modelsDir: resolved.modelsDir,
       gpu: resolved.gpu,
       useMmap: resolved.useMmap,
-      showDownloadProgress: resolved.showDownloadProgress,
+      ...(options.downloadProgress ? { downloadProgress: options.downloadProgress } : {}),
+      ...(options.huggingFaceEndpoint ? { huggingFaceEndpoint: options.huggingFaceEndpoint } : {}),
       downloadConnectTimeoutMs: resolved.downloadConnectTimeoutMs,
       ...(options.onWarning ? { onWarning: options.onWarning } : {}),
     };
@@ -238,17 +249,17 @@ export class Engine {
   }
 
   /** Streams a reply; `for await` gives text deltas, `.result` the final text and statistics. */
-  chat(request: ChatRequest, options: { signal?: AbortSignal } = {}): ChatStream {
+  chat(request: ChatRequest, options: { signal?: AbortSignalLike } = {}): ChatStream {
     this.#assertOpen();
     const sampling = validateChatRequest(request, this.#options.maxInputChars, this.contextSize, SAMPLING_DEFAULTS);
     const locale = request.locale ?? 'zh';
     const promptTokens = this.#buildChatPrompt(request, locale, sampling.maxTokens);
     const cancel = new AbortController();
-    const signal = options.signal ? AbortSignal.any([options.signal, cancel.signal]) : cancel.signal;
+    const detach = forwardAbort(options.signal, cancel);
     return createChatStream(
       (push) =>
         this.#submit(
-          { kind: 'chat', lane: 'chat', signal },
+          { kind: 'chat', lane: 'chat', signal: cancel.signal },
           async (job, progress) => {
             const lease = this.#pool.acquire(request.conversationKey);
             const onText = (delta: string): void => {
@@ -265,7 +276,7 @@ export class Engine {
             }
           },
           (reply) => reply.finishReason === 'aborted',
-        ),
+        ).finally(detach),
       () => cancel.abort(),
     );
   }
@@ -387,7 +398,7 @@ export class Engine {
   }
 }
 
-function signalOf(options: { signal?: AbortSignal }): { signal?: AbortSignal } {
+function signalOf(options: { signal?: AbortSignalLike }): { signal?: AbortSignalLike } {
   return options.signal ? { signal: options.signal } : {};
 }
 

@@ -1,5 +1,6 @@
 // The only way work reaches the model: a bounded FIFO queue of jobs whose evaluation steps share one mutex.
 import { FifoMutex } from './FifoMutex.js';
+import type { AbortSignalLike } from './forwardAbort.js';
 import { AbortedError, EngineBusyError, ModelUnavailableError, TimeoutError } from './errors.js';
 
 export type JobKind = 'sentiment' | 'sentiment-batch' | 'chat';
@@ -27,7 +28,7 @@ export interface SubmitOptions {
   /** Which lane the job needs; jobs of one lane start in submission order. */
   lane: string;
   /** Aborting it removes a queued job, or asks a running one to stop at its next step. */
-  signal?: AbortSignal;
+  signal?: AbortSignalLike;
 }
 
 /** What a running job may do: take mutex-guarded steps, and watch its signal (caller abort, timeout, shutdown). */

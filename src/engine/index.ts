@@ -2,9 +2,10 @@
 export { Engine, ENGINE_DEFAULTS, SAMPLING_DEFAULTS } from './Engine.js';
 export type { ChatRequest, ClassifyOptions, EngineOptions, EngineStatus } from './Engine.js';
 export type { ChatStream } from './ChatStream.js';
+export { forwardAbort, type AbortSignalLike } from './forwardAbort.js';
 export type { FinishReason, ReplyResult } from './generateReply.js';
-export { resolveModelSource } from './loadModel.js';
-export type { ModelSource, ModelSourceKind, ModelSourceOptions } from './loadModel.js';
+export { DEFAULT_DOWNLOAD_CONNECT_TIMEOUT_MS, resolveModelSource } from './loadModel.js';
+export type { DownloadProgress, ModelSource, ModelSourceKind, ModelSourceOptions } from './loadModel.js';
 export type { EngineErrorCode, JobFinishedEvent, JobOutcome } from './JobProgress.js';
 export { SENTIMENT_LABELS, sentimentDisplay, sentimentEmoji } from './prompts.js';
 export type { ChatTurn, Locale, SentimentLabel } from './prompts.js';

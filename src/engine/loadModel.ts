@@ -35,10 +35,15 @@ export interface LoadModelOptions {
   gpu: 'off' | 'auto';
   /** Memory-map the weights (pages shared with the OS cache) instead of reading them into process memory. */
   useMmap: boolean;
-  /** Show node-llama-cpp's download progress bar on the terminal. */
-  showDownloadProgress: boolean;
+  /**
+   * Told how an uncached `hf:` download goes, once it has really started (never while the host is still being
+   * reached, so an offline start prints its error and nothing else); stopped when the download ends either way.
+   */
+  downloadProgress?: DownloadProgress;
   /** How long to wait for a download of an uncached `hf:` model to start before giving up. */
   downloadConnectTimeoutMs?: number;
+  /** Where `hf:` models come from (a mirror); defaults to https://huggingface.co/. */
+  huggingFaceEndpoint?: string;
   /** Called for conditions an operator must notice, such as a synthetic model with meaningless output. */
   onWarning?: (message: string) => void;
   signal?: AbortSignal;
@@ -47,8 +52,14 @@ export interface LoadModelOptions {
 /** What finding (and, when missing, downloading or generating) a model needs; loading it needs more. */
 export type ModelSourceOptions = Pick<
   LoadModelOptions,
-  'model' | 'modelsDir' | 'showDownloadProgress' | 'downloadConnectTimeoutMs' | 'onWarning' | 'signal'
+  'model' | 'modelsDir' | 'downloadProgress' | 'downloadConnectTimeoutMs' | 'huggingFaceEndpoint' | 'onWarning' | 'signal'
 >;
+
+/** Receives download progress in bytes; a terminal progress bar, for instance. */
+export interface DownloadProgress {
+  update(downloadedBytes: number, totalBytes: number): void;
+  stop(): void;
+}
 
 export interface LoadedModel {
   llama: Llama;
@@ -66,6 +77,7 @@ const SYNTHETIC_METADATA_NAMESPACE = SYNTHETIC_FORMAT_KEY.split('.')[0]!;
 const LARGE_TOKENIZER_KEYS = ['tokenizer.ggml.tokens', 'tokenizer.ggml.token_type', 'tokenizer.ggml.merges'];
 /** node-llama-cpp's downloader retries for minutes when offline; start-up should fail sooner than that. */
 export const DEFAULT_DOWNLOAD_CONNECT_TIMEOUT_MS = 10_000;
+const DEFAULT_HUGGING_FACE_ENDPOINT = 'https://huggingface.co/';
 const HINT =
   'Set MODEL to a local .gguf file (MODEL=/path/to/qwen2.5-0.5b-instruct-q8_0.gguf) ' +
   'or, offline, to a synthetic model (MODEL=synthetic:tiny).';
@@ -130,20 +142,35 @@ export async function loadModel(options: LoadModelOptions): Promise<LoadedModel>
 
 /** The cached file when there is one; otherwise a download that must get going within the connect timeout. */
 async function downloadOnce(options: ModelSourceOptions): Promise<string> {
+  const endpoints = { huggingFace: options.huggingFaceEndpoint ?? DEFAULT_HUGGING_FACE_ENDPOINT };
   try {
-    return await resolveModelFile(options.model, { directory: options.modelsDir, download: false, cli: false });
+    return await resolveModelFile(options.model, { directory: options.modelsDir, download: false, cli: false, endpoints });
   } catch {
     // Not cached yet: download it below.
   }
   const timeoutMs = options.downloadConnectTimeoutMs ?? DEFAULT_DOWNLOAD_CONNECT_TIMEOUT_MS;
   let timer: NodeJS.Timeout | undefined;
+  const progress = options.downloadProgress;
   const downloader = await Promise.race([
-    createModelDownloader({ modelUri: options.model, dirPath: options.modelsDir, showCliProgress: options.showDownloadProgress }),
+    // node-llama-cpp's own CLI progress starts a spinner while it still looks for the host, which takes over the
+    // terminal and swallows the error an offline start prints; progress is reported through `onProgress` instead.
+    createModelDownloader({
+      modelUri: options.model,
+      dirPath: options.modelsDir,
+      showCliProgress: false,
+      endpoints,
+      ...(progress ? { onProgress: ({ downloadedSize, totalSize }) => progress.update(downloadedSize, totalSize) } : {}),
+    }),
     new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`no connection to the model host within ${timeoutMs} ms`)), timeoutMs);
+      const host = new URL(endpoints.huggingFace).host;
+      timer = setTimeout(() => reject(new Error(`no answer from ${host} within ${timeoutMs} ms`)), timeoutMs);
     }),
   ]).finally(() => clearTimeout(timer));
-  return downloader.download(options.signal ? { signal: options.signal } : {});
+  try {
+    return await downloader.download(options.signal ? { signal: options.signal } : {});
+  } finally {
+    progress?.stop();
+  }
 }
 
 /**

@@ -3,8 +3,12 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import type { AppConfig } from '../config.js';
 import type { Locale } from './classifier.js';
-import { createProgressBar } from './progressBar.js';
+import { createDownloadProgressBar, createProgressBar } from '../terminal/progressBar.js';
 import { DEFAULT_METHOD, runEvalCommand, type EvalMethodChoice } from './runEvalCommand.js';
+
+const EVAL_PROGRESS_FORMAT = 'eval [{bar}] {value}/{total} texts | {percentage}% | ETA {eta_formatted} | {duration_formatted}';
+/** Recent texts the ETA averages over; short enough to follow a method switch, long enough to be steady. */
+const ETA_WINDOW_TEXTS = 50;
 
 /** The service settings the evaluation reuses, so it measures the engine as the API runs it. */
 export type EvalConfig = Pick<
@@ -74,13 +78,13 @@ export function createEvalCommand({ config, signal }: CreateEvalCommandOptions):
           batchSize: config.batchSize,
           useMmap: config.useMmap,
           maxInputChars: config.maxInputChars,
-          showDownloadProgress: interactive,
+          ...(interactive ? { downloadProgress: createDownloadProgressBar() } : {}),
           onWarning: (message) => process.stderr.write(`warning: ${message}\n`),
         },
         ...(signal === undefined ? {} : { signal }),
         write: (text) => process.stdout.write(`${text}\n`),
         // A bar on a pipe or in a log file is only noise.
-        ...(interactive ? { progress: createProgressBar(process.stderr) } : {}),
+        ...(interactive ? { progress: createProgressBar({ format: EVAL_PROGRESS_FORMAT, etaBuffer: ETA_WINDOW_TEXTS }) } : {}),
       });
     });
 }

@@ -8,7 +8,7 @@ import { Engine, type EngineOptions } from '../engine/index.js';
 import type { Locale, OwnedClassifier, SentimentMethod } from './classifier.js';
 import { formatReport } from './formatReport.js';
 import { parseLabelMap } from './labels.js';
-import type { ProgressReporter } from './progressBar.js';
+import type { ProgressReporter } from '../terminal/progressBar.js';
 import { readDataset } from './readDataset.js';
 import { summarizeDataset, type EvalReport } from './report.js';
 import { runEvaluation } from './runEvaluation.js';

@@ -178,6 +178,12 @@ describe('GET /metrics', () => {
   it('exports process metrics from a registry of its own, so two apps never share figures', async () => {
     const first = createMetrics({ engineStatus: () => undefined });
     const second = createMetrics({ engineStatus: () => undefined });
+    // prom-client counts CPU time from the registry's creation, and the kernel accounts it in clock ticks, so a
+    // read right after creation can be 0. Work until this process has been charged some user time since then.
+    const created = process.cpuUsage();
+    for (const deadline = performance.now() + 10_000; process.cpuUsage(created).user === 0; ) {
+      if (performance.now() > deadline) throw new Error('no user CPU time was accounted within 10 s of work');
+    }
     first.recordSentiment({ label: 'positive', source: 'query', locale: 'en' });
     const firstSamples = parseExposition(await first.registry.metrics());
     const secondSamples = parseExposition(await second.registry.metrics());

@@ -1,9 +1,15 @@
-// Debian's Chromium driven by playwright-core for the web page tests: launch flags, pages that record their errors.
+// Chromium driven by playwright-core for the web page tests: which browser, launch flags, pages that record their errors.
 import { existsSync } from 'node:fs';
+import bundledChromium from '@sparticuz/chromium';
 import { chromium, type Browser, type BrowserContext, type BrowserContextOptions, type Page } from 'playwright-core';
 
-/** Debian's package; `CHROMIUM_PATH` points elsewhere on machines that keep it somewhere else. */
-export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+/**
+ * Which browser: `CHROMIUM_PATH` unset takes Debian's package when it is installed, else the bundled one;
+ * `CHROMIUM_PATH=bundled` always takes the bundled one (CI checks that path on machines that have both); any
+ * other value is the path of a system Chromium.
+ */
+const CHROMIUM_PATH = process.env.CHROMIUM_PATH;
+const DEBIAN_CHROMIUM_PATH = '/usr/bin/chromium';
 
 /** Headless (playwright adds --headless), no sandbox (containers), and nothing that reaches beyond loopback. */
 const CHROMIUM_ARGS = [
@@ -16,12 +22,22 @@ const CHROMIUM_ARGS = [
   '--no-first-run',
 ];
 
-/** Fails, never skips, without a browser: a page nobody tested is worse than a red build that says why. */
-export async function launchChromium(): Promise<Browser> {
-  if (!existsSync(CHROMIUM_PATH)) {
-    throw new Error(`No Chromium at ${CHROMIUM_PATH}: install it with \`apt-get install -y chromium\` (or set CHROMIUM_PATH).`);
+/**
+ * The system's Chromium, or the one that @sparticuz/chromium carries compressed inside its npm package (unpacked
+ * into the temp folder on first use, about 2 s), so `npm test` needs no system browser and downloads nothing.
+ * That build may lack CJK fonts: no test depends on how a glyph renders.
+ */
+export async function chromiumExecutable(): Promise<string> {
+  if (CHROMIUM_PATH === 'bundled') return bundledChromium.executablePath();
+  if (CHROMIUM_PATH !== undefined) {
+    if (!existsSync(CHROMIUM_PATH)) throw new Error(`CHROMIUM_PATH=${CHROMIUM_PATH} does not exist.`);
+    return CHROMIUM_PATH;
   }
-  return chromium.launch({ executablePath: CHROMIUM_PATH, headless: true, args: CHROMIUM_ARGS });
+  return existsSync(DEBIAN_CHROMIUM_PATH) ? DEBIAN_CHROMIUM_PATH : bundledChromium.executablePath();
+}
+
+export async function launchChromium(): Promise<Browser> {
+  return chromium.launch({ executablePath: await chromiumExecutable(), headless: true, args: CHROMIUM_ARGS });
 }
 
 export interface OpenedPage {

@@ -1,6 +1,6 @@
 // One chat turn on the page: the message, its sentiment badge on ChatStarted, the reply growing token by token.
 import { ApiError } from './errors.js';
-import { appendToken, assistantReply, errorNotice, setReplyState, showSentiment, userMessage } from './messageViews.js';
+import { appendTokens, assistantReply, errorNotice, setReplyState, showSentiment, userMessage } from './messageViews.js';
 
 const CHAT_STREAM = `subscription ChatStream($input: ChatInput!) {
   chatStream(input: $input) {
@@ -28,6 +28,22 @@ export function startTurn({ api, container, input, onStarted, onSettled, onRetry
   let settled = false;
   appendScrolled(container, userElement);
 
+  // Deltas are drawn once per frame: a fast model sends hundreds a second, and laying the page out for each one
+  // used to keep the main thread busy long after the stream ended (Stop could not even be clicked).
+  let pendingText = '';
+  let pendingDeltas = 0;
+  let frame = 0;
+  const flushTokens = () => {
+    cancelAnimationFrame(frame);
+    frame = 0;
+    if (pendingDeltas === 0) return;
+    const text = pendingText;
+    const deltas = pendingDeltas;
+    pendingText = '';
+    pendingDeltas = 0;
+    keepScrolled(container, () => appendTokens(replyElement, text, deltas));
+  };
+
   const settle = () => {
     if (settled) return;
     settled = true;
@@ -43,8 +59,11 @@ export function startTurn({ api, container, input, onStarted, onSettled, onRetry
         appendScrolled(container, replyElement);
         onStarted(event.conversation);
       } else if (event.__typename === 'ChatToken') {
-        keepScrolled(container, () => appendToken(replyElement, event.text));
+        pendingText += event.text;
+        pendingDeltas += 1;
+        frame ||= requestAnimationFrame(flushTokens);
       } else if (event.__typename === 'ChatDone') {
+        flushTokens();
         finished = true;
         replyElement.dataset.messageId = event.reply.id;
         setReplyState(replyElement, REPLY_STATES[event.reply.status] ?? 'complete', event.reply);
@@ -58,6 +77,7 @@ export function startTurn({ api, container, input, onStarted, onSettled, onRetry
   function fail(error) {
     // A transport can report one failure twice (an error, then the end of the stream): one notice is enough.
     if (settled) return;
+    flushTokens();
     if (replyElement) setReplyState(replyElement, 'failed');
     else userElement.dataset.state = 'unsent';
     const started = replyElement !== null;
@@ -79,6 +99,7 @@ export function startTurn({ api, container, input, onStarted, onSettled, onRetry
     stop() {
       if (settled) return;
       cancel();
+      flushTokens();
       if (!replyElement) {
         userElement.dataset.state = 'stopped';
         replyElement = assistantReply();

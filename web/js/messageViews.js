@@ -53,9 +53,10 @@ export function assistantReply({ content = '', state = 'waiting' } = {}) {
   return element;
 }
 
-export function appendToken(replyElement, text) {
+/** Adds `deltas` text deltas, joined into `text`, to a streaming reply. */
+export function appendTokens(replyElement, text, deltas) {
   replyElement.querySelector('.message__text').append(text);
-  replyElement.dataset.tokens = String(Number(replyElement.dataset.tokens) + 1);
+  replyElement.dataset.tokens = String(Number(replyElement.dataset.tokens) + deltas);
   if (replyElement.dataset.state === 'waiting') replyElement.dataset.state = 'streaming';
 }
 

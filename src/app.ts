@@ -7,6 +7,10 @@ import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer } from 'ws';
 import type { AppConfig } from './config.js';
 import { forwardAbort } from './engine/index.js';
+import { RequestRefusedError } from './http/errors.js';
+import { createOriginPolicy } from './http/originPolicy.js';
+import { corsOptionsOf, useOriginPolicy } from './http/useOriginPolicy.js';
+import { useRequestParseErrors } from './http/useRequestParseErrors.js';
 import { createWebPage } from './http/webPage.js';
 import { refuseOversizedBody } from './limits/refuseOversizedBody.js';
 import { useGraphQLLimits } from './limits/useGraphQLLimits.js';
@@ -17,7 +21,7 @@ import { createMetricsRoute } from './observability/metricsRoute.js';
 import { REQUEST_ID_HEADER, requestIdOf } from './observability/requestId.js';
 import { useObservability } from './observability/useObservability.js';
 import type { GraphQLContext } from './schema/context.js';
-import { describeError, maskError, UNEXPECTED_ERROR_MESSAGE, withErrorCode } from './schema/errors.js';
+import { describeError, errorResponseBody, maskError, UNEXPECTED_ERROR_MESSAGE, withErrorCode } from './schema/errors.js';
 import { schema } from './schema/index.js';
 import { createApiKeyring } from './security/apiKeys.js';
 import { acceptsConnection, ownerOfOperation, useApiKeyAuth } from './security/useApiKeyAuth.js';
@@ -48,6 +52,11 @@ const NEVER_ABORTED = new AbortController().signal;
 export function createApp(options: AppOptions): App {
   const { services, config } = options;
   const keyring = createApiKeyring(config.apiKeys);
+  const originPolicy = createOriginPolicy({
+    listenHost: config.host,
+    allowedHosts: config.allowedHosts,
+    allowedOrigins: config.allowedOrigins,
+  });
   let accepting = true;
   /** Aborted when a WebSocket closes, so queries and mutations sent over it stop their engine jobs too. */
   const socketSignals = new WeakMap<object, AbortController>();
@@ -59,6 +68,9 @@ export function createApp(options: AppOptions): App {
     graphiql: config.playground ? { subscriptionsProtocol: 'WS', title: 'All-in-One' } : false,
     renderGraphiQL,
     maskedErrors: { maskError, errorMessage: UNEXPECTED_ERROR_MESSAGE },
+    cors: corsOptionsOf(originPolicy),
+    // No file uploads here; a multipart body is refused by the origin policy before it would be parsed.
+    multipart: false,
     context: ({ request, socket, connectionParams }: OperationSource) => ({
       services,
       owner: ownerOfOperation(keyring, { request, connectionParams }),
@@ -67,6 +79,8 @@ export function createApp(options: AppOptions): App {
     logging: false,
     plugins: [
       useObservability({ logger: options.logger, metrics: options.metrics, describeError }),
+      useOriginPolicy({ policy: originPolicy, allowPlayground: config.playground }),
+      useRequestParseErrors(),
       useApiKeyAuth({ keyring, allowPlayground: config.playground }),
       ...useGraphQLLimits(config.limits),
       useSubscriptionLimits(config.limits),
@@ -80,6 +94,11 @@ export function createApp(options: AppOptions): App {
   const server: Server = createServer((req: IncomingMessage, res: ServerResponse) => {
     const requestId = requestIdOf(req.headers);
     res.setHeader(REQUEST_ID_HEADER, requestId);
+    // Every route, probes included: a page whose DNS name was rebound to this address reads nothing.
+    if (!originPolicy.hostAllowed(req.headers.host)) {
+      const refusal = originPolicy.originRefusal({ host: req.headers.host, origin: undefined, fetchSite: undefined })!;
+      return sendJson(res, refusal.status, errorResponseBody(new RequestRefusedError(refusal)));
+    }
     if (metricsRoute?.(req, res)) return;
     if (req.url === '/healthz') return sendJson(res, 200, { status: 'ok' });
     if (req.url === '/readyz') {
@@ -92,7 +111,7 @@ export function createApp(options: AppOptions): App {
   });
 
   const webSockets = new WebSocketServer({ noServer: true, maxPayload: config.limits.maxBodyBytes });
-  server.on('upgrade', handleWebSocketUpgrade({ webSockets, path: GRAPHQL_PATH, logger: options.logger }));
+  server.on('upgrade', handleWebSocketUpgrade({ webSockets, path: GRAPHQL_PATH, logger: options.logger, policy: originPolicy }));
   useServer(
     {
       // Never put an internal error's message in a close reason.

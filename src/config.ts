@@ -1,6 +1,7 @@
 // The only reader of process.env: a typed, validated configuration, with a bad variable reported by name.
 import os from 'node:os';
 import path from 'node:path';
+import { CodedError } from './CodedError.js';
 import { DEFAULT_BUSY_TIMEOUT_MS } from './db/index.js';
 import { DEFAULT_DOWNLOAD_CONNECT_TIMEOUT_MS, ENGINE_DEFAULTS } from './engine/index.js';
 import { REQUEST_LIMIT_DEFAULTS, type RequestLimits } from './limits/requestLimits.js';
@@ -10,6 +11,10 @@ export const DEFAULT_MODEL = 'hf:Qwen/Qwen2.5-0.5B-Instruct-GGUF/qwen2.5-0.5b-in
 
 export interface AppConfig {
   host: string;
+  /** Browser origins allowed to call the API from their own pages (ALLOWED_ORIGINS); `*` any. */
+  allowedOrigins: readonly string[];
+  /** Host names the service answers to besides loopback, addresses and HOST (ALLOWED_HOSTS); `*` any. */
+  allowedHosts: readonly string[];
   port: number;
   databasePath: string;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
@@ -41,13 +46,12 @@ export interface AppConfig {
   databaseBusyTimeoutMs: number;
 }
 
-export class ConfigError extends Error {
+export class ConfigError extends CodedError {
   readonly code = 'BAD_CONFIG';
   readonly variable: string;
 
   constructor({ variable, message }: { variable: string; message: string }) {
-    super(`${variable}: ${message}`);
-    this.name = 'ConfigError';
+    super({ message: `${variable}: ${message}` });
     this.variable = variable;
   }
 }
@@ -58,6 +62,8 @@ export function loadConfig(env: Env = process.env): AppConfig {
   const read = new EnvReader(env);
   return {
     host: read.string('HOST', '127.0.0.1'),
+    allowedOrigins: read.list('ALLOWED_ORIGINS', parseOrigin),
+    allowedHosts: read.list('ALLOWED_HOSTS', parseHostPattern),
     port: read.integer('PORT', 4000, { min: 0, max: 65_535 }),
     databasePath: path.resolve(read.string('DATABASE_PATH', './data/all-in-one.db')),
     logLevel: read.oneOf('LOG_LEVEL', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], 'info'),
@@ -115,6 +121,29 @@ function readRequestLimits(read: EnvReader): RequestLimits {
   };
 }
 
+/** `*`, or `scheme://host[:port]` with nothing after it, as a browser sends in `Origin`. */
+function parseOrigin(entry: string): string {
+  if (entry === '*') return entry;
+  let url: URL;
+  try {
+    url = new URL(entry);
+  } catch {
+    throw new Error('expected an origin such as http://localhost:5173');
+  }
+  const bare = url.pathname === '/' && url.search === '' && url.hash === '' && url.username === '' && !entry.endsWith('/');
+  if (!['http:', 'https:'].includes(url.protocol) || !bare) {
+    throw new Error('expected an origin such as http://localhost:5173 (a scheme, a host and a port; no path)');
+  }
+  return url.origin;
+}
+
+/** `*`, a host name, or `.example.com` for it and its subdomains. */
+function parseHostPattern(entry: string): string {
+  const name = entry.toLowerCase();
+  if (name === '*' || /^\.?[a-z0-9-]+(\.[a-z0-9-]+)*$/.test(name)) return name;
+  throw new Error('expected a host name (ai.example.com), a suffix (.example.com) or *');
+}
+
 class EnvReader {
   readonly #env: Env;
 
@@ -156,6 +185,18 @@ class EnvReader {
       }
     });
     return values;
+  }
+
+  /** A comma-separated list; `parse` returns an entry's canonical form or throws a message naming what is wrong. */
+  list(name: string, parse: (entry: string) => string): string[] {
+    const entries = (this.#raw(name) ?? '').split(',').map((entry) => entry.trim()).filter((entry) => entry !== '');
+    return entries.map((entry) => {
+      try {
+        return parse(entry);
+      } catch (error) {
+        throw new ConfigError({ variable: name, message: `"${entry}": ${error instanceof Error ? error.message : String(error)}` });
+      }
+    });
   }
 
   /** An optional http(s) URL. */

@@ -1,5 +1,6 @@
 // The service's life: open the database, listen, load the model, print the banner, stop cleanly on signals.
 import { createApp } from './app.js';
+import { CodedError } from './CodedError.js';
 import type { AppConfig } from './config.js';
 import { openDatabase } from './db/index.js';
 import { Engine } from './engine/index.js';
@@ -15,13 +16,8 @@ import { createShutdown } from './shutdown.js';
 const SHUTDOWN_LIMIT_MS = 15_000;
 
 /** Listening failed (port taken, address not available); the message names the address. */
-export class ListenError extends Error {
+export class ListenError extends CodedError {
   readonly code = 'LISTEN_FAILED';
-
-  constructor({ message, cause }: { message: string; cause?: unknown }) {
-    super(message, { cause });
-    this.name = 'ListenError';
-  }
 }
 
 /**

@@ -197,7 +197,9 @@ describe('engine status and unavailable or busy engine', () => {
     leftovers.push({ close: () => loading.database.close() });
     const body = await loading.graphql(`{ sentiment(text: "hi") { id } }`);
     expect(codesOf(body)).toEqual(['MODEL_UNAVAILABLE']);
-    const ready = await loading.app.yoga.fetch('http://yoga/graphql?query=%7Bengine%7Bready%7D%7D');
+    const ready = await loading.app.yoga.fetch('http://yoga/graphql?query=%7Bengine%7Bready%7D%7D', {
+      headers: { accept: 'application/json' },
+    });
     expect(ready.status).toBe(200);
   });
 

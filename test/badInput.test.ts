@@ -173,6 +173,18 @@ describe('malformed HTTP requests', () => {
     await expectServerUp();
   });
 
+  it.each([
+    ['variables', `variables=${encodeURIComponent('{"text": ')}`],
+    ['extensions', `extensions=${encodeURIComponent('{persisted')}`],
+  ])('answers a GET whose %s are not JSON with 400 BAD_REQUEST, not a masked server error', async (_, parameter) => {
+    const query = encodeURIComponent('query ($text: String!) { sentiment(text: $text) { id } }');
+    const response = await fetch(`http://${baseUrl}/graphql?query=${query}&${parameter}`, { headers: { accept: 'application/json' } });
+    expect(response.status).toBe(400);
+    const body = (await response.json()) as { errors: { message: string; extensions: { code: string } }[] };
+    expect(body.errors).toEqual([{ message: expect.stringMatching(/not valid JSON/), extensions: { code: 'BAD_REQUEST' } }]);
+    await expectServerUp();
+  });
+
   it('refuses a mutation over GET with 405', async () => {
     const response = await fetch(`http://${baseUrl}/graphql?query=${encodeURIComponent('mutation { deleteConversation(id: "x") }')}`, {
       headers: { accept: 'application/json' },

@@ -154,6 +154,17 @@ describe('GET /metrics', () => {
       }),
     });
     expect(await lost.text()).toContain('NOT_FOUND');
+    // Refused before any operation ran: a GET whose variables are not JSON, a page of another site.
+    const malformed = await fetch(`${baseUrl}/graphql?query=${encodeURIComponent('{ engine { ready } }')}&variables=%7B`, {
+      headers: { accept: 'application/json' },
+    });
+    expect(malformed.status).toBe(400);
+    const foreign = await fetch(`${baseUrl}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', origin: 'http://evil.example' },
+      body: JSON.stringify({ query: '{ engine { ready } }' }),
+    });
+    expect(foreign.status).toBe(403);
     const after = await scrape();
     const moved = (labels: Record<string, string>) =>
       valueOf(after, 'allinone_graphql_operations_total', labels) - valueOf(before, 'allinone_graphql_operations_total', labels);
@@ -162,6 +173,8 @@ describe('GET /metrics', () => {
     expect(moved(operation('Lost', 'subscription', 'NOT_FOUND'))).toBe(1);
     // A document that does not parse has no operation to name.
     expect(moved(operation('unknown', 'unknown', 'GRAPHQL_PARSE_FAILED'))).toBe(1);
+    expect(moved(operation('unknown', 'unknown', 'HTTP_400'))).toBe(1);
+    expect(moved(operation('unknown', 'unknown', 'HTTP_403'))).toBe(1);
   });
 
   it('tells expected errors (their public code) from unexpected ones (masked, and logged with their stack)', () => {

@@ -1,5 +1,6 @@
 // Typed database errors with stable codes, and the one place that maps driver errors onto them.
 import Database from 'better-sqlite3';
+import { CodedError, type CodedErrorOptions } from '../CodedError.js';
 
 export type DatabaseErrorCode =
   | 'DATABASE_UNAVAILABLE'
@@ -7,18 +8,10 @@ export type DatabaseErrorCode =
   | 'DATABASE_INVALID'
   | 'DATABASE_MIGRATION_FAILED';
 
-export interface DatabaseErrorOptions {
-  message: string;
-  cause?: unknown;
-}
+export type DatabaseErrorOptions = CodedErrorOptions;
 
-export abstract class DatabaseError extends Error {
-  abstract readonly code: DatabaseErrorCode;
-
-  constructor({ message, cause }: DatabaseErrorOptions) {
-    super(message, { cause });
-    this.name = new.target.name;
-  }
+export abstract class DatabaseError extends CodedError {
+  abstract override readonly code: DatabaseErrorCode;
 }
 
 /** The file or its folder cannot be created, opened or written (permissions, missing folder, full disk). */

@@ -1,18 +1,10 @@
 // Typed engine errors: each carries a stable `code` that the API layer maps once to its own error codes.
 
-export interface EngineErrorOptions {
-  message: string;
-  cause?: unknown;
-}
+import { CodedError, type CodedErrorOptions } from '../CodedError.js';
 
-export abstract class EngineError extends Error {
-  abstract readonly code: string;
+export type EngineErrorOptions = CodedErrorOptions;
 
-  constructor({ message, cause }: EngineErrorOptions) {
-    super(message, { cause });
-    this.name = new.target.name;
-  }
-}
+export abstract class EngineError extends CodedError {}
 
 /** The caller's input cannot be processed: empty text, too long, out-of-range options. */
 export class BadInputError extends EngineError {

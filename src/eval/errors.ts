@@ -1,18 +1,10 @@
 // Typed errors of the evaluation harness; each `code` is stable so the CLI can report it without parsing text.
 
-export interface EvalErrorOptions {
-  message: string;
-  cause?: unknown;
-}
+import { CodedError, type CodedErrorOptions } from '../CodedError.js';
 
-export abstract class EvalError extends Error {
-  abstract readonly code: string;
+export type EvalErrorOptions = CodedErrorOptions;
 
-  constructor({ message, cause }: EvalErrorOptions) {
-    super(message, { cause });
-    this.name = new.target.name;
-  }
-}
+export abstract class EvalError extends CodedError {}
 
 /** The data file (or labels file) cannot be read. */
 export class DatasetUnreadableError extends EvalError {

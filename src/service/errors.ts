@@ -1,10 +1,6 @@
 // Errors the service layer raises itself; engine and database errors pass through with their own codes.
+import { CodedError } from '../CodedError.js';
 
-export class NotFoundError extends Error {
+export class NotFoundError extends CodedError {
   readonly code = 'NOT_FOUND';
-
-  constructor({ message, cause }: { message: string; cause?: unknown }) {
-    super(message, { cause });
-    this.name = 'NotFoundError';
-  }
 }

@@ -1,0 +1,15 @@
+// Errors of the HTTP surface's own checks; src/schema/errors.ts gives each its public code.
+import { CodedError } from '../CodedError.js';
+import type { Refusal } from './originPolicy.js';
+
+/** The origin policy refused a request: a foreign Host, a page of another origin, a body a plain form could send. */
+export class RequestRefusedError extends CodedError {
+  readonly code: Refusal['code'];
+  readonly status: Refusal['status'];
+
+  constructor(refusal: Refusal) {
+    super({ message: refusal.message });
+    this.code = refusal.code;
+    this.status = refusal.status;
+  }
+}

@@ -102,8 +102,8 @@ export function createApp(options: AppOptions): App {
     if (metricsRoute?.(req, res)) return;
     if (req.url === '/healthz') return sendJson(res, 200, { status: 'ok' });
     if (req.url === '/readyz') {
-      const ready = accepting && services.ready;
-      return sendJson(res, ready ? 200 : 503, { status: ready ? 'ready' : 'not ready' });
+      const reason = accepting ? services.notReadyReason() : 'shutting down';
+      return sendJson(res, reason ? 503 : 200, reason ? { status: 'not ready', reason } : { status: 'ready' });
     }
     if (webPage(req, res)) return;
     if (refuseOversizedBody(req, res, config.limits.maxBodyBytes)) return;

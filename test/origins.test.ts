@@ -57,7 +57,10 @@ function send(port: number, options: { method?: string; path?: string; headers?:
         port,
         method: options.method ?? 'GET',
         path: options.path ?? '/graphql',
-        headers: { ...(options.body === undefined ? {} : { 'content-length': Buffer.byteLength(options.body) }), ...options.headers },
+        headers: {
+          ...(options.body === undefined ? {} : { 'content-length': Buffer.byteLength(options.body) }),
+          ...options.headers,
+        },
       },
       (res) => {
         let body = '';
@@ -75,7 +78,11 @@ function send(port: number, options: { method?: string; path?: string; headers?:
 }
 
 function postJson(port: number, query: string, headers: Record<string, string> = {}) {
-  return send(port, { method: 'POST', body: JSON.stringify({ query }), headers: { 'content-type': 'application/json', ...headers } });
+  return send(port, {
+    method: 'POST',
+    body: JSON.stringify({ query }),
+    headers: { 'content-type': 'application/json', ...headers },
+  });
 }
 
 function storedConversations(service: TestService): number {
@@ -132,7 +139,11 @@ describe('by default, only this service’s own pages and non-browser clients', 
 
   it.each([
     ['an HTML form', 'application/x-www-form-urlencoded', `query=${encodeURIComponent(CHAT)}`],
-    ['a multipart form', 'multipart/form-data; boundary=x', `--x\r\nContent-Disposition: form-data; name="operations"\r\n\r\n${JSON.stringify({ query: CHAT })}\r\n--x--\r\n`],
+    [
+      'a multipart form',
+      'multipart/form-data; boundary=x',
+      `--x\r\nContent-Disposition: form-data; name="operations"\r\n\r\n${JSON.stringify({ query: CHAT })}\r\n--x--\r\n`,
+    ],
     ['text/plain', 'text/plain', JSON.stringify({ query: CHAT })],
   ])('never runs a body that %s can post without a preflight, even with no Origin', async (_, contentType, body) => {
     const response = await send(served.port, { method: 'POST', body, headers: { 'content-type': contentType } });
@@ -142,11 +153,19 @@ describe('by default, only this service’s own pages and non-browser clients', 
   });
 
   it('refuses the GET event stream that EventSource, an <img> or a <script> on another site would open', async () => {
-    const subscription = encodeURIComponent('subscription { chatStream(input: { message: "hi", maxTokens: 2 }) { __typename } }');
+    const subscription = encodeURIComponent(
+      'subscription { chatStream(input: { message: "hi", maxTokens: 2 }) { __typename } }',
+    );
     const path = `/graphql?query=${subscription}`;
-    const eventSource = await send(served.port, { path, headers: { accept: 'text/event-stream', origin: EVIL, 'sec-fetch-site': 'cross-site' } });
+    const eventSource = await send(served.port, {
+      path,
+      headers: { accept: 'text/event-stream', origin: EVIL, 'sec-fetch-site': 'cross-site' },
+    });
     expect([eventSource.status, codeOf(eventSource)]).toEqual([403, 'FORBIDDEN_ORIGIN']);
-    const image = await send(served.port, { path, headers: { accept: 'image/avif,image/webp,*/*', 'sec-fetch-site': 'cross-site' } });
+    const image = await send(served.port, {
+      path,
+      headers: { accept: 'image/avif,image/webp,*/*', 'sec-fetch-site': 'cross-site' },
+    });
     expect([image.status, codeOf(image)]).toEqual([403, 'FORBIDDEN_ORIGIN']);
     // An older browser sends no Sec-Fetch-Site; no GraphQL client asks for images or anything at all.
     const oldBrowser = await send(served.port, { path, headers: { accept: '*/*' } });
@@ -166,31 +185,50 @@ describe('by default, only this service’s own pages and non-browser clients', 
     expect(stream.body).toContain('ChatStarted');
     const cli = await postJson(served.port, '{ engine { ready } }');
     expect(cli.status).toBe(200);
-    const get = await send(served.port, { path: `/graphql?query=${encodeURIComponent('{ engine { ready } }')}`, headers: { accept: 'application/json' } });
+    const get = await send(served.port, {
+      path: `/graphql?query=${encodeURIComponent('{ engine { ready } }')}`,
+      headers: { accept: 'application/json' },
+    });
     expect(get.status).toBe(200);
   });
 
   it('still serves the GraphiQL page to a link from anywhere (a navigation runs no operation)', async () => {
-    const page = await send(served.port, { headers: { accept: 'text/html', 'sec-fetch-site': 'cross-site', 'sec-fetch-mode': 'navigate' } });
+    const page = await send(served.port, {
+      headers: { accept: 'text/html', 'sec-fetch-site': 'cross-site', 'sec-fetch-mode': 'navigate' },
+    });
     expect(page.status).toBe(200);
     expect(page.body).toContain('<html');
   });
 
   it('refuses a Host that is not its own on every route, as after DNS rebinding, and on the WebSocket', async () => {
     for (const route of ['/', '/graphql', '/healthz', '/metrics']) {
-      const response = await send(served.port, { path: route, headers: { host: `evil.example:${served.port}`, accept: 'application/json' } });
+      const response = await send(served.port, {
+        path: route,
+        headers: { host: `evil.example:${served.port}`, accept: 'application/json' },
+      });
       expect([route, response.status, codeOf(response)]).toEqual([route, 403, 'FORBIDDEN_HOST']);
     }
     expect(await upgrade(served.port, { host: `evil.example:${served.port}` })).toEqual({ opened: false, status: 403 });
-    for (const host of [`localhost:${served.port}`, `127.0.0.1:${served.port}`, `[::1]:${served.port}`, `app.localhost:${served.port}`]) {
+    for (const host of [
+      `localhost:${served.port}`,
+      `127.0.0.1:${served.port}`,
+      `[::1]:${served.port}`,
+      `app.localhost:${served.port}`,
+    ]) {
       expect([host, (await send(served.port, { path: '/healthz', headers: { host } })).status]).toEqual([host, 200]);
     }
   });
 
   it('refuses a WebSocket from a page of another site, and accepts its own page and clients without an Origin', async () => {
     expect(await upgrade(served.port, { origin: EVIL })).toEqual({ opened: false, status: 403 });
-    expect(await upgrade(served.port, { origin: `http://localhost:${served.port}`, host: `localhost:${served.port}` })).toEqual({ opened: true });
-    const client = createClient({ url: `ws://127.0.0.1:${served.port}/graphql`, webSocketImpl: WebSocket, retryAttempts: 0 });
+    expect(
+      await upgrade(served.port, { origin: `http://localhost:${served.port}`, host: `localhost:${served.port}` }),
+    ).toEqual({ opened: true });
+    const client = createClient({
+      url: `ws://127.0.0.1:${served.port}/graphql`,
+      webSocketImpl: WebSocket,
+      retryAttempts: 0,
+    });
     try {
       const result = await client.iterate({ query: '{ engine { ready } }' }).next();
       expect(result.value).toEqual({ data: { engine: { ready: true } } });
@@ -203,17 +241,27 @@ describe('by default, only this service’s own pages and non-browser clients', 
 describe('ALLOWED_ORIGINS and ALLOWED_HOSTS', () => {
   let served: Served;
   beforeAll(async () => {
-    served = await serve('allowed', { ALLOWED_ORIGINS: `${FRONTEND},https://app.example.com`, ALLOWED_HOSTS: 'ai.example.com,.corp.example' });
+    served = await serve('allowed', {
+      ALLOWED_ORIGINS: `${FRONTEND},https://app.example.com`,
+      ALLOWED_HOSTS: 'ai.example.com,.corp.example',
+    });
   });
 
   it('lets a named frontend call and read the answer (CORS for it alone, without credentials)', async () => {
-    const response = await postJson(served.port, '{ engine { ready } }', { origin: FRONTEND, 'sec-fetch-site': 'same-site' });
+    const response = await postJson(served.port, '{ engine { ready } }', {
+      origin: FRONTEND,
+      'sec-fetch-site': 'same-site',
+    });
     expect(response.status).toBe(200);
     expect(response.headers['access-control-allow-origin']).toBe(FRONTEND);
     expect(response.headers['access-control-allow-credentials']).toBeUndefined();
     const preflight = await send(served.port, {
       method: 'OPTIONS',
-      headers: { origin: FRONTEND, 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type,authorization' },
+      headers: {
+        origin: FRONTEND,
+        'access-control-request-method': 'POST',
+        'access-control-request-headers': 'content-type,authorization',
+      },
     });
     expect(preflight.headers['access-control-allow-origin']).toBe(FRONTEND);
     expect(preflight.headers['access-control-allow-headers']).toBe('content-type,authorization');

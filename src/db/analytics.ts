@@ -62,23 +62,25 @@ export function sentimentStats(app: AppDatabase, options: SentimentStatsOptions)
   const labelSums = sql`sum(total) as total, sum(positive) as positive,
     sum(negative) as negative, sum(neutral) as neutral`;
   // One read transaction, so the totals and the series come from the same snapshot.
-  return app.db.transaction((tx) => {
-    // Sums over no rows are NULL.
-    const totals = tx.get<Record<keyof LabelCounts | 'averageConfidence', number | null>>(
-      sql`select ${labelSums}, sum(confidence_sum) / sum(total) as averageConfidence from (${rows})`,
-    );
-    const series = tx.all<LabelCounts & { start: number }>(
-      sql`select ${BUCKET_START[options.bucket]} as start, ${labelSums} from (${rows}) group by 1 order by 1`,
-    );
-    return {
-      total: totals.total ?? 0,
-      positive: totals.positive ?? 0,
-      negative: totals.negative ?? 0,
-      neutral: totals.neutral ?? 0,
-      averageConfidence: totals.averageConfidence ?? 0,
-      series: series.map((point) => ({ ...point, start: new Date(point.start) })),
-    };
-  });
+  return app.read((db) =>
+    db.transaction((tx) => {
+      // Sums over no rows are NULL.
+      const totals = tx.get<Record<keyof LabelCounts | 'averageConfidence', number | null>>(
+        sql`select ${labelSums}, sum(confidence_sum) / sum(total) as averageConfidence from (${rows})`,
+      );
+      const series = tx.all<LabelCounts & { start: number }>(
+        sql`select ${BUCKET_START[options.bucket]} as start, ${labelSums} from (${rows}) group by 1 order by 1`,
+      );
+      return {
+        total: totals.total ?? 0,
+        positive: totals.positive ?? 0,
+        negative: totals.negative ?? 0,
+        neutral: totals.neutral ?? 0,
+        averageConfidence: totals.averageConfidence ?? 0,
+        series: series.map((point) => ({ ...point, start: new Date(point.start) })),
+      };
+    }),
+  );
 }
 
 // Each source yields rows of (at, total, positive, negative, neutral, confidence_sum) for the union.
@@ -130,5 +132,8 @@ function sentimentRows(options: SentimentStatsOptions, from: number | undefined,
 // hour_start) after it is still a range scan rather than a filter.
 function sourceIn(column: typeof sentiments.source | typeof hourly.source, source: SentimentSource | undefined): SQL {
   const sources = source === undefined ? ALL_SOURCES : [source];
-  return sql`${column} in (${sql.join(sources.map((value) => sql`${value}`), sql`, `)})`;
+  return sql`${column} in (${sql.join(
+    sources.map((value) => sql`${value}`),
+    sql`, `,
+  )})`;
 }

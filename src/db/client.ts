@@ -1,5 +1,5 @@
 // Opens the SQLite file: creates its folder, sets pragmas, checks for a foreign write lock, runs migrations.
-import { mkdirSync } from 'node:fs';
+import { accessSync, constants, mkdirSync, statSync, type Stats } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
@@ -7,7 +7,7 @@ import { drizzle, type BetterSQLite3Database } from 'drizzle-orm/better-sqlite3'
 import { migrate } from 'drizzle-orm/better-sqlite3/migrator';
 import { readMigrationFiles } from 'drizzle-orm/migrator';
 import type { BaseSQLiteDatabase } from 'drizzle-orm/sqlite-core';
-import { DatabaseMigrationError, toDatabaseError } from './errors.js';
+import { DatabaseMigrationError, DatabaseUnavailableError, toDatabaseError } from './errors.js';
 import * as schema from './schema.js';
 
 /** How long a statement waits for another connection's lock before giving up with DATABASE_LOCKED. */
@@ -37,6 +37,16 @@ export interface AppDatabase {
   sqlite: Database.Database;
   /** Absolute path of the database file. */
   path: string;
+  /**
+   * Runs `work` in one IMMEDIATE transaction and returns its result only once COMMIT has succeeded: a row that
+   * `RETURNING` handed back is never reported when the commit then failed (a full disk). Checks first that the
+   * files are still the ones opened. Driver faults become DatabaseError (busy, locked, full, I/O: unavailable).
+   */
+  write<T>(work: (tx: DbExecutor) => T): T;
+  /** Runs `work` (a read, or a read transaction) with driver faults mapped to DatabaseError. */
+  read<T>(work: (db: BetterSQLite3Database<AppSchema>) => T): T;
+  /** Why the database cannot take writes now (its file removed, replaced or unwritable), or undefined. */
+  problem(): string | undefined;
   /** Closes the connection (checkpointing the WAL); calling it again does nothing. */
   close(): void;
 }
@@ -86,14 +96,69 @@ export function openDatabase(options: OpenDatabaseOptions): AppDatabase {
     }
   }
 
+  const files = readonly ? undefined : fileIdentities(path);
+  const problem = (): string | undefined => (files ? filesProblem(path, files) : undefined);
+  const mapped = <T>(work: () => T): T => {
+    try {
+      return work();
+    } catch (error) {
+      throw toDatabaseError(error, path) ?? error;
+    }
+  };
+
   return {
     db,
     sqlite,
     path,
+    write: (work) =>
+      mapped(() => {
+        const reason = problem();
+        if (reason) throw new DatabaseUnavailableError({ message: `Database ${path} cannot be written: ${reason}` });
+        return db.transaction(work, { behavior: 'immediate' });
+      }),
+    read: (work) => mapped(() => work(db)),
+    problem,
     close() {
       if (sqlite.open) sqlite.close();
     },
   };
+}
+
+interface FileIdentity {
+  path: string;
+  dev: number;
+  ino: number;
+}
+
+/** The database file and its write-ahead log as opened: writes into them after they are unlinked would be lost. */
+function fileIdentities(path: string): FileIdentity[] {
+  return [path, `${path}-wal`].flatMap((file) => {
+    const stats = statOrUndefined(file);
+    return stats ? [{ path: file, dev: stats.dev, ino: stats.ino }] : [];
+  });
+}
+
+function filesProblem(path: string, opened: readonly FileIdentity[]): string | undefined {
+  for (const file of opened) {
+    const stats = statOrUndefined(file.path);
+    const name = file.path === path ? 'the database file' : 'its write-ahead log';
+    if (!stats) return `${name} was removed while the service was running`;
+    if (stats.dev !== file.dev || stats.ino !== file.ino) return `${name} was replaced while the service was running`;
+  }
+  try {
+    accessSync(path, constants.W_OK);
+  } catch {
+    return 'the database file is no longer writable';
+  }
+  return undefined;
+}
+
+function statOrUndefined(file: string): Stats | undefined {
+  try {
+    return statSync(file);
+  } catch {
+    return undefined;
+  }
 }
 
 function connect(path: string, readonly: boolean): Database.Database {

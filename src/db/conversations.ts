@@ -33,27 +33,30 @@ export interface ConversationPage {
 
 export function createConversation(app: AppDatabase, input: CreateConversationInput): ConversationRow {
   const now = new Date();
-  return app.db
-    .insert(conversations)
-    .values({
-      id: newId(now.getTime()),
-      owner: input.owner,
-      title: input.title ?? null,
-      createdAt: now,
-      updatedAt: now,
-    })
-    .returning()
-    .get();
+  return app.write((tx) =>
+    tx
+      .insert(conversations)
+      .values({
+        id: newId(now.getTime()),
+        owner: input.owner,
+        title: input.title ?? null,
+        createdAt: now,
+        updatedAt: now,
+      })
+      .returning()
+      .get(),
+  );
 }
 
 /** The conversation if it exists and belongs to `owner`; otherwise null (the caller decides what that means). */
 export function getConversation(app: AppDatabase, id: string, owner: string | null): ConversationRow | null {
-  return (
-    app.db
-      .select()
-      .from(conversations)
-      .where(and(eq(conversations.id, id), ownedBy(conversations.owner, owner)))
-      .get() ?? null
+  return app.read(
+    (db) =>
+      db
+        .select()
+        .from(conversations)
+        .where(and(eq(conversations.id, id), ownedBy(conversations.owner, owner)))
+        .get() ?? null,
   );
 }
 
@@ -62,13 +65,15 @@ export function listConversations(app: AppDatabase, options: ListConversationsOp
   const pageSize = Math.max(0, Math.min(Math.trunc(options.first ?? DEFAULT_PAGE_SIZE), MAX_PAGE_SIZE));
   const after = options.after ?? null;
   // One extra row tells whether another page follows without a second COUNT query.
-  const rows = app.db
-    .select()
-    .from(conversations)
-    .where(and(ownedBy(conversations.owner, options.owner), after === null ? undefined : lt(conversations.id, after)))
-    .orderBy(desc(conversations.id))
-    .limit(pageSize + 1)
-    .all();
+  const rows = app.read((db) =>
+    db
+      .select()
+      .from(conversations)
+      .where(and(ownedBy(conversations.owner, options.owner), after === null ? undefined : lt(conversations.id, after)))
+      .orderBy(desc(conversations.id))
+      .limit(pageSize + 1)
+      .all(),
+  );
   const items = rows.slice(0, pageSize);
   return { items, hasNextPage: rows.length > pageSize, endCursor: items.at(-1)?.id ?? null };
 }
@@ -78,9 +83,11 @@ export function listConversations(app: AppDatabase, options: ListConversationsOp
  * sentiments stay for analytics, detached from it (ON DELETE SET NULL). Returns whether anything was deleted.
  */
 export function deleteConversation(app: AppDatabase, id: string, owner: string | null): boolean {
-  const result = app.db
-    .delete(conversations)
-    .where(and(eq(conversations.id, id), ownedBy(conversations.owner, owner)))
-    .run();
+  const result = app.write((tx) =>
+    tx
+      .delete(conversations)
+      .where(and(eq(conversations.id, id), ownedBy(conversations.owner, owner)))
+      .run(),
+  );
   return result.changes > 0;
 }

@@ -40,27 +40,24 @@ export function addToHourlyCounts(tx: DbExecutor, row: CountedSentiment): void {
  */
 export function rebuildHourlyCounts(app: AppDatabase): void {
   const s = sentiments;
-  app.db.transaction(
-    (tx) => {
-      tx.delete(sentimentHourlyCounts).run();
-      const hourStart = sql<number>`${s.createdAt} - ${s.createdAt} % ${HOUR_MS}`;
-      tx.insert(sentimentHourlyCounts)
-        .select(
-          tx
-            .select({
-              ownerKey: ownerKeyOf(s.owner).as('owner_key'),
-              source: s.source,
-              hourStart: hourStart.as('hour_start'),
-              positive: sql<number>`sum(${s.label} = 'positive')`.as('positive'),
-              negative: sql<number>`sum(${s.label} = 'negative')`.as('negative'),
-              neutral: sql<number>`sum(${s.label} = 'neutral')`.as('neutral'),
-              confidenceSum: sql<number>`sum(${s.confidence})`.as('confidence_sum'),
-            })
-            .from(s)
-            .groupBy(ownerKeyOf(s.owner), s.source, hourStart),
-        )
-        .run();
-    },
-    { behavior: 'immediate' },
-  );
+  app.write((tx) => {
+    tx.delete(sentimentHourlyCounts).run();
+    const hourStart = sql<number>`${s.createdAt} - ${s.createdAt} % ${HOUR_MS}`;
+    tx.insert(sentimentHourlyCounts)
+      .select(
+        tx
+          .select({
+            ownerKey: ownerKeyOf(s.owner).as('owner_key'),
+            source: s.source,
+            hourStart: hourStart.as('hour_start'),
+            positive: sql<number>`sum(${s.label} = 'positive')`.as('positive'),
+            negative: sql<number>`sum(${s.label} = 'negative')`.as('negative'),
+            neutral: sql<number>`sum(${s.label} = 'neutral')`.as('neutral'),
+            confidenceSum: sql<number>`sum(${s.confidence})`.as('confidence_sum'),
+          })
+          .from(s)
+          .groupBy(ownerKeyOf(s.owner), s.source, hourStart),
+      )
+      .run();
+  });
 }

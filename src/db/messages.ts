@@ -44,13 +44,16 @@ export interface AssistantReplyInput {
  * caller reaches it through a conversation it already fetched with getConversation.
  */
 export function listMessages(app: AppDatabase, conversationId: string): MessageWithSentiment[] {
-  return app.db
-    .select({ message: messages, sentiment: sentiments })
-    .from(messages)
-    .leftJoin(sentiments, eq(sentiments.messageId, messages.id))
-    .where(eq(messages.conversationId, conversationId))
-    .orderBy(asc(messages.createdAt), asc(messages.id))
-    .all()
+  return app
+    .read((db) =>
+      db
+        .select({ message: messages, sentiment: sentiments })
+        .from(messages)
+        .leftJoin(sentiments, eq(sentiments.messageId, messages.id))
+        .where(eq(messages.conversationId, conversationId))
+        .orderBy(asc(messages.createdAt), asc(messages.id))
+        .all(),
+    )
     .map(({ message, sentiment }) => ({ ...message, sentiment }));
 }
 
@@ -60,34 +63,31 @@ export function listMessages(app: AppDatabase, conversationId: string): MessageW
  */
 export function insertUserTurn(app: AppDatabase, input: UserTurnInput): UserTurn | null {
   const createdAt = input.createdAt ?? new Date();
-  return app.db.transaction(
-    (tx) => {
-      const conversation = touchConversation(tx, input.conversationId, createdAt);
-      if (conversation === undefined) return null;
-      const message = tx
-        .insert(messages)
-        .values({
-          id: newId(createdAt.getTime()),
-          conversationId: input.conversationId,
-          role: 'user',
-          content: input.content,
-          status: 'complete',
-          createdAt,
-        })
-        .returning()
-        .get();
-      const sentiment = writeSentiment(tx, input.sentiment, {
-        source: 'chat',
-        owner: conversation.owner,
+  return app.write((tx) => {
+    const conversation = touchConversation(tx, input.conversationId, createdAt);
+    if (conversation === undefined) return null;
+    const message = tx
+      .insert(messages)
+      .values({
+        id: newId(createdAt.getTime()),
         conversationId: input.conversationId,
-        messageId: message.id,
-        text: null,
+        role: 'user',
+        content: input.content,
+        status: 'complete',
         createdAt,
-      });
-      return { message, sentiment };
-    },
-    { behavior: 'immediate' },
-  );
+      })
+      .returning()
+      .get();
+    const sentiment = writeSentiment(tx, input.sentiment, {
+      source: 'chat',
+      owner: conversation.owner,
+      conversationId: input.conversationId,
+      messageId: message.id,
+      text: null,
+      createdAt,
+    });
+    return { message, sentiment };
+  });
 }
 
 /**
@@ -96,27 +96,24 @@ export function insertUserTurn(app: AppDatabase, input: UserTurnInput): UserTurn
  */
 export function insertAssistantReply(app: AppDatabase, input: AssistantReplyInput): MessageRow | null {
   const createdAt = input.createdAt ?? new Date();
-  return app.db.transaction(
-    (tx) => {
-      if (touchConversation(tx, input.conversationId, createdAt) === undefined) return null;
-      return tx
-        .insert(messages)
-        .values({
-          id: newId(createdAt.getTime()),
-          conversationId: input.conversationId,
-          role: 'assistant',
-          content: input.content,
-          status: input.status,
-          finishReason: input.finishReason,
-          tokenCount: input.tokenCount,
-          latencyMs: input.latencyMs,
-          createdAt,
-        })
-        .returning()
-        .get();
-    },
-    { behavior: 'immediate' },
-  );
+  return app.write((tx) => {
+    if (touchConversation(tx, input.conversationId, createdAt) === undefined) return null;
+    return tx
+      .insert(messages)
+      .values({
+        id: newId(createdAt.getTime()),
+        conversationId: input.conversationId,
+        role: 'assistant',
+        content: input.content,
+        status: input.status,
+        finishReason: input.finishReason,
+        tokenCount: input.tokenCount,
+        latencyMs: input.latencyMs,
+        createdAt,
+      })
+      .returning()
+      .get();
+  });
 }
 
 // Existence check, owner lookup and updatedAt bump in one statement; max() keeps a back-dated write from

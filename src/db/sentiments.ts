@@ -28,19 +28,17 @@ type SentimentContext = Pick<SentimentRow, 'source' | 'owner' | 'conversationId'
 export function insertQuerySentiments(app: AppDatabase, records: readonly NewQuerySentiment[]): SentimentRow[] {
   if (records.length === 0) return [];
   const now = new Date();
-  return app.db.transaction(
-    (tx) =>
-      records.map((record) =>
-        writeSentiment(tx, record, {
-          source: 'query',
-          owner: record.owner,
-          conversationId: null,
-          messageId: null,
-          text: record.text,
-          createdAt: record.createdAt ?? now,
-        }),
-      ),
-    { behavior: 'immediate' },
+  return app.write((tx) =>
+    records.map((record) =>
+      writeSentiment(tx, record, {
+        source: 'query',
+        owner: record.owner,
+        conversationId: null,
+        messageId: null,
+        text: record.text,
+        createdAt: record.createdAt ?? now,
+      }),
+    ),
   );
 }
 

@@ -65,15 +65,27 @@ export function createOriginPolicy(options: OriginPolicyOptions): OriginPolicy {
 
   const originRefusal: OriginPolicy['originRefusal'] = ({ host, origin, fetchSite }) => {
     if (!hostAllowed(host)) {
-      return { status: 403, code: 'FORBIDDEN_HOST', message: `This service does not answer to the host "${host}"; add it to ALLOWED_HOSTS.` };
+      return {
+        status: 403,
+        code: 'FORBIDDEN_HOST',
+        message: `This service does not answer to the host "${host}"; add it to ALLOWED_HOSTS.`,
+      };
     }
     if (origin !== undefined) {
       if (sameOrigin(origin, host) || corsAllowed(origin)) return undefined;
-      return { status: 403, code: 'FORBIDDEN_ORIGIN', message: `Requests from ${origin} are not allowed; add it to ALLOWED_ORIGINS.` };
+      return {
+        status: 403,
+        code: 'FORBIDDEN_ORIGIN',
+        message: `Requests from ${origin} are not allowed; add it to ALLOWED_ORIGINS.`,
+      };
     }
     // A browser request from another site that carries no Origin (an <img>, a <script>) cannot be vouched for.
     if (fetchSite !== undefined && !OWN_FETCH_SITES.includes(fetchSite)) {
-      return { status: 403, code: 'FORBIDDEN_ORIGIN', message: 'Cross-site requests must come from an origin in ALLOWED_ORIGINS.' };
+      return {
+        status: 403,
+        code: 'FORBIDDEN_ORIGIN',
+        message: 'Cross-site requests must come from an origin in ALLOWED_ORIGINS.',
+      };
     }
     return undefined;
   };
@@ -86,7 +98,8 @@ export function createOriginPolicy(options: OriginPolicyOptions): OriginPolicy {
       const refusal = originRefusal(request);
       if (refusal) return refusal;
       const method = request.method.toUpperCase();
-      const simpleBody = request.contentType === undefined || SIMPLE_CONTENT_TYPES.includes(mediaTypeOf(request.contentType));
+      const simpleBody =
+        request.contentType === undefined || SIMPLE_CONTENT_TYPES.includes(mediaTypeOf(request.contentType));
       if (method === 'POST' && simpleBody) {
         return { status: 415, code: 'UNSUPPORTED_MEDIA_TYPE', message: 'Send GraphQL requests as application/json.' };
       }

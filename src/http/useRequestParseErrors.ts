@@ -17,7 +17,8 @@ export function useRequestParseErrors(): Plugin {
           return await requestParser(request);
         } catch (error) {
           if (error instanceof Error && error.name === 'GraphQLError') throw error;
-          const detail = error instanceof SyntaxError ? 'its variables or extensions are not valid JSON' : 'it cannot be read';
+          const detail =
+            error instanceof SyntaxError ? 'its variables or extensions are not valid JSON' : 'it cannot be read';
           throw createGraphQLError(`The request is malformed: ${detail}.`, {
             extensions: { http: { status: BAD_REQUEST }, code: 'BAD_REQUEST' },
           });

@@ -10,6 +10,8 @@ export interface DescribedError {
   code: string;
   /** Masked as `Unexpected error.`: the operator needs the original, so it is logged at error level. */
   unexpected: boolean;
+  /** An expected server condition whose original message clients did not see (a database fault): logged at warn. */
+  detail?: string;
 }
 
 export interface ObservabilityOptions {
@@ -49,7 +51,7 @@ export function useObservability(options: ObservabilityOptions): Plugin {
   let graphqlEndpoint: string | undefined;
 
   type Reported = Pick<OperationState, 'requestId' | 'transport'>;
-  const report = (state: Reported, event: OperationFinished, unexpected: unknown[]): void => {
+  const report = (state: Reported, event: OperationFinished, unexpected: unknown[], details: string[] = []): void => {
     metrics?.recordOperation(event);
     // Names, codes and timings only: never variables, message texts or credentials.
     logger.info(
@@ -59,19 +61,28 @@ export function useObservability(options: ObservabilityOptions): Plugin {
     for (const error of unexpected) {
       logger.error({ requestId: state.requestId, err: originalOf(error) }, 'unexpected error');
     }
+    for (const detail of details)
+      logger.warn({ requestId: state.requestId, outcome: event.outcome, detail }, 'server condition');
   };
-  const finish = (context: object, document: DocumentNode | undefined, outcome: string, unexpected: unknown[] = []) => {
+  const finish = (
+    context: object,
+    document: DocumentNode | undefined,
+    outcome: string,
+    unexpected: unknown[] = [],
+    details: string[] = [],
+  ) => {
     const state = operations.get(context);
     if (!state || state.finished) return;
     state.finished = true;
     const operation = operationOf(document, (context as ObservedContext).params?.operationName);
-    report(state, { ...operation, outcome, durationMs: performance.now() - state.startedAt }, unexpected);
+    report(state, { ...operation, outcome, durationMs: performance.now() - state.startedAt }, unexpected, details);
   };
   /** The outcome is the first error's code; every unexpected error is logged. */
   const finishWith = (context: object, document: DocumentNode, errors: readonly unknown[]): void => {
     const described = errors.map(describeError);
     const unexpected = errors.filter((_, index) => described[index]!.unexpected);
-    finish(context, document, described[0]?.code ?? 'ok', unexpected);
+    const details = described.flatMap((item) => (item.detail === undefined ? [] : [item.detail]));
+    finish(context, document, described[0]?.code ?? 'ok', unexpected, details);
   };
 
   return {

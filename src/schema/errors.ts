@@ -22,6 +22,16 @@ const PUBLIC_CODES: Readonly<Record<string, string>> = {
   NOT_ACCEPTABLE: 'NOT_ACCEPTABLE',
 };
 
+/**
+ * Codes whose messages name server internals (a file path): clients get these words instead, with
+ * `extensions.retryable`, and the original goes to the log.
+ */
+const PUBLIC_MESSAGES: Readonly<Record<string, string>> = {
+  DATABASE_LOCKED: 'The database is busy (another process holds its lock); try again shortly.',
+  DATABASE_UNAVAILABLE:
+    'The database cannot store or read data right now (busy, full, failing or removed); try again shortly.',
+};
+
 export const UNEXPECTED_ERROR_MESSAGE = 'Unexpected error.';
 const UNEXPECTED_ERROR_CODE = 'INTERNAL_SERVER_ERROR';
 /** GraphQL's own errors (syntax, validation, variables) carry no code of ours. */
@@ -46,9 +56,10 @@ export function maskError(error: unknown, message: string): GraphQLError {
   const original = graphQLError ? graphQLError.originalError : error;
   const code = publicCodeOf(original);
   if (code && original instanceof Error) {
-    return createGraphQLError(original.message, {
+    const publicMessage = PUBLIC_MESSAGES[(original as Error & { code: string }).code];
+    return createGraphQLError(publicMessage ?? original.message, {
       ...(graphQLError ? { nodes: graphQLError.nodes, path: graphQLError.path } : {}),
-      extensions: { code },
+      extensions: publicMessage ? { code, retryable: true } : { code },
     });
   }
   if (graphQLError && (original === undefined || original === null || isGraphQLError(original))) {
@@ -73,20 +84,27 @@ export function errorResponseBody(error: unknown): { errors: unknown[] } {
   return { errors: [maskError(error, UNEXPECTED_ERROR_MESSAGE).toJSON()] };
 }
 
-/** The code clients see for an error, and whether it is masked as unexpected (for logs and metrics). */
-export function describeError(error: unknown): { code: string; unexpected: boolean } {
-  const code = maskError(error, UNEXPECTED_ERROR_MESSAGE).extensions['code'];
-  return { code: typeof code === 'string' ? code : GRAPHQL_ERROR_CODE, unexpected: code === UNEXPECTED_ERROR_CODE };
+/**
+ * The code clients see for an error, whether it is masked as unexpected, and — when clients got other words than the
+ * original (a database fault naming its file) — the original message, for the log.
+ */
+export function describeError(error: unknown): { code: string; unexpected: boolean; detail?: string } {
+  const masked = maskError(error, UNEXPECTED_ERROR_MESSAGE);
+  const code = masked.extensions['code'];
+  const original = isGraphQLError(error) ? error.originalError : error;
+  const detail = masked.extensions['retryable'] && original instanceof Error ? { detail: original.message } : {};
+  return {
+    code: typeof code === 'string' ? code : GRAPHQL_ERROR_CODE,
+    unexpected: code === UNEXPECTED_ERROR_CODE,
+    ...detail,
+  };
 }
 
 /**
  * A protocol error (parse, validation) with the code Yoga gives it over HTTP, for graphql-ws, where no
  * plugin adds it; anything that is not a GraphQL error goes through `maskError`.
  */
-export function withErrorCode(
-  error: unknown,
-  code: 'GRAPHQL_PARSE_FAILED' | 'GRAPHQL_VALIDATION_FAILED',
-): GraphQLError {
+export function withErrorCode(error: unknown, code: 'GRAPHQL_PARSE_FAILED' | 'GRAPHQL_VALIDATION_FAILED'): GraphQLError {
   if (!isGraphQLError(error)) return maskError(error, UNEXPECTED_ERROR_MESSAGE);
   return createGraphQLError(error.message, {
     ...(error.nodes ? { nodes: error.nodes } : {}),

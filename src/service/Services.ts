@@ -57,7 +57,15 @@ export class Services {
   }
 
   get ready(): boolean {
-    return this.#engine.ready;
+    return this.notReadyReason() === undefined;
+  }
+
+  /** Why the service cannot serve requests now (model loading or gone, database unusable), or undefined. */
+  notReadyReason(): string | undefined {
+    if (!this.#engine.ready) return 'the model is not loaded';
+    // The database file's path stays out of the answer: probes are open to anyone.
+    if (this.#database.problem()) return 'the database cannot be written';
+    return undefined;
   }
 
   engineStatus(): EngineStatus & { ready: boolean } {

@@ -62,7 +62,7 @@ export function createTestService(
   env: Record<string, string> = {},
 ): TestService {
   const config: AppConfig = loadConfig({ LOG_LEVEL: 'silent', ...env, DATABASE_PATH: databasePath });
-  const database = openDatabase({ path: databasePath });
+  const database = openDatabase({ path: databasePath, busyTimeoutMs: config.databaseBusyTimeoutMs });
   const holder = new EngineHolder();
   if (engine) holder.set(engine);
   const metrics = createMetrics({ engineStatus: () => holder.current?.status(), processMetrics: false });

@@ -11,8 +11,16 @@ import {
   type SentimentStats,
   type StatsBucket,
 } from '../db/index.js';
-import { BadInputError, type EngineStatus, type Locale, type SentimentLabel } from '../engine/index.js';
+import {
+  AbortedError,
+  BadInputError,
+  forwardAbort,
+  type EngineStatus,
+  type Locale,
+  type SentimentLabel,
+} from '../engine/index.js';
 import { runChatTurn, type ChatTurnInput, type ChatTurnOutcome, type ChatTurnScope } from './chatTurn.js';
+import { ConversationTurns } from './ConversationTurns.js';
 import type { EngineHolder } from './EngineHolder.js';
 import { NotFoundError } from './errors.js';
 import { assertId } from './ids.js';
@@ -49,6 +57,8 @@ export class Services {
   readonly #onSentiment: ServicesOptions['onSentiment'];
   /** Chat turns in progress, so a shutdown can wait for their partial replies to be stored. */
   readonly #turns = new Set<Promise<ChatTurnOutcome>>();
+  /** Serializes the turns of each conversation and lets a deletion stop the one in progress. */
+  readonly #conversationTurns = new ConversationTurns();
 
   constructor(options: ServicesOptions) {
     this.#database = options.database;
@@ -73,7 +83,12 @@ export class Services {
     return { ...status, ready: this.#engine.ready };
   }
 
-  async classify(texts: readonly string[], locale: Locale, owner: string | null, signal?: AbortSignal): Promise<SentimentView[]> {
+  async classify(
+    texts: readonly string[],
+    locale: Locale,
+    owner: string | null,
+    signal?: AbortSignal,
+  ): Promise<SentimentView[]> {
     const request = { texts, locale, owner, ...(signal ? { signal } : {}) };
     const views = await classifyAndStore(this.#engine.get(), this.#database, request);
     for (const view of views) this.#onSentiment?.({ label: view.label, source: 'query', locale: view.locale });
@@ -95,16 +110,24 @@ export class Services {
     return turns.length;
   }
 
-  #runChatTurn(input: ChatTurnInput, scope: ChatTurnScope): Promise<ChatTurnOutcome> {
-    return runChatTurn(this.#engine.get(), this.#database, input, {
-      ...scope,
-      onEvent: (event) => {
-        // `started` follows the user message's commit, so a turn that fails later still counts its sentiment.
-        const sentiment = event.type === 'started' ? event.userMessage.sentiment : null;
-        if (sentiment) this.#onSentiment?.({ label: sentiment.label, source: 'chat', locale: sentiment.locale });
-        scope.onEvent?.(event);
-      },
-    });
+  async #runChatTurn(input: ChatTurnInput, scope: ChatTurnScope): Promise<ChatTurnOutcome> {
+    const turn = new AbortController();
+    const detach = forwardAbort(scope.signal, turn);
+    try {
+      return await runChatTurn(this.#engine.get(), this.#database, input, {
+        ...scope,
+        signal: turn.signal,
+        enterConversation: (conversationId) => this.#conversationTurns.enter(conversationId, turn),
+        onEvent: (event) => {
+          // `started` follows the user message's commit, so a turn that fails later still counts its sentiment.
+          const sentiment = event.type === 'started' ? event.userMessage.sentiment : null;
+          if (sentiment) this.#onSentiment?.({ label: sentiment.label, source: 'chat', locale: sentiment.locale });
+          scope.onEvent?.(event);
+        },
+      });
+    } finally {
+      detach();
+    }
   }
 
   conversation(id: string, owner: string | null): ConversationView | null {
@@ -134,6 +157,7 @@ export class Services {
     if (!deleteConversation(this.#database, id, owner)) {
       throw new NotFoundError({ message: `Conversation ${id} does not exist.` });
     }
+    this.#conversationTurns.deleted(id, new AbortedError({ message: `Conversation ${id} was deleted.` }));
     return true;
   }
 

@@ -8,7 +8,17 @@ import {
   type AppDatabase,
   type ConversationRow,
 } from '../db/index.js';
-import { AbortedError, ModelUnavailableError, type ChatTurn, type Engine, type FinishReason, type Locale } from '../engine/index.js';
+import {
+  AbortedError,
+  ModelUnavailableError,
+  type ChatRequest,
+  type ChatTurn,
+  type Engine,
+  type FinishReason,
+  type Locale,
+  type SentimentResult,
+} from '../engine/index.js';
+import type { ConversationEntry } from './ConversationTurns.js';
 import { NotFoundError } from './errors.js';
 import { assertId } from './ids.js';
 import { toMessageView, type ConversationView, type MessageView } from './views.js';
@@ -39,6 +49,11 @@ export interface ChatTurnScope {
   /** Aborting it (client gone, unsubscribed) stops generation; the partial reply is stored as ABORTED. */
   signal?: AbortSignal;
   onEvent?: (event: ChatTurnEvent) => void;
+  /**
+   * Waits for this conversation's earlier turns to end, so a turn reads the history and writes its two messages
+   * without another turn's in between (ConversationTurns). Without it, turns are not serialized.
+   */
+  enterConversation?: (conversationId: string) => Promise<ConversationEntry>;
 }
 
 const TITLE_MAX_CHARS = 60;
@@ -65,8 +80,30 @@ export async function runChatTurn(
   engine.checkChatRequest({ history: [], message: input.message, locale, ...options });
   const signal = scope.signal ? { signal: scope.signal } : {};
 
+  // Classifying needs no history, so it runs before this turn waits for the conversation.
   const sentiment = await engine.classify(input.message, { locale, ...signal });
   const conversation = existing ?? createConversation(database, { owner: scope.owner, title: titleOf(input.message) });
+  const entry = await scope.enterConversation?.(conversation.id);
+  try {
+    return await generateTurn(engine, database, { input, scope, conversation, sentiment, locale, options, signal });
+  } finally {
+    entry?.leave();
+  }
+}
+
+interface TurnParts {
+  input: ChatTurnInput;
+  scope: ChatTurnScope;
+  conversation: ConversationRow;
+  sentiment: SentimentResult;
+  locale: Locale;
+  options: Pick<ChatRequest, 'maxTokens' | 'temperature' | 'seed'>;
+  signal: { signal?: AbortSignal };
+}
+
+/** Stores the user message, streams the reply and stores it: the part of a turn that owns the conversation. */
+async function generateTurn(engine: Engine, database: AppDatabase, parts: TurnParts): Promise<ChatTurnOutcome> {
+  const { input, scope, conversation, sentiment, locale, options, signal } = parts;
   const turn = insertUserTurn(database, {
     conversationId: conversation.id,
     content: input.message,
@@ -97,29 +134,15 @@ export async function runChatTurn(
       partial += delta;
       scope.onEvent?.({ type: 'token', index: index++, text: delta });
     }
-    const result = await stream.result;
-    const reply = insertAssistantReply(database, {
-      conversationId: conversation.id,
-      content: result.text,
-      status: result.finishReason === 'aborted' ? 'aborted' : 'complete',
-      finishReason: result.finishReason,
-      tokenCount: result.completionTokens,
-      latencyMs: result.durationMs,
-    });
-    if (!reply) throw notFound(conversation.id);
-    return {
-      conversation: getConversation(database, conversation.id, scope.owner) ?? current,
-      userMessage,
-      reply: toMessageView({ ...reply, sentiment: null }),
-      finishReason: result.finishReason,
-    };
   } catch (error) {
-    if (!(error instanceof NotFoundError)) {
-      // Nothing is lost: the text produced so far is stored before the error reaches the client.
-      // A client leaving while the job was queued, or a shutdown, stops the reply on purpose (ABORTED);
-      // anything else (a timeout, an engine fault) is a failure.
-      const stoppedOnPurpose = error instanceof AbortedError || error instanceof ModelUnavailableError;
-      insertAssistantReply(database, {
+    // Nothing is lost: the text produced so far is stored before the error reaches the client. A client leaving
+    // while the job was queued, or a shutdown, stops the reply on purpose (ABORTED); anything else (a timeout, an
+    // engine fault) is a failure. If even that cannot be stored (the database is down), the client hears the
+    // original error, and nothing claims the reply was stored.
+    const stoppedOnPurpose = error instanceof AbortedError || error instanceof ModelUnavailableError;
+    let reply: unknown;
+    try {
+      reply = insertAssistantReply(database, {
         conversationId: conversation.id,
         content: partial,
         status: stoppedOnPurpose ? 'aborted' : 'failed',
@@ -127,9 +150,27 @@ export async function runChatTurn(
         tokenCount: null,
         latencyMs: null,
       });
+    } catch {
+      reply = undefined;
     }
-    throw error;
+    throw reply === null ? deletedDuringReply(conversation.id) : error;
   }
+  const result = await stream.result;
+  const reply = insertAssistantReply(database, {
+    conversationId: conversation.id,
+    content: result.text,
+    status: result.finishReason === 'aborted' ? 'aborted' : 'complete',
+    finishReason: result.finishReason,
+    tokenCount: result.completionTokens,
+    latencyMs: result.durationMs,
+  });
+  if (!reply) throw deletedDuringReply(conversation.id);
+  return {
+    conversation: getConversation(database, conversation.id, scope.owner) ?? current,
+    userMessage,
+    reply: toMessageView({ ...reply, sentiment: null }),
+    finishReason: result.finishReason,
+  };
 }
 
 function toHistoryTurn(message: { role: 'user' | 'assistant'; content: string }): ChatTurn[] {
@@ -143,4 +184,10 @@ function titleOf(message: string): string {
 
 function notFound(id: string): NotFoundError {
   return new NotFoundError({ message: `Conversation ${id} does not exist.` });
+}
+
+function deletedDuringReply(id: string): NotFoundError {
+  return new NotFoundError({
+    message: `Conversation ${id} was deleted while its reply was being written; the reply was dropped.`,
+  });
 }

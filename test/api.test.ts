@@ -1,7 +1,7 @@
 // The GraphQL API in-process (yoga.fetch) on the real engine and a real SQLite file: every field and error code.
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { Engine } from '../src/engine/index.js';
 import { printSortedSchema } from '../src/schema/printSchema.js';
 import { createScratchDir, createTestService, loadTestEngine, type TestService } from './support/testApp.js';
@@ -190,6 +190,13 @@ describe('engine status and unavailable or busy engine', () => {
     expect(body.errors).toBeUndefined();
     expect(body.data!.engine).toMatchObject({ synthetic: true, ready: true, queueDepth: 0, runningJobs: [], contextSize: 2048 });
     expect(body.data!.engine.tokensGenerated).toBeGreaterThan(0);
+  });
+
+  it('names the model file without the server folder it lives in', async () => {
+    const body = await service.graphql('{ engine { modelSource modelFile } }');
+    const file = path.basename(inject('tinyModelPath'));
+    expect(body.data!.engine).toEqual({ modelSource: file, modelFile: file });
+    expect(JSON.stringify(body)).not.toContain(path.dirname(inject('tinyModelPath')));
   });
 
   it('answers MODEL_UNAVAILABLE while the model is loading', async () => {

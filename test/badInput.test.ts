@@ -57,6 +57,9 @@ const textCases: [string, string, string, Outcome][] = [
   ['text of exactly MAX_INPUT_CHARS', 'length', 'x'.repeat(MAX_INPUT_CHARS), 'ok'],
   ['text one past MAX_INPUT_CHARS', 'length', 'x'.repeat(MAX_INPUT_CHARS + 1), 'BAD_USER_INPUT'],
   ['MAX_INPUT_CHARS Chinese characters', 'length', '好'.repeat(MAX_INPUT_CHARS), 'ok'],
+  // Characters are code points: an emoji is one, although JavaScript's length counts it as two UTF-16 units.
+  ['MAX_INPUT_CHARS emoji (twice as many UTF-16 units)', 'length', '😀'.repeat(MAX_INPUT_CHARS), 'ok'],
+  ['one emoji past MAX_INPUT_CHARS', 'length', '😀'.repeat(MAX_INPUT_CHARS + 1), 'BAD_USER_INPUT'],
   ['a lone high surrogate', 'lone surrogates', 'broken \ud800 text', 'BAD_USER_INPUT'],
   ['a lone low surrogate', 'lone surrogates', '\udc00', 'BAD_USER_INPUT'],
   ['NUL and control characters', 'control characters', 'a\u0000b\u0001c\u0007d\u001b[31me\u007f\u0085', 'ok'],

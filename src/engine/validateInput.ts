@@ -7,14 +7,27 @@ import type { ChatTurn } from './prompts.js';
 export const MAX_REPLY_TOKENS = 4096;
 const MAX_TEMPERATURE = 2;
 
+/**
+ * Characters are Unicode code points: an emoji or a rare CJK ideograph outside the BMP counts once, not as the two
+ * UTF-16 units JavaScript's `length` sees (a combining accent or a ZWJ in a sequence is a code point of its own).
+ */
 export function validateText(text: string, maxInputChars: number, what = 'text'): void {
   if (text.trim().length === 0) throw new BadInputError({ message: `The ${what} is empty.` });
-  if (text.length > maxInputChars) {
-    throw new BadInputError({ message: `The ${what} has ${text.length} characters; the limit is ${maxInputChars}.` });
-  }
   if (/\p{Cs}/u.test(text)) {
     throw new BadInputError({ message: `The ${what} contains a lone UTF-16 surrogate, which is not valid text.` });
   }
+  // Counting stops past the limit, so an enormous text costs no more than one at the limit.
+  if (text.length > maxInputChars && codePointsUpTo(text, maxInputChars + 1) > maxInputChars) {
+    throw new BadInputError({
+      message: `The ${what} has more than ${maxInputChars} characters (Unicode code points), the limit.`,
+    });
+  }
+}
+
+function codePointsUpTo(text: string, limit: number): number {
+  let count = 0;
+  for (const _ of text) if (++count >= limit) break;
+  return count;
 }
 
 export function validateTexts(texts: readonly string[], maxInputChars: number, maxBatchTexts: number): void {

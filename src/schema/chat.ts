@@ -15,7 +15,11 @@ const ChatInput = builder.inputType('ChatInput', {
     conversationId: t.id({ description: 'Continue this conversation; omit to start a new one.' }),
     message: t.string({ required: true }),
     locale: t.field({ type: LocaleEnum, description: 'Prompt and display language; defaults to ZH.' }),
-    maxTokens: t.int({ description: 'Most tokens in the reply (default 512, at most half the context).' }),
+    maxTokens: t.int({
+      description:
+        'Most tokens in the reply: 1 to min(4096, context size − 1); default min(512, half the context). The new message ' +
+        'plus maxTokens must fit the context (older turns are dropped to make room), else BAD_USER_INPUT.',
+    }),
     temperature: t.float({ description: '0 to 2; 0 is greedy and deterministic. Default 0.7.' }),
     seed: t.int({ description: 'Sampling seed: the same seed and history give the same reply.' }),
   }),
@@ -80,7 +84,11 @@ builder.subscriptionField('chatStream', (t) =>
 );
 
 /** Bridges the turn's callbacks to an async iterator; when the client stops listening, generation stops. */
-function streamChatTurn(services: Services, input: ChatTurnInput, owner: string | null): AsyncIterable<ChatStreamEventShape> {
+function streamChatTurn(
+  services: Services,
+  input: ChatTurnInput,
+  owner: string | null,
+): AsyncIterable<ChatStreamEventShape> {
   return new Repeater<ChatStreamEventShape>(async (push, stop) => {
     const controller = new AbortController();
     void stop.then(() => controller.abort());

@@ -1,4 +1,5 @@
 // `engine`: what the model and the scheduler are doing right now.
+import path from 'node:path';
 import { builder } from './builder.js';
 
 type Status = ReturnType<import('../service/Services.js').Services['engineStatus']>;
@@ -6,9 +7,19 @@ type Status = ReturnType<import('../service/Services.js').Services['engineStatus
 const EngineStatus = builder.objectRef<Status>('EngineStatus').implement({
   fields: (t) => ({
     modelName: t.string({ resolve: (status) => status.model.name }),
-    modelSource: t.string({ description: 'MODEL as configured: a path, an hf: URI or synthetic:<shape>.', resolve: (status) => status.model.source.spec }),
-    modelPath: t.string({ resolve: (status) => status.model.source.path }),
-    synthetic: t.boolean({ description: 'True for random-weight test models: output is meaningless.', resolve: (status) => status.model.synthetic }),
+    modelSource: t.string({
+      description:
+        'MODEL as configured: an hf: URI, synthetic:<shape>, or for a local file its name only (never a server path).',
+      resolve: ({ model: { source } }) => (source.kind === 'file' ? path.basename(source.spec) : source.spec),
+    }),
+    modelFile: t.string({
+      description: "The model file's name, without its folder.",
+      resolve: (status) => path.basename(status.model.source.path),
+    }),
+    synthetic: t.boolean({
+      description: 'True for random-weight test models: output is meaningless.',
+      resolve: (status) => status.model.synthetic,
+    }),
     modelLoadMs: t.float({ resolve: (status) => status.model.loadMs }),
     ready: t.exposeBoolean('ready'),
     threads: t.exposeInt('threads'),

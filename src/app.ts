@@ -1,5 +1,6 @@
 // The HTTP server: GraphQL over HTTP and SSE (Yoga) and graphql-ws on one port, plus health probes and the web page.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { ExecutionResult, FormattedExecutionResult, GraphQLFormattedError } from 'graphql';
 import type { AddressInfo } from 'node:net';
 import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
 import { createYoga, type YogaServerInstance } from 'graphql-yoga';
@@ -74,7 +75,9 @@ export function createApp(options: AppOptions): App {
     context: ({ request, socket, connectionParams }: OperationSource) => ({
       services,
       owner: ownerOfOperation(keyring, { request, connectionParams }),
-      signal: request ? realSignalOf(request.signal) : ((socket ? socketSignals.get(socket)?.signal : undefined) ?? NEVER_ABORTED),
+      signal: request
+        ? realSignalOf(request.signal)
+        : ((socket ? socketSignals.get(socket)?.signal : undefined) ?? NEVER_ABORTED),
     }),
     logging: false,
     plugins: [
@@ -89,7 +92,8 @@ export function createApp(options: AppOptions): App {
 
   const webPage = createWebPage();
   // With METRICS_AUTH a scraper sends a key like any client: `Authorization: Bearer <key>`.
-  const authorize = (req: IncomingMessage) => !config.metricsAuth || keyring.ownerOf(req.headers.authorization) !== undefined;
+  const authorize = (req: IncomingMessage) =>
+    !config.metricsAuth || keyring.ownerOf(req.headers.authorization) !== undefined;
   const metricsRoute = options.metrics ? createMetricsRoute({ metrics: options.metrics, authorize }) : undefined;
   const server: Server = createServer((req: IncomingMessage, res: ServerResponse) => {
     const requestId = requestIdOf(req.headers);
@@ -111,7 +115,10 @@ export function createApp(options: AppOptions): App {
   });
 
   const webSockets = new WebSocketServer({ noServer: true, maxPayload: config.limits.maxBodyBytes });
-  server.on('upgrade', handleWebSocketUpgrade({ webSockets, path: GRAPHQL_PATH, logger: options.logger, policy: originPolicy }));
+  server.on(
+    'upgrade',
+    handleWebSocketUpgrade({ webSockets, path: GRAPHQL_PATH, logger: options.logger, policy: originPolicy }),
+  );
   useServer(
     {
       // Never put an internal error's message in a close reason.
@@ -129,9 +136,18 @@ export function createApp(options: AppOptions): App {
         ctx.extra.socket.once('close', () => socketSignals.get(ctx.extra.socket)?.abort());
         return acceptsConnection(keyring, ctx.connectionParams);
       },
+      // extensions.http (a status and Retry-After for HTTP) is Yoga's to apply; a socket message has no status line.
+      onNext: (_ctx, _id, _payload, _args, result) => withoutHttpExtensions(result),
       onSubscribe: async (ctx, _id, payload) => {
         // One execution pipeline for every transport: the same plugins, masking and context factory as HTTP.
-        const { schema: envelopedSchema, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped({
+        const {
+          schema: envelopedSchema,
+          execute,
+          subscribe,
+          contextFactory,
+          parse,
+          validate,
+        } = yoga.getEnveloped({
           ...ctx,
           req: ctx.extra.request,
           socket: ctx.extra.socket,
@@ -195,6 +211,16 @@ function realSignalOf(signal: AbortSignal): AbortSignal {
   const controller = new AbortController();
   forwardAbort(signal, controller);
   return controller.signal;
+}
+
+function withoutHttpExtensions(result: ExecutionResult | FormattedExecutionResult): FormattedExecutionResult | undefined {
+  if (!result.errors?.some((error) => error.extensions?.['http'] !== undefined)) return undefined;
+  const errors = result.errors.map((error): GraphQLFormattedError => {
+    const json = 'toJSON' in error ? error.toJSON() : error;
+    const { http: _http, ...extensions } = json.extensions ?? {};
+    return { ...json, extensions };
+  });
+  return { ...result, errors } as FormattedExecutionResult;
 }
 
 function sendJson(res: ServerResponse, status: number, body: unknown): void {

@@ -31,8 +31,16 @@ export interface AppConfig {
   contextSize: number;
   batchSize: number;
   warmConversations: number;
+  /** Replies generated at once, one decode carrying a token of each (MAX_PARALLEL_REPLIES). */
+  maxParallelReplies: number;
+  /** Sequences for task prompts, sharing the tasks' saved instruction states (TASK_SEQUENCES). */
+  taskSequences: number;
+  /** Which llama.cpp build to load (LLAMA_RUNTIME): the native one when built, or node-llama-cpp's prebuilt one. */
+  runtime: 'auto' | 'native' | 'prebuilt';
   useMmap: boolean;
   maxQueue: number;
+  /** Jobs one API key may have waiting (MAX_QUEUE_PER_KEY). */
+  maxQueuePerKey: number;
   jobTimeoutMs: number;
   maxInputChars: number;
   maxBatchTexts: number;
@@ -77,8 +85,12 @@ export function loadConfig(env: Env = process.env): AppConfig {
     contextSize: read.integer('CONTEXT_SIZE', ENGINE_DEFAULTS.contextSize, { min: 256, max: 131_072 }),
     batchSize: read.integer('BATCH_SIZE', ENGINE_DEFAULTS.batchSize, { min: 16, max: 8192 }),
     warmConversations: read.integer('WARM_CONVERSATIONS', ENGINE_DEFAULTS.warmConversations, { min: 1, max: 64 }),
+    maxParallelReplies: read.integer('MAX_PARALLEL_REPLIES', ENGINE_DEFAULTS.maxParallelReplies, { min: 1, max: 64 }),
+    taskSequences: read.integer('TASK_SEQUENCES', ENGINE_DEFAULTS.taskSequences, { min: 1, max: 16 }),
+    runtime: read.oneOf('LLAMA_RUNTIME', ['auto', 'native', 'prebuilt'], ENGINE_DEFAULTS.runtime),
     useMmap: read.boolean('USE_MMAP', ENGINE_DEFAULTS.useMmap),
     maxQueue: read.integer('MAX_QUEUE', ENGINE_DEFAULTS.maxQueue, { min: 0, max: 10_000 }),
+    maxQueuePerKey: read.integer('MAX_QUEUE_PER_KEY', ENGINE_DEFAULTS.maxQueuePerKey, { min: 0, max: 10_000 }),
     jobTimeoutMs: read.integer('JOB_TIMEOUT_MS', ENGINE_DEFAULTS.jobTimeoutMs, { min: 100, max: 3_600_000 }),
     maxInputChars: read.integer('MAX_INPUT_CHARS', ENGINE_DEFAULTS.maxInputChars, { min: 1, max: 1_000_000 }),
     maxBatchTexts: read.integer('MAX_BATCH_TEXTS', ENGINE_DEFAULTS.maxBatchTexts, { min: 1, max: 1000 }),

@@ -4,7 +4,13 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { Engine } from '../src/engine/index.js';
 import { printSortedSchema } from '../src/schema/printSchema.js';
-import { createScratchDir, createTestService, loadTestEngine, type TestService } from './support/testApp.js';
+import {
+  createScratchDir,
+  createTestService,
+  loadTestEngine,
+  type GraphQLBody,
+  type TestService,
+} from './support/testApp.js';
 
 const scratch = createScratchDir('aio-api-');
 const leftovers: { close(): Promise<void> | void }[] = [];
@@ -72,7 +78,8 @@ describe('sentiment queries', () => {
     const body = await service.graphql(`{ sentiments(texts: ["great", "awful", "fine"], locale: EN) { label display } }`);
     expect(body.errors).toBeUndefined();
     expect(body.data!.sentiments).toHaveLength(3);
-    for (const sentiment of body.data!.sentiments) expect(sentiment.display).toMatch(/^.+ LLM sentiment: (positive|negative|neutral)$/);
+    for (const sentiment of body.data!.sentiments)
+      expect(sentiment.display).toMatch(/^.+ LLM sentiment: (positive|negative|neutral)$/);
   });
 
   it.each([
@@ -108,33 +115,55 @@ describe('chat and conversations', () => {
   });
 
   it('continues a conversation and lists conversations newest first, a page at a time', async () => {
-    const first = await service.graphql(`mutation { chat(input: { message: "first", maxTokens: 4, temperature: 0 }) { conversation { id } } }`);
+    const first = await service.graphql(
+      `mutation { chat(input: { message: "first", maxTokens: 4, temperature: 0 }) { conversation { id } } }`,
+    );
     const conversationId = first.data!.chat.conversation.id;
     const follow = await service.graphql(
       `mutation ($id: ID!) { chat(input: { conversationId: $id, message: "second", maxTokens: 4, temperature: 0 }) { conversation { id messages { role content } } } }`,
       { id: conversationId },
     );
     expect(follow.errors).toBeUndefined();
-    expect(follow.data!.chat.conversation.messages.map((message: { content: string }) => message.content).filter((content: string) => ['first', 'second'].includes(content))).toEqual(['first', 'second']);
-    const newer = await service.graphql(`mutation { chat(input: { message: "third", maxTokens: 4, temperature: 0 }) { conversation { id } } }`);
+    expect(
+      follow
+        .data!.chat.conversation.messages.map((message: { content: string }) => message.content)
+        .filter((content: string) => ['first', 'second'].includes(content)),
+    ).toEqual(['first', 'second']);
+    const newer = await service.graphql(
+      `mutation { chat(input: { message: "third", maxTokens: 4, temperature: 0 }) { conversation { id } } }`,
+    );
 
-    const page1 = await service.graphql(`{ conversations(first: 1) { edges { cursor node { id } } pageInfo { hasNextPage endCursor } } }`);
+    const page1 = await service.graphql(
+      `{ conversations(first: 1) { edges { cursor node { id } } pageInfo { hasNextPage endCursor } } }`,
+    );
     expect(page1.data!.conversations.edges[0].node.id).toBe(newer.data!.chat.conversation.id);
     expect(page1.data!.conversations.pageInfo.hasNextPage).toBe(true);
-    const page2 = await service.graphql(`query ($after: String) { conversations(first: 1, after: $after) { edges { node { id } } } }`, {
-      after: page1.data!.conversations.pageInfo.endCursor,
-    });
+    const page2 = await service.graphql(
+      `query ($after: String) { conversations(first: 1, after: $after) { edges { node { id } } } }`,
+      {
+        after: page1.data!.conversations.pageInfo.endCursor,
+      },
+    );
     expect(page2.data!.conversations.edges[0].node.id).toBe(conversationId);
   });
 
   it('deletes a conversation, then reports it NOT_FOUND', async () => {
-    const created = await service.graphql(`mutation { chat(input: { message: "to delete", maxTokens: 2 }) { conversation { id } } }`);
+    const created = await service.graphql(
+      `mutation { chat(input: { message: "to delete", maxTokens: 2 }) { conversation { id } } }`,
+    );
     const id = created.data!.chat.conversation.id;
     const deleted = await service.graphql(`mutation ($id: ID!) { deleteConversation(id: $id) }`, { id });
     expect(deleted.data!.deleteConversation).toBe(true);
-    expect((await service.graphql(`query ($id: ID!) { conversation(id: $id) { id } }`, { id })).data!.conversation).toBeNull();
-    expect(codesOf(await service.graphql(`mutation ($id: ID!) { deleteConversation(id: $id) }`, { id }))).toEqual(['NOT_FOUND']);
-    const continued = await service.graphql(`mutation ($id: ID!) { chat(input: { conversationId: $id, message: "hi" }) { reply { id } } }`, { id });
+    expect(
+      (await service.graphql(`query ($id: ID!) { conversation(id: $id) { id } }`, { id })).data!.conversation,
+    ).toBeNull();
+    expect(codesOf(await service.graphql(`mutation ($id: ID!) { deleteConversation(id: $id) }`, { id }))).toEqual([
+      'NOT_FOUND',
+    ]);
+    const continued = await service.graphql(
+      `mutation ($id: ID!) { chat(input: { conversationId: $id, message: "hi" }) { reply { id } } }`,
+      { id },
+    );
     expect(codesOf(continued)).toEqual(['NOT_FOUND']);
   });
 
@@ -164,7 +193,8 @@ describe('sentimentStats', () => {
     const rows = service.database.sqlite
       .prepare(`select source, label, count(*) as n, sum(confidence) as confidence from sentiments group by source, label`)
       .all() as { source: string; label: string; n: number; confidence: number }[];
-    const count = (filter: (row: (typeof rows)[number]) => boolean) => rows.filter(filter).reduce((sum, row) => sum + row.n, 0);
+    const count = (filter: (row: (typeof rows)[number]) => boolean) =>
+      rows.filter(filter).reduce((sum, row) => sum + row.n, 0);
     const { all, chat, query } = body.data!;
     expect(all.total).toBe(count(() => true));
     expect(all.total).toBeGreaterThan(5);
@@ -178,17 +208,29 @@ describe('sentimentStats', () => {
   });
 
   it('refuses an inverted time range and a malformed conversation id', async () => {
-    const inverted = await service.graphql(`{ sentimentStats(filter: { from: "2026-02-01T00:00:00Z", to: "2026-01-01T00:00:00Z" }) { total } }`);
+    const inverted = await service.graphql(
+      `{ sentimentStats(filter: { from: "2026-02-01T00:00:00Z", to: "2026-01-01T00:00:00Z" }) { total } }`,
+    );
     expect(codesOf(inverted)).toEqual(['BAD_USER_INPUT']);
-    expect(codesOf(await service.graphql(`{ sentimentStats(filter: { conversationId: "x" }) { total } }`))).toEqual(['BAD_USER_INPUT']);
+    expect(codesOf(await service.graphql(`{ sentimentStats(filter: { conversationId: "x" }) { total } }`))).toEqual([
+      'BAD_USER_INPUT',
+    ]);
   });
 });
 
 describe('engine status and unavailable or busy engine', () => {
   it('reports the engine', async () => {
-    const body = await service.graphql(`{ engine { modelName modelSource synthetic ready queueDepth runningJobs contextSize threads tokensGenerated recentTokensPerSecond } }`);
+    const body = await service.graphql(
+      `{ engine { modelName modelSource synthetic ready queueDepth runningJobs contextSize threads tokensGenerated recentTokensPerSecond } }`,
+    );
     expect(body.errors).toBeUndefined();
-    expect(body.data!.engine).toMatchObject({ synthetic: true, ready: true, queueDepth: 0, runningJobs: [], contextSize: 2048 });
+    expect(body.data!.engine).toMatchObject({
+      synthetic: true,
+      ready: true,
+      queueDepth: 0,
+      runningJobs: [],
+      contextSize: 2048,
+    });
     expect(body.data!.engine.tokensGenerated).toBeGreaterThan(0);
   });
 
@@ -211,14 +253,27 @@ describe('engine status and unavailable or busy engine', () => {
   });
 
   it('answers ENGINE_BUSY at once when the queue is full', async () => {
-    const busyEngine = await loadTestEngine({ maxQueue: 0 });
+    const busyEngine = await loadTestEngine({ maxQueue: 0, taskSequences: 1 });
     leftovers.push({ close: () => busyEngine.dispose() });
     const busy = createTestService(path.join(scratch.dir, 'busy.db'), busyEngine);
     leftovers.push({ close: () => busy.database.close() });
-    const long = busy.graphql(`{ sentiments(texts: [${Array.from({ length: 32 }, () => `"${'a long text to classify '.repeat(40)}"`).join(',')}], locale: EN) { id } }`);
+    const long = busy.graphql(
+      `{ sentiments(texts: [${Array.from({ length: 32 }, () => `"${'a long text to classify '.repeat(40)}"`).join(',')}], locale: EN) { id } }`,
+    );
     await new Promise((resolve) => setTimeout(resolve, 20));
-    const refused = await busy.graphql(`{ sentiment(text: "me too", locale: EN) { id } }`);
+    const response = await busy.app.yoga.fetch('http://yoga/graphql', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'application/graphql-response+json' },
+      body: JSON.stringify({ query: '{ sentiment(text: "me too", locale: EN) { id } }' }),
+    });
+    const refused = (await response.json()) as GraphQLBody;
     expect(codesOf(refused)).toEqual(['ENGINE_BUSY']);
+    // A hint when to come back: in the error for every transport, and as HTTP's own status and Retry-After.
+    const extensions = refused.errors![0]!.extensions as { retryAfterMs?: number; http?: unknown };
+    expect(extensions.retryAfterMs).toBeGreaterThanOrEqual(100);
+    expect(extensions.http).toBeUndefined();
+    expect(response.status).toBe(503);
+    expect(Number(response.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
     expect((await long).errors).toBeUndefined();
   });
 
@@ -227,9 +282,13 @@ describe('engine status and unavailable or busy engine', () => {
     leftovers.push({ close: () => slowEngine.dispose() });
     const slow = createTestService(path.join(scratch.dir, 'slow.db'), slowEngine);
     leftovers.push({ close: () => slow.database.close() });
-    const body = await slow.graphql(`mutation { chat(input: { message: "tell me everything", maxTokens: 3000, temperature: 0 }) { reply { id } } }`);
+    const body = await slow.graphql(
+      `mutation { chat(input: { message: "tell me everything", maxTokens: 3000, temperature: 0 }) { reply { id } } }`,
+    );
     expect(codesOf(body)).toEqual(['TIMEOUT']);
-    const replies = slow.database.sqlite.prepare(`select status, length(content) as chars from messages where role = 'assistant'`).all();
+    const replies = slow.database.sqlite
+      .prepare(`select status, length(content) as chars from messages where role = 'assistant'`)
+      .all();
     expect(replies).toEqual([{ status: 'failed', chars: expect.any(Number) }]);
   });
 

@@ -18,7 +18,7 @@ let baseUrl: string;
 
 beforeAll(async () => {
   // One chat sequence, so a test can keep chat streams waiting (and open) behind a job it holds.
-  engine = await loadTestEngine({ warmConversations: 1, contextSize: 4096 });
+  engine = await loadTestEngine({ maxParallelReplies: 1, warmConversations: 1, contextSize: 4096 });
   guarded = createTestService(path.join(scratch.dir, 'limits.db'), engine, {
     API_KEYS: `${KEY_A},${KEY_B}`,
     INTROSPECTION: 'false',

@@ -200,6 +200,8 @@ describe('load', () => {
       API_KEYS: KEYS.join(','),
       CONTEXT_SIZE: '2048',
       MAX_QUEUE: String(MAX_QUEUE),
+      // Sized for every client at once: this test is about the whole queue, not one key's share of it.
+      MAX_QUEUE_PER_KEY: String(MAX_QUEUE),
     });
     leftovers.push(() => stopProcess(service));
     const clients = Array.from({ length: CLIENTS }, (_, index) => new LoadClient(service, index));

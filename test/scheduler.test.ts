@@ -4,6 +4,9 @@ import { AbortedError, EngineBusyError, ModelUnavailableError, TimeoutError } fr
 import { Scheduler, type JobContext } from '../src/engine/Scheduler.js';
 
 const tick = () => new Promise((resolve) => setTimeout(resolve, 1));
+/** A step of a prompt (not a generated token): what most of these jobs take. */
+const STEP = { tokens: 1, generating: false } as const;
+const GENERATED = { tokens: 1, generating: true } as const;
 
 /** A job that takes `steps` mutex steps and logs each one, so interleaving is visible. */
 function steppingJob(name: string, steps: number, log: string[]) {
@@ -12,7 +15,7 @@ function steppingJob(name: string, steps: number, log: string[]) {
       await job.step(async () => {
         log.push(`${name}${index}`);
         await tick();
-      });
+      }, STEP);
     }
     return name;
   };
@@ -42,7 +45,7 @@ describe('Scheduler', () => {
     const jobs = ['x', 'y', 'z'].map((name) =>
       scheduler.submit({ kind: 'chat', lane: 'a' }, async (job) => {
         order.push(name);
-        await job.step(tick);
+        await job.step(tick, STEP);
       }),
     );
     await Promise.all(jobs);
@@ -54,7 +57,9 @@ describe('Scheduler', () => {
     let finish!: () => void;
     const blocker = scheduler.submit({ kind: 'chat', lane: 'a' }, () => new Promise<void>((resolve) => (finish = resolve)));
     const queued = scheduler.submit({ kind: 'chat', lane: 'a' }, async () => 'queued');
-    await expect(scheduler.submit({ kind: 'chat', lane: 'a' }, async () => 'refused')).rejects.toBeInstanceOf(EngineBusyError);
+    await expect(scheduler.submit({ kind: 'chat', lane: 'a' }, async () => 'refused')).rejects.toBeInstanceOf(
+      EngineBusyError,
+    );
     expect(scheduler.snapshot()).toEqual({ queueDepth: 1, running: ['chat'] });
     finish();
     await blocker;
@@ -95,7 +100,7 @@ describe('Scheduler', () => {
         await job.step(async () => {
           steps += 1;
           await new Promise((resolve) => setTimeout(resolve, 5));
-        });
+        }, STEP);
       }
     });
     await expect(endless).rejects.toBeInstanceOf(TimeoutError);
@@ -107,7 +112,7 @@ describe('Scheduler', () => {
   it('on close fails queued jobs, stops running ones and refuses new ones', async () => {
     const scheduler = createScheduler();
     const running = scheduler.submit({ kind: 'chat', lane: 'a' }, async (job) => {
-      for (;;) await job.step(tick);
+      for (;;) await job.step(tick, STEP);
     });
     const queued = scheduler.submit({ kind: 'chat', lane: 'a' }, async () => 'never');
     const outcomes = Promise.all([
@@ -120,25 +125,95 @@ describe('Scheduler', () => {
     await expect(scheduler.submit({ kind: 'chat', lane: 'b' }, async () => 1)).rejects.toBeInstanceOf(ModelUnavailableError);
   });
 
-  it('runs as many jobs of a wide lane at once as its capacity, but one step at a time', async () => {
-    const scheduler = createScheduler();
+  it('runs as many jobs of a wide lane at once as its capacity, their steps together in one cycle at a time', async () => {
+    const cycles: number[] = [];
+    const scheduler = createScheduler({ onCycle: ({ steps }) => cycles.push(steps) });
     let inside = 0;
     let maxInside = 0;
     let maxRunning = 0;
+    let overlapped = false;
+    let cycleOpen = false;
     const job = async (context: JobContext) => {
       for (let index = 0; index < 3; index += 1) {
         await context.step(async () => {
           inside += 1;
           maxInside = Math.max(maxInside, inside);
           maxRunning = Math.max(maxRunning, scheduler.snapshot().running.length);
+          if (inside === 1) {
+            // The first step of a cycle to start: no step of an earlier cycle may still be running.
+            if (cycleOpen) overlapped = true;
+            cycleOpen = true;
+          }
           await tick();
           inside -= 1;
-        });
+          if (inside === 0) cycleOpen = false;
+        }, GENERATED);
       }
     };
     await Promise.all(Array.from({ length: 5 }, () => scheduler.submit({ kind: 'chat', lane: 'wide' }, job)));
-    expect(maxInside).toBe(1);
     expect(maxRunning).toBe(3);
+    // The three running jobs' tokens shared each cycle's decode; cycles never overlapped.
+    expect(maxInside).toBe(3);
+    expect(overlapped).toBe(false);
+    expect(cycles.reduce((sum, steps) => sum + steps, 0)).toBe(15);
+    expect(Math.max(...cycles)).toBe(3);
+  });
+
+  it('puts every generated token in each cycle, but only one prompt chunk beside them', async () => {
+    const cycles: { steps: number; generating: number; tokens: number }[] = [];
+    const scheduler = createScheduler({
+      laneCapacity: { chat: 4, prompt: 3 },
+      batching: { promptTokensBesideReplies: 80, promptTokensAlone: 512 },
+      onCycle: (report) => cycles.push(report),
+    });
+    const reply = (tokens: number) => async (job: JobContext) => {
+      for (let index = 0; index < tokens; index += 1) await job.step(tick, GENERATED);
+    };
+    const prompt = (chunks: number) => async (job: JobContext) => {
+      for (let index = 0; index < chunks; index += 1) await job.step(tick, { tokens: 64, generating: false });
+    };
+    const replies = [1, 2].map(() => scheduler.submit({ kind: 'chat', lane: 'chat' }, reply(3)));
+    const prompts = [1, 2, 3].map(() => scheduler.submit({ kind: 'sentiment', lane: 'prompt' }, prompt(4)));
+    await Promise.all([...replies, ...prompts]);
+    const whileGenerating = cycles.filter((cycle) => cycle.generating > 0);
+    expect(whileGenerating.length).toBeGreaterThan(0);
+    for (const cycle of whileGenerating) expect(cycle.steps - cycle.generating).toBeLessThanOrEqual(1);
+    // Once the replies were done, the prompt chunks of different jobs shared a decode.
+    expect(cycles.some((cycle) => cycle.generating === 0 && cycle.steps > 1)).toBe(true);
+  });
+
+  it("serves keys in turn: a key with a backlog does not push another key's job behind all of it", async () => {
+    const scheduler = createScheduler({ maxQueue: 16 });
+    const order: string[] = [];
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const job = (name: string) => async (context: JobContext) => {
+      order.push(name);
+      await context.step(() => gate, STEP);
+    };
+    const flood = Array.from({ length: 6 }, (_, index) =>
+      scheduler.submit({ kind: 'chat', lane: 'a', key: 'A' }, job(`A${index}`)),
+    );
+    const single = scheduler.submit({ kind: 'sentiment', lane: 'a', key: 'B' }, job('B0'));
+    release();
+    await Promise.all([...flood, single]);
+    expect(order.indexOf('B0')).toBe(1);
+    expect(order.filter((name) => name.startsWith('A'))).toEqual(['A0', 'A1', 'A2', 'A3', 'A4', 'A5']);
+  });
+
+  it('refuses the noisy key first, with a retry hint, and still admits another key', async () => {
+    const scheduler = createScheduler({ maxQueue: 8, maxQueuePerKey: 2 });
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const held = async (context: JobContext) => context.step(() => gate, STEP);
+    const admitted = [0, 1, 2].map(() => scheduler.submit({ kind: 'chat', lane: 'a', key: 'A' }, held));
+    const refused = scheduler.submit({ kind: 'chat', lane: 'a', key: 'A' }, held);
+    await expect(refused).rejects.toBeInstanceOf(EngineBusyError);
+    await expect(refused).rejects.toMatchObject({ retryAfterMs: expect.any(Number) });
+    expect(((await refused.catch((error: unknown) => error)) as EngineBusyError).retryAfterMs).toBeGreaterThanOrEqual(100);
+    const other = scheduler.submit({ kind: 'chat', lane: 'a', key: 'B' }, held);
+    release();
+    await Promise.all([...admitted, other]);
   });
 });
 
@@ -163,14 +238,16 @@ describe('Scheduler with mutexScope "job"', () => {
         await job.step(async () => {
           steps += 1;
           await tick();
-        });
+        }, STEP);
       }
     });
     await tick();
     controller.abort();
     await expect(endless).rejects.toBeInstanceOf(AbortedError);
     // The mutex was released: the next job runs.
-    await expect(scheduler.submit({ kind: 'chat', lane: 'b' }, async (job) => job.step(async () => 'next'))).resolves.toBe('next');
+    await expect(
+      scheduler.submit({ kind: 'chat', lane: 'b' }, async (job) => job.step(async () => 'next', STEP)),
+    ).resolves.toBe('next');
     expect(steps).toBeGreaterThan(0);
   });
 });

@@ -3,7 +3,9 @@ import { getLlama, LlamaLogLevel, type Llama, type LlamaContext, type LlamaModel
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { LABEL_CONTINUATIONS, SENTIMENT_LABELS, sentimentPrefix, sentimentQuery, type Locale } from '../src/engine/prompts.js';
 import type { JobContext } from '../src/engine/Scheduler.js';
+import { PrefixStates } from '../src/engine/PrefixStates.js';
 import { SentimentClassifier } from '../src/engine/SentimentClassifier.js';
+import { Classifier } from '../src/engine/tasks/Classifier.js';
 import { MERGED_REMAINDER_TOKENS, PROMPT_CHUNK_TOKENS } from '../src/engine/syncSequence.js';
 import { tokenizeParts } from '../src/engine/tokenizeParts.js';
 import { TEST_THREADS } from './support/testApp.js';
@@ -11,14 +13,17 @@ import { TEST_THREADS } from './support/testApp.js';
 let llama: Llama;
 let model: LlamaModel;
 let context: LlamaContext;
+let states: PrefixStates;
 
 beforeAll(async () => {
   llama = await getLlama({ gpu: false, logLevel: LlamaLogLevel.error, progressLogs: false });
   model = await llama.loadModel({ modelPath: inject('tinyModelPath') });
   context = await model.createContext({ contextSize: 1024, sequences: 3, threads: TEST_THREADS });
+  states = await PrefixStates.create();
 });
 
 afterAll(async () => {
+  await states.dispose();
   await context.dispose();
   await model.dispose();
 });
@@ -53,11 +58,12 @@ async function fullDistributionScores(locale: Locale, text: string) {
 
 describe('SentimentClassifier label scores', () => {
   it('match the normalized label probabilities of the full vocabulary distribution', async () => {
-    const classifier = new SentimentClassifier(model, { zh: context.getSequence(), en: context.getSequence() });
+    const classifier = new SentimentClassifier(model, new Classifier(model, states));
+    const sequence = context.getSequence();
     expect(classifier.usesSinglePass('zh')).toBe(true);
     // Two texts in a row: the second also exercises the warm prefix and the erasing of the first text.
     for (const text of ['今天的实验终于成功了，太棒了！', '服务太差了，再也不来了。']) {
-      const result = await classifier.classify(job, text, 'zh', 'logprob');
+      const result = await classifier.classify(job, sequence, text, 'zh', 'logprob');
       const reference = await fullDistributionScores('zh', text);
       // Equal up to float noise (the warm prefix splits the second text's chunks differently); a wrong read
       // (a label cut by top-k or top-p, a bias that changed the ratios) is off by far more.

@@ -1,22 +1,28 @@
-// The single inference engine: one model, two tasks (sentiment and chat), every evaluation through the scheduler.
+// The single inference engine: one model, every task by prompt, every evaluation through the scheduler.
 import type { Llama, LlamaContext, LlamaModel } from 'node-llama-cpp';
+import { buildChatPrompt } from './chatPrompt.js';
 import { createChatStream, type ChatStream } from './ChatStream.js';
 import { BadInputError, ModelUnavailableError } from './errors.js';
 import { forwardAbort, type AbortSignalLike } from './forwardAbort.js';
 import { generateReply, type SamplingOptions } from './generateReply.js';
-import { JobProgress, type JobFinishedEvent } from './JobProgress.js';
+import type { JobFinishedEvent } from './JobProgress.js';
 import {
   DEFAULT_DOWNLOAD_CONNECT_TIMEOUT_MS,
   loadModel,
   type DownloadProgress,
+  type LlamaRuntime,
   type LoadModelOptions,
   type ModelSource,
 } from './loadModel.js';
-import { ASSISTANT_REPLY_LEAD, chatSystemPrompt, chatTurnPrompt, type ChatTurn, type Locale, type SentimentLabel } from './prompts.js';
-import { Scheduler, type JobContext, type JobKind, type MutexScope, type SubmitOptions } from './Scheduler.js';
+import { PrefixStates } from './PrefixStates.js';
+import { chatSystemPrompt, type ChatTurn, type Locale, type SentimentLabel } from './prompts.js';
+import { Scheduler, type JobKind, type MutexScope } from './Scheduler.js';
 import { SentimentClassifier, type SentimentMethod, type SentimentResult } from './SentimentClassifier.js';
 import { SequencePool } from './SequencePool.js';
+import type { CycleReport } from './StepBatcher.js';
+import { submitReported } from './submitReported.js';
 import { syncSequence } from './syncSequence.js';
+import { Classifier } from './tasks/Classifier.js';
 import { TokenRateMeter } from './TokenRateMeter.js';
 import { tokenizeParts } from './tokenizeParts.js';
 import { validateChatRequest, validateTexts } from './validateInput.js';
@@ -24,14 +30,18 @@ import { validateChatRequest, validateTexts } from './validateInput.js';
 export const ENGINE_DEFAULTS = {
   contextSize: 4096,
   batchSize: 512,
-  warmConversations: 2,
+  maxParallelReplies: 4,
+  warmConversations: 4,
+  taskSequences: 2,
   maxQueue: 16,
+  maxQueuePerKey: 8,
   jobTimeoutMs: 120_000,
   maxInputChars: 4000,
   maxBatchTexts: 32,
   gpu: 'off',
   useMmap: true,
   mutexScope: 'step',
+  runtime: 'auto',
 } as const;
 
 export const SAMPLING_DEFAULTS: Omit<SamplingOptions, 'seed'> = {
@@ -41,6 +51,9 @@ export const SAMPLING_DEFAULTS: Omit<SamplingOptions, 'seed'> = {
   repeatPenalty: 1.05,
 };
 
+/** Prompt tokens a decode may carry beside generating replies: one chunk of a new prompt (see syncSequence). */
+const PROMPT_TOKENS_BESIDE_REPLIES = 80;
+
 export interface EngineOptions {
   /** A local `.gguf` path, an `hf:` URI, or `synthetic:tiny` / `synthetic:qwen2.5-0.5b`. */
   model: string;
@@ -48,24 +61,32 @@ export interface EngineOptions {
   modelsDir: string;
   /** CPU threads for evaluation; set it from the real core count (node-llama-cpp's default oversubscribes small machines). */
   threads: number;
-  /** Tokens each sequence (each warm conversation, each sentiment prompt) can hold. */
+  /** Tokens each sequence (each chat, each task sequence) can hold. */
   contextSize?: number;
-  /** Tokens evaluated per decode call; also sizes the logits buffer (batch × vocabulary). */
+  /** Tokens evaluated per decode call; also sizes llama.cpp's compute buffers. */
   batchSize?: number;
-  /** Conversations kept resident in their own sequence so a follow-up evaluates only the new tokens. */
+  /** Replies generated at once; every decode carries the next token of each of them. */
+  maxParallelReplies?: number;
+  /** Conversations kept resident in their own sequence, so a follow-up evaluates only the new tokens (at least `maxParallelReplies` are). */
   warmConversations?: number;
+  /** Sequences that run task prompts (sentiment and the other tasks), sharing saved instruction states. */
+  taskSequences?: number;
   /** Jobs that may wait; one more is refused with `EngineBusyError`. */
   maxQueue?: number;
+  /** Jobs one key may have waiting; its next is refused first. */
+  maxQueuePerKey?: number;
   /** Per-job limit, queue wait included. */
   jobTimeoutMs?: number;
-  /** Longest text accepted per message or sentiment input, in characters. */
+  /** Longest text accepted per message or task input, in characters (code points). */
   maxInputChars?: number;
-  /** Most texts in one sentiment batch. */
+  /** Most texts in one batch. */
   maxBatchTexts?: number;
   gpu?: 'off' | 'auto';
   useMmap?: boolean;
-  /** `step` (the default) lets jobs interleave between evaluation steps; `job` runs one job at a time, for comparison. */
+  /** `step` (the default) batches every running job's steps per decode; `job` runs one job at a time, for comparison. */
   mutexScope?: MutexScope;
+  /** Which llama.cpp build to load (`auto`: the native build when present). */
+  runtime?: LlamaRuntime;
   /** Told how the download goes when `model` is an `hf:` URI that is not cached yet (e.g. a progress bar). */
   downloadProgress?: DownloadProgress;
   /** How long an uncached `hf:` download may take to start before loading fails. */
@@ -84,10 +105,16 @@ type ResolvedEngineOptions = Required<
   Omit<EngineOptions, 'onWarning' | 'onJobFinished' | 'downloadProgress' | 'huggingFaceEndpoint'>
 >;
 
-export interface ClassifyOptions {
+/** Who is asking, for fair turns across API keys, and how to stop. */
+export interface JobOptions {
+  /** An opaque key (an API key's fingerprint); jobs without one share a turn. */
+  key?: string;
+  signal?: AbortSignalLike;
+}
+
+export interface ClassifyOptions extends JobOptions {
   locale?: Locale;
   method?: SentimentMethod;
-  signal?: AbortSignalLike;
 }
 
 export interface ChatRequest {
@@ -107,57 +134,60 @@ export interface ChatRequest {
 
 export interface EngineStatus {
   model: { name: string; source: ModelSource; synthetic: boolean; loadMs: number };
+  /** The llama.cpp build in use: `native` (built here by `npm run build:native`) or node-llama-cpp's `prebuilt`. */
+  runtime: 'native' | 'prebuilt';
   ready: boolean;
   threads: number;
   contextSize: number;
   queueDepth: number;
   runningJobs: JobKind[];
+  maxParallelReplies: number;
   warmConversations: number;
   tokensGenerated: number;
   recentTokensPerSecond: number;
+  /** Over the cycles so far (one batched decode each): how many steps (generated tokens, prompt chunks) one carried on average. */
+  averageStepsPerCycle: number;
+}
+
+interface EngineParts {
+  llama: Llama;
+  model: LlamaModel;
+  context: LlamaContext;
+  source: ModelSource;
+  build: 'native' | 'prebuilt';
+  prefixStates: PrefixStates;
+  loadMs: number;
+  options: ResolvedEngineOptions;
+  hooks: Pick<EngineOptions, 'onWarning' | 'onJobFinished'>;
 }
 
 export class Engine {
-  readonly #llama: Llama;
-  readonly #model: LlamaModel;
-  readonly #context: LlamaContext;
-  readonly #source: ModelSource;
-  readonly #loadMs: number;
-  readonly #options: ResolvedEngineOptions;
+  readonly #parts: EngineParts;
   readonly #scheduler: Scheduler;
-  readonly #classifier: SentimentClassifier;
-  readonly #pool: SequencePool;
+  readonly #sentiment: SentimentClassifier;
+  readonly #chatPool: SequencePool;
+  readonly #taskPool: SequencePool;
   readonly #meter = new TokenRateMeter();
-  readonly #hooks: Pick<EngineOptions, 'onWarning' | 'onJobFinished'>;
+  readonly #cycles = { decodes: 0, steps: 0 };
   #disposed = false;
 
-  private constructor(parts: {
-    llama: Llama;
-    model: LlamaModel;
-    context: LlamaContext;
-    source: ModelSource;
-    loadMs: number;
-    options: ResolvedEngineOptions;
-    hooks: Pick<EngineOptions, 'onWarning' | 'onJobFinished'>;
-  }) {
-    this.#hooks = parts.hooks;
-    this.#llama = parts.llama;
-    this.#model = parts.model;
-    this.#context = parts.context;
-    this.#source = parts.source;
-    this.#loadMs = parts.loadMs;
-    this.#options = parts.options;
-    this.#classifier = new SentimentClassifier(this.#model, {
-      zh: this.#context.getSequence(),
-      en: this.#context.getSequence(),
-    });
-    const chatSequences = Array.from({ length: parts.options.warmConversations }, () => this.#context.getSequence());
-    this.#pool = new SequencePool(chatSequences);
+  private constructor(parts: EngineParts) {
+    this.#parts = parts;
+    const { context, options } = parts;
+    this.#sentiment = new SentimentClassifier(parts.model, new Classifier(parts.model, parts.prefixStates));
+    this.#taskPool = new SequencePool(Array.from({ length: options.taskSequences }, () => context.getSequence()));
+    this.#chatPool = new SequencePool(Array.from({ length: chatSequenceCount(options) }, () => context.getSequence()));
     this.#scheduler = new Scheduler({
-      maxQueue: parts.options.maxQueue,
-      jobTimeoutMs: parts.options.jobTimeoutMs,
-      laneCapacity: { 'sentiment:zh': 1, 'sentiment:en': 1, chat: chatSequences.length },
-      mutexScope: parts.options.mutexScope,
+      maxQueue: options.maxQueue,
+      maxQueuePerKey: options.maxQueuePerKey,
+      jobTimeoutMs: options.jobTimeoutMs,
+      laneCapacity: { task: options.taskSequences, chat: options.maxParallelReplies },
+      mutexScope: options.mutexScope,
+      batching: { promptTokensBesideReplies: PROMPT_TOKENS_BESIDE_REPLIES, promptTokensAlone: options.batchSize },
+      onCycle: (report: CycleReport) => {
+        this.#cycles.decodes += 1;
+        this.#cycles.steps += report.steps;
+      },
     });
   }
 
@@ -173,26 +203,29 @@ export class Engine {
       modelsDir: resolved.modelsDir,
       gpu: resolved.gpu,
       useMmap: resolved.useMmap,
+      runtime: resolved.runtime,
+      downloadConnectTimeoutMs: resolved.downloadConnectTimeoutMs,
       ...(options.downloadProgress ? { downloadProgress: options.downloadProgress } : {}),
       ...(options.huggingFaceEndpoint ? { huggingFaceEndpoint: options.huggingFaceEndpoint } : {}),
-      downloadConnectTimeoutMs: resolved.downloadConnectTimeoutMs,
       ...(options.onWarning ? { onWarning: options.onWarning } : {}),
     };
-    const { llama, model, source } = await loadModel(loadOptions);
+    const { llama, model, source, build } = await loadModel(loadOptions);
     let engine: Engine | undefined;
+    let prefixStates: PrefixStates | undefined;
     try {
+      prefixStates = await PrefixStates.create();
       const context = await model.createContext({
         contextSize: resolved.contextSize,
         batchSize: Math.min(resolved.batchSize, resolved.contextSize),
-        // Two sentiment sequences (one warm prefix per locale) plus the warm conversations.
-        sequences: 2 + resolved.warmConversations,
+        sequences: resolved.taskSequences + chatSequenceCount(resolved),
         threads: resolved.threads,
-        // The scheduler lets one evaluation run at a time, so there is never anything to batch it with: start each
-        // decode at once instead of on the next event-loop turn, after the previous token's delivery work.
-        batching: { dispatchSchedule: (dispatch) => dispatch() },
+        // The scheduler starts every step of a cycle in one turn of the event loop; node-llama-cpp's default dispatch
+        // (on the next turn) then hands all their evaluations to llama.cpp as one batch.
+        batching: { dispatchSchedule: 'nextCycle' },
       });
       const hooks = { onWarning: options.onWarning, onJobFinished: options.onJobFinished };
-      engine = new Engine({ llama, model, context, source, loadMs: performance.now() - startedAt, options: resolved, hooks });
+      const loadMs = performance.now() - startedAt;
+      engine = new Engine({ llama, model, context, source, build, prefixStates, loadMs, options: resolved, hooks });
       await engine.#warmUp();
       return engine;
     } catch (error) {
@@ -200,6 +233,7 @@ export class Engine {
         await engine.dispose();
         throw error;
       }
+      await prefixStates?.dispose();
       await model.dispose();
       await llama.dispose();
       throw new ModelUnavailableError({
@@ -210,16 +244,16 @@ export class Engine {
   }
 
   get contextSize(): number {
-    return this.#context.contextSize;
+    return this.#parts.context.contextSize;
   }
 
   get maxInputChars(): number {
-    return this.#options.maxInputChars;
+    return this.#parts.options.maxInputChars;
   }
 
   /** Whether one forward pass decides the label for this locale with the loaded tokenizer. */
   usesSinglePassSentiment(locale: Locale): boolean {
-    return this.#classifier.usesSinglePass(locale);
+    return this.#sentiment.usesSinglePass(locale);
   }
 
   classify(text: string, options: ClassifyOptions = {}): Promise<SentimentResult> {
@@ -229,45 +263,66 @@ export class Engine {
   /** Classifies several texts in one job, in order. */
   async classifyBatch(texts: readonly string[], options: ClassifyOptions = {}): Promise<SentimentResult[]> {
     this.#assertOpen();
-    validateTexts(texts, this.#options.maxInputChars, this.#options.maxBatchTexts);
+    const { maxInputChars, maxBatchTexts } = this.#parts.options;
+    validateTexts(texts, maxInputChars, maxBatchTexts);
     const locale = options.locale ?? 'zh';
     const method = options.method ?? 'logprob';
-    return this.#submit(
-      { kind: texts.length === 1 ? 'sentiment' : 'sentiment-batch', lane: `sentiment:${locale}`, ...signalOf(options) },
+    texts.forEach((text, index) =>
+      this.#assertFits(
+        this.#sentiment.tokensNeeded(text, locale, method),
+        texts.length === 1 ? 'text' : `text #${index + 1}`,
+      ),
+    );
+    return submitReported(
+      this.#scheduler,
+      this.#parts.hooks,
+      { kind: texts.length === 1 ? 'sentiment' : 'sentiment-batch', lane: 'task', ...jobOptionsOf(options) },
       async (job) => {
-        const results: SentimentResult[] = [];
-        for (const text of texts) results.push(await this.#classifier.classify(job, text, locale, method));
-        return results;
+        const lease = this.#taskPool.acquire(`sentiment:${locale}`);
+        try {
+          const results: SentimentResult[] = [];
+          for (const text of texts) results.push(await this.#sentiment.classify(job, lease.sequence, text, locale, method));
+          return results;
+        } finally {
+          lease.release();
+        }
       },
     );
   }
 
   /** Throws the `BadInputError` that `chat` would, so a caller can check a request before storing anything. */
   checkChatRequest(request: ChatRequest): void {
-    const sampling = validateChatRequest(request, this.#options.maxInputChars, this.contextSize, SAMPLING_DEFAULTS);
-    this.#buildChatPrompt({ ...request, history: [] }, request.locale ?? 'zh', sampling.maxTokens);
+    const sampling = validateChatRequest(request, this.#parts.options.maxInputChars, this.contextSize, SAMPLING_DEFAULTS);
+    buildChatPrompt(
+      this.#parts.model,
+      { ...request, history: [], locale: request.locale ?? 'zh' },
+      this.contextSize,
+      sampling.maxTokens,
+    );
   }
 
   /** Streams a reply; `for await` gives text deltas, `.result` the final text and statistics. */
-  chat(request: ChatRequest, options: { signal?: AbortSignalLike } = {}): ChatStream {
+  chat(request: ChatRequest, options: JobOptions = {}): ChatStream {
     this.#assertOpen();
-    const sampling = validateChatRequest(request, this.#options.maxInputChars, this.contextSize, SAMPLING_DEFAULTS);
+    const sampling = validateChatRequest(request, this.#parts.options.maxInputChars, this.contextSize, SAMPLING_DEFAULTS);
     const locale = request.locale ?? 'zh';
-    const promptTokens = this.#buildChatPrompt(request, locale, sampling.maxTokens);
+    const promptTokens = buildChatPrompt(this.#parts.model, { ...request, locale }, this.contextSize, sampling.maxTokens);
     const cancel = new AbortController();
     const detach = forwardAbort(options.signal, cancel);
     return createChatStream(
       (push) =>
-        this.#submit(
-          { kind: 'chat', lane: 'chat', signal: cancel.signal },
+        submitReported(
+          this.#scheduler,
+          this.#parts.hooks,
+          { kind: 'chat', lane: 'chat', signal: cancel.signal, ...(options.key === undefined ? {} : { key: options.key }) },
           async (job, progress) => {
-            const lease = this.#pool.acquire(request.conversationKey);
+            const lease = this.#chatPool.acquire(request.conversationKey);
             const onText = (delta: string): void => {
               progress.text();
               push(delta);
             };
             try {
-              return await generateReply(job, this.#model, lease.sequence, promptTokens, sampling, onText, () => {
+              return await generateReply(job, this.#parts.model, lease.sequence, promptTokens, sampling, onText, () => {
                 this.#meter.record();
                 progress.token();
               });
@@ -283,21 +338,20 @@ export class Engine {
 
   status(): EngineStatus {
     const snapshot = this.#scheduler.snapshot();
+    const { model, source, loadMs, build, options } = this.#parts;
     return {
-      model: {
-        name: this.#model.fileInfo.metadata.general.name ?? this.#source.spec,
-        source: this.#source,
-        synthetic: this.#source.synthetic,
-        loadMs: this.#loadMs,
-      },
+      model: { name: model.fileInfo.metadata.general.name ?? source.spec, source, synthetic: source.synthetic, loadMs },
+      runtime: build,
       ready: !this.#disposed,
-      threads: this.#options.threads,
+      threads: options.threads,
       contextSize: this.contextSize,
       queueDepth: snapshot.queueDepth,
       runningJobs: snapshot.running,
-      warmConversations: this.#pool.warmConversations,
+      maxParallelReplies: options.maxParallelReplies,
+      warmConversations: this.#chatPool.resident,
       tokensGenerated: this.#meter.total,
       recentTokensPerSecond: this.#meter.recentRate(),
+      averageStepsPerCycle: this.#cycles.decodes === 0 ? 0 : this.#cycles.steps / this.#cycles.decodes,
     };
   }
 
@@ -306,91 +360,58 @@ export class Engine {
     if (this.#disposed) return;
     this.#disposed = true;
     await this.#scheduler.close();
-    await this.#context.dispose();
-    await this.#model.dispose();
-    await this.#llama.dispose();
+    await this.#parts.context.dispose();
+    await this.#parts.model.dispose();
+    await this.#parts.llama.dispose();
+    await this.#parts.prefixStates.dispose();
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
     await this.dispose();
   }
 
-  /**
-   * System prompt + as many recent turns as fit + the new message + room for the reply.
-   * Whole turns are dropped oldest first; the system prompt and the new message always stay.
-   */
-  #buildChatPrompt(request: ChatRequest, locale: Locale, maxTokens: number) {
-    const head = tokenizeParts(this.#model, chatSystemPrompt(locale, request.userSentiment));
-    const tail = tokenizeParts(this.#model, [
-      ...chatTurnPrompt({ role: 'user', content: request.message }),
-      ...ASSISTANT_REPLY_LEAD,
-    ]);
-    const budget = this.contextSize - maxTokens - head.length - tail.length;
-    if (budget < 0) {
-      throw new BadInputError({
-        message:
-          `The message needs ${head.length + tail.length} prompt tokens plus ${maxTokens} for the reply, ` +
-          `more than the ${this.contextSize}-token context; shorten it or lower maxTokens.`,
-      });
-    }
-    const turns = request.history.map((turn) => tokenizeParts(this.#model, chatTurnPrompt(turn)));
-    let kept = turns.length;
-    let used = 0;
-    while (kept > 0 && used + turns[kept - 1]!.length <= budget) {
-      used += turns[kept - 1]!.length;
-      kept -= 1;
-    }
-    // A history that would open with a reply to a dropped question confuses the model; drop that reply too.
-    if (kept < turns.length && request.history[kept]?.role === 'assistant') kept += 1;
-    return [...head, ...turns.slice(kept).flat(), ...tail];
+  #assertFits(tokens: number, what: string): void {
+    if (tokens <= this.contextSize) return;
+    throw new BadInputError({
+      message: `The ${what} needs ${tokens} prompt tokens, more than the ${this.contextSize}-token context; shorten it.`,
+    });
   }
 
   /**
-   * Evaluates every sequence's constant prefix once at load: the sentiment system prompts stay warm from the
-   * start, and the first request on each sequence does not pay for first-touch allocation of its KV cache.
+   * Evaluates every sequence's constant prefix once at load: the task instructions (whose states are saved for any
+   * task sequence to load later) and the chat system prompt, so that no first request pays for them or for
+   * first-touch allocation of its KV cache.
    */
   async #warmUp(): Promise<void> {
-    const chatPrefix = tokenizeParts(this.#model, chatSystemPrompt('zh'));
-    const leases = Array.from({ length: this.#pool.size }, () => this.#pool.acquire(undefined));
-    try {
-      await Promise.all([
-        ...(['zh', 'en'] as const).map((locale) =>
-          this.#scheduler.submit({ kind: 'sentiment', lane: `sentiment:${locale}` }, (job) => this.#classifier.warmUp(job, locale)),
-        ),
-        ...leases.map(({ sequence }) =>
-          this.#scheduler.submit({ kind: 'chat', lane: 'chat' }, (job) =>
-            syncSequence(job, sequence, chatPrefix, (pending) => sequence.evaluateWithoutGeneratingNewTokens(pending)),
-          ),
-        ),
-      ]);
-    } finally {
-      for (const lease of leases) lease.release();
-    }
-  }
-
-  /** Submits a job to the scheduler and reports how it ended to `onJobFinished`. */
-  #submit<T>(
-    options: SubmitOptions,
-    work: (job: JobContext, progress: JobProgress) => Promise<T>,
-    stoppedByCaller: (value: T) => boolean = () => false,
-  ): Promise<T> {
-    const progress = new JobProgress(options.kind);
-    const running = this.#scheduler.submit(options, (job) => work(job, progress));
-    const listener = this.#hooks.onJobFinished;
-    if (!listener) return running;
-    const report = (event: JobFinishedEvent): void => {
-      try {
-        listener(event);
-      } catch (error) {
-        this.#hooks.onWarning?.(`onJobFinished failed: ${error instanceof Error ? error.message : String(error)}`);
-      }
-    };
-    // Attached before the caller's own handlers, so the report lands before the caller sees the result.
-    running.then(
-      (value) => report(progress.finished(stoppedByCaller(value) ? 'ABORTED' : 'ok')),
-      (error: unknown) => report(progress.failed(error)),
+    const chatPrefix = tokenizeParts(this.#parts.model, chatSystemPrompt('zh'));
+    const chatLeases = Array.from({ length: this.#chatPool.size }, () => this.#chatPool.acquire(undefined));
+    const { taskSequences, maxParallelReplies } = this.#parts.options;
+    const locales: Locale[] = ['zh', 'en'];
+    // As many jobs as each lane runs at once, so warming up never waits in (or overflows) the queue.
+    const taskJobs = spread(locales, taskSequences).map((share) =>
+      this.#scheduler.submit({ kind: 'sentiment', lane: 'task' }, async (job) => {
+        for (const locale of share) {
+          const lease = this.#taskPool.acquire(`sentiment:${locale}`);
+          try {
+            await this.#sentiment.warmUp(job, lease.sequence, locale);
+          } finally {
+            lease.release();
+          }
+        }
+      }),
     );
-    return running;
+    const chatJobs = spread(chatLeases, maxParallelReplies).map((share) =>
+      this.#scheduler.submit({ kind: 'chat', lane: 'chat' }, async (job) => {
+        for (const { sequence } of share) {
+          await syncSequence(job, sequence, chatPrefix, (pending) => sequence.evaluateWithoutGeneratingNewTokens(pending));
+        }
+      }),
+    );
+    try {
+      await Promise.all([...taskJobs, ...chatJobs]);
+    } finally {
+      for (const lease of chatLeases) lease.release();
+    }
   }
 
   #assertOpen(): void {
@@ -398,8 +419,23 @@ export class Engine {
   }
 }
 
-function signalOf(options: { signal?: AbortSignalLike }): { signal?: AbortSignalLike } {
-  return options.signal ? { signal: options.signal } : {};
+/** `items` dealt into at most `ways` non-empty shares. */
+function spread<T>(items: readonly T[], ways: number): T[][] {
+  const shares: T[][] = Array.from({ length: Math.min(ways, items.length) }, () => []);
+  items.forEach((item, index) => shares[index % shares.length]!.push(item));
+  return shares;
+}
+
+/** Every generating reply needs a sequence of its own; more keep idle conversations warm. */
+function chatSequenceCount(options: Pick<ResolvedEngineOptions, 'maxParallelReplies' | 'warmConversations'>): number {
+  return Math.max(options.maxParallelReplies, options.warmConversations);
+}
+
+function jobOptionsOf(options: JobOptions): Pick<JobOptions, 'key' | 'signal'> {
+  return {
+    ...(options.key === undefined ? {} : { key: options.key }),
+    ...(options.signal === undefined ? {} : { signal: options.signal }),
+  };
 }
 
 function withoutUndefined<T extends object>(value: T): T {

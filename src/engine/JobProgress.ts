@@ -10,11 +10,7 @@ import {
 import type { JobKind } from './Scheduler.js';
 
 export type EngineErrorCode = (
-  | AbortedError
-  | BadInputError
-  | EngineBusyError
-  | ModelUnavailableError
-  | TimeoutError
+  AbortedError | BadInputError | EngineBusyError | ModelUnavailableError | TimeoutError
 )['code'];
 
 /**

@@ -1,42 +1,52 @@
-// The only way work reaches the model: a bounded FIFO queue of jobs whose evaluation steps share one mutex.
+// The only way work reaches the model: bounded fair admission of jobs into lanes, and their steps batched per decode.
+import { FairQueue } from './FairQueue.js';
 import { FifoMutex } from './FifoMutex.js';
 import type { AbortSignalLike } from './forwardAbort.js';
 import { AbortedError, EngineBusyError, ModelUnavailableError, TimeoutError } from './errors.js';
+import { StepBatcher, type CycleReport, type StepBatcherOptions, type StepShape } from './StepBatcher.js';
 
 export type JobKind = 'sentiment' | 'sentiment-batch' | 'chat';
 
 /**
- * How long a job holds the engine mutex: `step` releases it after every evaluation step (a prompt chunk,
- * one token), so jobs interleave; `job` holds it from a job's start to its end, the naive design that the
- * fairness benchmark measures for contrast.
+ * How jobs share the model: `step` gathers the steps of every running job into one decode per cycle (a generated
+ * token of each reply, a chunk of a new prompt), so jobs interleave; `job` lets one job hold the model from its
+ * start to its end, the naive design that the fairness benchmark measures for contrast.
  */
 export type MutexScope = 'step' | 'job';
 
 export interface SchedulerOptions {
   /** Jobs allowed to wait for a free lane; one more is refused at once with `EngineBusyError`. */
   maxQueue: number;
+  /** Jobs one key may have waiting; its next is refused first (default: `maxQueue`). */
+  maxQueuePerKey?: number;
   /** Limit for a job from submission (queue wait included) to its end. */
   jobTimeoutMs: number;
-  /** How many jobs each lane runs at once; a lane is a resource such as a context sequence. */
+  /** How many jobs each lane runs at once; a lane is a resource such as a set of context sequences. */
   laneCapacity: Readonly<Record<string, number>>;
   /** Defaults to `step`. */
   mutexScope?: MutexScope;
+  /** What one cycle's decode may carry; defaults fit the engine's prompt chunks. */
+  batching?: StepBatcherOptions;
+  /** Told about every cycle (how many steps shared its decode); for statistics. */
+  onCycle?: (report: CycleReport) => void;
 }
 
 export interface SubmitOptions {
   kind: JobKind;
-  /** Which lane the job needs; jobs of one lane start in submission order. */
+  /** Which lane the job needs; jobs of one lane and one key start in submission order. */
   lane: string;
+  /** Whose job it is, for fair turns across keys (an API key's fingerprint); jobs without one share a turn. */
+  key?: string;
   /** Aborting it removes a queued job, or asks a running one to stop at its next step. */
   signal?: AbortSignalLike;
 }
 
-/** What a running job may do: take mutex-guarded steps, and watch its signal (caller abort, timeout, shutdown). */
+/** What a running job may do: take steps that share the model, and watch its signal (caller abort, timeout, shutdown). */
 export interface JobContext {
   readonly kind: JobKind;
   readonly signal: AbortSignal;
-  /** Runs one model evaluation while holding the engine mutex; between steps other jobs get their turn. */
-  step<T>(work: () => Promise<T>): Promise<T>;
+  /** Runs one model evaluation in a coming cycle, beside the other jobs' steps; `shape` says what it evaluates. */
+  step<T>(work: () => Promise<T>, shape: StepShape): Promise<T>;
 }
 
 export interface SchedulerSnapshot {
@@ -47,25 +57,38 @@ export interface SchedulerSnapshot {
 interface Job {
   readonly kind: JobKind;
   readonly lane: string;
+  readonly key: string | undefined;
   readonly controller: AbortController;
   start(): void;
 }
 
+const DEFAULT_BATCHING: StepBatcherOptions = { promptTokensBesideReplies: 80, promptTokensAlone: 512 };
+/** How quickly the per-lane job time estimate (behind `retryAfterMs`) follows new jobs. */
+const DURATION_SMOOTHING = 0.2;
+const MIN_RETRY_AFTER_MS = 100;
+const MAX_RETRY_AFTER_MS = 60_000;
+/** Before any job of a lane has finished, a guess at how long one takes. */
+const FIRST_RETRY_AFTER_MS = 1000;
+
 export class Scheduler {
   readonly #options: SchedulerOptions;
   readonly #mutex = new FifoMutex();
-  readonly #waiting: Job[] = [];
+  readonly #batcher: StepBatcher;
+  readonly #waiting = new FairQueue<Job>();
   readonly #running = new Set<Job>();
   readonly #settling = new Set<Promise<void>>();
   readonly #laneLoad = new Map<string, number>();
+  /** Smoothed run time of a lane's jobs, for the retry hint of a refusal. */
+  readonly #laneJobMs = new Map<string, number>();
   #closed = false;
 
   constructor(options: SchedulerOptions) {
     this.#options = options;
+    this.#batcher = new StepBatcher(options.batching ?? DEFAULT_BATCHING, options.onCycle);
   }
 
   snapshot(): SchedulerSnapshot {
-    return { queueDepth: this.#waiting.length, running: [...this.#running].map((job) => job.kind) };
+    return { queueDepth: this.#waiting.size, running: [...this.#running].map((job) => job.kind) };
   }
 
   submit<T>(options: SubmitOptions, work: (job: JobContext) => Promise<T>): Promise<T> {
@@ -78,6 +101,8 @@ export class Scheduler {
     if (options.signal?.aborted) {
       return Promise.reject(new AbortedError({ message: 'The job was aborted before it started.' }));
     }
+    const refusal = this.#refusalFor(options);
+    if (refusal) return Promise.reject(refusal);
     return new Promise<T>((resolve, reject) => {
       const controller = new AbortController();
       const timeoutMs = this.#options.jobTimeoutMs;
@@ -96,23 +121,23 @@ export class Scheduler {
       const job: Job = {
         kind: options.kind,
         lane: options.lane,
+        key: options.key,
         controller,
         start: () => {
           controller.signal.removeEventListener('abort', onQueuedAbort);
+          const startedAt = performance.now();
           const settled = Promise.resolve()
             .then(() => this.#run(options.kind, controller.signal, work))
             .then(resolve, reject)
             .finally(() => {
               cleanUp();
-              this.#finish(job, settled);
+              this.#finish(job, settled, performance.now() - startedAt);
             });
           this.#settling.add(settled);
         },
       };
       const onQueuedAbort = (): void => {
-        const index = this.#waiting.indexOf(job);
-        if (index < 0) return;
-        this.#waiting.splice(index, 1);
+        if (!this.#waiting.remove(job)) return;
         cleanUp();
         reject(controller.signal.reason);
         this.#dispatch();
@@ -120,16 +145,6 @@ export class Scheduler {
       controller.signal.addEventListener('abort', onQueuedAbort, { once: true });
       this.#waiting.push(job);
       this.#dispatch();
-      if (this.#waiting.length > this.#options.maxQueue && this.#waiting.at(-1) === job) {
-        this.#waiting.pop();
-        controller.signal.removeEventListener('abort', onQueuedAbort);
-        cleanUp();
-        reject(
-          new EngineBusyError({
-            message: `The engine queue is full (${this.#options.maxQueue} jobs waiting); try again shortly.`,
-          }),
-        );
-      }
     });
   }
 
@@ -137,13 +152,42 @@ export class Scheduler {
   async close(): Promise<void> {
     this.#closed = true;
     const shutdown = new ModelUnavailableError({ message: 'The engine is shutting down.' });
-    for (const job of [...this.#waiting, ...this.#running]) job.controller.abort(shutdown);
+    for (const job of [...this.#waiting.all(), ...this.#running]) job.controller.abort(shutdown);
     await Promise.all([...this.#settling]);
+  }
+
+  /** A job that would wait is refused when the queue, or its key's share of it, is full; with a hint when to retry. */
+  #refusalFor(options: SubmitOptions): EngineBusyError | undefined {
+    if (this.#laneHasRoom(options.lane)) return undefined;
+    const perKey = this.#options.maxQueuePerKey ?? this.#options.maxQueue;
+    const waitingForKey = this.#waiting.countFor(options.key);
+    if (options.key !== undefined && waitingForKey >= perKey) {
+      return new EngineBusyError({
+        message: `This API key already has ${waitingForKey} jobs waiting (the limit per key); try again shortly.`,
+        retryAfterMs: this.#retryAfterMs(options.lane, waitingForKey),
+        limit: 'key',
+      });
+    }
+    if (this.#waiting.size >= this.#options.maxQueue) {
+      return new EngineBusyError({
+        message: `The engine queue is full (${this.#options.maxQueue} jobs waiting); try again shortly.`,
+        retryAfterMs: this.#retryAfterMs(options.lane, this.#waiting.countIn(options.lane)),
+        limit: 'queue',
+      });
+    }
+    return undefined;
+  }
+
+  /** About when `ahead` more jobs of the lane will have started: their smoothed run time, shared by the lane's slots. */
+  #retryAfterMs(lane: string, ahead: number): number {
+    const jobMs = this.#laneJobMs.get(lane) ?? FIRST_RETRY_AFTER_MS;
+    const estimate = (jobMs * (ahead + 1)) / (this.#options.laneCapacity[lane] ?? 1);
+    return Math.min(MAX_RETRY_AFTER_MS, Math.max(MIN_RETRY_AFTER_MS, Math.ceil(estimate / 100) * 100));
   }
 
   async #run<T>(kind: JobKind, signal: AbortSignal, work: (job: JobContext) => Promise<T>): Promise<T> {
     if (this.#options.mutexScope !== 'job') {
-      return work({ kind, signal, step: (stepWork) => this.#mutex.runExclusive(stepWork, signal) });
+      return work({ kind, signal, step: (stepWork, shape) => this.#batcher.step(stepWork, shape, signal) });
     }
     const release = await this.#mutex.acquire(signal);
     try {
@@ -165,23 +209,26 @@ export class Scheduler {
   }
 
   #dispatch(): void {
-    for (let index = 0; index < this.#waiting.length; ) {
-      const job = this.#waiting[index]!;
-      if (!this.#laneHasRoom(job.lane)) {
-        index += 1;
-        continue;
+    for (const lane of Object.keys(this.#options.laneCapacity)) {
+      while (this.#laneHasRoom(lane)) {
+        const job = this.#waiting.takeFor(lane);
+        if (!job) break;
+        this.#laneLoad.set(lane, (this.#laneLoad.get(lane) ?? 0) + 1);
+        this.#running.add(job);
+        job.start();
       }
-      this.#waiting.splice(index, 1);
-      this.#laneLoad.set(job.lane, (this.#laneLoad.get(job.lane) ?? 0) + 1);
-      this.#running.add(job);
-      job.start();
     }
   }
 
-  #finish(job: Job, settled: Promise<void>): void {
+  #finish(job: Job, settled: Promise<void>, durationMs: number): void {
     this.#running.delete(job);
     this.#settling.delete(settled);
     this.#laneLoad.set(job.lane, (this.#laneLoad.get(job.lane) ?? 1) - 1);
+    const previous = this.#laneJobMs.get(job.lane);
+    this.#laneJobMs.set(
+      job.lane,
+      previous === undefined ? durationMs : previous + DURATION_SMOOTHING * (durationMs - previous),
+    );
     this.#dispatch();
   }
 }

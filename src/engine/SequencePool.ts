@@ -1,15 +1,18 @@
-// Keeps a few conversations warm: each chat sequence remembers whose tokens it holds, least recently used goes first.
+// Lends context sequences that remember what they hold (a conversation, a task's instructions): a match first, else the least recently used.
 import type { LlamaContextSequence } from 'node-llama-cpp';
 
 interface PoolEntry {
   readonly sequence: LlamaContextSequence;
-  conversationKey: string | undefined;
+  /** What the sequence's tokens belong to; undefined when nothing worth keeping is resident. */
+  residentKey: string | undefined;
   lastUsed: number;
   busy: boolean;
 }
 
 export interface SequenceLease {
   readonly sequence: LlamaContextSequence;
+  /** Whether the sequence already held `residentKey` when it was lent (its tokens can be reused). */
+  readonly warm: boolean;
   release(): void;
 }
 
@@ -18,34 +21,39 @@ export class SequencePool {
   #clock = 0;
 
   constructor(sequences: readonly LlamaContextSequence[]) {
-    this.#entries = sequences.map((sequence) => ({ sequence, conversationKey: undefined, lastUsed: 0, busy: false }));
+    this.#entries = sequences.map((sequence) => ({ sequence, residentKey: undefined, lastUsed: 0, busy: false }));
   }
 
   get size(): number {
     return this.#entries.length;
   }
 
-  /** How many conversations currently have their tokens resident. */
-  get warmConversations(): number {
-    return this.#entries.filter((entry) => entry.conversationKey !== undefined).length;
+  /** How many sequences hold something a later job can reuse. */
+  get resident(): number {
+    return this.#entries.filter((entry) => entry.residentKey !== undefined).length;
   }
 
   /**
-   * Lends the sequence that already holds this conversation, else the least recently used free one.
-   * The scheduler's lane capacity equals the pool size, so a free sequence always exists here.
+   * Lends the free sequence that already holds `residentKey`, else the least recently used free one, which from then
+   * on holds `residentKey`. The scheduler admits no more jobs than the pool has sequences, so one is always free.
    */
-  acquire(conversationKey: string | undefined): SequenceLease {
+  acquire(residentKey: string | undefined): SequenceLease {
     const free = this.#entries.filter((entry) => !entry.busy);
+    const match = residentKey === undefined ? undefined : free.find((entry) => entry.residentKey === residentKey);
     const entry =
-      (conversationKey === undefined ? undefined : free.find((item) => item.conversationKey === conversationKey)) ??
-      free.reduce<PoolEntry | undefined>((oldest, item) => (!oldest || item.lastUsed < oldest.lastUsed ? item : oldest), undefined);
-    if (!entry) throw new Error('No free chat sequence: the scheduler admitted more chat jobs than the pool holds.');
+      match ??
+      free.reduce<PoolEntry | undefined>(
+        (oldest, item) => (!oldest || item.lastUsed < oldest.lastUsed ? item : oldest),
+        undefined,
+      );
+    if (!entry) throw new Error('No free sequence: the scheduler admitted more jobs than the pool holds.');
     entry.busy = true;
-    entry.conversationKey = conversationKey;
+    entry.residentKey = residentKey;
     entry.lastUsed = ++this.#clock;
     let released = false;
     return {
       sequence: entry.sequence,
+      warm: match !== undefined,
       release: () => {
         if (released) return;
         released = true;

@@ -11,9 +11,19 @@ export class BadInputError extends EngineError {
   readonly code = 'BAD_INPUT';
 }
 
-/** The queue is full; the job was refused at once instead of waiting. */
+/** The queue (or the caller's share of it) is full; the job was refused at once instead of waiting. */
 export class EngineBusyError extends EngineError {
   readonly code = 'ENGINE_BUSY';
+  /** About how long until a retry is likely to be admitted. */
+  readonly retryAfterMs: number;
+  /** `queue`: the whole queue is full; `key`: the caller's key has its share of it waiting already. */
+  readonly limit: 'queue' | 'key';
+
+  constructor({ retryAfterMs, limit, ...options }: EngineErrorOptions & { retryAfterMs: number; limit: 'queue' | 'key' }) {
+    super(options);
+    this.retryAfterMs = retryAfterMs;
+    this.limit = limit;
+  }
 }
 
 /** The job did not finish within its time limit (queue wait included). */

@@ -32,6 +32,8 @@ export interface ReplyResult {
 }
 
 const REPEAT_PENALTY_WINDOW = 64;
+/** The next token of a reply: it joins every cycle, beside the other replies' tokens. */
+const GENERATED_TOKEN = { tokens: 1, generating: true } as const;
 
 export async function generateReply(
   job: JobContext,
@@ -89,7 +91,7 @@ export async function generateReply(
           finishReason = 'length';
           break;
         }
-        next = await job.step(() => generator!.next());
+        next = await job.step(() => generator!.next(), GENERATED_TOKEN);
       }
     } finally {
       await generator?.return();

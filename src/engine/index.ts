@@ -1,6 +1,6 @@
 // The engine's public surface: what the service layer, the CLI and the benchmarks may use.
 export { Engine, ENGINE_DEFAULTS, SAMPLING_DEFAULTS } from './Engine.js';
-export type { ChatRequest, ClassifyOptions, EngineOptions, EngineStatus } from './Engine.js';
+export type { ChatRequest, ClassifyOptions, EngineOptions, EngineStatus, JobOptions } from './Engine.js';
 export type { ChatStream } from './ChatStream.js';
 export { forwardAbort, type AbortSignalLike } from './forwardAbort.js';
 export type { FinishReason, ReplyResult } from './generateReply.js';

@@ -44,6 +44,11 @@ export interface LoadModelOptions {
   downloadConnectTimeoutMs?: number;
   /** Where `hf:` models come from (a mirror); defaults to https://huggingface.co/. */
   huggingFaceEndpoint?: string;
+  /**
+   * Which llama.cpp build runs the model: `auto` takes the native build (`npm run build:native`) when there is one,
+   * else node-llama-cpp's prebuilt binary; `native` requires the native build; `prebuilt` ignores it.
+   */
+  runtime?: LlamaRuntime;
   /** Called for conditions an operator must notice, such as a synthetic model with meaningless output. */
   onWarning?: (message: string) => void;
   signal?: AbortSignal;
@@ -61,12 +66,24 @@ export interface DownloadProgress {
   stop(): void;
 }
 
+export type LlamaRuntime = 'auto' | 'native' | 'prebuilt';
+
 export interface LoadedModel {
   llama: Llama;
   model: LlamaModel;
   source: ModelSource;
+  /** The build that was loaded: a native build of the bundled llama.cpp, or node-llama-cpp's portable prebuilt one. */
+  build: 'native' | 'prebuilt';
   loadMs: number;
 }
+
+/**
+ * The options `npm run build:native` compiles with (scripts/buildNative.ts passes them as NODE_LLAMA_CPP_CMAKE_OPTION_*):
+ * node-llama-cpp names a local build's folder after them, so asking for them finds that build and nothing else.
+ */
+export const NATIVE_BUILD_CMAKE_OPTIONS: Readonly<Record<string, string>> = { GGML_NATIVE: 'ON', GGML_OPENMP: 'ON' };
+/** Options no local build is ever made with: asking for them skips local builds and loads the prebuilt binary. */
+const PREBUILT_ONLY_CMAKE_OPTIONS: Readonly<Record<string, string>> = { ALL_IN_ONE_PREBUILT_ONLY: 'ON' };
 
 const SYNTHETIC_PREFIX = 'synthetic:';
 const HUGGING_FACE_PREFIX = 'hf:';
@@ -115,7 +132,9 @@ export async function resolveModelSource(options: ModelSourceOptions): Promise<M
   const file = path.resolve(spec);
   const { synthetic } = await inspectGgufFile(file, spec);
   if (synthetic) {
-    options.onWarning?.(`${file} is a synthetic model with RANDOM weights: its sentiment labels and replies are meaningless.`);
+    options.onWarning?.(
+      `${file} is a synthetic model with RANDOM weights: its sentiment labels and replies are meaningless.`,
+    );
   }
   return { kind: 'file', spec, path: file, sizeBytes: (await stat(file)).size, synthetic };
 }
@@ -123,14 +142,25 @@ export async function resolveModelSource(options: ModelSourceOptions): Promise<M
 export async function loadModel(options: LoadModelOptions): Promise<LoadedModel> {
   const startedAt = performance.now();
   const source = await resolveModelSource(options);
+  const runtime = options.runtime ?? 'auto';
   const llama = await getLlama({
     gpu: options.gpu === 'off' ? false : 'auto',
     logLevel: LlamaLogLevel.error,
     progressLogs: false,
+    // Never compile at start-up: a missing native build falls back to the prebuilt binary (unless it is required).
+    build: 'never',
+    cmakeOptions: { ...(runtime === 'prebuilt' ? PREBUILT_ONLY_CMAKE_OPTIONS : NATIVE_BUILD_CMAKE_OPTIONS) },
   });
+  const build = llama.buildType === 'localBuild' ? 'native' : 'prebuilt';
+  if (runtime === 'native' && build !== 'native') {
+    await llama.dispose();
+    throw new ModelUnavailableError({
+      message: 'LLAMA_RUNTIME=native, but there is no native build: run `npm run build:native` first.',
+    });
+  }
   try {
     const model = await llama.loadModel({ modelPath: source.path, useMmap: options.useMmap });
-    return { llama, model, source, loadMs: performance.now() - startedAt };
+    return { llama, model, source, build, loadMs: performance.now() - startedAt };
   } catch (error) {
     await llama.dispose();
     throw new ModelUnavailableError({
@@ -182,7 +212,10 @@ async function inspectGgufFile(file: string, spec: string): Promise<{ synthetic:
   try {
     handle = await open(file, 'r');
   } catch (error) {
-    throw new ModelUnavailableError({ message: `Model file not found or unreadable: ${file} (MODEL=${spec}). ${HINT}`, cause: error });
+    throw new ModelUnavailableError({
+      message: `Model file not found or unreadable: ${file} (MODEL=${spec}). ${HINT}`,
+      cause: error,
+    });
   }
   try {
     const { buffer, bytesRead } = await handle.read(Buffer.alloc(4), 0, 4, 0);

@@ -71,11 +71,7 @@ export function baselineSentimentPrompt(locale: Locale, text: string): PromptPar
       : '[SYSTEM] You are a cold sentiment analyst who only cares about emotional polarity. Judge the text below and ' +
         'answer strictly in the format: 😄 LLM sentiment: positive or 😡 LLM sentiment: negative or 😐 LLM sentiment: neutral. ' +
         'No explanation, no extra words, no line breaks. [/SYSTEM]\n';
-  return [
-    trusted(`<|im_start|>user\n${instruction}`),
-    untrusted(text),
-    trusted('<|im_end|>\n<|im_start|>assistant\n'),
-  ];
+  return [trusted(`<|im_start|>user\n${instruction}`), untrusted(text), trusted('<|im_end|>\n<|im_start|>assistant\n')];
 }
 
 const CHAT_SYSTEM: Record<Locale, string> = {

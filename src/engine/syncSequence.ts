@@ -45,15 +45,21 @@ export async function syncSequence<T>(
   let start = reusable;
   for (; wanted.length - start > PROMPT_CHUNK_TOKENS + MERGED_REMAINDER_TOKENS; start += PROMPT_CHUNK_TOKENS) {
     const chunk = wanted.slice(start, start + PROMPT_CHUNK_TOKENS);
-    await job.step(async () => {
-      await eraseStale();
-      await sequence.evaluateWithoutGeneratingNewTokens(chunk);
-    });
+    await job.step(
+      async () => {
+        await eraseStale();
+        await sequence.evaluateWithoutGeneratingNewTokens(chunk);
+      },
+      { tokens: chunk.length, generating: false },
+    );
   }
   const pending = wanted.slice(start);
-  const value = await job.step(async () => {
-    await eraseStale();
-    return finalStep(pending);
-  });
+  const value = await job.step(
+    async () => {
+      await eraseStale();
+      return finalStep(pending);
+    },
+    { tokens: pending.length, generating: false },
+  );
   return { value, evaluated: wanted.length - reusable };
 }

@@ -26,7 +26,14 @@ const EngineStatus = builder.objectRef<Status>('EngineStatus').implement({
     contextSize: t.exposeInt('contextSize'),
     queueDepth: t.exposeInt('queueDepth', { description: 'Jobs waiting for their turn.' }),
     runningJobs: t.exposeStringList('runningJobs', { description: 'Kinds of the jobs in progress.' }),
-    warmConversations: t.exposeInt('warmConversations'),
+    runtime: t.exposeString('runtime', {
+      description: 'The llama.cpp build in use: "native" (compiled here by npm run build:native) or "prebuilt" (node-llama-cpp\'s).',
+    }),
+    maxParallelReplies: t.exposeInt('maxParallelReplies', { description: 'Replies generated at once (MAX_PARALLEL_REPLIES).' }),
+    warmConversations: t.exposeInt('warmConversations', { description: 'Conversations whose tokens are resident now.' }),
+    averageStepsPerCycle: t.exposeFloat('averageStepsPerCycle', {
+      description: 'Generated tokens and prompt chunks one batched decode carried, on average since start.',
+    }),
     tokensGenerated: t.exposeInt('tokensGenerated'),
     recentTokensPerSecond: t.exposeFloat('recentTokensPerSecond'),
   }),

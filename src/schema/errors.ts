@@ -59,7 +59,7 @@ export function maskError(error: unknown, message: string): GraphQLError {
     const publicMessage = PUBLIC_MESSAGES[(original as Error & { code: string }).code];
     return createGraphQLError(publicMessage ?? original.message, {
       ...(graphQLError ? { nodes: graphQLError.nodes, path: graphQLError.path } : {}),
-      extensions: publicMessage ? { code, retryable: true } : { code },
+      extensions: { ...(publicMessage ? { code, retryable: true } : { code }), ...retryHintOf(original) },
     });
   }
   if (graphQLError && (original === undefined || original === null || isGraphQLError(original))) {
@@ -77,6 +77,20 @@ export function maskError(error: unknown, message: string): GraphQLError {
     ...(graphQLError ? { nodes: graphQLError.nodes, path: graphQLError.path } : {}),
     extensions: { code: UNEXPECTED_ERROR_CODE },
   });
+}
+
+/**
+ * A refusal with a retry hint (ENGINE_BUSY): `retryAfterMs` for every transport, and for HTTP a status code (503 when
+ * the queue is full, 429 when the caller's key has its share waiting) with `Retry-After` in whole seconds. Yoga turns
+ * `extensions.http` into the response's status and headers and leaves it out of the body.
+ */
+function retryHintOf(error: Error): Record<string, unknown> {
+  if (!('retryAfterMs' in error) || typeof error.retryAfterMs !== 'number') return {};
+  const status = 'limit' in error && error.limit === 'key' ? 429 : 503;
+  return {
+    retryAfterMs: error.retryAfterMs,
+    http: { status, headers: { 'Retry-After': String(Math.max(1, Math.ceil(error.retryAfterMs / 1000))) } },
+  };
 }
 
 /** The JSON body for an error answered outside GraphQL execution (refused before Yoga runs the operation). */

@@ -15,6 +15,7 @@ import {
   type ChatTurn,
   type Engine,
   type FinishReason,
+  type JobOptions,
   type Locale,
   type SentimentResult,
 } from '../engine/index.js';
@@ -78,14 +79,18 @@ export async function runChatTurn(
   }
   // Refuse a bad request before anything is stored.
   engine.checkChatRequest({ history: [], message: input.message, locale, ...options });
-  const signal = scope.signal ? { signal: scope.signal } : {};
+  // The owner is also the key the engine takes turns by, so one API key's flood cannot crowd out another's turn.
+  const jobOptions = {
+    ...(scope.signal ? { signal: scope.signal } : {}),
+    ...(scope.owner === null ? {} : { key: scope.owner }),
+  };
 
   // Classifying needs no history, so it runs before this turn waits for the conversation.
-  const sentiment = await engine.classify(input.message, { locale, ...signal });
+  const sentiment = await engine.classify(input.message, { locale, ...jobOptions });
   const conversation = existing ?? createConversation(database, { owner: scope.owner, title: titleOf(input.message) });
   const entry = await scope.enterConversation?.(conversation.id);
   try {
-    return await generateTurn(engine, database, { input, scope, conversation, sentiment, locale, options, signal });
+    return await generateTurn(engine, database, { input, scope, conversation, sentiment, locale, options, jobOptions });
   } finally {
     entry?.leave();
   }
@@ -98,12 +103,12 @@ interface TurnParts {
   sentiment: SentimentResult;
   locale: Locale;
   options: Pick<ChatRequest, 'maxTokens' | 'temperature' | 'seed'>;
-  signal: { signal?: AbortSignal };
+  jobOptions: JobOptions;
 }
 
 /** Stores the user message, streams the reply and stores it: the part of a turn that owns the conversation. */
 async function generateTurn(engine: Engine, database: AppDatabase, parts: TurnParts): Promise<ChatTurnOutcome> {
-  const { input, scope, conversation, sentiment, locale, options, signal } = parts;
+  const { input, scope, conversation, sentiment, locale, options, jobOptions } = parts;
   const turn = insertUserTurn(database, {
     conversationId: conversation.id,
     content: input.message,
@@ -125,7 +130,7 @@ async function generateTurn(engine: Engine, database: AppDatabase, parts: TurnPa
       conversationKey: conversation.id,
       ...options,
     },
-    signal,
+    jobOptions,
   );
   let partial = '';
   let index = 0;

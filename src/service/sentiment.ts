@@ -18,6 +18,7 @@ export async function classifyAndStore(
   const results = await engine.classifyBatch(request.texts, {
     locale: request.locale,
     ...(request.signal ? { signal: request.signal } : {}),
+    ...(request.owner === null ? {} : { key: request.owner }),
   });
   const rows = insertQuerySentiments(
     database,

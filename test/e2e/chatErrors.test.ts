@@ -113,7 +113,7 @@ describe('errors during a turn', () => {
 
   it('explains ENGINE_BUSY, and Retry succeeds once the engine is free', async () => {
     // One chat at a time and no queue: a second chat while one streams is refused at once.
-    const engine = await engineWith({ maxQueue: 0, warmConversations: 1 });
+    const engine = await engineWith({ maxQueue: 0, maxParallelReplies: 1, warmConversations: 1 });
     const { url, port } = await serve(engine, 'busy');
     const other: Client = createClient({ url: `ws://127.0.0.1:${port}/graphql`, webSocketImpl: WebSocket, retryAttempts: 0 });
     leftovers.push(() => other.dispose());

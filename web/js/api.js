@@ -49,9 +49,7 @@ export function createApi({ endpoint = '/graphql', apiKey, onUnauthorized }) {
     } catch (cause) {
       throw report(new ApiError({ code: 'CONNECTION_LOST', message: 'The server cannot be reached.', cause }));
     }
-    if (response.status === 401 || response.status === 403) {
-      throw report(new ApiError({ code: 'UNAUTHENTICATED', message: `HTTP ${response.status}` }));
-    }
+    if (response.status === 401) throw report(new ApiError({ code: 'UNAUTHENTICATED', message: 'HTTP 401' }));
     const body = await response.json().catch(() => null);
     if (!body) throw report(new ApiError({ code: 'UNEXPECTED', message: `HTTP ${response.status}` }));
     if (body.errors?.length) throw report(fromGraphQLErrors(body.errors));

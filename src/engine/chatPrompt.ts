@@ -1,0 +1,54 @@
+// A chat turn's prompt: system prompt, as many recent turns as fit, the new message and room for the reply.
+import type { LlamaModel, Token } from 'node-llama-cpp';
+import { BadInputError } from './errors.js';
+import {
+  ASSISTANT_REPLY_LEAD,
+  chatSystemPrompt,
+  chatTurnPrompt,
+  type ChatTurn,
+  type Locale,
+  type SentimentLabel,
+} from './prompts.js';
+import { tokenizeParts } from './tokenizeParts.js';
+
+export interface ChatPromptRequest {
+  history: readonly ChatTurn[];
+  message: string;
+  locale: Locale;
+  userSentiment?: SentimentLabel;
+}
+
+/**
+ * Whole turns are dropped oldest first; the system prompt and the new message always stay, and the reply's
+ * `maxTokens` always fits, so the context never has to shift (which would erase the instructions).
+ */
+export function buildChatPrompt(
+  model: LlamaModel,
+  request: ChatPromptRequest,
+  contextSize: number,
+  maxTokens: number,
+): Token[] {
+  const head = tokenizeParts(model, chatSystemPrompt(request.locale, request.userSentiment));
+  const tail = tokenizeParts(model, [
+    ...chatTurnPrompt({ role: 'user', content: request.message }),
+    ...ASSISTANT_REPLY_LEAD,
+  ]);
+  const budget = contextSize - maxTokens - head.length - tail.length;
+  if (budget < 0) {
+    throw new BadInputError({
+      message:
+        `The message needs ${head.length + tail.length} prompt tokens plus ${maxTokens} for the reply, ` +
+        `more than the ${contextSize}-token context; shorten it or lower maxTokens.`,
+    });
+  }
+  const turns = request.history.map((turn) => tokenizeParts(model, chatTurnPrompt(turn)));
+  let kept = turns.length;
+  let used = 0;
+  while (kept > 0 && used + turns[kept - 1]!.length <= budget) {
+    used += turns[kept - 1]!.length;
+    kept -= 1;
+  }
+  // A history that would open with a reply to a dropped question confuses the model; drop that reply too.
+  if (kept < turns.length && request.history[kept]?.role === 'assistant') kept += 1;
+  return [...head, ...turns.slice(kept).flat(), ...tail];
+}

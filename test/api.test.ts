@@ -91,6 +91,14 @@ describe('sentiment queries', () => {
     const body = await service.graphql(query);
     expect(codesOf(body)).toEqual(['BAD_USER_INPUT']);
   });
+
+  it('refuses a text that fits MAX_INPUT_CHARS but not the context, with the message chat gives, and stores nothing', async () => {
+    const before = service.database.sqlite.prepare('select count(*) as n from sentiments').get();
+    const body = await service.graphql('query ($text: String!) { sentiment(text: $text, locale: EN) { id } }', { text: 'x '.repeat(2000) });
+    expect(codesOf(body)).toEqual(['BAD_USER_INPUT']);
+    expect(body.errors![0]!.message).toMatch(/^The text needs \d+ prompt tokens, more than the 2048-token context; shorten it\.$/);
+    expect(service.database.sqlite.prepare('select count(*) as n from sentiments').get()).toEqual(before);
+  });
 });
 
 describe('chat and conversations', () => {

@@ -138,3 +138,30 @@ describe('fair share across keys', () => {
     expect(finished.filter((entry) => !entry.includes(':busy:'))).toEqual(['A0', 'B0', 'A1', 'A2', 'A3', 'A4']);
   });
 });
+
+describe('a long input', () => {
+  it('holds one task sequence only: a short query sent behind the longest accepted text is answered while it runs', async () => {
+    const engine = await openEngine({ contextSize: 4096, maxInputChars: 4000 });
+    // Distinct short words tokenize to about one token each: close to the most a 4,096-token context accepts.
+    const longest = Array.from({ length: 3900 }, (_, index) => `w${index % 97}`)
+      .join(' ')
+      .slice(0, 4000);
+    const started = performance.now();
+    let longDone = 0;
+    const long = engine.classify(longest, { locale: 'en' }).then((result) => {
+      longDone = performance.now();
+      return result;
+    });
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    const short = await engine.classify('short and sweet', { locale: 'en' });
+    const shortDone = performance.now();
+    expect(short.label).toMatch(/positive|negative|neutral/);
+    // The short one did not wait for the long one: it was answered first, while the long text was still evaluated.
+    expect(longDone).toBe(0);
+    const result = await long;
+    expect(result.promptTokens).toBeGreaterThan(2000);
+    console.log(
+      `short query answered after ${Math.round(shortDone - started)} ms, the long one after ${Math.round(longDone - started)} ms`,
+    );
+  });
+});

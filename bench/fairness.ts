@@ -1,15 +1,23 @@
 // Benchmark 3: a sentiment query's latency while a 300-token reply streams, vs idle; step-level interleaving
-// (the engine) against a whole-job mutex (the naive design).
+// (the engine) against a whole-job mutex (the naive design); and one API key's query while another key floods.
 import path from 'node:path';
-import { isMainModule, runStandalone, sized, type Benchmark } from './lib/benchmark.js';
+import {
+  benchModelPath,
+  isMainModule,
+  runStandalone,
+  serviceEnv,
+  sized,
+  type Benchmark,
+  type BenchOptions,
+} from './lib/benchmark.js';
 import { chatOverWebSocket, clientTokensPerSecond, sentimentQuery } from './lib/clients.js';
 import { loadBenchEngine } from './lib/engine.js';
 import { startInProcessService, type InProcessService } from './lib/inProcessService.js';
 import { figure, type Figure, type Table } from './lib/results.js';
 import { mixedSentences } from './lib/sentences.js';
+import { startServiceProcess } from './lib/serviceProcess.js';
 import { summarize } from './lib/stats.js';
 import type { MutexScope } from '../src/engine/index.js';
-
 
 const MAX_REPLY_ATTEMPTS = 5;
 
@@ -35,6 +43,7 @@ export const fairness: Benchmark = {
       step: await measureMode(options, 'step', sentences, gapMs, replyTokens),
       job: await measureMode(options, 'job', sentences, gapMs, replyTokens),
     };
+    const share = await measureFairShare(options);
 
     const figures: Figure[] = (['step', 'job'] as const).map((mode) =>
       figure({
@@ -47,6 +56,23 @@ export const fairness: Benchmark = {
         value: summarize(modes[mode].busyMs),
         baseline: { label: 'idle', value: summarize(modes[mode].idleMs) },
         ...(mode === 'step' ? { target: { on: 'ratio' as const, op: '<=' as const, threshold: 2 } } : {}),
+      }),
+    );
+    figures.push(
+      figure({
+        id: 'fair-share-latency',
+        label: `Key B's sentiment query while key A floods ${share.floodChats} concurrent chats`,
+        unit: 'ms',
+        value: summarize(share.busyMs),
+        baseline: { label: "B's query idle", value: summarize(share.idleMs) },
+        target: { on: 'ratio' as const, op: '<=' as const, threshold: 2 },
+      }),
+      figure({
+        id: 'fair-share-refused',
+        label: "Key B's queries refused while key A floods",
+        unit: 'queries',
+        value: summarize([share.refusedB]),
+        target: { on: 'value', op: '<=', threshold: 0 },
       }),
     );
     const tables: Table[] = [
@@ -72,17 +98,44 @@ export const fairness: Benchmark = {
         ]),
       },
     ];
+    tables.push({
+      title: `Fair share: key A sends ${share.floodChats} chats at once (${share.floodTokens} tokens each), key B sentiment queries meanwhile`,
+      columns: [
+        "A's chats served",
+        "A's chats refused (ENGINE_BUSY, A's share of the queue)",
+        "B's queries",
+        "B's refused",
+        "B's latencies (ms)",
+      ],
+      rows: [
+        [
+          share.servedA,
+          share.refusedA,
+          share.busyMs.length + share.refusedB,
+          share.refusedB,
+          share.busyMs.map(Math.round).join(' '),
+        ],
+      ],
+    });
     return {
-      settings: { threads: options.threads, 'reply tokens': replyTokens, 'queries per mode': queries, 'gap between queries (ms)': gapMs },
+      settings: {
+        threads: options.threads,
+        'reply tokens': replyTokens,
+        'queries per mode': queries,
+        'gap between queries (ms)': gapMs,
+      },
       figures,
       tables,
       notes: [
-        'Latency is the client\'s round trip of a `sentiment` query over HTTP (classification and storage included), in ' +
+        "Latency is the client's round trip of a `sentiment` query over HTTP (classification and storage included), in " +
           'the whole service running in the benchmark process; the reply streams over graphql-ws at the same time.',
-        'Queries are sent at fixed intervals from the reply\'s first token on, without waiting for each other, so with ' +
-          'a whole-job mutex each waits for the rest of the reply. `mutexScope: \'job\'` is an engine option that exists ' +
+        "Queries are sent at fixed intervals from the reply's first token on, without waiting for each other, so with " +
+          "a whole-job mutex each waits for the rest of the reply. `mutexScope: 'job'` is an engine option that exists " +
           'for this comparison (a unit test covers it); the service always uses `step`.',
-        'English and Chinese queries alternate; each locale has its own warm sentiment sequence.',
+        "English and Chinese queries alternate; the task sequences hold each locale's saved instructions.",
+        'Fair share runs the real service with two API keys and its default queue bounds (MAX_QUEUE, MAX_QUEUE_PER_KEY): ' +
+          "admission serves the key served longest ago, so B's query (and each of A's chats' classification) takes " +
+          "its turn instead of waiting behind A's backlog, and A's flood is refused before B is.",
       ],
     };
   },
@@ -107,7 +160,9 @@ async function measureMode(
       const attempt = await queriesDuringReply(service, sentences, gapMs, replyTokens, seed);
       if (attempt.trace.tokenCount >= replyTokens || seed >= MAX_REPLY_ATTEMPTS) {
         const busyMs = await Promise.all(attempt.busy);
-        options.log(`fairness (${mode}): idle ${idleMs.map(Math.round).join(' ')} ms; during the reply ${busyMs.map(Math.round).join(' ')} ms`);
+        options.log(
+          `fairness (${mode}): idle ${idleMs.map(Math.round).join(' ')} ms; during the reply ${busyMs.map(Math.round).join(' ')} ms`,
+        );
         return {
           idleMs,
           busyMs,
@@ -153,4 +208,68 @@ async function queriesDuringReply(
   }
   return { trace: await reply, busy, sentAfterMs };
 }
+const KEY_A = 'fair-share-key-a-0123456789';
+const KEY_B = 'fair-share-key-b-0123456789';
+
+interface FairShare {
+  floodChats: number;
+  floodTokens: number;
+  idleMs: number[];
+  busyMs: number[];
+  refusedB: number;
+  servedA: number;
+  refusedA: number;
+}
+
+/** Key A floods the service with chats; key B's sentiment queries must stay about as fast as when idle. */
+async function measureFairShare(options: BenchOptions): Promise<FairShare> {
+  const floodChats = sized(options, 16, 4);
+  const floodTokens = sized(options, 64, 4);
+  const modelPath = await benchModelPath(options);
+  const service = await startServiceProcess(
+    serviceEnv(options, modelPath, path.join(options.workDir, `fair-share-${process.pid}.db`), {
+      API_KEYS: `${KEY_A},${KEY_B}`,
+    }),
+  );
+  const sentences = mixedSentences(options.sentences, sized(options, 8, 2));
+  try {
+    for (const locale of ['en', 'zh'] as const) await sentimentQuery(service.url, 'Warm-up.', locale, KEY_B);
+    const idleMs: number[] = [];
+    for (const { text, locale } of sentences) idleMs.push((await sentimentQuery(service.url, text, locale, KEY_B)).ms);
+    let floodDone = false;
+    const flood = Promise.allSettled(
+      Array.from({ length: floodChats }, (_, index) =>
+        chatOverWebSocket(
+          service.wsUrl,
+          { message: `Tell me about item ${index}.`, locale: 'en', maxTokens: floodTokens, seed: index },
+          undefined,
+          KEY_A,
+        ),
+      ),
+    ).finally(() => (floodDone = true));
+    // B's queries start once A's chats are all in the queue, and keep coming while they are served.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const busyMs: number[] = [];
+    let refusedB = 0;
+    for (let index = 0; !floodDone || index < 2; index += 1) {
+      const { text, locale } = sentences[index % sentences.length]!;
+      try {
+        busyMs.push((await sentimentQuery(service.url, text, locale, KEY_B)).ms);
+      } catch {
+        refusedB += 1;
+      }
+      if (floodDone) break;
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+    const outcomes = await flood;
+    const servedA = outcomes.filter((outcome) => outcome.status === 'fulfilled').length;
+    options.log(
+      `fairness (keys): B idle ${idleMs.map(Math.round).join(' ')} ms; during A's flood ${busyMs.map(Math.round).join(' ')} ms`,
+    );
+    return { floodChats, floodTokens, idleMs, busyMs, refusedB, servedA, refusedA: floodChats - servedA };
+  } finally {
+    await service.stop();
+  }
+}
+
 if (isMainModule(import.meta.url)) await runStandalone(fairness);

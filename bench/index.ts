@@ -5,8 +5,19 @@ import { fairness } from './fairness.js';
 import type { Benchmark } from './lib/benchmark.js';
 import { memory } from './memory.js';
 import { multiTurn } from './multiTurn.js';
+import { runtime } from './runtime.js';
 import { sentiment } from './sentiment.js';
 import { startup } from './startup.js';
 import { streaming } from './streaming.js';
 
-export const BENCHMARKS: readonly Benchmark[] = [streaming, sentiment, fairness, multiTurn, memory, concurrency, analytics, startup];
+export const BENCHMARKS: readonly Benchmark[] = [
+  streaming,
+  sentiment,
+  fairness,
+  multiTurn,
+  memory,
+  concurrency,
+  analytics,
+  startup,
+  runtime,
+];

@@ -37,6 +37,8 @@ export interface AppConfig {
   taskSequences: number;
   /** Which llama.cpp build to load (LLAMA_RUNTIME): the native one when built, or node-llama-cpp's prebuilt one. */
   runtime: 'auto' | 'native' | 'prebuilt';
+  /** How the KV cache stores keys and values (KV_CACHE_TYPE): `q8_0` (half the memory) or `f16`. */
+  kvCacheType: 'f16' | 'q8_0';
   useMmap: boolean;
   maxQueue: number;
   /** Jobs one API key may have waiting (MAX_QUEUE_PER_KEY). */
@@ -88,6 +90,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     maxParallelReplies: read.integer('MAX_PARALLEL_REPLIES', ENGINE_DEFAULTS.maxParallelReplies, { min: 1, max: 64 }),
     taskSequences: read.integer('TASK_SEQUENCES', ENGINE_DEFAULTS.taskSequences, { min: 1, max: 16 }),
     runtime: read.oneOf('LLAMA_RUNTIME', ['auto', 'native', 'prebuilt'], ENGINE_DEFAULTS.runtime),
+    kvCacheType: read.oneOf('KV_CACHE_TYPE', ['q8_0', 'f16'], ENGINE_DEFAULTS.kvCacheType),
     useMmap: read.boolean('USE_MMAP', ENGINE_DEFAULTS.useMmap),
     maxQueue: read.integer('MAX_QUEUE', ENGINE_DEFAULTS.maxQueue, { min: 0, max: 10_000 }),
     maxQueuePerKey: read.integer('MAX_QUEUE_PER_KEY', ENGINE_DEFAULTS.maxQueuePerKey, { min: 0, max: 10_000 }),

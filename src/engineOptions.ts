@@ -18,6 +18,7 @@ export function engineOptionsOf(config: AppConfig): EngineOptions {
     maxParallelReplies: config.maxParallelReplies,
     taskSequences: config.taskSequences,
     runtime: config.runtime,
+    kvCacheType: config.kvCacheType,
     maxQueue: config.maxQueue,
     maxQueuePerKey: config.maxQueuePerKey,
     jobTimeoutMs: config.jobTimeoutMs,

@@ -45,8 +45,19 @@ type StreamEvent = { __typename: string; [key: string]: any };
  * Runs one chatStream over its own graphql-ws connection, timed from the subscribe message on the open connection
  * (as for a client that keeps its socket); `onDelta` hears of every ChatToken as it arrives.
  */
-export async function chatOverWebSocket(wsUrl: string, input: ChatInput, onDelta?: () => void): Promise<StreamTrace> {
-  const client = createClient({ url: wsUrl, webSocketImpl: WebSocket, retryAttempts: 0, lazy: false });
+export async function chatOverWebSocket(
+  wsUrl: string,
+  input: ChatInput,
+  onDelta?: () => void,
+  apiKey?: string,
+): Promise<StreamTrace> {
+  const client = createClient({
+    url: wsUrl,
+    webSocketImpl: WebSocket,
+    retryAttempts: 0,
+    lazy: false,
+    ...(apiKey ? { connectionParams: { authorization: `Bearer ${apiKey}` } } : {}),
+  });
   try {
     await new Promise<void>((resolve, reject) => {
       const offConnected = client.on('connected', () => {
@@ -100,11 +111,16 @@ export async function postGraphQL<T = Record<string, any>>(
   httpUrl: string,
   query: string,
   variables: Record<string, unknown>,
+  apiKey?: string,
 ): Promise<TimedResponse<T>> {
   const startedAt = performance.now();
   const response = await fetch(`${httpUrl}/graphql`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json', accept: 'application/json' },
+    headers: {
+      'content-type': 'application/json',
+      accept: 'application/json',
+      ...(apiKey ? { authorization: `Bearer ${apiKey}` } : {}),
+    },
     body: JSON.stringify({ query, variables }),
   });
   const body = (await response.json()) as { data?: T; errors?: unknown };
@@ -117,8 +133,13 @@ export interface SentimentAnswer {
   sentiment: { label: 'POSITIVE' | 'NEGATIVE' | 'NEUTRAL'; confidence: number };
 }
 
-export function sentimentQuery(httpUrl: string, text: string, locale: Locale): Promise<TimedResponse<SentimentAnswer>> {
-  return postGraphQL<SentimentAnswer>(httpUrl, SENTIMENT_QUERY, { text, locale: locale.toUpperCase() });
+export function sentimentQuery(
+  httpUrl: string,
+  text: string,
+  locale: Locale,
+  apiKey?: string,
+): Promise<TimedResponse<SentimentAnswer>> {
+  return postGraphQL<SentimentAnswer>(httpUrl, SENTIMENT_QUERY, { text, locale: locale.toUpperCase() }, apiKey);
 }
 
 /** Decode rate seen by a client: deltas after the first, over the time from the first delta to the last. */

@@ -1,14 +1,15 @@
 // The baseline side: node-llama-cpp used directly on the same file and thread count, with nothing of ours on top.
+import { TokenBias, type LlamaContext, type LlamaContextSequence, type LlamaModel, type Token } from 'node-llama-cpp';
 import {
-  getLlama,
-  LlamaLogLevel,
-  TokenBias,
-  type LlamaContext,
-  type LlamaContextSequence,
-  type LlamaModel,
-  type Token,
-} from 'node-llama-cpp';
-import { ENGINE_DEFAULTS, SAMPLING_DEFAULTS, type ChatTurn, type Locale, type SentimentLabel } from '../../src/engine/index.js';
+  ENGINE_DEFAULTS,
+  SAMPLING_DEFAULTS,
+  type ChatTurn,
+  type KvCacheType,
+  type Locale,
+  type LlamaRuntime,
+  type SentimentLabel,
+} from '../../src/engine/index.js';
+import { loadLlama } from '../../src/engine/loadModel.js';
 import {
   ASSISTANT_REPLY_LEAD,
   chatSystemPrompt,
@@ -27,39 +28,41 @@ export interface RawContextOptions {
   batchSize?: number;
   sequences?: number;
   useMmap?: boolean;
-  /**
-   * Q8_0 halves the KV cache (an experimental node-llama-cpp option the engine does not use; llama.cpp needs flash
-   * attention for a quantized V cache).
-   */
-  kvCacheType?: 'F16' | 'Q8_0';
+  /** The KV cache type (default: the engine's); llama.cpp needs flash attention for a quantized V cache. */
+  kvCacheType?: KvCacheType;
+  /** Which llama.cpp build (default: the engine's, the native one when built). */
+  runtime?: LlamaRuntime;
 }
 
 export interface RawContext {
   model: LlamaModel;
   context: LlamaContext;
+  build: 'native' | 'prebuilt';
   dispose(): Promise<void>;
 }
 
 /** Loads the model and creates a context shaped like the engine's (same context size, batch, sequences). */
 export async function openRawContext(options: RawContextOptions): Promise<RawContext> {
-  const llama = await getLlama({ gpu: false, logLevel: LlamaLogLevel.error, progressLogs: false });
+  const { llama, build } = await loadLlama({ gpu: 'off', runtime: options.runtime ?? ENGINE_DEFAULTS.runtime });
   const model = await llama.loadModel({ modelPath: options.modelPath, useMmap: options.useMmap ?? ENGINE_DEFAULTS.useMmap });
   const contextSize = options.contextSize ?? ENGINE_DEFAULTS.contextSize;
   const context = await model.createContext({
     contextSize,
     batchSize: Math.min(options.batchSize ?? ENGINE_DEFAULTS.batchSize, contextSize),
-    sequences: options.sequences ?? 2 + ENGINE_DEFAULTS.warmConversations,
+    sequences: options.sequences ?? ENGINE_DEFAULTS.taskSequences + ENGINE_DEFAULTS.warmConversations,
     threads: options.threads,
-    ...(options.kvCacheType === 'Q8_0'
+    ...((options.kvCacheType ?? ENGINE_DEFAULTS.kvCacheType) === 'q8_0'
       ? { flashAttention: true, experimentalKvCacheKeyType: 'Q8_0', experimentalKvCacheValueType: 'Q8_0' }
       : {}),
   });
   return {
     model,
     context,
+    build,
     dispose: async () => {
       await context.dispose();
       await model.dispose();
+      await llama.dispose();
     },
   };
 }
@@ -138,7 +141,10 @@ export function tokensPerSecond(tokenAt: readonly number[]): number {
 
 /** The engine's sentiment prompt for a text: the constant prefix (kept warm) and the per-call query. */
 export function sentimentPromptTokens(model: LlamaModel, text: string, locale: Locale): { prefix: Token[]; query: Token[] } {
-  return { prefix: tokenizeParts(model, sentimentPrefix(locale)), query: tokenizeParts(model, sentimentQuery(locale, text)) };
+  return {
+    prefix: tokenizeParts(model, sentimentPrefix(locale)),
+    query: tokenizeParts(model, sentimentQuery(locale, text)),
+  };
 }
 
 /** First tokens of every spelling of every label, as the engine's classifier reads them. */
@@ -150,7 +156,8 @@ export function labelFirstTokens(model: LlamaModel, locale: Locale): Token[] {
 /** Keeps the longest resident prefix of `tokens` (all but the last token at most) and returns the rest. */
 export async function reusePrefix(sequence: LlamaContextSequence, tokens: readonly Token[]): Promise<Token[]> {
   const keep = Math.min(sequence.compareContextTokens([...tokens]).firstDifferentIndex, tokens.length - 1);
-  if (sequence.nextTokenIndex > keep) await sequence.eraseContextTokenRanges([{ start: keep, end: sequence.nextTokenIndex }]);
+  if (sequence.nextTokenIndex > keep)
+    await sequence.eraseContextTokenRanges([{ start: keep, end: sequence.nextTokenIndex }]);
   return tokens.slice(keep);
 }
 

@@ -16,11 +16,11 @@ const raw = await openRawContext({
   threads: Number(env('THREADS')),
   contextSize: Number(env('CONTEXT_SIZE')),
   batchSize: Number(env('BATCH_SIZE')),
-  sequences: 2 + Number(env('WARM_CONVERSATIONS')),
+  sequences: Number(env('SEQUENCES')),
   useMmap: env('USE_MMAP') === 'true',
-  kvCacheType: env('KV_CACHE_TYPE') === 'Q8_0' ? 'Q8_0' : 'F16',
+  kvCacheType: env('KV_CACHE_TYPE') === 'f16' ? 'f16' : 'q8_0',
 });
-process.stdout.write(`${JSON.stringify({ event: 'ready' })}\n`);
+process.stdout.write(`${JSON.stringify({ event: 'ready', build: raw.build })}\n`);
 const sequence = raw.context.getSequence();
 const prompt = raw.model.tokenize(env('PROMPT'));
 let generated = 0;

@@ -1,6 +1,6 @@
 // Runs bench/lib/rawModelProcess.ts as a child and times it: the baseline for start-up and memory.
 import { spawn } from 'node:child_process';
-import { ENGINE_DEFAULTS } from '../../src/engine/index.js';
+import { ENGINE_DEFAULTS, type KvCacheType } from '../../src/engine/index.js';
 import { PROJECT_ROOT } from './paths.js';
 import type { TreeMemory } from './processMemory.js';
 
@@ -9,9 +9,10 @@ export interface RawProcessSettings {
   threads: number;
   contextSize?: number;
   batchSize?: number;
-  warmConversations?: number;
+  /** Context sequences (default: the engine's, task sequences plus chat sequences). */
+  sequences?: number;
   useMmap?: boolean;
-  kvCacheType?: 'F16' | 'Q8_0';
+  kvCacheType?: KvCacheType;
   /** Evaluated, then 32 tokens generated, before memory is read. */
   prompt: string;
 }
@@ -19,6 +20,8 @@ export interface RawProcessSettings {
 export interface RawProcessRun {
   /** From spawn to the model loaded and the context created. */
   readyMs: number;
+  /** Which llama.cpp build it loaded. */
+  build: string;
   /** Of the child alone (it starts nothing), after its exercise. */
   memory: TreeMemory;
 }
@@ -36,15 +39,16 @@ export function runRawProcess(settings: RawProcessSettings): Promise<RawProcessR
       THREADS: String(settings.threads),
       CONTEXT_SIZE: String(settings.contextSize ?? ENGINE_DEFAULTS.contextSize),
       BATCH_SIZE: String(settings.batchSize ?? ENGINE_DEFAULTS.batchSize),
-      WARM_CONVERSATIONS: String(settings.warmConversations ?? ENGINE_DEFAULTS.warmConversations),
+      SEQUENCES: String(settings.sequences ?? ENGINE_DEFAULTS.taskSequences + ENGINE_DEFAULTS.warmConversations),
       USE_MMAP: String(settings.useMmap ?? ENGINE_DEFAULTS.useMmap),
-      KV_CACHE_TYPE: settings.kvCacheType ?? 'F16',
+      KV_CACHE_TYPE: settings.kvCacheType ?? ENGINE_DEFAULTS.kvCacheType,
       PROMPT: settings.prompt,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   return new Promise((resolve, reject) => {
     let readyMs: number | undefined;
+    let build = 'unknown';
     let memory: TreeMemory | undefined;
     let output = '';
     let pending = '';
@@ -56,14 +60,17 @@ export function runRawProcess(settings: RawProcessSettings): Promise<RawProcessR
       while ((newline = pending.indexOf('\n')) >= 0) {
         const line = pending.slice(0, newline);
         pending = pending.slice(newline + 1);
-        const message = JSON.parse(line) as { event: string } & TreeMemory;
-        if (message.event === 'ready') readyMs = performance.now() - startedAt;
+        const message = JSON.parse(line) as { event: string; build?: string } & TreeMemory;
+        if (message.event === 'ready') {
+          readyMs = performance.now() - startedAt;
+          build = message.build ?? build;
+        }
         if (message.event === 'exercised') memory = message;
       }
     });
     child.once('exit', (code) => {
       clearTimeout(timer);
-      if (code === 0 && readyMs !== undefined && memory) resolve({ readyMs, memory });
+      if (code === 0 && readyMs !== undefined && memory) resolve({ readyMs, build, memory });
       else reject(new Error(`rawModelProcess exited with code ${code}:\n${output}`));
     });
   });

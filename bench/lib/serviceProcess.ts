@@ -1,5 +1,6 @@
 // Runs the real service (`src/main.ts`) as a child process on loopback, and times its way to ready.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { bundleService } from './bundle.js';
 import { createServer } from 'node:net';
 import { PROJECT_ROOT } from './paths.js';
 import { treeMemory, type TreeMemory } from './processMemory.js';
@@ -24,16 +25,26 @@ export interface ServiceProcess {
 }
 
 export interface StartServiceOptions {
-  /** A plain-JavaScript bundle of the service to run instead of `src/main.ts` through tsx (what `npm start` runs). */
-  bundle?: string;
+  /**
+   * How to run it: `bundle` (the default) is the compiled JavaScript that `npm start` runs, started directly; `npm`
+   * is `npm start` itself (its own npm and shell processes included); `tsx` is the TypeScript sources through tsx.
+   */
+  via?: 'bundle' | 'npm' | 'tsx';
 }
 
 /** Starts the service with these environment variables (added to a minimal PATH/HOME environment). */
-export async function startServiceProcess(env: Record<string, string>, options: StartServiceOptions = {}): Promise<ServiceProcess> {
+export async function startServiceProcess(
+  env: Record<string, string>,
+  options: StartServiceOptions = {},
+): Promise<ServiceProcess> {
   const port = await freePort();
   const startedAt = performance.now();
-  const args = options.bundle ? [options.bundle] : ['--import', 'tsx', 'src/main.ts'];
-  const child = spawn(process.execPath, args, {
+  const via = options.via ?? 'bundle';
+  const [command, args] =
+    via === 'npm'
+      ? ['npm', ['start', '--silent']]
+      : [process.execPath, via === 'tsx' ? ['--import', 'tsx', 'src/main.ts'] : [await serviceBundle()]];
+  const child = spawn(command, args, {
     cwd: PROJECT_ROOT,
     env: {
       PATH: process.env['PATH'] ?? '/usr/bin:/bin',
@@ -91,6 +102,13 @@ export async function startServiceProcess(env: Record<string, string>, options: 
       clearTimeout(timer);
     },
   };
+}
+
+let bundled: Promise<string> | undefined;
+
+/** The service compiled as `npm start` compiles it, once per benchmark process. */
+function serviceBundle(): Promise<string> {
+  return (bundled ??= bundleService());
 }
 
 /** The status of a GET, or undefined when nothing answers yet. */

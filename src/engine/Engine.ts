@@ -27,11 +27,16 @@ import { TokenRateMeter } from './TokenRateMeter.js';
 import { tokenizeParts } from './tokenizeParts.js';
 import { validateChatRequest, validateTexts } from './validateInput.js';
 
+/**
+ * Chosen from measurements on the 0.5B stand-in (docs/PERFORMANCE.md, benchmarks 5 and 6): eight replies decode
+ * together, which is what keeps eight streams' time to first token low; ten sequences of 1,792 tokens in a Q8_0 KV
+ * cache keep the whole service under 1 GB.
+ */
 export const ENGINE_DEFAULTS = {
-  contextSize: 4096,
+  contextSize: 1792,
   batchSize: 512,
-  maxParallelReplies: 4,
-  warmConversations: 4,
+  maxParallelReplies: 8,
+  warmConversations: 8,
   taskSequences: 2,
   maxQueue: 16,
   maxQueuePerKey: 8,
@@ -42,6 +47,7 @@ export const ENGINE_DEFAULTS = {
   useMmap: true,
   mutexScope: 'step',
   runtime: 'auto',
+  kvCacheType: 'q8_0',
 } as const;
 
 export const SAMPLING_DEFAULTS: Omit<SamplingOptions, 'seed'> = {
@@ -87,6 +93,11 @@ export interface EngineOptions {
   mutexScope?: MutexScope;
   /** Which llama.cpp build to load (`auto`: the native build when present). */
   runtime?: LlamaRuntime;
+  /**
+   * How the KV cache stores keys and values: `q8_0` takes half the memory of `f16` per token (and needs flash
+   * attention, which it turns on); `f16` is llama.cpp's default.
+   */
+  kvCacheType?: KvCacheType;
   /** Told how the download goes when `model` is an `hf:` URI that is not cached yet (e.g. a progress bar). */
   downloadProgress?: DownloadProgress;
   /** How long an uncached `hf:` download may take to start before loading fails. */
@@ -100,6 +111,8 @@ export interface EngineOptions {
    */
   onJobFinished?: (event: JobFinishedEvent) => void;
 }
+
+export type KvCacheType = 'f16' | 'q8_0';
 
 type ResolvedEngineOptions = Required<
   Omit<EngineOptions, 'onWarning' | 'onJobFinished' | 'downloadProgress' | 'huggingFaceEndpoint'>
@@ -219,6 +232,7 @@ export class Engine {
         batchSize: Math.min(resolved.batchSize, resolved.contextSize),
         sequences: resolved.taskSequences + chatSequenceCount(resolved),
         threads: resolved.threads,
+        ...kvCacheOptions(resolved.kvCacheType),
         // The scheduler starts every step of a cycle in one turn of the event loop; node-llama-cpp's default dispatch
         // (on the next turn) then hands all their evaluations to llama.cpp as one batch.
         batching: { dispatchSchedule: 'nextCycle' },
@@ -417,6 +431,15 @@ export class Engine {
   #assertOpen(): void {
     if (this.#disposed) throw new ModelUnavailableError({ message: 'The engine is shutting down.' });
   }
+}
+
+/**
+ * node-llama-cpp marks its KV cache type options experimental; a Q8_0 cache with flash attention is what llama.cpp's
+ * own tools offer for CPUs (`-ctk q8_0 -ctv q8_0 -fa on`), and the engine's tests run on it.
+ */
+function kvCacheOptions(type: KvCacheType) {
+  if (type === 'f16') return {};
+  return { flashAttention: true, experimentalKvCacheKeyType: 'Q8_0', experimentalKvCacheValueType: 'Q8_0' } as const;
 }
 
 /** `items` dealt into at most `ways` non-empty shares. */

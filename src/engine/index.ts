@@ -1,11 +1,11 @@
 // The engine's public surface: what the service layer, the CLI and the benchmarks may use.
 export { Engine, ENGINE_DEFAULTS, SAMPLING_DEFAULTS } from './Engine.js';
-export type { ChatRequest, ClassifyOptions, EngineOptions, EngineStatus, JobOptions } from './Engine.js';
+export type { ChatRequest, ClassifyOptions, EngineOptions, EngineStatus, JobOptions, KvCacheType } from './Engine.js';
 export type { ChatStream } from './ChatStream.js';
 export { forwardAbort, type AbortSignalLike } from './forwardAbort.js';
 export type { FinishReason, ReplyResult } from './generateReply.js';
 export { DEFAULT_DOWNLOAD_CONNECT_TIMEOUT_MS, resolveModelSource } from './loadModel.js';
-export type { DownloadProgress, ModelSource, ModelSourceKind, ModelSourceOptions } from './loadModel.js';
+export type { DownloadProgress, LlamaRuntime, ModelSource, ModelSourceKind, ModelSourceOptions } from './loadModel.js';
 export type { EngineErrorCode, JobFinishedEvent, JobOutcome } from './JobProgress.js';
 export { SENTIMENT_LABELS, sentimentDisplay, sentimentEmoji } from './prompts.js';
 export type { ChatTurn, Locale, SentimentLabel } from './prompts.js';

@@ -142,22 +142,7 @@ export async function resolveModelSource(options: ModelSourceOptions): Promise<M
 export async function loadModel(options: LoadModelOptions): Promise<LoadedModel> {
   const startedAt = performance.now();
   const source = await resolveModelSource(options);
-  const runtime = options.runtime ?? 'auto';
-  const llama = await getLlama({
-    gpu: options.gpu === 'off' ? false : 'auto',
-    logLevel: LlamaLogLevel.error,
-    progressLogs: false,
-    // Never compile at start-up: a missing native build falls back to the prebuilt binary (unless it is required).
-    build: 'never',
-    cmakeOptions: { ...(runtime === 'prebuilt' ? PREBUILT_ONLY_CMAKE_OPTIONS : NATIVE_BUILD_CMAKE_OPTIONS) },
-  });
-  const build = llama.buildType === 'localBuild' ? 'native' : 'prebuilt';
-  if (runtime === 'native' && build !== 'native') {
-    await llama.dispose();
-    throw new ModelUnavailableError({
-      message: 'LLAMA_RUNTIME=native, but there is no native build: run `npm run build:native` first.',
-    });
-  }
+  const { llama, build } = await loadLlama({ gpu: options.gpu, runtime: options.runtime ?? 'auto' });
   try {
     const model = await llama.loadModel({ modelPath: source.path, useMmap: options.useMmap });
     return { llama, model, source, build, loadMs: performance.now() - startedAt };
@@ -168,6 +153,24 @@ export async function loadModel(options: LoadModelOptions): Promise<LoadedModel>
       cause: error,
     });
   }
+}
+
+/** llama.cpp itself, from the build `runtime` asks for: `native` and `auto` look for the native build first. */
+export async function loadLlama(options: { gpu: 'off' | 'auto'; runtime: LlamaRuntime }): Promise<{ llama: Llama; build: 'native' | 'prebuilt' }> {
+  const llama = await getLlama({
+    gpu: options.gpu === 'off' ? false : 'auto',
+    logLevel: LlamaLogLevel.error,
+    progressLogs: false,
+    // Never compile at start-up: a missing native build falls back to the prebuilt binary (unless it is required).
+    build: 'never',
+    cmakeOptions: { ...(options.runtime === 'prebuilt' ? PREBUILT_ONLY_CMAKE_OPTIONS : NATIVE_BUILD_CMAKE_OPTIONS) },
+  });
+  const build = llama.buildType === 'localBuild' ? 'native' : 'prebuilt';
+  if (options.runtime === 'native' && build !== 'native') {
+    await llama.dispose();
+    throw new ModelUnavailableError({ message: 'LLAMA_RUNTIME=native, but there is no native build: run `npm run build:native` first.' });
+  }
+  return { llama, build };
 }
 
 /** The cached file when there is one; otherwise a download that must get going within the connect timeout. */

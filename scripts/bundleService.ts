@@ -1,0 +1,28 @@
+// Compiles the service (src/main.ts and everything it imports) into one plain-JavaScript file with esbuild.
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
+
+const PROJECT_ROOT = fileURLToPath(new URL('..', import.meta.url));
+
+/**
+ * Two folders below the project root, like src/<dir>/, so paths that modules resolve from their own location
+ * (`../../migrations`, `../../web/`) still point at the right place. dist/ is git-ignored.
+ */
+export const SERVICE_BUNDLE_PATH = path.join(PROJECT_ROOT, 'dist', 'service', 'main.mjs');
+
+export async function bundleService(outfile: string = SERVICE_BUNDLE_PATH): Promise<string> {
+  await build({
+    entryPoints: [path.join(PROJECT_ROOT, 'src', 'main.ts')],
+    outfile,
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node20',
+    sourcemap: 'linked',
+    // Dependencies stay in node_modules, loaded by Node as usual: only our TypeScript is compiled ahead of time.
+    packages: 'external',
+    logLevel: 'warning',
+  });
+  return outfile;
+}

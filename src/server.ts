@@ -71,7 +71,8 @@ export async function runServer(config: AppConfig): Promise<void> {
     });
     if (stopping) return void (await engine.dispose());
     engineHolder.set(engine);
-    const { model, threads, contextSize } = engine.status();
+    const status = engine.status();
+    const { model, threads, contextSize } = status;
     const auth = config.apiKeys.length > 0;
     log.info(
       {
@@ -85,6 +86,8 @@ export async function runServer(config: AppConfig): Promise<void> {
         loadMs: Math.round(model.loadMs),
         threads,
         contextSize,
+        runtime: status.runtime,
+        maxParallelReplies: status.maxParallelReplies,
         database: database.path,
         auth: auth ? 'on' : 'off',
       },
@@ -93,7 +96,7 @@ export async function runServer(config: AppConfig): Promise<void> {
     if (!auth) log.warn({ url }, 'API_KEYS is not set: anyone who can reach this address may call the API');
     if (config.logLevel !== 'silent') {
       const { playground, metricsAuth } = config;
-      const banner = { url, playground, metricsAuth, model, databasePath: database.path, auth };
+      const banner = { url, playground, metricsAuth, model, engine: status, databasePath: database.path, auth };
       process.stderr.write(formatStartupBanner(banner));
     }
   } catch (error) {

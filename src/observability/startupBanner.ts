@@ -8,6 +8,8 @@ export interface StartupBannerInput {
   /** `/metrics` needs an API key. */
   metricsAuth: boolean;
   model: EngineStatus['model'];
+  /** The llama.cpp build in use and how many replies decode together. */
+  engine: Pick<EngineStatus, 'runtime' | 'threads' | 'contextSize' | 'maxParallelReplies'>;
   databasePath: string;
   /** Whether requests need an API key. */
   auth: boolean;
@@ -29,6 +31,11 @@ export function formatStartupBanner(input: StartupBannerInput): string {
     ['Metrics', `${input.url}/metrics${input.metricsAuth ? ' (API key required)' : ''}`],
     ['Model', `${model.name}, ${size}, loaded in ${(model.loadMs / MS_PER_SECOND).toFixed(1)} s`],
     ['  from', origin],
+    [
+      'Engine',
+      `llama.cpp ${input.engine.runtime === 'native' ? 'native build (npm run build:native)' : 'prebuilt binary'}, ` +
+        `${input.engine.threads} thread${input.engine.threads === 1 ? '' : 's'}, ${input.engine.maxParallelReplies} replies at once, ${input.engine.contextSize}-token sequences`,
+    ],
     ['Database', input.databasePath],
     ['Auth', input.auth ? 'on (API keys required)' : 'off (anyone who can reach the port may call the API)'],
   ];

@@ -3,11 +3,19 @@ import os from 'node:os';
 import path from 'node:path';
 import { CodedError } from './CodedError.js';
 import { DEFAULT_BUSY_TIMEOUT_MS } from './db/index.js';
-import { DEFAULT_DOWNLOAD_CONNECT_TIMEOUT_MS, ENGINE_DEFAULTS } from './engine/index.js';
+import {
+  DEFAULT_DOWNLOAD_CONNECT_TIMEOUT_MS,
+  ENGINE_DEFAULTS,
+  loadTaskDefinitions,
+  TaskDefinitionError,
+  type TaskCatalog,
+} from './engine/index.js';
 import { REQUEST_LIMIT_DEFAULTS, type RequestLimits } from './limits/requestLimits.js';
 import { MIN_API_KEY_CHARS } from './security/apiKeys.js';
 
 export const DEFAULT_MODEL = 'hf:Qwen/Qwen2.5-0.5B-Instruct-GGUF/qwen2.5-0.5b-instruct-q8_0.gguf';
+/** Today's behaviour: every chat message gets its sentiment, which sets the reply's tone. */
+const DEFAULT_CHAT_TASKS: readonly string[] = ['sentiment'];
 
 export interface AppConfig {
   host: string;
@@ -37,6 +45,10 @@ export interface AppConfig {
   taskSequences: number;
   /** Which llama.cpp build to load (LLAMA_RUNTIME): the native one when built, or node-llama-cpp's prebuilt one. */
   runtime: 'auto' | 'native' | 'prebuilt';
+  /** The built-in tasks and TASKS_FILE's, validated at start-up, and what `analyze` runs by default. */
+  tasks: TaskCatalog;
+  /** Tasks run on every chat message before the reply (CHAT_TASKS); their classify labels may steer the reply. */
+  chatTasks: readonly string[];
   /** How the KV cache stores keys and values (KV_CACHE_TYPE): `q8_0` (half the memory) or `f16`. */
   kvCacheType: 'f16' | 'q8_0';
   useMmap: boolean;
@@ -91,6 +103,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     taskSequences: read.integer('TASK_SEQUENCES', ENGINE_DEFAULTS.taskSequences, { min: 1, max: 16 }),
     runtime: read.oneOf('LLAMA_RUNTIME', ['auto', 'native', 'prebuilt'], ENGINE_DEFAULTS.runtime),
     kvCacheType: read.oneOf('KV_CACHE_TYPE', ['q8_0', 'f16'], ENGINE_DEFAULTS.kvCacheType),
+    ...readTasks(read),
     useMmap: read.boolean('USE_MMAP', ENGINE_DEFAULTS.useMmap),
     maxQueue: read.integer('MAX_QUEUE', ENGINE_DEFAULTS.maxQueue, { min: 0, max: 10_000 }),
     maxQueuePerKey: read.integer('MAX_QUEUE_PER_KEY', ENGINE_DEFAULTS.maxQueuePerKey, { min: 0, max: 10_000 }),
@@ -102,6 +115,24 @@ export function loadConfig(env: Env = process.env): AppConfig {
     limits: readRequestLimits(read),
     databaseBusyTimeoutMs: read.integer('DATABASE_BUSY_TIMEOUT_MS', DEFAULT_BUSY_TIMEOUT_MS, { min: 0, max: 600_000 }),
   };
+}
+
+function readTasks(read: EnvReader): Pick<AppConfig, 'tasks' | 'chatTasks'> {
+  const file = read.optional('TASKS_FILE');
+  let tasks: TaskCatalog;
+  try {
+    tasks = loadTaskDefinitions(file === undefined ? undefined : path.resolve(file));
+  } catch (error) {
+    if (!(error instanceof TaskDefinitionError)) throw error;
+    throw new ConfigError({ variable: 'TASKS_FILE', message: error.message });
+  }
+  const chatTasks = read.list('CHAT_TASKS', (name) => {
+    if (!tasks.tasks.some((task) => task.name === name)) {
+      throw new Error(`no such task; the tasks are ${tasks.tasks.map((task) => task.name).join(', ')}`);
+    }
+    return name;
+  });
+  return { tasks, chatTasks: chatTasks.length > 0 ? [...new Set(chatTasks)] : DEFAULT_CHAT_TASKS };
 }
 
 function readMetricsAuth(read: EnvReader): boolean {
@@ -212,6 +243,10 @@ class EnvReader {
         throw new ConfigError({ variable: name, message: `"${entry}": ${error instanceof Error ? error.message : String(error)}` });
       }
     });
+  }
+
+  optional(name: string): string | undefined {
+    return this.#raw(name);
   }
 
   /** An optional http(s) URL. */

@@ -19,6 +19,7 @@ export function engineOptionsOf(config: AppConfig): EngineOptions {
     taskSequences: config.taskSequences,
     runtime: config.runtime,
     kvCacheType: config.kvCacheType,
+    tasks: config.tasks,
     maxQueue: config.maxQueue,
     maxQueuePerKey: config.maxQueuePerKey,
     jobTimeoutMs: config.jobTimeoutMs,

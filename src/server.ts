@@ -29,7 +29,12 @@ export async function runServer(config: AppConfig): Promise<void> {
   const database = openDatabase({ path: config.databasePath, busyTimeoutMs: config.databaseBusyTimeoutMs });
   const engineHolder = new EngineHolder();
   const metrics = createMetrics({ engineStatus: () => engineHolder.current?.status() });
-  const services = new Services({ database, engine: engineHolder, onSentiment: metrics.recordSentiment });
+  const services = new Services({
+    database,
+    engine: engineHolder,
+    onSentiment: metrics.recordSentiment,
+    chatTasks: config.chatTasks,
+  });
   const app = createApp({ services, config, logger: log, metrics });
   let address;
   try {

@@ -6,6 +6,7 @@ import type { JobContext } from '../src/engine/Scheduler.js';
 import { PrefixStates } from '../src/engine/PrefixStates.js';
 import { SentimentClassifier } from '../src/engine/SentimentClassifier.js';
 import { Classifier } from '../src/engine/tasks/Classifier.js';
+import { SENTIMENT_TASK } from '../src/engine/tasks/sentimentTask.js';
 import { MERGED_REMAINDER_TOKENS, PROMPT_CHUNK_TOKENS } from '../src/engine/syncSequence.js';
 import { tokenizeParts } from '../src/engine/tokenizeParts.js';
 import { TEST_THREADS } from './support/testApp.js';
@@ -58,7 +59,9 @@ async function fullDistributionScores(locale: Locale, text: string) {
 
 describe('SentimentClassifier label scores', () => {
   it('match the normalized label probabilities of the full vocabulary distribution', async () => {
-    const classifier = new SentimentClassifier(model, new Classifier(model, states));
+    const scorer = new Classifier(model, states);
+    scorer.add(SENTIMENT_TASK);
+    const classifier = new SentimentClassifier(model, scorer);
     const sequence = context.getSequence();
     expect(classifier.usesSinglePass('zh')).toBe(true);
     // Two texts in a row: the second also exercises the warm prefix and the erasing of the first text.

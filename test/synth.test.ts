@@ -12,6 +12,11 @@ import {
   type Token,
 } from 'node-llama-cpp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PrefixStates } from '../src/engine/PrefixStates.js';
+import { INTENT_DEFINITION } from '../src/engine/tasks/builtinTasks.js';
+import { Classifier } from '../src/engine/tasks/Classifier.js';
+import { SENTIMENT_TASK } from '../src/engine/tasks/sentimentTask.js';
+import { classifierTaskOf } from '../src/engine/tasks/taskPrompts.js';
 import { float16Bits } from '../src/engine/synth/ggml.js';
 import { ensureSyntheticModel, syntheticModelPath, writeSyntheticModel } from '../src/engine/synth/index.js';
 
@@ -209,6 +214,21 @@ describe('Qwen2.5 vocabulary (tiny-qwen-vocab)', () => {
     expect(model.tokenize('正面', false)).toEqual([106557]);
     expect(model.tokenize('负面', false)).toEqual([103276]);
     expect(model.tokenize('中性', false)).toHaveLength(2);
+  });
+
+  it('scores every built-in classify task in one forward pass, in both languages, with the real tokenizer', async () => {
+    // Labels whose first tokens collide would need one decode per spelling: the built-in label words avoid that.
+    const states = await PrefixStates.create();
+    try {
+      const classifier = new Classifier(model, states);
+      classifier.add(SENTIMENT_TASK);
+      classifier.add(classifierTaskOf(INTENT_DEFINITION));
+      for (const task of ['sentiment', 'intent']) {
+        for (const locale of ['zh', 'en'] as const) expect([task, locale, classifier.scoringMethod(task, locale)]).toEqual([task, locale, 'first-token']);
+      }
+    } finally {
+      await states.dispose();
+    }
   });
 
   it('has Qwen2.5-Instruct special tokens and padded vocabulary', () => {

@@ -17,6 +17,7 @@ import {
   LABEL_CONTINUATIONS,
   sentimentPrefix,
   sentimentQuery,
+  TONE_HINT,
 } from '../../src/engine/prompts.js';
 import { TextDeltaDecoder } from '../../src/engine/TextDeltaDecoder.js';
 import { tokenizeParts } from '../../src/engine/tokenizeParts.js';
@@ -73,7 +74,7 @@ export function chatPromptTokens(
   request: { history?: readonly ChatTurn[]; message: string; locale: Locale; userSentiment?: SentimentLabel },
 ): Token[] {
   return [
-    ...tokenizeParts(model, chatSystemPrompt(request.locale, request.userSentiment)),
+    ...tokenizeParts(model, chatSystemPrompt(request.locale, request.userSentiment ? [TONE_HINT[request.locale][request.userSentiment]] : [])),
     ...(request.history ?? []).flatMap((turn) => tokenizeParts(model, chatTurnPrompt(turn))),
     ...tokenizeParts(model, [...chatTurnPrompt({ role: 'user', content: request.message }), ...ASSISTANT_REPLY_LEAD]),
   ];

@@ -5,7 +5,7 @@ import type { AppConfig } from '../config.js';
 import { openDatabase } from '../db/index.js';
 import { Engine, type Locale } from '../engine/index.js';
 import { engineOptionsOf } from '../engineOptions.js';
-import { detectLocale } from '../eval/detectLocale.js';
+import { detectLocale } from '../engine/detectLocale.js';
 import { EngineHolder } from '../service/EngineHolder.js';
 import { Services } from '../service/Services.js';
 import {
@@ -48,7 +48,7 @@ export function chatCommand(config: AppConfig): Command {
           onWarning: (message) => process.stderr.write(`warning: ${message}\n`),
         }),
       );
-      await converse(new Services({ database, engine: holder }), flags, database.path);
+      await converse(new Services({ database, engine: holder, chatTasks: settings.chatTasks }), flags, database.path);
     } finally {
       await holder.close()?.dispose();
       database.close();

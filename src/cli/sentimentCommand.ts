@@ -3,7 +3,7 @@ import { Command } from 'commander';
 import type { AppConfig } from '../config.js';
 import { Engine, type Locale } from '../engine/index.js';
 import { engineOptionsOf } from '../engineOptions.js';
-import { detectLocale } from '../eval/detectLocale.js';
+import { detectLocale } from '../engine/detectLocale.js';
 import { addModelOptions, localeOption, withFlags, type ModelFlags } from './options.js';
 
 interface SentimentFlags extends ModelFlags {

@@ -45,7 +45,7 @@ const MONDAY_SHIFT_MS = 3 * DAY_MS;
 const ALL_SOURCES: readonly SentimentSource[] = ['chat', 'query'];
 
 // `at` is epoch ms (integer arithmetic in SQLite); months are calendar months, so they need the date functions.
-const BUCKET_START: Record<StatsBucket, SQL> = {
+export const BUCKET_START: Record<StatsBucket, SQL> = {
   hour: sql.raw(`at - at % ${HOUR_MS}`),
   day: sql.raw(`at - at % ${DAY_MS}`),
   week: sql.raw(`at - (at + ${MONDAY_SHIFT_MS}) % ${WEEK_MS}`),
@@ -83,28 +83,40 @@ export function sentimentStats(app: AppDatabase, options: SentimentStatsOptions)
   );
 }
 
+/** Where a time range's rows come from: whole hours from a roll-up, the partial hours at its edges from the rows. */
+export interface RangeParts {
+  /** [from, to) of the whole hours (bounds undefined when open), or undefined when the range holds no whole hour. */
+  wholeHours: [number | undefined, number | undefined] | undefined;
+  /** Ranges to read row by row: the partial hours at the edges (or the whole range when it has no whole hour). */
+  edges: [number | undefined, number | undefined][];
+}
+
+/** Splits [from, to) into whole UTC hours and the partial hours around them. */
+export function rangeParts(from: number | undefined, to: number | undefined): RangeParts {
+  const firstWholeHour = from === undefined ? undefined : Math.ceil(from / HOUR_MS) * HOUR_MS;
+  const endOfWholeHours = to === undefined ? undefined : Math.floor(to / HOUR_MS) * HOUR_MS;
+  // No whole hour inside the range (an empty range included): its few rows are read directly.
+  if (firstWholeHour !== undefined && endOfWholeHours !== undefined && firstWholeHour >= endOfWholeHours) {
+    return { wholeHours: undefined, edges: [[from, to]] };
+  }
+  const edges: [number | undefined, number | undefined][] = [];
+  // Two separate ranges rather than one OR, so each stays an index range scan.
+  if (from !== undefined && firstWholeHour !== undefined && from < firstWholeHour) edges.push([from, firstWholeHour]);
+  if (to !== undefined && endOfWholeHours !== undefined && endOfWholeHours < to) edges.push([endOfWholeHours, to]);
+  return { wholeHours: [firstWholeHour, endOfWholeHours], edges };
+}
+
 // Each source yields rows of (at, total, positive, negative, neutral, confidence_sum) for the union.
 function rowSources(options: SentimentStatsOptions): SQL[] {
   const from = options.from?.getTime();
   const to = options.to?.getTime();
   // The roll-up has no conversation column: a conversation's few rows are read directly.
   if (options.conversationId !== undefined) return [sentimentRows(options, from, to)];
-
-  const firstWholeHour = from === undefined ? undefined : Math.ceil(from / HOUR_MS) * HOUR_MS;
-  const endOfWholeHours = to === undefined ? undefined : Math.floor(to / HOUR_MS) * HOUR_MS;
-  // No whole hour inside the range (an empty range included): its few rows are read directly.
-  if (firstWholeHour !== undefined && endOfWholeHours !== undefined && firstWholeHour >= endOfWholeHours) {
-    return [sentimentRows(options, from, to)];
-  }
-  const parts = [hourlyRows(options, firstWholeHour, endOfWholeHours)];
-  // Two separate ranges rather than one OR, so each stays an index range scan.
-  if (from !== undefined && firstWholeHour !== undefined && from < firstWholeHour) {
-    parts.push(sentimentRows(options, from, firstWholeHour));
-  }
-  if (to !== undefined && endOfWholeHours !== undefined && endOfWholeHours < to) {
-    parts.push(sentimentRows(options, endOfWholeHours, to));
-  }
-  return parts;
+  const { wholeHours, edges } = rangeParts(from, to);
+  return [
+    ...(wholeHours ? [hourlyRows(options, ...wholeHours)] : []),
+    ...edges.map(([start, end]) => sentimentRows(options, start, end)),
+  ];
 }
 
 function hourlyRows(options: SentimentStatsOptions, from: number | undefined, to: number | undefined): SQL {

@@ -50,6 +50,14 @@ export {
 } from './sentiments.js';
 export { rebuildHourlyCounts } from './hourlyCounts.js';
 export {
+  insertQueryAnalysis,
+  listTaskResultsOfMessages,
+  type NewTaskResult,
+  type TaskResultRow,
+  type TaskResultSource,
+} from './taskResults.js';
+export { taskStats, type LabelCount, type TaskStats, type TaskStatsOptions } from './taskStats.js';
+export {
   sentimentStats,
   type LabelCounts,
   type SentimentSeriesPoint,

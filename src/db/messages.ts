@@ -4,6 +4,7 @@ import type { AppDatabase, DbExecutor } from './client.js';
 import { newId } from './ids.js';
 import { conversations, messages, sentiments } from './schema.js';
 import { writeSentiment, type NewSentiment, type SentimentRow } from './sentiments.js';
+import { writeTaskResult, type NewTaskResult, type TaskResultRow } from './taskResults.js';
 
 export type MessageRow = typeof messages.$inferSelect;
 export type MessageStatus = MessageRow['status'];
@@ -16,15 +17,18 @@ export interface MessageWithSentiment extends MessageRow {
 export interface UserTurnInput {
   conversationId: string;
   content: string;
-  /** The classification of `content`, made before this call. */
-  sentiment: NewSentiment;
+  /** The sentiment of `content`, made before this call (absent when CHAT_TASKS leaves sentiment out). */
+  sentiment?: NewSentiment;
+  /** The other chat tasks' results on `content`, stored with it. */
+  taskResults?: readonly NewTaskResult[];
   /** Defaults to now. */
   createdAt?: Date;
 }
 
 export interface UserTurn {
   message: MessageRow;
-  sentiment: SentimentRow;
+  sentiment: SentimentRow | null;
+  taskResults: TaskResultRow[];
 }
 
 export interface AssistantReplyInput {
@@ -78,15 +82,17 @@ export function insertUserTurn(app: AppDatabase, input: UserTurnInput): UserTurn
       })
       .returning()
       .get();
-    const sentiment = writeSentiment(tx, input.sentiment, {
-      source: 'chat',
+    const context = {
+      source: 'chat' as const,
       owner: conversation.owner,
       conversationId: input.conversationId,
       messageId: message.id,
       text: null,
       createdAt,
-    });
-    return { message, sentiment };
+    };
+    const sentiment = input.sentiment ? writeSentiment(tx, input.sentiment, context) : null;
+    const taskResults = (input.taskResults ?? []).map((result) => writeTaskResult(tx, result, context));
+    return { message, sentiment, taskResults };
   });
 }
 

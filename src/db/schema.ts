@@ -122,3 +122,59 @@ export const sentimentHourlyCounts = sqliteTable(
   },
   (t) => [primaryKey({ columns: [t.ownerKey, t.source, t.hourStart] })],
 );
+
+const TASK_KINDS = ['classify', 'extract'] as const;
+
+// Results of every task but sentiment (which keeps its own table above): a classification's label and per-label
+// probabilities, or an extraction's JSON answer. Same sources, owners and links as sentiments.
+export const taskResults = sqliteTable(
+  'task_results',
+  {
+    id: text('id').primaryKey(),
+    task: text('task').notNull(),
+    kind: text('kind', { enum: TASK_KINDS }).notNull(),
+    source: text('source', { enum: SENTIMENT_SOURCES }).notNull(),
+    owner: text('owner'),
+    conversationId: text('conversation_id').references(() => conversations.id, { onDelete: 'set null' }),
+    messageId: text('message_id').references(() => messages.id, { onDelete: 'set null' }),
+    // Only QUERY results keep their text; CHAT results point at their message instead.
+    text: text('text'),
+    locale: text('locale', { enum: SENTIMENT_LOCALES }).notNull(),
+    // classify: the label, its probability, and every label's as a JSON object.
+    label: text('label'),
+    confidence: real('confidence'),
+    scores: text('scores'),
+    // extract: the answer as JSON text.
+    value: text('value'),
+    latencyMs: real('latency_ms').notNull(),
+    createdAt: integer('created_at', { mode: 'timestamp_ms' }).notNull(),
+  },
+  (t) => [
+    // A message's results, and the ON DELETE SET NULL lookup.
+    index('task_results_message_idx').on(t.messageId),
+    index('task_results_conversation_created_idx').on(t.conversationId, t.createdAt),
+    // Owner-wide stats read whole hours from the roll-up and only the partial hours at the edges from here.
+    index('task_results_owner_task_source_created_idx').on(t.owner, t.task, t.source, t.createdAt),
+    check('task_results_owner_check', ownerIsNullOrNonEmpty(t.owner)),
+    check('task_results_kind_check', oneOf(t.kind, TASK_KINDS)),
+    check('task_results_source_check', oneOf(t.source, SENTIMENT_SOURCES)),
+    check('task_results_locale_check', oneOf(t.locale, SENTIMENT_LOCALES)),
+    check('task_results_shape_check', sql`(${t.kind} = 'classify') = (${t.label} is not null and ${t.confidence} is not null)`),
+  ],
+);
+
+// Per owner, task, source, label and UTC hour: the count and the confidence sum of classify results, kept in the
+// same transaction as every insert (like sentiment_hourly_counts), so taskStats reads hours, not rows.
+export const taskHourlyCounts = sqliteTable(
+  'task_hourly_counts',
+  {
+    ownerKey: text('owner_key').notNull(),
+    task: text('task').notNull(),
+    source: text('source', { enum: SENTIMENT_SOURCES }).notNull(),
+    label: text('label').notNull(),
+    hourStart: integer('hour_start').notNull(),
+    count: integer('count').notNull(),
+    confidenceSum: real('confidence_sum').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.ownerKey, t.task, t.source, t.hourStart, t.label] })],
+);

@@ -22,10 +22,14 @@ import { SequencePool } from './SequencePool.js';
 import type { CycleReport } from './StepBatcher.js';
 import { submitReported } from './submitReported.js';
 import { syncSequence } from './syncSequence.js';
-import { Classifier } from './tasks/Classifier.js';
+import { detectLocale } from './detectLocale.js';
+import type { Classification } from './tasks/Classifier.js';
+import type { Extraction } from './tasks/Extractor.js';
+import { loadTaskDefinitions, type TaskCatalog } from './tasks/loadTaskDefinitions.js';
+import { TaskRegistry, type TaskInfo } from './tasks/TaskRegistry.js';
 import { TokenRateMeter } from './TokenRateMeter.js';
 import { tokenizeParts } from './tokenizeParts.js';
-import { validateChatRequest, validateTexts } from './validateInput.js';
+import { validateChatRequest, validateText, validateTexts } from './validateInput.js';
 
 /**
  * Chosen from measurements on the 0.5B stand-in (docs/PERFORMANCE.md, benchmarks 5 and 6): eight replies decode
@@ -98,6 +102,8 @@ export interface EngineOptions {
    * attention, which it turns on); `f16` is llama.cpp's default.
    */
   kvCacheType?: KvCacheType;
+  /** The tasks beside the built-ins (from TASKS_FILE) and what `analyze` runs by default; default: the built-ins. */
+  tasks?: TaskCatalog;
   /** Told how the download goes when `model` is an `hf:` URI that is not cached yet (e.g. a progress bar). */
   downloadProgress?: DownloadProgress;
   /** How long an uncached `hf:` download may take to start before loading fails. */
@@ -115,7 +121,7 @@ export interface EngineOptions {
 export type KvCacheType = 'f16' | 'q8_0';
 
 type ResolvedEngineOptions = Required<
-  Omit<EngineOptions, 'onWarning' | 'onJobFinished' | 'downloadProgress' | 'huggingFaceEndpoint'>
+  Omit<EngineOptions, 'onWarning' | 'onJobFinished' | 'downloadProgress' | 'huggingFaceEndpoint' | 'tasks'>
 >;
 
 /** Who is asking, for fair turns across API keys, and how to stop. */
@@ -126,8 +132,32 @@ export interface JobOptions {
 }
 
 export interface ClassifyOptions extends JobOptions {
+  /** Default: detected from each text (Chinese script → zh, else en). */
   locale?: Locale;
   method?: SentimentMethod;
+}
+
+export interface TaskRunOptions extends JobOptions {
+  /** Default: detected from the text (Chinese script → zh, else en). */
+  locale?: Locale;
+  /** Refuse a task of the other kind (the `classify` and `extract` queries); `analyze` takes both. */
+  kind?: 'classify' | 'extract';
+}
+
+/** One task's result on a text. */
+export type TaskResult = ({ task: string; kind: 'classify' } & Classification) | ({ task: string; kind: 'extract' } & Extraction);
+
+export interface TaskRun {
+  /** The language the prompts were in: the one asked for, or the one detected. */
+  locale: Locale;
+  /** In the order the tasks were asked for. */
+  results: TaskResult[];
+}
+
+/** A label a classify task gave the new message, whose steering line (if any) goes into the reply's system prompt. */
+export interface SteeringLabel {
+  task: string;
+  label: string;
 }
 
 export interface ChatRequest {
@@ -135,8 +165,8 @@ export interface ChatRequest {
   history: readonly ChatTurn[];
   message: string;
   locale?: Locale;
-  /** The new message's sentiment, which sets the reply's tone. */
-  userSentiment?: SentimentLabel;
+  /** Labels the chat's tasks gave the new message (its sentiment sets the tone, its intent may say "apologise first"). */
+  steer?: readonly SteeringLabel[];
   /** Lets a follow-up land on the sequence that still holds this conversation. */
   conversationKey?: string;
   maxTokens?: number;
@@ -169,6 +199,7 @@ interface EngineParts {
   source: ModelSource;
   build: 'native' | 'prebuilt';
   prefixStates: PrefixStates;
+  registry: TaskRegistry;
   loadMs: number;
   options: ResolvedEngineOptions;
   hooks: Pick<EngineOptions, 'onWarning' | 'onJobFinished'>;
@@ -187,7 +218,7 @@ export class Engine {
   private constructor(parts: EngineParts) {
     this.#parts = parts;
     const { context, options } = parts;
-    this.#sentiment = new SentimentClassifier(parts.model, new Classifier(parts.model, parts.prefixStates));
+    this.#sentiment = new SentimentClassifier(parts.model, parts.registry.classifier);
     this.#taskPool = new SequencePool(Array.from({ length: options.taskSequences }, () => context.getSequence()));
     this.#chatPool = new SequencePool(Array.from({ length: chatSequenceCount(options) }, () => context.getSequence()));
     this.#scheduler = new Scheduler({
@@ -227,6 +258,7 @@ export class Engine {
     let prefixStates: PrefixStates | undefined;
     try {
       prefixStates = await PrefixStates.create();
+      const registry = await TaskRegistry.create(model, llama, prefixStates, options.tasks ?? loadTaskDefinitions());
       const context = await model.createContext({
         contextSize: resolved.contextSize,
         batchSize: Math.min(resolved.batchSize, resolved.contextSize),
@@ -239,7 +271,18 @@ export class Engine {
       });
       const hooks = { onWarning: options.onWarning, onJobFinished: options.onJobFinished };
       const loadMs = performance.now() - startedAt;
-      engine = new Engine({ llama, model, context, source, build, prefixStates, loadMs, options: resolved, hooks });
+      engine = new Engine({
+        llama,
+        model,
+        context,
+        source,
+        build,
+        prefixStates,
+        registry,
+        loadMs,
+        options: resolved,
+        hooks,
+      });
       await engine.#warmUp();
       return engine;
     } catch (error) {
@@ -279,11 +322,11 @@ export class Engine {
     this.#assertOpen();
     const { maxInputChars, maxBatchTexts } = this.#parts.options;
     validateTexts(texts, maxInputChars, maxBatchTexts);
-    const locale = options.locale ?? 'zh';
     const method = options.method ?? 'logprob';
+    const locales = texts.map((text) => options.locale ?? detectLocale(text));
     texts.forEach((text, index) =>
       this.#assertFits(
-        this.#sentiment.tokensNeeded(text, locale, method),
+        this.#sentiment.tokensNeeded(text, locales[index]!, method),
         texts.length === 1 ? 'text' : `text #${index + 1}`,
       ),
     );
@@ -292,10 +335,12 @@ export class Engine {
       this.#parts.hooks,
       { kind: texts.length === 1 ? 'sentiment' : 'sentiment-batch', lane: 'task', ...jobOptionsOf(options) },
       async (job) => {
-        const lease = this.#taskPool.acquire(`sentiment:${locale}`);
+        const lease = this.#taskPool.acquire(`sentiment:${locales[0]}`);
         try {
           const results: SentimentResult[] = [];
-          for (const text of texts) results.push(await this.#sentiment.classify(job, lease.sequence, text, locale, method));
+          for (const [index, text] of texts.entries()) {
+            results.push(await this.#sentiment.classify(job, lease.sequence, text, locales[index]!, method));
+          }
           return results;
         } finally {
           lease.release();
@@ -304,23 +349,67 @@ export class Engine {
     );
   }
 
+  /** Every task: the built-ins and TASKS_FILE's, with how each is scored for the loaded tokenizer. */
+  tasks(): TaskInfo[] {
+    return this.#parts.registry.describe();
+  }
+
+  /** What `analyze` runs when given no task list. */
+  get defaultAnalysis(): readonly string[] {
+    return this.#parts.registry.selection.analyze;
+  }
+
+  /**
+   * Runs `tasks` on one text in one job, in order, on one task sequence: each task's instructions are restored from
+   * their saved state (never evaluated again), then only the text and the answer are evaluated.
+   */
+  async runTasks(text: string, tasks: readonly string[], options: TaskRunOptions = {}): Promise<TaskRun> {
+    this.#assertOpen();
+    validateText(text, this.#parts.options.maxInputChars);
+    const { registry } = this.#parts;
+    if (tasks.length === 0) throw new BadInputError({ message: 'No tasks were given.' });
+    const definitions = [...new Set(tasks)].map((name) => registry.get(name, options.kind));
+    const locale = options.locale ?? detectLocale(text);
+    for (const task of definitions) {
+      const needed =
+        task.kind === 'classify'
+          ? registry.classifier.tokensNeeded(registry.classifierTask(task.name), locale, text)
+          : registry.extractor.tokensNeeded(task.name, locale, text);
+      this.#assertFits(needed, `text (for task "${task.name}")`);
+    }
+    // Sentiment alone (a chat's default task) keeps the job kind it always had, so its metrics read on.
+    const only = definitions.length === 1 ? definitions[0]! : undefined;
+    const kind = only ? (only.name === 'sentiment' ? 'sentiment' : only.kind) : 'analyze';
+    return submitReported(this.#scheduler, this.#parts.hooks, { kind, lane: 'task', ...jobOptionsOf(options) }, async (job) => {
+      const lease = this.#taskPool.acquire(`${definitions[0]!.name}:${locale}`);
+      try {
+        const results: TaskResult[] = [];
+        for (const task of definitions) {
+          if (task.kind === 'classify') {
+            const compiled = registry.classifierTask(task.name);
+            results.push({ task: task.name, kind: 'classify', ...(await registry.classifier.classify(job, lease.sequence, compiled, locale, text)) });
+          } else {
+            results.push({ task: task.name, kind: 'extract', ...(await registry.extractor.extract(job, lease.sequence, task.name, locale, text)) });
+          }
+        }
+        return { locale, results };
+      } finally {
+        lease.release();
+      }
+    });
+  }
+
   /** Throws the `BadInputError` that `chat` would, so a caller can check a request before storing anything. */
   checkChatRequest(request: ChatRequest): void {
     const sampling = validateChatRequest(request, this.#parts.options.maxInputChars, this.contextSize, SAMPLING_DEFAULTS);
-    buildChatPrompt(
-      this.#parts.model,
-      { ...request, history: [], locale: request.locale ?? 'zh' },
-      this.contextSize,
-      sampling.maxTokens,
-    );
+    buildChatPrompt(this.#parts.model, this.#chatPromptRequest({ ...request, history: [] }), this.contextSize, sampling.maxTokens);
   }
 
   /** Streams a reply; `for await` gives text deltas, `.result` the final text and statistics. */
   chat(request: ChatRequest, options: JobOptions = {}): ChatStream {
     this.#assertOpen();
     const sampling = validateChatRequest(request, this.#parts.options.maxInputChars, this.contextSize, SAMPLING_DEFAULTS);
-    const locale = request.locale ?? 'zh';
-    const promptTokens = buildChatPrompt(this.#parts.model, { ...request, locale }, this.contextSize, sampling.maxTokens);
+    const promptTokens = buildChatPrompt(this.#parts.model, this.#chatPromptRequest(request), this.contextSize, sampling.maxTokens);
     const cancel = new AbortController();
     const detach = forwardAbort(options.signal, cancel);
     return createChatStream(
@@ -384,6 +473,13 @@ export class Engine {
     await this.dispose();
   }
 
+  /** The prompt's parts: the language (asked for, or detected from the message) and the steering lines of its labels. */
+  #chatPromptRequest(request: ChatRequest) {
+    const locale = request.locale ?? detectLocale(request.message);
+    const steering = (request.steer ?? []).flatMap(({ task, label }) => this.#parts.registry.steerLine(task, label, locale) ?? []);
+    return { history: request.history, message: request.message, locale, steering };
+  }
+
   #assertFits(tokens: number, what: string): void {
     if (tokens <= this.contextSize) return;
     throw new BadInputError({
@@ -400,14 +496,18 @@ export class Engine {
     const chatPrefix = tokenizeParts(this.#parts.model, chatSystemPrompt('zh'));
     const chatLeases = Array.from({ length: this.#chatPool.size }, () => this.#chatPool.acquire(undefined));
     const { taskSequences, maxParallelReplies } = this.#parts.options;
-    const locales: Locale[] = ['zh', 'en'];
+    // Every task's instructions in both languages, sentiment's last so they are the ones left resident.
+    const { registry } = this.#parts;
+    const names = [...registry.names.filter((name) => name !== 'sentiment'), 'sentiment'];
+    const prefixes = names.flatMap((name) => (['zh', 'en'] as const).map((locale) => ({ name, locale })));
     // As many jobs as each lane runs at once, so warming up never waits in (or overflows) the queue.
-    const taskJobs = spread(locales, taskSequences).map((share) =>
-      this.#scheduler.submit({ kind: 'sentiment', lane: 'task' }, async (job) => {
-        for (const locale of share) {
-          const lease = this.#taskPool.acquire(`sentiment:${locale}`);
+    const taskJobs = spread(prefixes, taskSequences).map((share) =>
+      this.#scheduler.submit({ kind: 'analyze', lane: 'task' }, async (job) => {
+        for (const { name, locale } of share) {
+          const lease = this.#taskPool.acquire(`${name}:${locale}`);
           try {
-            await this.#sentiment.warmUp(job, lease.sequence, locale);
+            if (registry.get(name).kind === 'classify') await registry.classifier.warmUp(job, lease.sequence, name, locale);
+            else await registry.extractor.warmUp(job, lease.sequence, name, locale);
           } finally {
             lease.release();
           }

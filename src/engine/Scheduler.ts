@@ -5,7 +5,7 @@ import type { AbortSignalLike } from './forwardAbort.js';
 import { AbortedError, EngineBusyError, ModelUnavailableError, TimeoutError } from './errors.js';
 import { StepBatcher, type CycleReport, type StepBatcherOptions, type StepShape } from './StepBatcher.js';
 
-export type JobKind = 'sentiment' | 'sentiment-batch' | 'chat';
+export type JobKind = 'sentiment' | 'sentiment-batch' | 'chat' | 'classify' | 'extract' | 'analyze';
 
 /**
  * How jobs share the model: `step` gathers the steps of every running job into one decode per cycle (a generated

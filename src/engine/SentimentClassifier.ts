@@ -51,17 +51,11 @@ export class SentimentClassifier {
   constructor(model: LlamaModel, classifier: Classifier) {
     this.#model = model;
     this.#classifier = classifier;
-    classifier.add(SENTIMENT_TASK);
   }
 
   /** Whether one forward pass suffices for this locale with the loaded tokenizer (checked once at load). */
   usesSinglePass(locale: Locale): boolean {
     return this.#classifier.scoringMethod(SENTIMENT_TASK.name, locale) === 'first-token';
-  }
-
-  /** Evaluates the locale's instructions (or loads their saved state), so the first classification evaluates only its text. */
-  warmUp(job: JobContext, sequence: LlamaContextSequence, locale: Locale): Promise<void> {
-    return this.#classifier.warmUp(job, sequence, SENTIMENT_TASK.name, locale);
   }
 
   /** Tokens a classification of `text` needs in its sequence. */

@@ -15,7 +15,8 @@ export interface ChatPromptRequest {
   history: readonly ChatTurn[];
   message: string;
   locale: Locale;
-  userSentiment?: SentimentLabel;
+  /** Lines for the system prompt from the labels the chat's tasks gave the message (trusted: from task definitions). */
+  steering: readonly string[];
 }
 
 /**
@@ -28,7 +29,7 @@ export function buildChatPrompt(
   contextSize: number,
   maxTokens: number,
 ): Token[] {
-  const head = tokenizeParts(model, chatSystemPrompt(request.locale, request.userSentiment));
+  const head = tokenizeParts(model, chatSystemPrompt(request.locale, request.steering));
   const tail = tokenizeParts(model, [
     ...chatTurnPrompt({ role: 'user', content: request.message }),
     ...ASSISTANT_REPLY_LEAD,

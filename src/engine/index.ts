@@ -1,6 +1,22 @@
 // The engine's public surface: what the service layer, the CLI and the benchmarks may use.
 export { Engine, ENGINE_DEFAULTS, SAMPLING_DEFAULTS } from './Engine.js';
-export type { ChatRequest, ClassifyOptions, EngineOptions, EngineStatus, JobOptions, KvCacheType } from './Engine.js';
+export type {
+  ChatRequest,
+  ClassifyOptions,
+  EngineOptions,
+  EngineStatus,
+  JobOptions,
+  KvCacheType,
+  SteeringLabel,
+  TaskResult,
+  TaskRun,
+  TaskRunOptions,
+} from './Engine.js';
+export { detectLocale } from './detectLocale.js';
+export { loadTaskDefinitions, TaskDefinitionError, type TaskCatalog } from './tasks/loadTaskDefinitions.js';
+export type { TaskInfo } from './tasks/TaskRegistry.js';
+export type { ScoringMethod } from './tasks/Classifier.js';
+export type { ClassifyTaskDefinition, ExtractSchema, ExtractTaskDefinition, LabelDefinition, TaskDefinition } from './tasks/definitions.js';
 export type { ChatStream } from './ChatStream.js';
 export { forwardAbort, type AbortSignalLike } from './forwardAbort.js';
 export type { FinishReason, ReplyResult } from './generateReply.js';

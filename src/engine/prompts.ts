@@ -80,7 +80,7 @@ const CHAT_SYSTEM: Record<Locale, string> = {
 };
 
 /** The improvement over the original: the detected mood of the new message sets the reply's tone. */
-const TONE_HINT: Record<Locale, Record<SentimentLabel, string>> = {
+export const TONE_HINT: Record<Locale, Record<SentimentLabel, string>> = {
   zh: {
     negative: '用户此刻情绪低落或不满，请先体谅和安抚，再温和、简洁地回应。',
     positive: '用户此刻情绪积极，请真诚地分享这份喜悦。',
@@ -93,10 +93,24 @@ const TONE_HINT: Record<Locale, Record<SentimentLabel, string>> = {
   },
 };
 
-export function chatSystemPrompt(locale: Locale, userSentiment?: SentimentLabel): PromptPart[] {
-  const hint = userSentiment ? TONE_HINT[locale][userSentiment] : '';
+/**
+ * The chat's system prompt with the steering lines of the tasks run on the new message (the sentiment's tone
+ * hint, an intent's "apologise first"…). The lines come from task definitions, never from user text.
+ */
+export function chatSystemPrompt(locale: Locale, steering: readonly string[] = []): PromptPart[] {
   const separator = locale === 'zh' ? '' : ' ';
-  return [trusted(`<|im_start|>system\n${CHAT_SYSTEM[locale]}${hint ? separator + hint : ''}<|im_end|>\n`)];
+  const lines = steering.filter((line) => line !== '');
+  return [trusted(`<|im_start|>system\n${[CHAT_SYSTEM[locale], ...lines].join(separator)}<|im_end|>\n`)];
+}
+
+/** A task prompt's constant part: its system text (trusted: it comes from a task definition), then the user turn's start. */
+export function taskPrefix(system: string): PromptPart[] {
+  return [trusted(`<|im_start|>system\n${system}<|im_end|>\n<|im_start|>user\n`)];
+}
+
+/** A task prompt's per-call part: the user's text, then the pre-filled start of the answer. */
+export function taskQuery(text: string, answerLead: string): PromptPart[] {
+  return [untrusted(text), trusted(`<|im_end|>\n<|im_start|>assistant\n${answerLead}`)];
 }
 
 export function chatTurnPrompt(turn: ChatTurn): PromptPart[] {

@@ -1,7 +1,7 @@
 // Sends every example through the classifier once per method and summarises each method's answers.
 
 import type { Locale, SentimentClassifier, SentimentMethod } from './classifier.js';
-import { detectLocale } from './detectLocale.js';
+import { detectLocale } from '../engine/detectLocale.js';
 import { goldClasses } from './metrics.js';
 import type { LabelledText } from './readDataset.js';
 import { summarizeRun, type FailedText, type MethodReport, type Prediction } from './summarizeRun.js';

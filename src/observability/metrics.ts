@@ -45,7 +45,7 @@ export const METRIC_PREFIX = 'allinone_';
 /** Operation names are chosen by clients; past this many distinct ones, new names count as `other`. */
 export const MAX_OPERATION_NAMES = 100;
 
-const JOB_KINDS: readonly JobKind[] = ['sentiment', 'sentiment-batch', 'chat'];
+const JOB_KINDS: readonly JobKind[] = ['sentiment', 'sentiment-batch', 'chat', 'classify', 'extract', 'analyze'];
 const SENTIMENT_SOURCES: readonly SentimentCounted['source'][] = ['chat', 'query'];
 // Seconds. A sentiment query on a small CPU takes tens of milliseconds; a long reply, up to the job timeout.
 const LATENCY_BUCKETS = [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120];

@@ -2,7 +2,7 @@
 import type { SentimentSeriesPoint, SentimentStats as Stats } from '../db/index.js';
 import { builder } from './builder.js';
 
-const TimeBucketEnum = builder.enumType('TimeBucket', {
+export const TimeBucketEnum = builder.enumType('TimeBucket', {
   values: { HOUR: { value: 'hour' }, DAY: { value: 'day' }, WEEK: { value: 'week' }, MONTH: { value: 'month' } } as const,
   description: 'UTC buckets; weeks start on Monday.',
 });
@@ -12,7 +12,7 @@ const SentimentSourceEnum = builder.enumType('SentimentSource', {
   description: 'CHAT: classified user messages. QUERY: results of the sentiment/sentiments queries.',
 });
 
-const SentimentStatsFilter = builder.inputType('SentimentStatsFilter', {
+export const StatsFilterInput = builder.inputType('SentimentStatsFilter', {
   fields: (t) => ({
     from: t.field({ type: 'DateTime', description: 'Inclusive.' }),
     to: t.field({ type: 'DateTime', description: 'Exclusive.' }),
@@ -46,7 +46,7 @@ builder.queryField('sentimentStats', (t) =>
   t.field({
     type: SentimentStats,
     args: {
-      filter: t.arg({ type: SentimentStatsFilter }),
+      filter: t.arg({ type: StatsFilterInput }),
       bucket: t.arg({ type: TimeBucketEnum, description: 'Defaults to DAY.' }),
     },
     resolve: (_, { filter, bucket }, { services, owner }) =>

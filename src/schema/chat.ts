@@ -14,7 +14,7 @@ const ChatInput = builder.inputType('ChatInput', {
   fields: (t) => ({
     conversationId: t.id({ description: 'Continue this conversation; omit to start a new one.' }),
     message: t.string({ required: true }),
-    locale: t.field({ type: LocaleEnum, description: 'Prompt and display language; defaults to ZH.' }),
+    locale: t.field({ type: LocaleEnum, description: 'Prompt and display language; default: detected from the message.' }),
     maxTokens: t.int({
       description:
         'Most tokens in the reply: 1 to min(4096, context size − 1); default min(512, half the context). The new message ' +

@@ -3,6 +3,7 @@ import type { ConversationView, MessageView } from '../service/views.js';
 import { builder } from './builder.js';
 import { FinishReasonEnum, MessageRoleEnum, MessageStatusEnum } from './enums.js';
 import { Sentiment } from './sentiment.js';
+import { TaskResult } from './task.js';
 
 export const Message = builder.objectRef<MessageView>('Message').implement({
   fields: (t) => ({
@@ -13,6 +14,11 @@ export const Message = builder.objectRef<MessageView>('Message').implement({
     finishReason: t.expose('finishReason', { type: FinishReasonEnum, nullable: true }),
     createdAt: t.expose('createdAt', { type: 'DateTime' }),
     sentiment: t.expose('sentiment', { type: Sentiment, nullable: true, description: 'Set on USER messages.' }),
+    taskResults: t.field({
+      type: [TaskResult],
+      description: 'USER messages: what the chat\'s tasks (CHAT_TASKS) found, sentiment included, in the order they ran.',
+      resolve: (message) => message.taskResults,
+    }),
     tokenCount: t.exposeInt('tokenCount', { nullable: true, description: 'Generated tokens (ASSISTANT messages).' }),
     latencyMs: t.exposeFloat('latencyMs', { nullable: true, description: 'Generation time (ASSISTANT messages).' }),
   }),

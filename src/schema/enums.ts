@@ -6,7 +6,7 @@ export const SentimentLabelEnum = builder.enumType('SentimentLabel', {
 });
 
 export const LocaleEnum = builder.enumType('Locale', {
-  description: 'Language of prompts and display lines. Defaults to ZH, as in the original product.',
+  description: 'Language of prompts and display lines. Where it is optional, it is detected from the text (Chinese script → ZH, else EN).',
   values: { ZH: { value: 'zh' }, EN: { value: 'en' } } as const,
 });
 

@@ -35,7 +35,7 @@ builder.queryFields((t) => ({
       locale: t.arg({ type: LocaleEnum }),
     },
     resolve: async (_, { text, locale }, { services, owner, signal }) =>
-      (await services.classify([text], locale ?? 'zh', owner, signal))[0]!,
+      (await services.classify([text], locale ?? null, owner, signal))[0]!,
   }),
   sentiments: t.field({
     type: [Sentiment],
@@ -44,6 +44,6 @@ builder.queryFields((t) => ({
       texts: t.arg.stringList({ required: true }),
       locale: t.arg({ type: LocaleEnum }),
     },
-    resolve: (_, { texts, locale }, { services, owner, signal }) => services.classify(texts, locale ?? 'zh', owner, signal),
+    resolve: (_, { texts, locale }, { services, owner, signal }) => services.classify(texts, locale ?? null, owner, signal),
   }),
 }));

@@ -4,12 +4,15 @@ import {
   getConversation,
   listConversations,
   listMessages,
+  listTaskResultsOfMessages,
   sentimentStats,
+  taskStats,
   type AppDatabase,
   type ConversationPage,
   type SentimentSource,
   type SentimentStats,
   type StatsBucket,
+  type TaskStats,
 } from '../db/index.js';
 import {
   AbortedError,
@@ -18,7 +21,9 @@ import {
   type EngineStatus,
   type Locale,
   type SentimentLabel,
+  type TaskInfo,
 } from '../engine/index.js';
+import { analyzeAndStore, type AnalysisView } from './analysis.js';
 import { runChatTurn, type ChatTurnInput, type ChatTurnOutcome, type ChatTurnScope } from './chatTurn.js';
 import { ConversationTurns } from './ConversationTurns.js';
 import type { EngineHolder } from './EngineHolder.js';
@@ -32,6 +37,8 @@ export interface ServicesOptions {
   engine: EngineHolder;
   /** Told about every sentiment stored (a query's, or a chat message's); for metrics. */
   onSentiment?: (sentiment: { label: SentimentLabel; source: SentimentSource; locale: Locale }) => void;
+  /** Tasks run on every chat message before the reply (CHAT_TASKS); default: sentiment. */
+  chatTasks?: readonly string[];
 }
 
 export interface StatsFilter {
@@ -55,6 +62,7 @@ export class Services {
   readonly #database: AppDatabase;
   readonly #engine: EngineHolder;
   readonly #onSentiment: ServicesOptions['onSentiment'];
+  readonly #chatTasks: readonly string[] | undefined;
   /** Chat turns in progress, so a shutdown can wait for their partial replies to be stored. */
   readonly #turns = new Set<Promise<ChatTurnOutcome>>();
   /** Serializes the turns of each conversation and lets a deletion stop the one in progress. */
@@ -64,6 +72,7 @@ export class Services {
     this.#database = options.database;
     this.#engine = options.engine;
     this.#onSentiment = options.onSentiment;
+    this.#chatTasks = options.chatTasks;
   }
 
   get ready(): boolean {
@@ -83,16 +92,75 @@ export class Services {
     return { ...status, ready: this.#engine.ready };
   }
 
+  /** Sentiment of each text; without a locale each text's language is detected. */
   async classify(
     texts: readonly string[],
-    locale: Locale,
+    locale: Locale | null,
     owner: string | null,
     signal?: AbortSignal,
   ): Promise<SentimentView[]> {
-    const request = { texts, locale, owner, ...(signal ? { signal } : {}) };
+    const request = { texts, owner, ...(locale ? { locale } : {}), ...(signal ? { signal } : {}) };
     const views = await classifyAndStore(this.#engine.get(), this.#database, request);
     for (const view of views) this.#onSentiment?.({ label: view.label, source: 'query', locale: view.locale });
     return views;
+  }
+
+  tasks(): TaskInfo[] {
+    return this.#engine.get().tasks();
+  }
+
+  /**
+   * Runs tasks on one text in one engine job and stores every result (source QUERY); without a list, the default
+   * analysis (sentiment, intent, keywords unless TASKS_FILE says otherwise). `kind` limits it to one kind of task.
+   */
+  async analyze(
+    text: string,
+    tasks: readonly string[] | null,
+    options: { locale: Locale | null; owner: string | null; signal?: AbortSignal; kind?: 'classify' | 'extract' },
+  ): Promise<AnalysisView> {
+    const engine = this.#engine.get();
+    const view = await analyzeAndStore(engine, this.#database, { text, tasks: tasks ?? engine.defaultAnalysis, ...options });
+    for (const result of view.results) {
+      if (result.task === 'sentiment' && result.kind === 'classify') {
+        this.#onSentiment?.({ label: result.label as SentimentLabel, source: 'query', locale: result.locale });
+      }
+    }
+    return view;
+  }
+
+  /** Counts per label of a classify task, owner-scoped; sentiment's come from its own records, as sentimentStats. */
+  taskStats(task: string, owner: string | null, filter: StatsFilter, bucket: StatsBucket): TaskStats {
+    const tasks = this.tasks();
+    const definition = tasks.find((candidate) => candidate.name === task);
+    if (!definition) {
+      const names = tasks.map((item) => item.name).join(', ');
+      throw new BadInputError({ message: `There is no task "${task.slice(0, 40)}"; the tasks are ${names}.` });
+    }
+    if (definition.kind !== 'classify') {
+      throw new BadInputError({ message: `Task "${task}" is an extract task; only classify tasks have label statistics.` });
+    }
+    this.#checkStatsFilter(filter);
+    const options = {
+      owner,
+      bucket,
+      ...(filter.from ? { from: filter.from } : {}),
+      ...(filter.to ? { to: filter.to } : {}),
+      ...(filter.conversationId ? { conversationId: filter.conversationId } : {}),
+      ...(filter.source ? { source: filter.source } : {}),
+    };
+    if (task !== 'sentiment') return taskStats(this.#database, { task, ...options });
+    const stats = sentimentStats(this.#database, options);
+    const counts = (point: { positive: number; negative: number; neutral: number }) =>
+      (['positive', 'negative', 'neutral'] as const)
+        .map((label) => ({ label, count: point[label] }))
+        .filter(({ count }) => count > 0)
+        .sort((a, b) => b.count - a.count || a.label.localeCompare(b.label));
+    return {
+      total: stats.total,
+      averageConfidence: stats.averageConfidence,
+      labels: counts(stats),
+      series: stats.series.map((point) => ({ start: point.start, total: point.total, labels: counts(point) })),
+    };
   }
 
   chat(input: ChatTurnInput, scope: ChatTurnScope): Promise<ChatTurnOutcome> {
@@ -118,6 +186,7 @@ export class Services {
         ...scope,
         signal: turn.signal,
         enterConversation: (conversationId) => this.#conversationTurns.enter(conversationId, turn),
+        ...(this.#chatTasks ? { chatTasks: this.#chatTasks } : {}),
         onEvent: (event) => {
           // `started` follows the user message's commit, so a turn that fails later still counts its sentiment.
           const sentiment = event.type === 'started' ? event.userMessage.sentiment : null;
@@ -149,7 +218,10 @@ export class Services {
 
   /** Messages of a conversation the caller already holds (so ownership was checked), oldest first. */
   messages(conversationId: string): MessageView[] {
-    return listMessages(this.#database, conversationId).map(toMessageView);
+    const messages = listMessages(this.#database, conversationId);
+    const userMessageIds = messages.filter((message) => message.role === 'user').map((message) => message.id);
+    const taskResults = listTaskResultsOfMessages(this.#database, userMessageIds);
+    return messages.map((message) => toMessageView(message, taskResults.get(message.id) ?? []));
   }
 
   deleteConversation(id: string, owner: string | null): boolean {
@@ -162,10 +234,7 @@ export class Services {
   }
 
   sentimentStats(owner: string | null, filter: StatsFilter, bucket: StatsBucket): SentimentStats {
-    if (filter.conversationId != null) assertId(filter.conversationId, 'conversationId');
-    if (filter.from && filter.to && filter.from >= filter.to) {
-      throw new BadInputError({ message: '`from` must be earlier than `to`.' });
-    }
+    this.#checkStatsFilter(filter);
     return sentimentStats(this.#database, {
       owner,
       bucket,
@@ -174,5 +243,12 @@ export class Services {
       ...(filter.conversationId ? { conversationId: filter.conversationId } : {}),
       ...(filter.source ? { source: filter.source } : {}),
     });
+  }
+
+  #checkStatsFilter(filter: StatsFilter): void {
+    if (filter.conversationId != null) assertId(filter.conversationId, 'conversationId');
+    if (filter.from && filter.to && filter.from >= filter.to) {
+      throw new BadInputError({ message: '`from` must be earlier than `to`.' });
+    }
   }
 }

@@ -10,6 +10,7 @@ import {
 } from '../db/index.js';
 import {
   AbortedError,
+  detectLocale,
   ModelUnavailableError,
   type ChatRequest,
   type ChatTurn,
@@ -17,13 +18,13 @@ import {
   type FinishReason,
   type JobOptions,
   type Locale,
-  type SentimentResult,
+  type TaskRun,
 } from '../engine/index.js';
 import type { ConversationEntry } from './ConversationTurns.js';
 import { NotFoundError } from './errors.js';
 import { assertId } from './ids.js';
 import { toMessageView, type ConversationView, type MessageView } from './views.js';
-import { toNewSentiment } from './sentiment.js';
+import { steeringOf, storedShapeOf } from './analysis.js';
 
 export interface ChatTurnInput {
   conversationId?: string | null;
@@ -49,6 +50,8 @@ export interface ChatTurnScope {
   owner: string | null;
   /** Aborting it (client gone, unsubscribed) stops generation; the partial reply is stored as ABORTED. */
   signal?: AbortSignal;
+  /** Tasks run on the message before the reply (CHAT_TASKS); default: sentiment. */
+  chatTasks?: readonly string[];
   onEvent?: (event: ChatTurnEvent) => void;
   /**
    * Waits for this conversation's earlier turns to end, so a turn reads the history and writes its two messages
@@ -58,6 +61,7 @@ export interface ChatTurnScope {
 }
 
 const TITLE_MAX_CHARS = 60;
+const DEFAULT_CHAT_TASKS: readonly string[] = ['sentiment'];
 
 export async function runChatTurn(
   engine: Engine,
@@ -65,7 +69,8 @@ export async function runChatTurn(
   input: ChatTurnInput,
   scope: ChatTurnScope,
 ): Promise<ChatTurnOutcome> {
-  const locale = input.locale ?? 'zh';
+  // Without a locale, the message's script decides (Chinese → zh, else en); the stored results say which.
+  const locale = input.locale ?? detectLocale(input.message);
   const options = {
     ...(input.maxTokens == null ? {} : { maxTokens: input.maxTokens }),
     ...(input.temperature == null ? {} : { temperature: input.temperature }),
@@ -85,12 +90,12 @@ export async function runChatTurn(
     ...(scope.owner === null ? {} : { key: scope.owner }),
   };
 
-  // Classifying needs no history, so it runs before this turn waits for the conversation.
-  const sentiment = await engine.classify(input.message, { locale, ...jobOptions });
+  // The chat's tasks need no history, so they run (in one engine job) before this turn waits for the conversation.
+  const analysis = await engine.runTasks(input.message, scope.chatTasks ?? DEFAULT_CHAT_TASKS, { locale, ...jobOptions });
   const conversation = existing ?? createConversation(database, { owner: scope.owner, title: titleOf(input.message) });
   const entry = await scope.enterConversation?.(conversation.id);
   try {
-    return await generateTurn(engine, database, { input, scope, conversation, sentiment, locale, options, jobOptions });
+    return await generateTurn(engine, database, { input, scope, conversation, analysis, locale, options, jobOptions });
   } finally {
     entry?.leave();
   }
@@ -100,7 +105,7 @@ interface TurnParts {
   input: ChatTurnInput;
   scope: ChatTurnScope;
   conversation: ConversationRow;
-  sentiment: SentimentResult;
+  analysis: TaskRun;
   locale: Locale;
   options: Pick<ChatRequest, 'maxTokens' | 'temperature' | 'seed'>;
   jobOptions: JobOptions;
@@ -108,15 +113,18 @@ interface TurnParts {
 
 /** Stores the user message, streams the reply and stores it: the part of a turn that owns the conversation. */
 async function generateTurn(engine: Engine, database: AppDatabase, parts: TurnParts): Promise<ChatTurnOutcome> {
-  const { input, scope, conversation, sentiment, locale, options, jobOptions } = parts;
+  const { input, scope, conversation, analysis, locale, options, jobOptions } = parts;
   const turn = insertUserTurn(database, {
     conversationId: conversation.id,
     content: input.message,
-    sentiment: toNewSentiment(sentiment),
+    ...storedShapeOf(analysis),
   });
   if (!turn) throw notFound(conversation.id);
   const stored = listMessages(database, conversation.id);
-  const userMessage = toMessageView(stored.find((message) => message.id === turn.message.id)!);
+  const userMessage = toMessageView(
+    stored.find((message) => message.id === turn.message.id)!,
+    turn.taskResults,
+  );
   const history = stored.filter((message) => message.id !== turn.message.id).flatMap(toHistoryTurn);
   const current = getConversation(database, conversation.id, scope.owner) ?? conversation;
   scope.onEvent?.({ type: 'started', conversation: current, userMessage });
@@ -126,7 +134,7 @@ async function generateTurn(engine: Engine, database: AppDatabase, parts: TurnPa
       history,
       message: input.message,
       locale,
-      userSentiment: sentiment.label,
+      steer: steeringOf(analysis),
       conversationKey: conversation.id,
       ...options,
     },

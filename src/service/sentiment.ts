@@ -5,7 +5,8 @@ import { toSentimentView, type SentimentView } from './views.js';
 
 export interface ClassifyRequest {
   texts: readonly string[];
-  locale: Locale;
+  /** Default: detected from each text. */
+  locale?: Locale;
   owner: string | null;
   signal?: AbortSignal;
 }
@@ -16,7 +17,7 @@ export async function classifyAndStore(
   request: ClassifyRequest,
 ): Promise<SentimentView[]> {
   const results = await engine.classifyBatch(request.texts, {
-    locale: request.locale,
+    ...(request.locale ? { locale: request.locale } : {}),
     ...(request.signal ? { signal: request.signal } : {}),
     ...(request.owner === null ? {} : { key: request.owner }),
   });

@@ -66,7 +66,7 @@ export function createTestService(
   const holder = new EngineHolder();
   if (engine) holder.set(engine);
   const metrics = createMetrics({ engineStatus: () => holder.current?.status(), processMetrics: false });
-  const services = new Services({ database, engine: holder, onSentiment: metrics.recordSentiment });
+  const services = new Services({ database, engine: holder, onSentiment: metrics.recordSentiment, chatTasks: config.chatTasks });
   const app = createApp({ services, config, logger: createLogger(config.logLevel), metrics });
   return {
     app,

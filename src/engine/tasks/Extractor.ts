@@ -1,0 +1,129 @@
+// Extraction by prompt: generation constrained by a grammar built from the task's JSON Schema, so the answer always parses.
+import {
+  LlamaGrammarEvaluationState,
+  type Llama,
+  type LlamaContextSequence,
+  type LlamaJsonSchemaGrammar,
+  type LlamaModel,
+  type Token,
+} from 'node-llama-cpp';
+import type { PrefixRestore, PrefixStates } from '../PrefixStates.js';
+import type { Locale } from '../prompts.js';
+import type { JobContext } from '../Scheduler.js';
+import { syncSequence } from '../syncSequence.js';
+import { tokenizeParts } from '../tokenizeParts.js';
+import type { ExtractTaskDefinition } from './definitions.js';
+import { maxAnswerTokens } from './schemaBound.js';
+import { extractPrompt } from './taskPrompts.js';
+
+export interface Extraction {
+  /** The answer, parsed: it matches the task's schema. */
+  value: unknown;
+  /** The answer as the model wrote it. */
+  json: string;
+  /** Tokens generated for the answer. */
+  tokens: number;
+  /** Prompt tokens this call evaluated (a warm prefix is not counted). */
+  promptTokens: number;
+  prefix: PrefixRestore;
+  latencyMs: number;
+}
+
+interface Plan {
+  grammar: LlamaJsonSchemaGrammar<any>;
+  maxTokens: number;
+  prefixTokens: Record<Locale, Token[]>;
+}
+
+/** Each generated token is a step like a reply's, so extractions decode in the same batches as chats. */
+const GENERATED_TOKEN = { tokens: 1, generating: true } as const;
+
+export class Extractor {
+  readonly #llama: Llama;
+  readonly #model: LlamaModel;
+  readonly #states: PrefixStates;
+  readonly #plans = new Map<string, Plan>();
+  readonly #tasks = new Map<string, ExtractTaskDefinition>();
+
+  constructor(llama: Llama, model: LlamaModel, states: PrefixStates) {
+    this.#llama = llama;
+    this.#model = model;
+    this.#states = states;
+  }
+
+  /** Builds the task's grammar; call once per task at load. */
+  async add(task: ExtractTaskDefinition): Promise<void> {
+    const grammar = await this.#llama.createGrammarForJsonSchema(task.schema as never);
+    const prefixTokens = {
+      zh: tokenizeParts(this.#model, extractPrompt(task, 'zh').prefix),
+      en: tokenizeParts(this.#model, extractPrompt(task, 'en').prefix),
+    };
+    this.#plans.set(task.name, { grammar, maxTokens: task.maxTokens ?? maxAnswerTokens(task.schema), prefixTokens });
+    this.#tasks.set(task.name, task);
+  }
+
+  /** Tokens a call on `text` needs in its sequence: the prompt and the longest answer. */
+  tokensNeeded(task: string, locale: Locale, text: string): number {
+    const plan = this.#planFor(task);
+    return plan.prefixTokens[locale].length + this.#queryTokens(task, locale, text).length + plan.maxTokens;
+  }
+
+  async warmUp(job: JobContext, sequence: LlamaContextSequence, task: string, locale: Locale): Promise<void> {
+    await this.#states.restore(job, sequence, prefixKey(task, locale), this.#planFor(task).prefixTokens[locale]);
+  }
+
+  async extract(
+    job: JobContext,
+    sequence: LlamaContextSequence,
+    task: string,
+    locale: Locale,
+    text: string,
+  ): Promise<Extraction> {
+    const startedAt = performance.now();
+    const plan = this.#planFor(task);
+    const prefix = await this.#states.restore(job, sequence, prefixKey(task, locale), plan.prefixTokens[locale]);
+    const promptTokens = [...plan.prefixTokens[locale], ...this.#queryTokens(task, locale, text)];
+    const grammarEvaluationState = new LlamaGrammarEvaluationState({ model: this.#model, grammar: plan.grammar });
+    const generated: Token[] = [];
+    let generator: ReturnType<LlamaContextSequence['evaluate']> | undefined;
+    let evaluated = 0;
+    try {
+      // Greedy under the grammar: an extraction is an answer, not a creative text.
+      const synced = await syncSequence(job, sequence, promptTokens, (pending) => {
+        generator = sequence.evaluate(pending, { temperature: 0, grammarEvaluationState });
+        return generator.next();
+      });
+      evaluated = synced.evaluated;
+      let next = synced.value;
+      while (!next.done && generated.length < plan.maxTokens) {
+        generated.push(next.value);
+        next = await job.step(() => generator!.next(), GENERATED_TOKEN);
+      }
+    } finally {
+      await generator?.return();
+    }
+    const json = this.#model.detokenize(generated);
+    return {
+      value: plan.grammar.parse(json),
+      json,
+      tokens: generated.length,
+      promptTokens: evaluated,
+      prefix,
+      latencyMs: performance.now() - startedAt,
+    };
+  }
+
+  #planFor(task: string): Plan {
+    const plan = this.#plans.get(task);
+    if (!plan) throw new Error(`Extract task "${task}" was never added.`);
+    return plan;
+  }
+
+  #queryTokens(task: string, locale: Locale, text: string): Token[] {
+    return tokenizeParts(this.#model, extractPrompt(this.#tasks.get(task)!, locale).query(text));
+  }
+}
+
+function prefixKey(task: string, locale: Locale): string {
+  return `${task}:${locale}`;
+}

@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { chromium, type Page } from 'playwright-core';
 import { createApp } from '../src/app.js';
 import { loadConfig } from '../src/config.js';
-import { insertQuerySentiments, openDatabase, type NewQuerySentiment, type SentimentLabel } from '../src/db/index.js';
+import { SqliteRepository, type NewQuerySentiment, type SentimentLabel } from '../src/db/index.js';
 import { Engine } from '../src/engine/index.js';
 import { ensureSyntheticModel } from '../src/engine/synth/index.js';
 import { createLogger } from '../src/logger.js';
@@ -30,7 +30,7 @@ const scratch = mkdtempSync(path.join(os.tmpdir(), 'aio-screenshots-'));
 const modelPath = await ensureSyntheticModel({ shape: 'tiny', modelsDir: path.join(ROOT, '.tmp', 'test-models') });
 const engine = await Engine.load({ model: modelPath, modelsDir: path.dirname(modelPath), threads: 1, contextSize: 4096 });
 const config = loadConfig({ LOG_LEVEL: 'silent', DATABASE_PATH: path.join(scratch, 'screenshots.db') });
-const database = openDatabase({ path: config.databasePath });
+const database = SqliteRepository.open({ path: config.databasePath });
 const holder = new EngineHolder();
 holder.set(engine);
 const app = createApp({ services: new Services({ database, engine: holder }), config, logger: createLogger('silent') });
@@ -38,17 +38,28 @@ const { port } = await app.start(0, '127.0.0.1');
 const baseUrl = `http://127.0.0.1:${port}`;
 const browser = await chromium.launch({
   executablePath: CHROMIUM_PATH,
-  args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+  args: [
+    '--no-sandbox',
+    '--disable-gpu',
+    '--disable-dev-shm-usage',
+    '--disable-background-networking',
+    '--disable-component-update',
+    '--disable-sync',
+    '--no-first-run',
+  ],
 });
 
 try {
   mkdirSync(OUT_DIR, { recursive: true });
-  seedHistory();
+  await seedHistory();
   for (const message of ['周末去爬山了，风景很美', 'The train was late again']) {
     await app.yoga.fetch(`${baseUrl}/graphql`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ query: 'mutation ($m: String!) { chat(input: { message: $m, maxTokens: 8 }) { reply { id } } }', variables: { m: message } }),
+      body: JSON.stringify({
+        query: 'mutation ($m: String!) { chat(input: { message: $m, maxTokens: 8 }) { reply { id } } }',
+        variables: { m: message },
+      }),
     });
   }
 
@@ -60,7 +71,9 @@ try {
   await chat.waitForSelector('[data-role="reply"][data-state="complete"]');
   await setMaxTokens(chat, 2000);
   await send(chat, '不过明天还要早起，有点累');
-  await chat.waitForFunction(() => Number(document.querySelectorAll<HTMLElement>('[data-role="reply"]')[1]?.dataset.tokens) >= 24);
+  await chat.waitForFunction(
+    () => Number(document.querySelectorAll<HTMLElement>('[data-role="reply"]')[1]?.dataset.tokens) >= 24,
+  );
   await chat.click('#stop');
   await chat.waitForSelector('.conversation-link[aria-current="page"]');
   await chat.locator('#message-input').blur();
@@ -70,11 +83,13 @@ try {
   await chart.goto(`${baseUrl}/#/stats`);
   await chart.waitForSelector('#chart svg .chart__segment');
   await chart.screenshot({ path: path.join(OUT_DIR, 'chart.png') });
-  console.log(`wrote ${path.relative(ROOT, path.join(OUT_DIR, 'chat.png'))} and ${path.relative(ROOT, path.join(OUT_DIR, 'chart.png'))}`);
+  console.log(
+    `wrote ${path.relative(ROOT, path.join(OUT_DIR, 'chat.png'))} and ${path.relative(ROOT, path.join(OUT_DIR, 'chart.png'))}`,
+  );
 } finally {
   await browser.close();
   await app.stop();
-  database.close();
+  await database.close();
   await engine.dispose();
   rmSync(scratch, { recursive: true, force: true });
 }
@@ -96,7 +111,7 @@ async function send(page: Page, message: string): Promise<void> {
 }
 
 /** Two weeks of sample results (the sentiment API's own records), so the chart has a history to show. */
-function seedHistory(): void {
+async function seedHistory(): Promise<void> {
   let state = 0x5eed;
   const random = () => {
     state = (Math.imul(state, 1_103_515_245) + 12_345) >>> 0;
@@ -126,5 +141,5 @@ function seedHistory(): void {
       });
     }
   }
-  insertQuerySentiments(database, records);
+  await database.insertQuerySentiments(records);
 }

@@ -95,6 +95,13 @@ export function createApp(options: AppOptions): App {
   const authorize = (req: IncomingMessage) =>
     !config.metricsAuth || keyring.ownerOf(req.headers.authorization) !== undefined;
   const metricsRoute = options.metrics ? createMetricsRoute({ metrics: options.metrics, authorize }) : undefined;
+  // A probe that fails unexpectedly still answers (not ready), never leaves the balancer's check hanging.
+  const answerReadiness = async (res: ServerResponse): Promise<void> => {
+    const reason = accepting ? await services.notReadyReason().catch(() => 'the readiness check failed') : 'shutting down';
+    // Shutdown may have begun while the database answered.
+    const final = accepting ? reason : 'shutting down';
+    sendJson(res, final ? 503 : 200, final ? { status: 'not ready', reason: final } : { status: 'ready' });
+  };
   const server: Server = createServer((req: IncomingMessage, res: ServerResponse) => {
     const requestId = requestIdOf(req.headers);
     res.setHeader(REQUEST_ID_HEADER, requestId);
@@ -105,10 +112,7 @@ export function createApp(options: AppOptions): App {
     }
     if (metricsRoute?.(req, res)) return;
     if (req.url === '/healthz') return sendJson(res, 200, { status: 'ok' });
-    if (req.url === '/readyz') {
-      const reason = accepting ? services.notReadyReason() : 'shutting down';
-      return sendJson(res, reason ? 503 : 200, reason ? { status: 'not ready', reason } : { status: 'ready' });
-    }
+    if (req.url === '/readyz') return void answerReadiness(res);
     if (webPage(req, res)) return;
     if (refuseOversizedBody(req, res, config.limits.maxBodyBytes)) return;
     return yoga(req, res, { requestId });

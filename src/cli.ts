@@ -2,12 +2,16 @@
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
+import { analyzeCommand } from './cli/analyzeCommand.js';
 import { chatCommand } from './cli/chatCommand.js';
+import { classifyCommand } from './cli/classifyCommand.js';
+import { extractCommand } from './cli/extractCommand.js';
 import { pullCommand } from './cli/pullCommand.js';
 import { sentimentCommand } from './cli/sentimentCommand.js';
 import { serveCommand } from './cli/serveCommand.js';
 import { statsCommand } from './cli/statsCommand.js';
 import { synthModelCommand } from './cli/synthModelCommand.js';
+import { tasksCommand } from './cli/tasksCommand.js';
 import { loadConfig, type AppConfig } from './config.js';
 import { createEvalCommand } from './eval/evalCommand.js';
 import { exitWith } from './exitWith.js';
@@ -25,11 +29,15 @@ export interface CliOptions {
 /** The whole CLI; add a subcommand by writing one more `xCommand()` and registering it here. */
 export function createCli({ config, signal }: CliOptions): Command {
   return new Command('all-in-one')
-    .description('One small local LLM for sentiment analysis and empathetic chat')
+    .description('One small local LLM for sentiment analysis, other text tasks by prompt, and empathetic chat')
     .showHelpAfterError()
     .addCommand(serveCommand(config))
     .addCommand(pullCommand(config))
     .addCommand(sentimentCommand(config))
+    .addCommand(tasksCommand(config))
+    .addCommand(classifyCommand(config))
+    .addCommand(extractCommand(config))
+    .addCommand(analyzeCommand(config))
     .addCommand(chatCommand(config))
     .addCommand(statsCommand(config))
     .addCommand(createEvalCommand({ config, ...(signal ? { signal } : {}) }))

@@ -2,7 +2,12 @@
 import os from 'node:os';
 import path from 'node:path';
 import { CodedError } from './CodedError.js';
-import { DEFAULT_BUSY_TIMEOUT_MS } from './db/index.js';
+import {
+  DEFAULT_BUSY_TIMEOUT_MS,
+  DEFAULT_CONNECT_TIMEOUT_MS,
+  DEFAULT_POOL_SIZE,
+  DEFAULT_STATEMENT_TIMEOUT_MS,
+} from './db/index.js';
 import {
   DEFAULT_DOWNLOAD_CONNECT_TIMEOUT_MS,
   ENGINE_DEFAULTS,
@@ -24,7 +29,21 @@ export interface AppConfig {
   /** Host names the service answers to besides loopback, addresses and HOST (ALLOWED_HOSTS); `*` any. */
   allowedHosts: readonly string[];
   port: number;
+  /** The SQLite file (DATABASE_PATH), used when DATABASE_URL is unset. */
   databasePath: string;
+  /** A postgres:// URL (DATABASE_URL): the shared PostgreSQL of several replicas instead of the SQLite file. */
+  databaseUrl: string | undefined;
+  /** PostgreSQL connections per replica (DATABASE_POOL_SIZE). */
+  databasePoolSize: number;
+  /** How long a PostgreSQL connection may take to open or free up (DATABASE_CONNECT_TIMEOUT_MS). */
+  databaseConnectTimeoutMs: number;
+  /** PostgreSQL cancels a statement running longer (DATABASE_STATEMENT_TIMEOUT_MS; 0: never). */
+  databaseStatementTimeoutMs: number;
+  /**
+   * This instance's name (REPLICA_NAME): a `replica` label on every metric, a field in every log line, the PostgreSQL
+   * application name. Defaults to host:port with DATABASE_URL (replicas share a database), and to none on SQLite.
+   */
+  replicaName: string | undefined;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   /** Serve GraphiQL at GET /graphql. */
   playground: boolean;
@@ -82,18 +101,35 @@ type Env = Readonly<Record<string, string | undefined>>;
 
 export function loadConfig(env: Env = process.env): AppConfig {
   const read = new EnvReader(env);
+  const port = read.integer('PORT', 4000, { min: 0, max: 65_535 });
+  const databaseUrl = read.postgresUrl('DATABASE_URL');
   return {
     host: read.string('HOST', '127.0.0.1'),
     allowedOrigins: read.list('ALLOWED_ORIGINS', parseOrigin),
     allowedHosts: read.list('ALLOWED_HOSTS', parseHostPattern),
-    port: read.integer('PORT', 4000, { min: 0, max: 65_535 }),
+    port,
     databasePath: path.resolve(read.string('DATABASE_PATH', './data/all-in-one.db')),
+    databaseUrl,
+    databasePoolSize: read.integer('DATABASE_POOL_SIZE', DEFAULT_POOL_SIZE, { min: 1, max: 1000 }),
+    databaseConnectTimeoutMs: read.integer('DATABASE_CONNECT_TIMEOUT_MS', DEFAULT_CONNECT_TIMEOUT_MS, {
+      min: 100,
+      max: 600_000,
+    }),
+    databaseStatementTimeoutMs: read.integer('DATABASE_STATEMENT_TIMEOUT_MS', DEFAULT_STATEMENT_TIMEOUT_MS, {
+      min: 0,
+      max: 3_600_000,
+    }),
+    // Host and port tell apart replicas on one machine as well as on many; one SQLite file has one instance.
+    replicaName: read.optionalString('REPLICA_NAME') ?? (databaseUrl === undefined ? undefined : `${os.hostname()}:${port}`),
     logLevel: read.oneOf('LOG_LEVEL', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], 'info'),
     playground: read.boolean('PLAYGROUND', true),
     model: read.string('MODEL', DEFAULT_MODEL),
     modelsDir: path.resolve(read.string('MODELS_DIR', './models')),
     huggingFaceEndpoint: read.url('HF_ENDPOINT'),
-    modelConnectTimeoutMs: read.integer('MODEL_CONNECT_TIMEOUT_MS', DEFAULT_DOWNLOAD_CONNECT_TIMEOUT_MS, { min: 100, max: 600_000 }),
+    modelConnectTimeoutMs: read.integer('MODEL_CONNECT_TIMEOUT_MS', DEFAULT_DOWNLOAD_CONNECT_TIMEOUT_MS, {
+      min: 100,
+      max: 600_000,
+    }),
     gpu: read.oneOf('GPU', ['off', 'auto'], ENGINE_DEFAULTS.gpu),
     threads: read.integer('THREADS', os.availableParallelism(), { min: 1, max: 256 }),
     contextSize: read.integer('CONTEXT_SIZE', ENGINE_DEFAULTS.contextSize, { min: 256, max: 131_072 }),
@@ -206,6 +242,10 @@ class EnvReader {
     return this.#raw(name) ?? fallback;
   }
 
+  optionalString(name: string): string | undefined {
+    return this.#raw(name);
+  }
+
   integer(name: string, fallback: number, range: { min: number; max: number }): number {
     const raw = this.#raw(name);
     if (raw === undefined) return fallback;
@@ -221,7 +261,10 @@ class EnvReader {
 
   /** A comma-separated list of secrets; a bad one is reported by position, never echoed. */
   secrets(name: string, minLength: number): string[] {
-    const values = (this.#raw(name) ?? '').split(',').map((value) => value.trim()).filter((value) => value !== '');
+    const values = (this.#raw(name) ?? '')
+      .split(',')
+      .map((value) => value.trim())
+      .filter((value) => value !== '');
     values.forEach((value, index) => {
       if (value.length < minLength || !/^[\x21-\x7e]+$/.test(value)) {
         throw new ConfigError({
@@ -235,12 +278,18 @@ class EnvReader {
 
   /** A comma-separated list; `parse` returns an entry's canonical form or throws a message naming what is wrong. */
   list(name: string, parse: (entry: string) => string): string[] {
-    const entries = (this.#raw(name) ?? '').split(',').map((entry) => entry.trim()).filter((entry) => entry !== '');
+    const entries = (this.#raw(name) ?? '')
+      .split(',')
+      .map((entry) => entry.trim())
+      .filter((entry) => entry !== '');
     return entries.map((entry) => {
       try {
         return parse(entry);
       } catch (error) {
-        throw new ConfigError({ variable: name, message: `"${entry}": ${error instanceof Error ? error.message : String(error)}` });
+        throw new ConfigError({
+          variable: name,
+          message: `"${entry}": ${error instanceof Error ? error.message : String(error)}`,
+        });
       }
     });
   }
@@ -263,6 +312,26 @@ class EnvReader {
       throw new ConfigError({ variable: name, message: `expected an http or https URL, got "${raw}"` });
     }
     return parsed.href;
+  }
+
+  /** An optional postgres:// URL; never echoed back, since it may hold a password. */
+  postgresUrl(name: string): string | undefined {
+    const raw = this.#raw(name);
+    if (raw === undefined) return undefined;
+    const expected = 'expected a postgres:// or postgresql:// URL such as postgres://user:password@host:5432/database';
+    let parsed: URL;
+    try {
+      parsed = new URL(raw);
+    } catch {
+      throw new ConfigError({ variable: name, message: expected });
+    }
+    if (parsed.protocol !== 'postgres:' && parsed.protocol !== 'postgresql:') {
+      throw new ConfigError({ variable: name, message: expected });
+    }
+    if (!parsed.hostname && !parsed.searchParams.has('host')) {
+      throw new ConfigError({ variable: name, message: `${expected} (the host is missing)` });
+    }
+    return raw;
   }
 
   boolean(name: string, fallback: boolean): boolean {

@@ -3,6 +3,7 @@ import { pino, type Logger } from 'pino';
 
 export type { Logger };
 
-export function createLogger(level: string): Logger {
-  return pino({ level, base: { service: 'all-in-one' } });
+/** `fields` go into every line, e.g. the replica's name so one log store can tell the instances apart. */
+export function createLogger(level: string, fields: Record<string, string> = {}): Logger {
+  return pino({ level, base: { service: 'all-in-one', ...fields } });
 }

@@ -2,7 +2,8 @@
 import { createApp } from './app.js';
 import { CodedError } from './CodedError.js';
 import type { AppConfig } from './config.js';
-import { openDatabase } from './db/index.js';
+import { databaseOptionsOf } from './databaseOptions.js';
+import { openRepository } from './db/index.js';
 import { Engine } from './engine/index.js';
 import { engineOptionsOf } from './engineOptions.js';
 import { createLogger } from './logger.js';
@@ -25,10 +26,13 @@ export class ListenError extends CodedError {
  * rejects (after closing what it opened) when the database, the port or the model is unavailable.
  */
 export async function runServer(config: AppConfig): Promise<void> {
-  const log = createLogger(config.logLevel);
-  const database = openDatabase({ path: config.databasePath, busyTimeoutMs: config.databaseBusyTimeoutMs });
+  const log = createLogger(config.logLevel, config.replicaName === undefined ? {} : { replica: config.replicaName });
+  const database = await openRepository(databaseOptionsOf(config));
   const engineHolder = new EngineHolder();
-  const metrics = createMetrics({ engineStatus: () => engineHolder.current?.status() });
+  const metrics = createMetrics({
+    engineStatus: () => engineHolder.current?.status(),
+    ...(config.replicaName === undefined ? {} : { replica: config.replicaName }),
+  });
   const services = new Services({
     database,
     engine: engineHolder,
@@ -40,12 +44,12 @@ export async function runServer(config: AppConfig): Promise<void> {
   try {
     address = await app.start(config.port, config.host);
   } catch (error) {
-    database.close();
+    await database.close();
     const reason = error instanceof Error ? error.message : String(error);
     throw new ListenError({ message: `cannot listen on ${config.host}:${config.port}: ${reason}`, cause: error });
   }
   const url = `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`;
-  log.info({ url, playground: `${url}/graphql`, database: database.path }, 'listening; loading the model');
+  log.info({ url, playground: `${url}/graphql`, database: database.location }, 'listening; loading the model');
 
   const shutdown = createShutdown({ app, database, engineHolder, services, logger: log });
   let stopping = false;
@@ -93,7 +97,7 @@ export async function runServer(config: AppConfig): Promise<void> {
         contextSize,
         runtime: status.runtime,
         maxParallelReplies: status.maxParallelReplies,
-        database: database.path,
+        database: database.location,
         auth: auth ? 'on' : 'off',
       },
       'ready',
@@ -101,12 +105,12 @@ export async function runServer(config: AppConfig): Promise<void> {
     if (!auth) log.warn({ url }, 'API_KEYS is not set: anyone who can reach this address may call the API');
     if (config.logLevel !== 'silent') {
       const { playground, metricsAuth } = config;
-      const banner = { url, playground, metricsAuth, model, engine: status, databasePath: database.path, auth };
+      const banner = { url, playground, metricsAuth, model, engine: status, database: database.location, auth };
       process.stderr.write(formatStartupBanner(banner));
     }
   } catch (error) {
     await app.stop();
-    database.close();
+    await database.close();
     throw error;
   }
 }

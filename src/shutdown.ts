@@ -1,13 +1,13 @@
 // Graceful shutdown that loses nothing: readiness and new work first, running turns next, sockets and database last.
 import type { App } from './app.js';
-import type { AppDatabase } from './db/index.js';
+import type { Repository } from './db/index.js';
 import type { Logger } from './logger.js';
 import type { EngineHolder } from './service/EngineHolder.js';
 import type { Services } from './service/Services.js';
 
 export interface ShutdownParts {
   app: App;
-  database: AppDatabase;
+  database: Repository;
   engineHolder: EngineHolder;
   services: Services;
   logger: Logger;
@@ -29,7 +29,7 @@ export function createShutdown(parts: ShutdownParts): (reason: string) => Promis
     logger.info({ stoppedTurns }, 'running turns stopped, partial replies stored');
     // WebSockets close with 1001 (going away) after their streams' last messages; then HTTP stops.
     await app.stop();
-    database.close();
+    await database.close();
     logger.info('stopped');
   };
 

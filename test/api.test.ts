@@ -1,12 +1,14 @@
-// The GraphQL API in-process (yoga.fetch) on the real engine and a real SQLite file: every field and error code.
+// The GraphQL API in-process (yoga.fetch) on the real engine, on a real SQLite file and a real PostgreSQL: every field
+// and error code, with the same answers from both.
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { Engine } from '../src/engine/index.js';
 import { printSortedSchema } from '../src/schema/printSchema.js';
+import { createDatabase, testDialects, type Dialect, type TestDatabase } from './support/dialects.js';
 import {
   createScratchDir,
-  createTestService,
+  createTestServiceOn,
   loadTestEngine,
   type GraphQLBody,
   type TestService,
@@ -15,13 +17,10 @@ import {
 const scratch = createScratchDir('aio-api-');
 const leftovers: { close(): Promise<void> | void }[] = [];
 let engine: Engine;
-let service: TestService;
 
 beforeAll(async () => {
   engine = await loadTestEngine();
   leftovers.push({ close: () => engine.dispose() });
-  service = createTestService(path.join(scratch.dir, 'api.db'), engine);
-  leftovers.push({ close: () => service.database.close() });
 });
 
 afterAll(async () => {
@@ -29,7 +28,21 @@ afterAll(async () => {
   scratch.remove();
 });
 
+/** A service on a new database of `dialect`, disposed with the file's leftovers. */
+async function serviceOn(
+  dialect: Dialect,
+  name: string,
+  serviceEngine: Engine | undefined,
+): Promise<[TestService, TestDatabase]> {
+  const database = await createDatabase(dialect, scratch.dir, name);
+  leftovers.push({ close: () => database.dispose() });
+  return [createTestServiceOn(await database.open(), serviceEngine), database];
+}
+
 const SENTIMENT_FIELDS = 'id label confidence scores { positive negative neutral } emoji display locale latencyMs createdAt';
+
+const COUNT_SENTIMENTS = 'select cast(count(*) as integer) as n from sentiments';
+const COUNT_MESSAGES = 'select cast(count(*) as integer) as n from messages';
 
 function codesOf(body: { errors?: { extensions?: { code?: string } }[] }): (string | undefined)[] {
   return (body.errors ?? []).map((error) => error.extensions?.code);
@@ -57,254 +70,262 @@ describe('schema', () => {
   });
 });
 
-describe('sentiment queries', () => {
-  it('classifies one text and stores it', async () => {
-    const body = await service.graphql(`query ($text: String!) { sentiment(text: $text) { ${SENTIMENT_FIELDS} } }`, {
-      text: '今天的实验终于成功了，太棒了！',
+describe.each(testDialects())('on %s', (dialect) => {
+  let service: TestService;
+  let db: TestDatabase;
+
+  beforeAll(async () => {
+    [service, db] = await serviceOn(dialect, 'api', engine);
+  });
+
+  describe('sentiment queries', () => {
+    it('classifies one text and stores it', async () => {
+      const body = await service.graphql(`query ($text: String!) { sentiment(text: $text) { ${SENTIMENT_FIELDS} } }`, {
+        text: '今天的实验终于成功了，太棒了！',
+      });
+      expect(body.errors).toBeUndefined();
+      const sentiment = body.data!.sentiment;
+      expect(['POSITIVE', 'NEGATIVE', 'NEUTRAL']).toContain(sentiment.label);
+      const { positive, negative, neutral } = sentiment.scores;
+      expect(positive + negative + neutral).toBeCloseTo(1, 6);
+      expect(sentiment.display).toMatch(/^(😄|😡|😐) LLM 情感判断: (正面|负面|中性)$/);
+      expect(sentiment.locale).toBe('ZH');
+      expect(sentiment.id).toMatch(/^[0-9A-HJKMNP-TV-Z]{26}$/);
+      const stored = await db.rows('select source, text from sentiments where id = ?', sentiment.id);
+      expect(stored).toEqual([{ source: 'query', text: '今天的实验终于成功了，太棒了！' }]);
     });
-    expect(body.errors).toBeUndefined();
-    const sentiment = body.data!.sentiment;
-    expect(['POSITIVE', 'NEGATIVE', 'NEUTRAL']).toContain(sentiment.label);
-    const { positive, negative, neutral } = sentiment.scores;
-    expect(positive + negative + neutral).toBeCloseTo(1, 6);
-    expect(sentiment.display).toMatch(/^(😄|😡|😐) LLM 情感判断: (正面|负面|中性)$/);
-    expect(sentiment.locale).toBe('ZH');
-    expect(sentiment.id).toMatch(/^[0-9A-HJKMNP-TV-Z]{26}$/);
-    const stored = service.database.sqlite.prepare('select source, text from sentiments where id = ?').get(sentiment.id);
-    expect(stored).toEqual({ source: 'query', text: '今天的实验终于成功了，太棒了！' });
-  });
 
-  it('classifies a batch in order with English display lines', async () => {
-    const body = await service.graphql(`{ sentiments(texts: ["great", "awful", "fine"], locale: EN) { label display } }`);
-    expect(body.errors).toBeUndefined();
-    expect(body.data!.sentiments).toHaveLength(3);
-    for (const sentiment of body.data!.sentiments)
-      expect(sentiment.display).toMatch(/^.+ LLM sentiment: (positive|negative|neutral)$/);
-  });
-
-  it.each([
-    ['empty text', '{ sentiment(text: "") { id } }'],
-    ['whitespace-only text', '{ sentiment(text: "  \\n\\t ") { id } }'],
-    ['a batch of 33', `{ sentiments(texts: [${Array.from({ length: 33 }, () => '"a"').join(',')}]) { id } }`],
-    ['text over MAX_INPUT_CHARS', `{ sentiment(text: "${'x'.repeat(4001)}") { id } }`],
-  ])('refuses %s with BAD_USER_INPUT', async (_, query) => {
-    const body = await service.graphql(query);
-    expect(codesOf(body)).toEqual(['BAD_USER_INPUT']);
-  });
-
-  it('refuses a text that fits MAX_INPUT_CHARS but not the context, with the message chat gives, and stores nothing', async () => {
-    const before = service.database.sqlite.prepare('select count(*) as n from sentiments').get();
-    const body = await service.graphql('query ($text: String!) { sentiment(text: $text, locale: EN) { id } }', { text: 'x '.repeat(2000) });
-    expect(codesOf(body)).toEqual(['BAD_USER_INPUT']);
-    expect(body.errors![0]!.message).toMatch(/^The text needs \d+ prompt tokens, more than the 2048-token context; shorten it\.$/);
-    expect(service.database.sqlite.prepare('select count(*) as n from sentiments').get()).toEqual(before);
-  });
-});
-
-describe('chat and conversations', () => {
-  it('runs a turn: classifies and stores the user message, then generates and stores the reply', async () => {
-    const body = await service.graphql(
-      `mutation ($input: ChatInput!) { chat(input: $input) {
-        conversation { id title messages { id role content status sentiment { label display } } }
-        userMessage { id role content sentiment { display } }
-        reply { id role content status tokenCount latencyMs finishReason } } }`,
-      { input: { message: 'I finally passed the exam!', locale: 'EN', maxTokens: 12, temperature: 0 } },
-    );
-    expect(body.errors).toBeUndefined();
-    const { conversation, userMessage, reply } = body.data!.chat;
-    expect(conversation.title).toBe('I finally passed the exam!');
-    expect(userMessage.sentiment.display).toMatch(/LLM sentiment/);
-    expect(reply.role).toBe('ASSISTANT');
-    expect(reply.status).toBe('COMPLETE');
-    expect(reply.tokenCount).toBeGreaterThan(0);
-    expect(conversation.messages.map((message: { role: string }) => message.role)).toEqual(['USER', 'ASSISTANT']);
-    expect(conversation.messages[1].content).toBe(reply.content);
-    expect(conversation.messages[0].sentiment).not.toBeNull();
-  });
-
-  it('continues a conversation and lists conversations newest first, a page at a time', async () => {
-    const first = await service.graphql(
-      `mutation { chat(input: { message: "first", maxTokens: 4, temperature: 0 }) { conversation { id } } }`,
-    );
-    const conversationId = first.data!.chat.conversation.id;
-    const follow = await service.graphql(
-      `mutation ($id: ID!) { chat(input: { conversationId: $id, message: "second", maxTokens: 4, temperature: 0 }) { conversation { id messages { role content } } } }`,
-      { id: conversationId },
-    );
-    expect(follow.errors).toBeUndefined();
-    expect(
-      follow
-        .data!.chat.conversation.messages.map((message: { content: string }) => message.content)
-        .filter((content: string) => ['first', 'second'].includes(content)),
-    ).toEqual(['first', 'second']);
-    const newer = await service.graphql(
-      `mutation { chat(input: { message: "third", maxTokens: 4, temperature: 0 }) { conversation { id } } }`,
-    );
-
-    const page1 = await service.graphql(
-      `{ conversations(first: 1) { edges { cursor node { id } } pageInfo { hasNextPage endCursor } } }`,
-    );
-    expect(page1.data!.conversations.edges[0].node.id).toBe(newer.data!.chat.conversation.id);
-    expect(page1.data!.conversations.pageInfo.hasNextPage).toBe(true);
-    const page2 = await service.graphql(
-      `query ($after: String) { conversations(first: 1, after: $after) { edges { node { id } } } }`,
-      {
-        after: page1.data!.conversations.pageInfo.endCursor,
-      },
-    );
-    expect(page2.data!.conversations.edges[0].node.id).toBe(conversationId);
-  });
-
-  it('deletes a conversation, then reports it NOT_FOUND', async () => {
-    const created = await service.graphql(
-      `mutation { chat(input: { message: "to delete", maxTokens: 2 }) { conversation { id } } }`,
-    );
-    const id = created.data!.chat.conversation.id;
-    const deleted = await service.graphql(`mutation ($id: ID!) { deleteConversation(id: $id) }`, { id });
-    expect(deleted.data!.deleteConversation).toBe(true);
-    expect(
-      (await service.graphql(`query ($id: ID!) { conversation(id: $id) { id } }`, { id })).data!.conversation,
-    ).toBeNull();
-    expect(codesOf(await service.graphql(`mutation ($id: ID!) { deleteConversation(id: $id) }`, { id }))).toEqual([
-      'NOT_FOUND',
-    ]);
-    const continued = await service.graphql(
-      `mutation ($id: ID!) { chat(input: { conversationId: $id, message: "hi" }) { reply { id } } }`,
-      { id },
-    );
-    expect(codesOf(continued)).toEqual(['NOT_FOUND']);
-  });
-
-  it.each([
-    ['a malformed conversation id', `{ conversation(id: "not-an-id") { id } }`],
-    ['maxTokens 0', `mutation { chat(input: { message: "hi", maxTokens: 0 }) { reply { id } } }`],
-    ['a huge maxTokens', `mutation { chat(input: { message: "hi", maxTokens: 100000000 }) { reply { id } } }`],
-    ['a negative temperature', `mutation { chat(input: { message: "hi", temperature: -1 }) { reply { id } } }`],
-    ['an empty message', `mutation { chat(input: { message: " " }) { reply { id } } }`],
-    ['a page over 100', `{ conversations(first: 101) { edges { cursor } } }`],
-    ['backward paging', `{ conversations(last: 2) { edges { cursor } } }`],
-  ])('refuses %s with BAD_USER_INPUT and stores nothing', async (_, query) => {
-    const before = service.database.sqlite.prepare('select count(*) as n from messages').get() as { n: number };
-    expect(codesOf(await service.graphql(query))).toEqual(['BAD_USER_INPUT']);
-    expect(service.database.sqlite.prepare('select count(*) as n from messages').get()).toEqual(before);
-  });
-});
-
-describe('sentimentStats', () => {
-  it('totals equal what was stored, by source and in the series', async () => {
-    const body = await service.graphql(`{
-      all: sentimentStats { total positive negative neutral averageConfidence series { start total positive negative neutral } }
-      chat: sentimentStats(filter: { source: CHAT }, bucket: HOUR) { total }
-      query: sentimentStats(filter: { source: QUERY }) { total }
-    }`);
-    expect(body.errors).toBeUndefined();
-    const rows = service.database.sqlite
-      .prepare(`select source, label, count(*) as n, sum(confidence) as confidence from sentiments group by source, label`)
-      .all() as { source: string; label: string; n: number; confidence: number }[];
-    const count = (filter: (row: (typeof rows)[number]) => boolean) =>
-      rows.filter(filter).reduce((sum, row) => sum + row.n, 0);
-    const { all, chat, query } = body.data!;
-    expect(all.total).toBe(count(() => true));
-    expect(all.total).toBeGreaterThan(5);
-    expect(all.positive).toBe(count((row) => row.label === 'positive'));
-    expect(all.negative).toBe(count((row) => row.label === 'negative'));
-    expect(chat.total).toBe(count((row) => row.source === 'chat'));
-    expect(query.total).toBe(count((row) => row.source === 'query'));
-    const confidenceSum = rows.reduce((sum, row) => sum + row.confidence, 0);
-    expect(all.averageConfidence).toBeCloseTo(confidenceSum / all.total, 9);
-    expect(all.series.reduce((sum: number, bucket: { total: number }) => sum + bucket.total, 0)).toBe(all.total);
-  });
-
-  it('refuses an inverted time range and a malformed conversation id', async () => {
-    const inverted = await service.graphql(
-      `{ sentimentStats(filter: { from: "2026-02-01T00:00:00Z", to: "2026-01-01T00:00:00Z" }) { total } }`,
-    );
-    expect(codesOf(inverted)).toEqual(['BAD_USER_INPUT']);
-    expect(codesOf(await service.graphql(`{ sentimentStats(filter: { conversationId: "x" }) { total } }`))).toEqual([
-      'BAD_USER_INPUT',
-    ]);
-  });
-});
-
-describe('engine status and unavailable or busy engine', () => {
-  it('reports the engine', async () => {
-    const body = await service.graphql(
-      `{ engine { modelName modelSource synthetic ready queueDepth runningJobs contextSize threads tokensGenerated recentTokensPerSecond } }`,
-    );
-    expect(body.errors).toBeUndefined();
-    expect(body.data!.engine).toMatchObject({
-      synthetic: true,
-      ready: true,
-      queueDepth: 0,
-      runningJobs: [],
-      contextSize: 2048,
+    it('classifies a batch in order with English display lines', async () => {
+      const body = await service.graphql(`{ sentiments(texts: ["great", "awful", "fine"], locale: EN) { label display } }`);
+      expect(body.errors).toBeUndefined();
+      expect(body.data!.sentiments).toHaveLength(3);
+      for (const sentiment of body.data!.sentiments)
+        expect(sentiment.display).toMatch(/^.+ LLM sentiment: (positive|negative|neutral)$/);
     });
-    expect(body.data!.engine.tokensGenerated).toBeGreaterThan(0);
-  });
 
-  it('names the model file without the server folder it lives in', async () => {
-    const body = await service.graphql('{ engine { modelSource modelFile } }');
-    const file = path.basename(inject('tinyModelPath'));
-    expect(body.data!.engine).toEqual({ modelSource: file, modelFile: file });
-    expect(JSON.stringify(body)).not.toContain(path.dirname(inject('tinyModelPath')));
-  });
-
-  it('answers MODEL_UNAVAILABLE while the model is loading', async () => {
-    const loading = createTestService(path.join(scratch.dir, 'loading.db'), undefined);
-    leftovers.push({ close: () => loading.database.close() });
-    const body = await loading.graphql(`{ sentiment(text: "hi") { id } }`);
-    expect(codesOf(body)).toEqual(['MODEL_UNAVAILABLE']);
-    const ready = await loading.app.yoga.fetch('http://yoga/graphql?query=%7Bengine%7Bready%7D%7D', {
-      headers: { accept: 'application/json' },
+    it.each([
+      ['empty text', '{ sentiment(text: "") { id } }'],
+      ['whitespace-only text', '{ sentiment(text: "  \\n\\t ") { id } }'],
+      ['a batch of 33', `{ sentiments(texts: [${Array.from({ length: 33 }, () => '"a"').join(',')}]) { id } }`],
+      ['text over MAX_INPUT_CHARS', `{ sentiment(text: "${'x'.repeat(4001)}") { id } }`],
+    ])('refuses %s with BAD_USER_INPUT', async (_, query) => {
+      const body = await service.graphql(query);
+      expect(codesOf(body)).toEqual(['BAD_USER_INPUT']);
     });
-    expect(ready.status).toBe(200);
-  });
 
-  it('answers ENGINE_BUSY at once when the queue is full', async () => {
-    const busyEngine = await loadTestEngine({ maxQueue: 0, taskSequences: 1 });
-    leftovers.push({ close: () => busyEngine.dispose() });
-    const busy = createTestService(path.join(scratch.dir, 'busy.db'), busyEngine);
-    leftovers.push({ close: () => busy.database.close() });
-    const long = busy.graphql(
-      `{ sentiments(texts: [${Array.from({ length: 32 }, () => `"${'a long text to classify '.repeat(40)}"`).join(',')}], locale: EN) { id } }`,
-    );
-    await new Promise((resolve) => setTimeout(resolve, 20));
-    const response = await busy.app.yoga.fetch('http://yoga/graphql', {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', accept: 'application/graphql-response+json' },
-      body: JSON.stringify({ query: '{ sentiment(text: "me too", locale: EN) { id } }' }),
+    it('refuses a text that fits MAX_INPUT_CHARS but not the context, with the message chat gives, and stores nothing', async () => {
+      const before = await db.rows(COUNT_SENTIMENTS);
+      const body = await service.graphql('query ($text: String!) { sentiment(text: $text, locale: EN) { id } }', {
+        text: 'x '.repeat(2000),
+      });
+      expect(codesOf(body)).toEqual(['BAD_USER_INPUT']);
+      expect(body.errors![0]!.message).toMatch(
+        /^The text needs \d+ prompt tokens, more than the 2048-token context; shorten it\.$/,
+      );
+      expect(await db.rows(COUNT_SENTIMENTS)).toEqual(before);
     });
-    const refused = (await response.json()) as GraphQLBody;
-    expect(codesOf(refused)).toEqual(['ENGINE_BUSY']);
-    // A hint when to come back: in the error for every transport, and as HTTP's own status and Retry-After.
-    const extensions = refused.errors![0]!.extensions as { retryAfterMs?: number; http?: unknown };
-    expect(extensions.retryAfterMs).toBeGreaterThanOrEqual(100);
-    expect(extensions.http).toBeUndefined();
-    expect(response.status).toBe(503);
-    expect(Number(response.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
-    expect((await long).errors).toBeUndefined();
   });
 
-  it('answers TIMEOUT and stores the partial reply as FAILED', async () => {
-    const slowEngine = await loadTestEngine({ jobTimeoutMs: 400, contextSize: 4096 });
-    leftovers.push({ close: () => slowEngine.dispose() });
-    const slow = createTestService(path.join(scratch.dir, 'slow.db'), slowEngine);
-    leftovers.push({ close: () => slow.database.close() });
-    const body = await slow.graphql(
-      `mutation { chat(input: { message: "tell me everything", maxTokens: 3000, temperature: 0 }) { reply { id } } }`,
-    );
-    expect(codesOf(body)).toEqual(['TIMEOUT']);
-    const replies = slow.database.sqlite
-      .prepare(`select status, length(content) as chars from messages where role = 'assistant'`)
-      .all();
-    expect(replies).toEqual([{ status: 'failed', chars: expect.any(Number) }]);
+  describe('chat and conversations', () => {
+    it('runs a turn: classifies and stores the user message, then generates and stores the reply', async () => {
+      const body = await service.graphql(
+        `mutation ($input: ChatInput!) { chat(input: $input) {
+          conversation { id title messages { id role content status sentiment { label display } } }
+          userMessage { id role content sentiment { display } }
+          reply { id role content status tokenCount latencyMs finishReason } } }`,
+        { input: { message: 'I finally passed the exam!', locale: 'EN', maxTokens: 12, temperature: 0 } },
+      );
+      expect(body.errors).toBeUndefined();
+      const { conversation, userMessage, reply } = body.data!.chat;
+      expect(conversation.title).toBe('I finally passed the exam!');
+      expect(userMessage.sentiment.display).toMatch(/LLM sentiment/);
+      expect(reply.role).toBe('ASSISTANT');
+      expect(reply.status).toBe('COMPLETE');
+      expect(reply.tokenCount).toBeGreaterThan(0);
+      expect(conversation.messages.map((message: { role: string }) => message.role)).toEqual(['USER', 'ASSISTANT']);
+      expect(conversation.messages[1].content).toBe(reply.content);
+      expect(conversation.messages[0].sentiment).not.toBeNull();
+    });
+
+    it('continues a conversation and lists conversations newest first, a page at a time', async () => {
+      const first = await service.graphql(
+        `mutation { chat(input: { message: "first", maxTokens: 4, temperature: 0 }) { conversation { id } } }`,
+      );
+      const conversationId = first.data!.chat.conversation.id;
+      const follow = await service.graphql(
+        `mutation ($id: ID!) { chat(input: { conversationId: $id, message: "second", maxTokens: 4, temperature: 0 }) { conversation { id messages { role content } } } }`,
+        { id: conversationId },
+      );
+      expect(follow.errors).toBeUndefined();
+      expect(
+        follow
+          .data!.chat.conversation.messages.map((message: { content: string }) => message.content)
+          .filter((content: string) => ['first', 'second'].includes(content)),
+      ).toEqual(['first', 'second']);
+      const newer = await service.graphql(
+        `mutation { chat(input: { message: "third", maxTokens: 4, temperature: 0 }) { conversation { id } } }`,
+      );
+
+      const page1 = await service.graphql(
+        `{ conversations(first: 1) { edges { cursor node { id } } pageInfo { hasNextPage endCursor } } }`,
+      );
+      expect(page1.data!.conversations.edges[0].node.id).toBe(newer.data!.chat.conversation.id);
+      expect(page1.data!.conversations.pageInfo.hasNextPage).toBe(true);
+      const page2 = await service.graphql(
+        `query ($after: String) { conversations(first: 1, after: $after) { edges { node { id } } } }`,
+        {
+          after: page1.data!.conversations.pageInfo.endCursor,
+        },
+      );
+      expect(page2.data!.conversations.edges[0].node.id).toBe(conversationId);
+    });
+
+    it('deletes a conversation, then reports it NOT_FOUND', async () => {
+      const created = await service.graphql(
+        `mutation { chat(input: { message: "to delete", maxTokens: 2 }) { conversation { id } } }`,
+      );
+      const id = created.data!.chat.conversation.id;
+      const deleted = await service.graphql(`mutation ($id: ID!) { deleteConversation(id: $id) }`, { id });
+      expect(deleted.data!.deleteConversation).toBe(true);
+      expect(
+        (await service.graphql(`query ($id: ID!) { conversation(id: $id) { id } }`, { id })).data!.conversation,
+      ).toBeNull();
+      expect(codesOf(await service.graphql(`mutation ($id: ID!) { deleteConversation(id: $id) }`, { id }))).toEqual([
+        'NOT_FOUND',
+      ]);
+      const continued = await service.graphql(
+        `mutation ($id: ID!) { chat(input: { conversationId: $id, message: "hi" }) { reply { id } } }`,
+        { id },
+      );
+      expect(codesOf(continued)).toEqual(['NOT_FOUND']);
+    });
+
+    it.each([
+      ['a malformed conversation id', `{ conversation(id: "not-an-id") { id } }`],
+      ['maxTokens 0', `mutation { chat(input: { message: "hi", maxTokens: 0 }) { reply { id } } }`],
+      ['a huge maxTokens', `mutation { chat(input: { message: "hi", maxTokens: 100000000 }) { reply { id } } }`],
+      ['a negative temperature', `mutation { chat(input: { message: "hi", temperature: -1 }) { reply { id } } }`],
+      ['an empty message', `mutation { chat(input: { message: " " }) { reply { id } } }`],
+      ['a page over 100', `{ conversations(first: 101) { edges { cursor } } }`],
+      ['backward paging', `{ conversations(last: 2) { edges { cursor } } }`],
+    ])('refuses %s with BAD_USER_INPUT and stores nothing', async (_, query) => {
+      const before = await db.rows(COUNT_MESSAGES);
+      expect(codesOf(await service.graphql(query))).toEqual(['BAD_USER_INPUT']);
+      expect(await db.rows(COUNT_MESSAGES)).toEqual(before);
+    });
   });
 
-  it('masks unexpected errors', async () => {
-    const broken = createTestService(path.join(scratch.dir, 'broken.db'), engine);
-    broken.database.close();
-    const body = await broken.graphql(`{ conversations { edges { cursor } } }`);
-    expect(body.errors?.[0]?.message).toBe('Unexpected error.');
-    expect(JSON.stringify(body)).not.toMatch(/database|sqlite/i);
+  describe('sentimentStats', () => {
+    it('totals equal what was stored, by source and in the series', async () => {
+      const body = await service.graphql(`{
+        all: sentimentStats { total positive negative neutral averageConfidence series { start total positive negative neutral } }
+        chat: sentimentStats(filter: { source: CHAT }, bucket: HOUR) { total }
+        query: sentimentStats(filter: { source: QUERY }) { total }
+      }`);
+      expect(body.errors).toBeUndefined();
+      const rows = await db.rows<{ source: string; label: string; n: number; confidence: number }>(
+        `select source, label, cast(count(*) as integer) as n, sum(confidence) as confidence from sentiments group by source, label`,
+      );
+      const count = (filter: (row: (typeof rows)[number]) => boolean) =>
+        rows.filter(filter).reduce((sum, row) => sum + row.n, 0);
+      const { all, chat, query } = body.data!;
+      expect(all.total).toBe(count(() => true));
+      expect(all.total).toBeGreaterThan(5);
+      expect(all.positive).toBe(count((row) => row.label === 'positive'));
+      expect(all.negative).toBe(count((row) => row.label === 'negative'));
+      expect(chat.total).toBe(count((row) => row.source === 'chat'));
+      expect(query.total).toBe(count((row) => row.source === 'query'));
+      const confidenceSum = rows.reduce((sum, row) => sum + row.confidence, 0);
+      expect(all.averageConfidence).toBeCloseTo(confidenceSum / all.total, 9);
+      expect(all.series.reduce((sum: number, bucket: { total: number }) => sum + bucket.total, 0)).toBe(all.total);
+    });
+
+    it('refuses an inverted time range and a malformed conversation id', async () => {
+      const inverted = await service.graphql(
+        `{ sentimentStats(filter: { from: "2026-02-01T00:00:00Z", to: "2026-01-01T00:00:00Z" }) { total } }`,
+      );
+      expect(codesOf(inverted)).toEqual(['BAD_USER_INPUT']);
+      expect(codesOf(await service.graphql(`{ sentimentStats(filter: { conversationId: "x" }) { total } }`))).toEqual([
+        'BAD_USER_INPUT',
+      ]);
+    });
+  });
+
+  describe('engine status and unavailable or busy engine', () => {
+    it('reports the engine', async () => {
+      const body = await service.graphql(
+        `{ engine { modelName modelSource synthetic ready queueDepth runningJobs contextSize threads tokensGenerated recentTokensPerSecond } }`,
+      );
+      expect(body.errors).toBeUndefined();
+      expect(body.data!.engine).toMatchObject({
+        synthetic: true,
+        ready: true,
+        queueDepth: 0,
+        runningJobs: [],
+        contextSize: 2048,
+      });
+      expect(body.data!.engine.tokensGenerated).toBeGreaterThan(0);
+    });
+
+    it('names the model file without the server folder it lives in', async () => {
+      const body = await service.graphql('{ engine { modelSource modelFile } }');
+      const file = path.basename(inject('tinyModelPath'));
+      expect(body.data!.engine).toEqual({ modelSource: file, modelFile: file });
+      expect(JSON.stringify(body)).not.toContain(path.dirname(inject('tinyModelPath')));
+    });
+
+    it('answers MODEL_UNAVAILABLE while the model is loading', async () => {
+      const [loading] = await serviceOn(dialect, 'loading', undefined);
+      const body = await loading.graphql(`{ sentiment(text: "hi") { id } }`);
+      expect(codesOf(body)).toEqual(['MODEL_UNAVAILABLE']);
+      const ready = await loading.app.yoga.fetch('http://yoga/graphql?query=%7Bengine%7Bready%7D%7D', {
+        headers: { accept: 'application/json' },
+      });
+      expect(ready.status).toBe(200);
+    });
+
+    it('answers ENGINE_BUSY at once when the queue is full', async () => {
+      const busyEngine = await loadTestEngine({ maxQueue: 0, taskSequences: 1 });
+      leftovers.push({ close: () => busyEngine.dispose() });
+      const [busy] = await serviceOn(dialect, 'busy', busyEngine);
+      const long = busy.graphql(
+        `{ sentiments(texts: [${Array.from({ length: 32 }, () => `"${'a long text to classify '.repeat(40)}"`).join(',')}], locale: EN) { id } }`,
+      );
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      const response = await busy.app.yoga.fetch('http://yoga/graphql', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', accept: 'application/graphql-response+json' },
+        body: JSON.stringify({ query: '{ sentiment(text: "me too", locale: EN) { id } }' }),
+      });
+      const refused = (await response.json()) as GraphQLBody;
+      expect(codesOf(refused)).toEqual(['ENGINE_BUSY']);
+      // A hint when to come back: in the error for every transport, and as HTTP's own status and Retry-After.
+      const extensions = refused.errors![0]!.extensions as { retryAfterMs?: number; http?: unknown };
+      expect(extensions.retryAfterMs).toBeGreaterThanOrEqual(100);
+      expect(extensions.http).toBeUndefined();
+      expect(response.status).toBe(503);
+      expect(Number(response.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+      expect((await long).errors).toBeUndefined();
+    });
+
+    it('answers TIMEOUT and stores the partial reply as FAILED', async () => {
+      const slowEngine = await loadTestEngine({ jobTimeoutMs: 400, contextSize: 4096 });
+      leftovers.push({ close: () => slowEngine.dispose() });
+      const [slow, slowDb] = await serviceOn(dialect, 'slow', slowEngine);
+      const body = await slow.graphql(
+        `mutation { chat(input: { message: "tell me everything", maxTokens: 3000, temperature: 0 }) { reply { id } } }`,
+      );
+      expect(codesOf(body)).toEqual(['TIMEOUT']);
+      const replies = await slowDb.rows(`select status, length(content) as chars from messages where role = 'assistant'`);
+      expect(replies).toEqual([{ status: 'failed', chars: expect.any(Number) }]);
+    });
+
+    it('masks unexpected errors', async () => {
+      const [broken] = await serviceOn(dialect, 'broken', engine);
+      await broken.repository.close();
+      const body = await broken.graphql(`{ conversations { edges { cursor } } }`);
+      expect(body.errors?.[0]?.message).toBe('Unexpected error.');
+      expect(JSON.stringify(body)).not.toMatch(/database|sqlite|postgres|pool/i);
+    });
   });
 });

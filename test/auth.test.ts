@@ -6,14 +6,14 @@ import WebSocket from 'ws';
 import { ConfigError, loadConfig } from '../src/config.js';
 import type { Engine } from '../src/engine/index.js';
 import { createApiKeyring, fingerprintOf } from '../src/security/apiKeys.js';
-import { createScratchDir, createTestService, loadTestEngine, type TestService } from './support/testApp.js';
+import { createScratchDir, createTestService, loadTestEngine, type SqliteTestService } from './support/testApp.js';
 
 const KEY_A = 'key-a-0123456789abcdef';
 const KEY_B = 'key-b-fedcba9876543210';
 const scratch = createScratchDir('aio-auth-');
 const clients: Client[] = [];
 let engine: Engine;
-let service: TestService;
+let service: SqliteTestService;
 let baseUrl: string;
 
 beforeAll(async () => {
@@ -41,7 +41,11 @@ async function post(query: string, options: { key?: string; authorization?: stri
     headers: { 'content-type': 'application/json', ...(authorization ? { authorization } : {}) },
     body: JSON.stringify({ query, variables: options.variables }),
   });
-  return { status: response.status, headers: response.headers, body: (await response.json()) as { data?: any; errors?: any[] } };
+  return {
+    status: response.status,
+    headers: response.headers,
+    body: (await response.json()) as { data?: any; errors?: any[] },
+  };
 }
 
 function wsClient(connectionParams?: Record<string, unknown>): Client {
@@ -102,7 +106,9 @@ describe('HTTP and SSE', () => {
       fetch(`http://${baseUrl}/graphql`, {
         method: 'POST',
         headers: { 'content-type': 'application/json', accept: 'text/event-stream', ...headers },
-        body: JSON.stringify({ query: 'subscription { chatStream(input: { message: "hi", maxTokens: 2 }) { __typename } }' }),
+        body: JSON.stringify({
+          query: 'subscription { chatStream(input: { message: "hi", maxTokens: 2 }) { __typename } }',
+        }),
       });
     const refused = await subscribe({});
     expect(refused.status).toBe(401);
@@ -133,7 +139,10 @@ describe('graphql-ws', () => {
 
 describe('ownership', () => {
   it('shows a conversation only to the key that created it, over HTTP and graphql-ws', async () => {
-    const created = await post('mutation { chat(input: { message: "mine, not yours", maxTokens: 2, temperature: 0 }) { conversation { id } } }', { key: KEY_A });
+    const created = await post(
+      'mutation { chat(input: { message: "mine, not yours", maxTokens: 2, temperature: 0 }) { conversation { id } } }',
+      { key: KEY_A },
+    );
     const id = created.body.data.chat.conversation.id as string;
 
     const asOwner = await post('query ($id: ID!) { conversation(id: $id) { id } }', { key: KEY_A, variables: { id } });
@@ -141,9 +150,16 @@ describe('ownership', () => {
     // To another key it is exactly like a conversation that does not exist.
     const asOther = await post('query ($id: ID!) { conversation(id: $id) { id } }', { key: KEY_B, variables: { id } });
     expect(asOther.body).toEqual({ data: { conversation: null } });
-    const overWs = await firstOverWs(wsClient({ authorization: `Bearer ${KEY_B}` }), 'query ($id: ID!) { conversation(id: $id) { id } }', { id });
+    const overWs = await firstOverWs(
+      wsClient({ authorization: `Bearer ${KEY_B}` }),
+      'query ($id: ID!) { conversation(id: $id) { id } }',
+      { id },
+    );
     expect(overWs).toEqual({ data: { conversation: null } });
-    const continued = await post('mutation ($id: ID!) { chat(input: { conversationId: $id, message: "let me in" }) { reply { id } } }', { key: KEY_B, variables: { id } });
+    const continued = await post(
+      'mutation ($id: ID!) { chat(input: { conversationId: $id, message: "let me in" }) { reply { id } } }',
+      { key: KEY_B, variables: { id } },
+    );
     expect(continued.body.errors?.map((error) => error.extensions.code)).toEqual(['NOT_FOUND']);
     const deleted = await post('mutation ($id: ID!) { deleteConversation(id: $id) }', { key: KEY_B, variables: { id } });
     expect(deleted.body.errors?.map((error) => error.extensions.code)).toEqual(['NOT_FOUND']);
@@ -159,7 +175,11 @@ describe('ownership', () => {
   it('counts only the asking key’s records in sentimentStats', async () => {
     await post('{ sentiments(texts: ["one", "two", "three"], locale: EN) { id } }', { key: KEY_B });
     const count = (key: string) =>
-      (service.database.sqlite.prepare('select count(*) as n from sentiments where owner = ?').get(fingerprintOf(key)) as { n: number }).n;
+      (
+        service.database.sqlite.prepare('select count(*) as n from sentiments where owner = ?').get(fingerprintOf(key)) as {
+          n: number;
+        }
+      ).n;
     const statsA = await post('{ sentimentStats { total } }', { key: KEY_A });
     const statsB = await post('{ sentimentStats { total } }', { key: KEY_B });
     expect(statsA.body.data.sentimentStats.total).toBe(count(KEY_A));

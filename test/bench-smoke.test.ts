@@ -6,6 +6,7 @@ import { renderReport } from '../bench/lib/report.js';
 import { checkResult } from '../bench/lib/results.js';
 import { loadSentences } from '../bench/lib/sentences.js';
 import { runSuite } from '../bench/run.js';
+import { findPostgresBin } from './support/postgresServer.js';
 import { createScratchDir } from './support/testApp.js';
 
 const scratch = createScratchDir('aio-bench-');
@@ -29,10 +30,15 @@ describe('npm run bench -- --smoke', () => {
       expect(result.figures.length, result.id).toBeGreaterThan(0);
     }
     // Every target the issue sets is present, so a refactoring cannot silently drop one.
-    const targets = suite.benchmarks.flatMap((result) => result.figures.filter((item) => item.target).map((item) => `${result.id}/${item.id}`));
+    const targets = suite.benchmarks.flatMap((result) =>
+      result.figures.filter((item) => item.target).map((item) => `${result.id}/${item.id}`),
+    );
     // Smoke runs 1 and 2 streams only (the 4- and 8-stream targets need the full run); the native build's target
     // needs a native build, which `npm install` does not make.
-    const nativeBuilt = suite.benchmarks.find((result) => result.id === 'runtime')?.settings['native build present'] === true;
+    const nativeBuilt =
+      suite.benchmarks.find((result) => result.id === 'runtime')?.settings['native build present'] === true;
+    // The analytics benchmark measures PostgreSQL wherever its server binaries are installed (always in CI).
+    const postgres = findPostgresBin() !== undefined;
     expect(targets).toEqual([
       'streaming/tokens-per-second-graphql-ws',
       'streaming/ttft-overhead-graphql-ws',
@@ -47,6 +53,8 @@ describe('npm run bench -- --smoke', () => {
       'concurrency/ttft-p95',
       'concurrency/sentiment-p95',
       'analytics/stats-graphql',
+      'analytics/task-stats-db',
+      ...(postgres ? ['analytics/stats-graphql-postgres', 'analytics/task-stats-db-postgres'] : []),
       ...(nativeBuilt ? ['runtime/decode-native'] : []),
     ]);
     const report = renderReport(suite);

@@ -4,10 +4,11 @@ import { createServer } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, inject, it } from 'vitest';
-import { insertQuerySentiments, openDatabase } from '../src/db/index.js';
+import { openSqlite, SqliteRepository } from '../src/db/index.js';
 import { createScratchDir } from './support/testApp.js';
 
 const BIN = fileURLToPath(new URL('../bin/all-in-one.js', import.meta.url));
+const EXAMPLE_TASKS = fileURLToPath(new URL('../examples/support-tickets.yaml', import.meta.url));
 const DISPLAY_LINE = /^(😄|😡|😐) LLM sentiment: (positive|negative|neutral)$/;
 const scratch = createScratchDir('aio-cli-');
 
@@ -48,7 +49,19 @@ describe('all-in-one', () => {
   it('lists every command in --help', async () => {
     const run = await runCli(['--help']);
     expect(run.code).toBe(0);
-    for (const command of ['serve', 'pull', 'sentiment', 'chat', 'stats', 'eval', 'synth-model']) {
+    for (const command of [
+      'serve',
+      'pull',
+      'sentiment',
+      'tasks',
+      'classify',
+      'extract',
+      'analyze',
+      'chat',
+      'stats',
+      'eval',
+      'synth-model',
+    ]) {
       expect(run.stdout).toMatch(new RegExp(`^  ${command} `, 'm'));
     }
   });
@@ -59,6 +72,66 @@ describe('all-in-one', () => {
     expect(run.stdout.trimEnd()).toMatch(DISPLAY_LINE);
     // The synthetic model is announced loudly, on stderr, so stdout stays the bare line.
     expect(run.stderr).toContain('RANDOM weights');
+  });
+
+  it("tasks lists the built-in tasks and TASKS_FILE's own, with how each is scored", async () => {
+    const env = { TASKS_FILE: EXAMPLE_TASKS };
+    const text = await runCli(['tasks'], { env });
+    expect(text.code).toBe(0);
+    for (const task of ['sentiment', 'intent', 'keywords', 'ticket_category', 'order_numbers']) {
+      expect(text.stdout).toMatch(new RegExp(`^${task}\\b`, 'm'));
+    }
+    const json = await runCli(['tasks', '--json'], { env });
+    expect(json.code).toBe(0);
+    const listed = JSON.parse(json.stdout) as { tasks: { name: string; kind: string }[]; analyze: string[] };
+    expect(listed.tasks.map(({ name, kind }) => `${name}:${kind}`)).toEqual(
+      expect.arrayContaining(['sentiment:classify', 'intent:classify', 'keywords:extract', 'ticket_category:classify']),
+    );
+    // The example file sets what analyze runs by default.
+    expect(listed.analyze).toEqual(['sentiment', 'intent', 'ticket_category', 'order_numbers']);
+  });
+
+  it('classify prints the label and every probability; extract prints an answer that fits the schema', async () => {
+    const classify = await runCli(['classify', '--task', 'intent', 'Where is my parcel?', '--json']);
+    expect(classify.code).toBe(0);
+    const classified = JSON.parse(classify.stdout) as {
+      task: string;
+      label: string;
+      scores: Record<string, number>;
+      locale: string;
+    };
+    expect(classified).toMatchObject({ task: 'intent', locale: 'en' });
+    expect(Object.keys(classified.scores)).toContain(classified.label);
+    expect(Object.values(classified.scores).reduce((sum, p) => sum + p, 0)).toBeCloseTo(1, 6);
+
+    const text = await runCli(['classify', '--task', 'intent', '你好']);
+    expect(text.code).toBe(0);
+    const [line, ...rows] = text.stdout.trimEnd().split('\n');
+    expect(line).toMatch(/^intent: \w+ \(\d+%\)$/);
+    expect(rows).toHaveLength(Object.keys(classified.scores).length);
+
+    const extract = await runCli(['extract', '--task', 'keywords', 'The battery dies after an hour', '--json']);
+    expect(extract.code).toBe(0);
+    const { value } = JSON.parse(extract.stdout) as { value: unknown };
+    expect(Array.isArray(value)).toBe(true);
+    expect((value as unknown[]).length).toBeLessThanOrEqual(5);
+    expect((value as unknown[]).every((item) => typeof item === 'string')).toBe(true);
+  });
+
+  it('analyze runs the default tasks on one text, and refuses a task of the wrong kind or an unknown one', async () => {
+    const run = await runCli(['analyze', 'I love this phone']);
+    expect(run.code).toBe(0);
+    const lines = run.stdout.trimEnd().split('\n');
+    expect(lines.map((line) => line.split(':')[0])).toEqual(['sentiment', 'intent', 'keywords']);
+    expect(lines[2]).toMatch(/^keywords: \[.*\]$/);
+
+    const wrongKind = await runCli(['classify', '--task', 'keywords', 'hello']);
+    expect(wrongKind.code).not.toBe(0);
+    expect(wrongKind.stderr).toMatch(/keywords/);
+    const unknown = await runCli(['analyze', 'hello', '--tasks', 'nope']);
+    expect(unknown.code).not.toBe(0);
+    expect(unknown.stderr).toMatch(/nope/);
+    expect(unknown.stderr).toMatch(/sentiment/);
   });
 
   it('chat reads a message from stdin, prints its sentiment line, streams a reply and stores the turn', async () => {
@@ -72,7 +145,7 @@ describe('all-in-one', () => {
     expect(replyLine).toMatch(/^assistant › ./);
     expect(run.stderr).toMatch(/Conversation \w+ is stored in /);
 
-    const database = openDatabase({ path: databasePath, readonly: true });
+    const database = openSqlite({ path: databasePath, readonly: true });
     try {
       // 'user' sorts after 'assistant': both may carry the same millisecond.
       const messages = database.sqlite.prepare('select role, status from messages order by role desc').all();
@@ -87,15 +160,15 @@ describe('all-in-one', () => {
 
   it('stats prints totals per label and a chart per day', async () => {
     const databasePath = path.join(scratch.dir, 'stats.db');
-    const database = openDatabase({ path: databasePath });
+    const database = SqliteRepository.open({ path: databasePath });
     const row = { owner: null, locale: 'en' as const, method: 'logprob' as const, confidence: 0.8, latencyMs: 5 };
     const scores = { scorePositive: 0.1, scoreNegative: 0.1, scoreNeutral: 0.1 };
-    insertQuerySentiments(database, [
+    await database.insertQuerySentiments([
       { ...row, ...scores, label: 'positive', text: 'a' },
       { ...row, ...scores, label: 'positive', text: 'b' },
       { ...row, ...scores, label: 'negative', text: 'c' },
     ]);
-    database.close();
+    await database.close();
 
     const run = await runCli(['stats', '--db', databasePath, '--source', 'query']);
     expect(run.code).toBe(0);
@@ -114,13 +187,22 @@ describe('all-in-one', () => {
       });
     });
     const run = await runCli(
-      ['pull', 'hf:nobody/nothing-GGUF/nothing.gguf', '--models-dir', path.join(scratch.dir, 'models'), '--connect-timeout', '1000'],
+      [
+        'pull',
+        'hf:nobody/nothing-GGUF/nothing.gguf',
+        '--models-dir',
+        path.join(scratch.dir, 'models'),
+        '--connect-timeout',
+        '1000',
+      ],
       { env: { HF_ENDPOINT: `http://127.0.0.1:${closedPort}/` } },
     );
     expect(run.code).toBe(1);
     expect(run.stdout).toBe('');
     expect(run.stderr.trimEnd().split('\n')).toHaveLength(1);
-    expect(run.stderr).toMatch(/^all-in-one: Error: Could not find or download MODEL=hf:nobody\/nothing-GGUF\/nothing\.gguf/);
+    expect(run.stderr).toMatch(
+      /^all-in-one: Error: Could not find or download MODEL=hf:nobody\/nothing-GGUF\/nothing\.gguf/,
+    );
   });
 
   it('serve prints the start-up banner, shows /metrics moving after a chat, and stops on SIGTERM', async () => {
@@ -148,17 +230,24 @@ describe('all-in-one', () => {
       expect(banner).toContain(`from      local file ${inject('tinyModelPath')}`);
       expect(banner).toContain(`Database    ${path.join(scratch.dir, 'serve.db')}`);
       expect(banner).toMatch(/Auth +off/);
-      expect(banner).toMatch(/Engine +llama\.cpp (native build \(npm run build:native\)|prebuilt binary), 1 thread, 8 replies at once, 2048-token sequences/);
+      expect(banner).toMatch(
+        /Engine +llama\.cpp (native build \(npm run build:native\)|prebuilt binary), 1 thread, 8 replies at once, 2048-token sequences/,
+      );
 
       const chat = await fetch(`${url}/graphql`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ query: 'mutation { chat(input: { message: "hi", locale: EN, maxTokens: 4 }) { reply { tokenCount } } }' }),
+        body: JSON.stringify({
+          query: 'mutation { chat(input: { message: "hi", locale: EN, maxTokens: 4 }) { reply { tokenCount } } }',
+        }),
       });
-      const tokenCount = ((await chat.json()) as { data: { chat: { reply: { tokenCount: number } } } }).data.chat.reply.tokenCount;
+      const tokenCount = ((await chat.json()) as { data: { chat: { reply: { tokenCount: number } } } }).data.chat.reply
+        .tokenCount;
       const metrics = await (await fetch(`${url}/metrics`)).text();
       expect(metrics).toContain(`allinone_engine_tokens_generated_total ${tokenCount}`);
-      expect(metrics).toContain('allinone_graphql_operations_total{operation_name="anonymous",operation_type="mutation",outcome="ok"} 1');
+      expect(metrics).toContain(
+        'allinone_graphql_operations_total{operation_name="anonymous",operation_type="mutation",outcome="ok"} 1',
+      );
       expect(metrics).toMatch(/^allinone_sentiments_total\{label="\w+",source="chat"\} 1$/m);
       expect(metrics).toContain('allinone_engine_job_duration_seconds_count{kind="chat",outcome="ok"} 1');
     } finally {

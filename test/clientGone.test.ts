@@ -4,11 +4,11 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import type { Engine } from '../src/engine/index.js';
-import { createScratchDir, createTestService, loadTestEngine, type TestService } from './support/testApp.js';
+import { createScratchDir, createTestService, loadTestEngine, type SqliteTestService } from './support/testApp.js';
 
 const scratch = createScratchDir('aio-client-gone-');
 let engine: Engine;
-let service: TestService;
+let service: SqliteTestService;
 let wsUrl: string;
 
 beforeAll(async () => {
@@ -35,7 +35,8 @@ describe('a client gone mid-stream', () => {
         const message = JSON.parse(String(raw)) as { type: string; payload?: any };
         if (message.type === 'connection_ack') {
           const input = { message: 'go on forever', maxTokens: 3000, temperature: 0, locale: 'EN' };
-          const query = 'subscription ($input: ChatInput!) { chatStream(input: $input) { __typename ... on ChatStarted { conversation { id } } ... on ChatToken { text } } }';
+          const query =
+            'subscription ($input: ChatInput!) { chatStream(input: $input) { __typename ... on ChatStarted { conversation { id } } ... on ChatToken { text } } }';
           socket.send(JSON.stringify({ type: 'subscribe', id: '1', payload: { query, variables: { input } } }));
         }
         const event = message.payload?.data?.chatStream;
@@ -54,8 +55,11 @@ describe('a client gone mid-stream', () => {
 
     const reply = () =>
       service.database.sqlite
-        .prepare(`select content, status, finish_reason as finishReason, token_count as tokens from messages where conversation_id = ? and role = 'assistant'`)
-        .get(received.conversationId) as { content: string; status: string; finishReason: string; tokens: number } | undefined;
+        .prepare(
+          `select content, status, finish_reason as finishReason, token_count as tokens from messages where conversation_id = ? and role = 'assistant'`,
+        )
+        .get(received.conversationId) as
+        { content: string; status: string; finishReason: string; tokens: number } | undefined;
     await expect.poll(() => reply()?.status, { timeout: 10_000 }).toBe('aborted');
     expect(reply()!.finishReason).toBe('aborted');
     expect(reply()!.content.startsWith(received.text)).toBe(true);

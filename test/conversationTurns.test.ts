@@ -4,7 +4,7 @@ import { createClient, type Client } from 'graphql-ws';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import type { Engine } from '../src/engine/index.js';
-import { createScratchDir, createTestService, loadTestEngine, type TestService } from './support/testApp.js';
+import { createScratchDir, createTestService, loadTestEngine, type SqliteTestService } from './support/testApp.js';
 
 const scratch = createScratchDir('aio-turns-');
 const CHAT_STREAM = `subscription ($input: ChatInput!) { chatStream(input: $input) {
@@ -15,7 +15,7 @@ const CHAT_STREAM = `subscription ($input: ChatInput!) { chatStream(input: $inpu
 } }`;
 
 let engine: Engine;
-let service: TestService;
+let service: SqliteTestService;
 let wsUrl: string;
 const clients: Client[] = [];
 

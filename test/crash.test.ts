@@ -7,7 +7,7 @@ import path from 'node:path';
 import { createClient, type Client } from 'graphql-ws';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { openDatabase } from '../src/db/index.js';
+import { openSqlite } from '../src/db/index.js';
 import { startService, stopProcess, type ServiceProcess } from './support/serviceProcess.js';
 import { createScratchDir, createTestService } from './support/testApp.js';
 
@@ -72,15 +72,27 @@ interface Acknowledged {
 
 /** One run: streams and a `chat` mutation generating, sentiment queries in flight, then kill -9. */
 async function crashOnce(run: number): Promise<Acknowledged[]> {
-  const service = await startService({ DATABASE_PATH: databasePath, WARM_CONVERSATIONS: String(STREAMS_PER_RUN + 1), CONTEXT_SIZE: '4096' });
+  const service = await startService({
+    DATABASE_PATH: databasePath,
+    WARM_CONVERSATIONS: String(STREAMS_PER_RUN + 1),
+    CONTEXT_SIZE: '4096',
+  });
   leftovers.push(() => stopProcess(service));
-  const client = createClient({ url: service.wsUrl, webSocketImpl: WebSocket, retryAttempts: 0, lazy: false, onNonLazyError: () => undefined });
+  const client = createClient({
+    url: service.wsUrl,
+    webSocketImpl: WebSocket,
+    retryAttempts: 0,
+    lazy: false,
+    onNonLazyError: () => undefined,
+  });
   leftovers.push(() => client.dispose());
 
   const acknowledged: Acknowledged[] = [];
   const streams = Array.from({ length: STREAMS_PER_RUN }, (_, index) => {
     const message = `run ${run} stream ${index}: tell me everything`;
-    return streamUntil(client, message, tokensBeforeKill(run + index)).then((conversationId) => acknowledged.push({ message, conversationId }));
+    return streamUntil(client, message, tokensBeforeKill(run + index)).then((conversationId) =>
+      acknowledged.push({ message, conversationId }),
+    );
   });
   // A `chat` mutation counts as acknowledged once its generation runs: the user message is committed before.
   const mutationMessage = `run ${run} mutation: and then?`;
@@ -96,7 +108,9 @@ async function crashOnce(run: number): Promise<Acknowledged[]> {
   acknowledged.push({ message: mutationMessage });
   // Writes in flight at the moment of the kill.
   const inFlight = Array.from({ length: 4 }, (_, index) =>
-    graphql(service, `{ sentiments(texts: ["crash ${run}.${index} a", "b", "c"], locale: EN) { id } }`).catch(() => undefined),
+    graphql(service, `{ sentiments(texts: ["crash ${run}.${index} a", "b", "c"], locale: EN) { id } }`).catch(
+      () => undefined,
+    ),
   );
   leftovers.push(() => Promise.all(inFlight));
 
@@ -107,13 +121,15 @@ async function crashOnce(run: number): Promise<Acknowledged[]> {
 
 /** Opens the crashed file as the service would and checks it; returns what it found. */
 async function checkAfterCrash(acknowledged: Acknowledged[]): Promise<{ integrity: string; lost: number }> {
-  const database = openDatabase({ path: databasePath });
+  const database = openSqlite({ path: databasePath });
   let integrity: string;
   let lost = 0;
   try {
-    integrity = (database.sqlite.pragma('integrity_check', { simple: true }) as string);
+    integrity = database.sqlite.pragma('integrity_check', { simple: true }) as string;
     expect(database.sqlite.pragma('foreign_key_check')).toEqual([]);
-    const find = database.sqlite.prepare(`select conversation_id as conversationId from messages where role = 'user' and content = ?`);
+    const find = database.sqlite.prepare(
+      `select conversation_id as conversationId from messages where role = 'user' and content = ?`,
+    );
     for (const { message, conversationId } of acknowledged) {
       const row = find.get(message) as { conversationId: string } | undefined;
       if (!row || (conversationId && row.conversationId !== conversationId)) lost += 1;
@@ -129,7 +145,9 @@ async function checkAfterCrash(acknowledged: Acknowledged[]): Promise<{ integrit
       sentimentStats { total }
     }`);
     expect(body.errors).toBeUndefined();
-    const listed = body.data!.conversations.edges.flatMap((edge: any) => edge.node.messages.map((message: any) => message.content));
+    const listed = body.data!.conversations.edges.flatMap((edge: any) =>
+      edge.node.messages.map((message: any) => message.content),
+    );
     for (const { message } of acknowledged) expect(listed).toContain(message);
   } finally {
     await api.app.stop();
@@ -139,34 +157,38 @@ async function checkAfterCrash(acknowledged: Acknowledged[]): Promise<{ integrit
 }
 
 describe('kill -9 during chat streams', () => {
-  it(`keeps the database intact and loses no acknowledged message (${CRASHES} crash${CRASHES > 1 ? 'es' : ''})`, async () => {
-    const results: { run: number; acknowledged: number; integrity: string; lost: number }[] = [];
-    for (let run = 0; run < CRASHES; run++) {
-      const acknowledged = await crashOnce(run);
-      for (const close of leftovers.splice(0).reverse()) await close();
-      const { integrity, lost } = await checkAfterCrash(acknowledged);
-      results.push({ run, acknowledged: acknowledged.length, integrity, lost });
-      expect(integrity).toBe('ok');
-      expect(lost).toBe(0);
-    }
-    if (FULL) {
-      // The real process starts on the file that has been crashed into, again and again, and serves it.
-      const restarted = await startService({ DATABASE_PATH: databasePath });
-      leftovers.push(() => stopProcess(restarted));
-      const body = await graphql(restarted, '{ conversations(first: 100) { edges { node { messages { status } } } } }');
-      expect(body.errors).toBeUndefined();
-      expect(body.data.conversations.edges.length).toBe(CRASHES * (STREAMS_PER_RUN + 1));
-    }
-    const summary = {
-      crashes: results.length,
-      acknowledgedMessages: results.reduce((sum, result) => sum + result.acknowledged, 0),
-      integrityOk: results.filter((result) => result.integrity === 'ok').length,
-      lostMessages: results.reduce((sum, result) => sum + result.lost, 0),
-    };
-    if (FULL) {
-      mkdirSync('.tmp/reliability', { recursive: true });
-      writeFileSync('.tmp/reliability/crash.json', `${JSON.stringify({ summary, results }, null, 2)}\n`);
-    }
-    console.log(`crash: ${JSON.stringify(summary)}`);
-  }, TEST_LIMIT_MS);
+  it(
+    `keeps the database intact and loses no acknowledged message (${CRASHES} crash${CRASHES > 1 ? 'es' : ''})`,
+    async () => {
+      const results: { run: number; acknowledged: number; integrity: string; lost: number }[] = [];
+      for (let run = 0; run < CRASHES; run++) {
+        const acknowledged = await crashOnce(run);
+        for (const close of leftovers.splice(0).reverse()) await close();
+        const { integrity, lost } = await checkAfterCrash(acknowledged);
+        results.push({ run, acknowledged: acknowledged.length, integrity, lost });
+        expect(integrity).toBe('ok');
+        expect(lost).toBe(0);
+      }
+      if (FULL) {
+        // The real process starts on the file that has been crashed into, again and again, and serves it.
+        const restarted = await startService({ DATABASE_PATH: databasePath });
+        leftovers.push(() => stopProcess(restarted));
+        const body = await graphql(restarted, '{ conversations(first: 100) { edges { node { messages { status } } } } }');
+        expect(body.errors).toBeUndefined();
+        expect(body.data.conversations.edges.length).toBe(CRASHES * (STREAMS_PER_RUN + 1));
+      }
+      const summary = {
+        crashes: results.length,
+        acknowledgedMessages: results.reduce((sum, result) => sum + result.acknowledged, 0),
+        integrityOk: results.filter((result) => result.integrity === 'ok').length,
+        lostMessages: results.reduce((sum, result) => sum + result.lost, 0),
+      };
+      if (FULL) {
+        mkdirSync('.tmp/reliability', { recursive: true });
+        writeFileSync('.tmp/reliability/crash.json', `${JSON.stringify({ summary, results }, null, 2)}\n`);
+      }
+      console.log(`crash: ${JSON.stringify(summary)}`);
+    },
+    TEST_LIMIT_MS,
+  );
 });

@@ -10,7 +10,7 @@ import {
   createTestService,
   loadTestEngine,
   type GraphQLBody,
-  type TestService,
+  type SqliteTestService,
 } from './support/testApp.js';
 
 const scratch = createScratchDir('aio-db-faults-');
@@ -27,7 +27,7 @@ afterAll(async () => {
   scratch.remove();
 });
 
-function serviceAt(databasePath: string, env: Record<string, string> = {}): TestService {
+function serviceAt(databasePath: string, env: Record<string, string> = {}): SqliteTestService {
   const service = createTestService(databasePath, engine, env);
   leftovers.push(() => service.database.close());
   return service;
@@ -69,7 +69,11 @@ describe('a database locked by another process', () => {
  * page limit (`max_page_count`), which fails writes with the same SQLITE_FULL. `fill` leaves little room, `free`
  * gives it back.
  */
-function smallDisk(dir: string): { mounted: boolean; fill(service: TestService): void; free(service: TestService): void } {
+function smallDisk(dir: string): {
+  mounted: boolean;
+  fill(service: SqliteTestService): void;
+  free(service: SqliteTestService): void;
+} {
   mkdirSync(dir, { recursive: true });
   let mounted = false;
   try {
@@ -80,7 +84,8 @@ function smallDisk(dir: string): { mounted: boolean; fill(service: TestService):
     // Not permitted here: fall back to the page limit below.
   }
   const filler = path.join(dir, 'filler.bin');
-  const pageLimit = (service: TestService, pages: number) => service.database.sqlite.pragma(`max_page_count = ${pages}`);
+  const pageLimit = (service: SqliteTestService, pages: number) =>
+    service.database.sqlite.pragma(`max_page_count = ${pages}`);
   return {
     mounted,
     fill(service) {

@@ -5,7 +5,7 @@ import { createClient, type Client } from 'graphql-ws';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import type { Engine } from '../src/engine/index.js';
-import { createScratchDir, createTestService, loadTestEngine, type TestService } from './support/testApp.js';
+import { createScratchDir, createTestService, loadTestEngine, type SqliteTestService } from './support/testApp.js';
 
 const KEY_A = 'limits-key-a-0123456789';
 const KEY_B = 'limits-key-b-0123456789';
@@ -13,7 +13,7 @@ const MAX_BODY_BYTES = 4096;
 const scratch = createScratchDir('aio-limits-');
 const leftovers: (() => Promise<unknown> | unknown)[] = [];
 let engine: Engine;
-let guarded: TestService;
+let guarded: SqliteTestService;
 let baseUrl: string;
 
 beforeAll(async () => {
@@ -85,10 +85,25 @@ const deepQuery = '{ conversations { edges { node { messages { id } } } } }';
 describe('GraphQL document limits (GraphQL Armor), the same over HTTP and graphql-ws', () => {
   it.each([
     ['depth', deepQuery, 'GRAPHQL_VALIDATION_FAILED', /depth limit of 4 exceeded, found 5/],
-    ['aliases', '{ a: engine { ready } b: engine { ready } c: engine { ready } d: engine { ready } }', 'GRAPHQL_VALIDATION_FAILED', /Aliases limit of 3 exceeded, found 4/],
+    [
+      'aliases',
+      '{ a: engine { ready } b: engine { ready } c: engine { ready } d: engine { ready } }',
+      'GRAPHQL_VALIDATION_FAILED',
+      /Aliases limit of 3 exceeded, found 4/,
+    ],
     ['tokens', `{ ${'__typename '.repeat(59)}}`, 'GRAPHQL_PARSE_FAILED', /Token limit of 60 exceeded/],
-    ['cost', '{ engine { ready threads contextSize queueDepth runningJobs modelName } conversations { edges { node { id title createdAt } } } }', 'GRAPHQL_VALIDATION_FAILED', /Cost limit of 25 exceeded/],
-    ['directives', '{ engine @include(if: true) { ready @skip(if: false) } __typename @include(if: true) }', 'GRAPHQL_VALIDATION_FAILED', /Directives limit of 2 exceeded, found 3/],
+    [
+      'cost',
+      '{ engine { ready threads contextSize queueDepth runningJobs modelName } conversations { edges { node { id title createdAt } } } }',
+      'GRAPHQL_VALIDATION_FAILED',
+      /Cost limit of 25 exceeded/,
+    ],
+    [
+      'directives',
+      '{ engine @include(if: true) { ready @skip(if: false) } __typename @include(if: true) }',
+      'GRAPHQL_VALIDATION_FAILED',
+      /Directives limit of 2 exceeded, found 3/,
+    ],
   ])('refuses an operation over the %s limit', async (_, query, code, message) => {
     const { http, ws } = await errorsOverBoth(query);
     for (const errors of [http, ws]) {
@@ -121,7 +136,9 @@ describe('introspection', () => {
     expect(open.config.limits.introspection).toBe(true);
     const body = await open.graphql('{ engin { ready } }');
     expect(body.errors?.[0]?.message).toMatch(/Did you mean "engine"/);
-    expect((await open.graphql('{ __schema { queryType { name } } }')).data).toEqual({ __schema: { queryType: { name: 'Query' } } });
+    expect((await open.graphql('{ __schema { queryType { name } } }')).data).toEqual({
+      __schema: { queryType: { name: 'Query' } },
+    });
   });
 });
 
@@ -146,7 +163,12 @@ describe('request size', () => {
     leftovers.push(() => socket.terminate());
     await new Promise((resolve) => socket.once('open', resolve));
     const closed = new Promise<number>((resolve) => socket.once('close', (code) => resolve(code)));
-    socket.send(JSON.stringify({ type: 'connection_init', payload: { authorization: `Bearer ${KEY_A}`, pad: 'x'.repeat(MAX_BODY_BYTES) } }));
+    socket.send(
+      JSON.stringify({
+        type: 'connection_init',
+        payload: { authorization: `Bearer ${KEY_A}`, pad: 'x'.repeat(MAX_BODY_BYTES) },
+      }),
+    );
     expect(await closed).toBe(1009);
   });
 });
@@ -172,7 +194,12 @@ describe('concurrent subscriptions', () => {
     const stop = client.subscribe(
       { query: CHAT, variables: { input: { message: 'wait your turn', maxTokens: 2, temperature: 0 } } },
       {
-        next: (result) => settle(result.errors ? String(result.errors[0]?.extensions?.['code']) : String((result.data as any).chatStream.__typename)),
+        next: (result) =>
+          settle(
+            result.errors
+              ? String(result.errors[0]?.extensions?.['code'])
+              : String((result.data as any).chatStream.__typename),
+          ),
         error: (error) => {
           settle(Array.isArray(error) ? String(error[0]?.extensions?.code) : 'CLOSED');
           finish();
@@ -186,7 +213,10 @@ describe('concurrent subscriptions', () => {
   it('caps them per connection and per key, over graphql-ws and SSE, and frees a slot when one ends', async () => {
     // Hold the only chat sequence, so the streams below stay open (started, waiting for it) while counted.
     const holder = new AbortController();
-    const held = engine.chat({ history: [], message: 'hold the lane', temperature: 0, maxTokens: 3500 }, { signal: holder.signal });
+    const held = engine.chat(
+      { history: [], message: 'hold the lane', temperature: 0, maxTokens: 3500 },
+      { signal: holder.signal },
+    );
     leftovers.push(() => held.result.catch(() => undefined));
     leftovers.push(() => holder.abort());
     // Wait for its first token without leaving the iteration (leaving it would stop the generation).
@@ -203,7 +233,11 @@ describe('concurrent subscriptions', () => {
     expect(await s4.first).toBe('ChatStarted');
     // Key A now runs 3: a new graphql-ws connection and an SSE stream are refused alike.
     expect(await open(wsClient(KEY_A)).first).toBe('TOO_MANY_SUBSCRIPTIONS');
-    const sse = await post(JSON.stringify({ query: CHAT, variables: { input: { message: 'me too', maxTokens: 2 } } }), KEY_A, 'text/event-stream');
+    const sse = await post(
+      JSON.stringify({ query: CHAT, variables: { input: { message: 'me too', maxTokens: 2 } } }),
+      KEY_A,
+      'text/event-stream',
+    );
     expect(sse.text).toContain('TOO_MANY_SUBSCRIPTIONS');
     // Another key has its own allowance.
     const other = open(wsClient(KEY_B));

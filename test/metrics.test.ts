@@ -10,14 +10,14 @@ import { ConfigError, loadConfig } from '../src/config.js';
 import { BadInputError, type Engine, type JobFinishedEvent } from '../src/engine/index.js';
 import { createMetrics } from '../src/observability/metrics.js';
 import { describeError } from '../src/schema/errors.js';
-import { createScratchDir, createTestService, loadTestEngine, type TestService } from './support/testApp.js';
+import { createScratchDir, createTestService, loadTestEngine, type SqliteTestService } from './support/testApp.js';
 
 const scratch = createScratchDir('aio-metrics-');
 const leftovers: { close(): Promise<void> | void }[] = [];
 /** Every job the engine reported, in order. */
 const jobEvents: JobFinishedEvent[] = [];
 let engine: Engine;
-let service: TestService;
+let service: SqliteTestService;
 let baseUrl: string;
 
 beforeAll(async () => {
@@ -61,7 +61,9 @@ function parseExposition(text: string): Sample[] {
     .map((line) => {
       const match = /^([a-zA-Z_:][\w:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
       if (!match) throw new Error(`not an exposition line: ${line}`);
-      const labels = Object.fromEntries([...(match[2] ?? '').matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)].map((pair) => [pair[1]!, pair[2]!]));
+      const labels = Object.fromEntries(
+        [...(match[2] ?? '').matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)].map((pair) => [pair[1]!, pair[2]!]),
+      );
       return { name: match[1]!, labels, value: Number(match[3]) };
     });
 }
@@ -91,7 +93,8 @@ describe('GET /metrics', () => {
     // A reply with text, so a first token was timed.
     expect(reply.content.length).toBeGreaterThan(0);
     const after = await scrape();
-    const moved = (name: string, labels?: Record<string, string>) => valueOf(after, name, labels) - valueOf(before, name, labels);
+    const moved = (name: string, labels?: Record<string, string>) =>
+      valueOf(after, name, labels) - valueOf(before, name, labels);
 
     expect(moved('allinone_graphql_operations_total', operation('Chat', 'mutation', 'ok'))).toBe(1);
     expect(moved('allinone_graphql_operations_total', operation('Mood', 'query', 'ok'))).toBe(1);
@@ -123,7 +126,11 @@ describe('GET /metrics', () => {
       }),
     });
     expect(await response.text()).toContain('ChatDone');
-    const client = createClient({ url: `${baseUrl.replace('http', 'ws')}/graphql`, webSocketImpl: WebSocket, retryAttempts: 0 });
+    const client = createClient({
+      url: `${baseUrl.replace('http', 'ws')}/graphql`,
+      webSocketImpl: WebSocket,
+      retryAttempts: 0,
+    });
     try {
       for await (const result of client.iterate({ query: 'query Status { engine { ready } }' })) {
         expect(result.data).toEqual({ engine: { ready: true } });
@@ -133,7 +140,8 @@ describe('GET /metrics', () => {
     }
     const after = await scrape();
     const moved = (labels: Record<string, string>) =>
-      valueOf(after, 'allinone_graphql_operations_total', labels) - valueOf(before, 'allinone_graphql_operations_total', labels);
+      valueOf(after, 'allinone_graphql_operations_total', labels) -
+      valueOf(before, 'allinone_graphql_operations_total', labels);
     expect(moved(operation('Stream', 'subscription', 'ok'))).toBe(1);
     expect(moved(operation('Status', 'query', 'ok'))).toBe(1);
   });
@@ -150,7 +158,8 @@ describe('GET /metrics', () => {
       method: 'POST',
       headers: { 'content-type': 'application/json', accept: 'text/event-stream' },
       body: JSON.stringify({
-        query: 'subscription Lost { chatStream(input: { message: "hi", conversationId: "01ARZ3NDEKTSV4RRFFQ69G5FAV" }) { __typename } }',
+        query:
+          'subscription Lost { chatStream(input: { message: "hi", conversationId: "01ARZ3NDEKTSV4RRFFQ69G5FAV" }) { __typename } }',
       }),
     });
     expect(await lost.text()).toContain('NOT_FOUND');
@@ -167,7 +176,8 @@ describe('GET /metrics', () => {
     expect(foreign.status).toBe(403);
     const after = await scrape();
     const moved = (labels: Record<string, string>) =>
-      valueOf(after, 'allinone_graphql_operations_total', labels) - valueOf(before, 'allinone_graphql_operations_total', labels);
+      valueOf(after, 'allinone_graphql_operations_total', labels) -
+      valueOf(before, 'allinone_graphql_operations_total', labels);
     expect(moved(operation('Empty', 'query', 'BAD_USER_INPUT'))).toBe(1);
     expect(moved(operation('Wrong', 'query', 'GRAPHQL_VALIDATION_FAILED'))).toBe(1);
     expect(moved(operation('Lost', 'subscription', 'NOT_FOUND'))).toBe(1);
@@ -194,7 +204,7 @@ describe('GET /metrics', () => {
     // prom-client counts CPU time from the registry's creation, and the kernel accounts it in clock ticks, so a
     // read right after creation can be 0. Work until this process has been charged some user time since then.
     const created = process.cpuUsage();
-    for (const deadline = performance.now() + 10_000; process.cpuUsage(created).user === 0; ) {
+    for (const deadline = performance.now() + 10_000; process.cpuUsage(created).user === 0;) {
       if (performance.now() > deadline) throw new Error('no user CPU time was accounted within 10 s of work');
     }
     first.recordSentiment({ label: 'positive', source: 'query', locale: 'en' });
@@ -311,13 +321,20 @@ describe('request ids and operation logs', () => {
     const response = await logged.yoga.fetch('http://yoga/graphql', {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ query: `mutation Vent { chat(input: { message: "${secret}", locale: EN, maxTokens: 4 }) { reply { id } } }` }),
+      body: JSON.stringify({
+        query: `mutation Vent { chat(input: { message: "${secret}", locale: EN, maxTokens: 4 }) { reply { id } } }`,
+      }),
     });
     expect((await response.json()) as object).not.toHaveProperty('errors');
 
     const operations = lines.filter((line) => line['msg'] === 'graphql operation');
     expect(operations).toHaveLength(1);
-    expect(operations[0]).toMatchObject({ operationName: 'Vent', operationType: 'mutation', outcome: 'ok', transport: 'http' });
+    expect(operations[0]).toMatchObject({
+      operationName: 'Vent',
+      operationType: 'mutation',
+      outcome: 'ok',
+      transport: 'http',
+    });
     expect(operations[0]!['requestId']).toEqual(expect.any(String));
     expect(operations[0]!['durationMs']).toEqual(expect.any(Number));
     expect(JSON.stringify(lines)).not.toContain(secret);

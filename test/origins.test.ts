@@ -5,7 +5,7 @@ import { createClient } from 'graphql-ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import type { Engine } from '../src/engine/index.js';
-import { createScratchDir, createTestService, loadTestEngine, type TestService } from './support/testApp.js';
+import { createScratchDir, createTestService, loadTestEngine, type SqliteTestService } from './support/testApp.js';
 
 const scratch = createScratchDir('aio-origins-');
 const EVIL = 'http://evil.example';
@@ -14,7 +14,7 @@ const CHAT = 'mutation { chat(input: { message: "planted by another site", maxTo
 const LIST = '{ conversations(first: 100) { edges { node { id messages { content } } } } }';
 
 interface Served {
-  service: TestService;
+  service: SqliteTestService;
   port: number;
 }
 
@@ -85,7 +85,7 @@ function postJson(port: number, query: string, headers: Record<string, string> =
   });
 }
 
-function storedConversations(service: TestService): number {
+function storedConversations(service: SqliteTestService): number {
   return (service.database.sqlite.prepare('select count(*) as n from conversations').get() as { n: number }).n;
 }
 

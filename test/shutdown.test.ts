@@ -3,7 +3,7 @@ import path from 'node:path';
 import { createClient, type Client } from 'graphql-ws';
 import { afterAll, describe, expect, it, type TestContext } from 'vitest';
 import WebSocket from 'ws';
-import { openDatabase } from '../src/db/index.js';
+import { openSqlite } from '../src/db/index.js';
 import { createLogger } from '../src/logger.js';
 import { createShutdown } from '../src/shutdown.js';
 import { startService, stopProcess, type ServiceProcess } from './support/serviceProcess.js';
@@ -30,7 +30,12 @@ function leftoversOf({ onTestFinished }: TestContext): Closer[] {
 
 afterAll(() => scratch.remove());
 
-type Happening = { type: 'started'; conversationId: string } | { type: 'token'; text: string } | { type: 'error'; code: string } | { type: 'complete' } | { type: 'closed'; code: number };
+type Happening =
+  | { type: 'started'; conversationId: string }
+  | { type: 'token'; text: string }
+  | { type: 'error'; code: string }
+  | { type: 'complete' }
+  | { type: 'closed'; code: number };
 
 /** A long chat stream over graphql-ws that records everything that happens to it, in order. */
 function watchLongStream(leftovers: Closer[], url: string, connectionParams?: Record<string, unknown>) {
@@ -53,13 +58,21 @@ function watchLongStream(leftovers: Closer[], url: string, connectionParams?: Re
     onHappening();
   };
   client.subscribe(
-    { query: CHAT_STREAM, variables: { input: { message: 'tell me a very long story', maxTokens: 3000, temperature: 0, locale: 'EN' } } },
+    {
+      query: CHAT_STREAM,
+      variables: { input: { message: 'tell me a very long story', maxTokens: 3000, temperature: 0, locale: 'EN' } },
+    },
     {
       next: ({ data }) => {
         const event = (data as any).chatStream;
-        record(event.__typename === 'ChatStarted' ? { type: 'started', conversationId: event.conversation.id } : { type: 'token', text: event.text });
+        record(
+          event.__typename === 'ChatStarted'
+            ? { type: 'started', conversationId: event.conversation.id }
+            : { type: 'token', text: event.text },
+        );
       },
-      error: (error) => record({ type: 'error', code: Array.isArray(error) ? String(error[0]?.extensions?.code) : 'CLOSED' }),
+      error: (error) =>
+        record({ type: 'error', code: Array.isArray(error) ? String(error[0]?.extensions?.code) : 'CLOSED' }),
       complete: () => record({ type: 'complete' }),
     },
   );
@@ -73,7 +86,8 @@ function watchLongStream(leftovers: Closer[], url: string, connectionParams?: Re
       check();
     });
   const received = () => happenings.flatMap((happening) => (happening.type === 'token' ? [happening.text] : [])).join('');
-  const conversationId = () => happenings.find((happening) => happening.type === 'started')?.['conversationId' as never] as unknown as string;
+  const conversationId = () =>
+    happenings.find((happening) => happening.type === 'started')?.['conversationId' as never] as unknown as string;
   return { happenings, until, received, conversationId };
 }
 
@@ -83,13 +97,14 @@ const tokensAtLeast = (count: number) => (happenings: Happening[]) =>
   happenings.some((happening) => happening.type === 'error' || happening.type === 'complete');
 
 function expectStreaming(stream: { happenings: Happening[] }): void {
-  expect(stream.happenings.filter((happening) => happening.type !== 'token'), 'the stream should still be running').toEqual([
-    { type: 'started', conversationId: expect.any(String) },
-  ]);
+  expect(
+    stream.happenings.filter((happening) => happening.type !== 'token'),
+    'the stream should still be running',
+  ).toEqual([{ type: 'started', conversationId: expect.any(String) }]);
 }
 
 function storedMessages(databasePath: string, conversationId: string) {
-  const database = openDatabase({ path: databasePath, readonly: true });
+  const database = openSqlite({ path: databasePath, readonly: true });
   try {
     return database.sqlite
       .prepare('select role, content, status from messages where conversation_id = ? order by created_at, id')
@@ -113,10 +128,15 @@ describe('shutdown, in-process', () => {
     await stream.until(tokensAtLeast(3));
     expectStreaming(stream);
 
-    const shutdown = createShutdown({ ...service, engineHolder: service.engine, logger: createLogger('silent') });
+    const shutdown = createShutdown({
+      ...service,
+      database: service.repository,
+      engineHolder: service.engine,
+      logger: createLogger('silent'),
+    });
     const done = shutdown('test');
     // Before anything else has happened: not ready, and engine work is refused.
-    expect(service.services.ready).toBe(false);
+    expect(await service.services.notReadyReason()).toBe('the model is not loaded');
     const refused = await service.graphql('{ sentiment(text: "still there?") { id } }');
     expect(refused.errors?.map((error) => error.extensions?.code)).toEqual(['MODEL_UNAVAILABLE']);
     await done;
@@ -125,7 +145,10 @@ describe('shutdown, in-process', () => {
     await stream.until((happenings) => happenings.some((happening) => happening.type === 'closed'));
     const ending = stream.happenings.filter((happening) => happening.type !== 'token' && happening.type !== 'started');
     // The stream is told why it ended before its socket goes away.
-    expect(ending).toEqual([{ type: 'error', code: 'MODEL_UNAVAILABLE' }, { type: 'closed', code: 1001 }]);
+    expect(ending).toEqual([
+      { type: 'error', code: 'MODEL_UNAVAILABLE' },
+      { type: 'closed', code: 1001 },
+    ]);
     expect(service.database.sqlite.open).toBe(false);
     const [user, reply] = storedMessages(databasePath, stream.conversationId());
     expect(user).toMatchObject({ role: 'user', status: 'complete' });
@@ -138,9 +161,17 @@ describe.concurrent('shutdown of the real process', () => {
   it('on SIGTERM mid-stream: stores the partial reply, closes the WebSocket with 1001, exits 0, never logs the key', async (context) => {
     const leftovers = leftoversOf(context);
     const databasePath = path.join(scratch.dir, 'sigterm.db');
-    const service: ServiceProcess = await startService({ DATABASE_PATH: databasePath, API_KEYS: API_KEY, CONTEXT_SIZE: '4096' });
+    const service: ServiceProcess = await startService({
+      DATABASE_PATH: databasePath,
+      API_KEYS: API_KEY,
+      CONTEXT_SIZE: '4096',
+    });
     leftovers.push(() => stopProcess(service));
-    const unauthenticated = await fetch(`${service.url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: 'Bearer wrong-key-0123456789' }, body: '{"query":"{ __typename }"}' });
+    const unauthenticated = await fetch(`${service.url}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: 'Bearer wrong-key-0123456789' },
+      body: '{"query":"{ __typename }"}',
+    });
     expect(unauthenticated.status).toBe(401);
     const stream = watchLongStream(leftovers, service.wsUrl, { authorization: `Bearer ${API_KEY}` });
     await stream.until(tokensAtLeast(3));
@@ -154,11 +185,19 @@ describe.concurrent('shutdown of the real process', () => {
     expect(reply).toMatchObject({ role: 'assistant', status: 'aborted' });
     expect(reply!.content.startsWith(stream.received())).toBe(true);
     const steps = service.logs().map((line) => line.msg);
-    const order = ['shutting down: not ready, refusing new work', 'running turns stopped, partial replies stored', 'stopped'];
+    const order = [
+      'shutting down: not ready, refusing new work',
+      'running turns stopped, partial replies stored',
+      'stopped',
+    ];
     expect(steps.filter((step) => order.includes(step!))).toEqual(order);
-    expect(service.logs().find((line) => line.msg === 'running turns stopped, partial replies stored')?.['stoppedTurns']).toBe(1);
+    expect(
+      service.logs().find((line) => line.msg === 'running turns stopped, partial replies stored')?.['stoppedTurns'],
+    ).toBe(1);
     expect(service.stdout() + service.stderr()).not.toContain(API_KEY);
-    expect(service.logs().map((line) => line.msg)).not.toContain('API_KEYS is not set: anyone who can reach this address may call the API');
+    expect(service.logs().map((line) => line.msg)).not.toContain(
+      'API_KEYS is not set: anyone who can reach this address may call the API',
+    );
     expect(service.stderr()).not.toMatch(/^\s+at /m);
   });
 
@@ -168,7 +207,9 @@ describe.concurrent('shutdown of the real process', () => {
     leftovers.push(() => stopProcess(service));
     // Logged just after `ready`, which may have arrived in an earlier chunk of stdout.
     // (A concurrent test polls through its own context's `expect`.)
-    await context.expect.poll(() => service.logs().map((line) => line.msg)).toContain('API_KEYS is not set: anyone who can reach this address may call the API');
+    await context.expect
+      .poll(() => service.logs().map((line) => line.msg))
+      .toContain('API_KEYS is not set: anyone who can reach this address may call the API');
     service.child.kill('SIGINT');
     expect(await service.exited).toEqual({ code: 0, signal: null });
     expect(service.logs().at(-1)?.msg).toBe('stopped');

@@ -3,7 +3,7 @@ import { writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { openDatabase, type AppDatabase } from '../src/db/index.js';
+import { openSqlite, type SqliteDatabase } from '../src/db/index.js';
 import { spawnService, stopProcess, type ProcessExit } from './support/serviceProcess.js';
 import { createScratchDir } from './support/testApp.js';
 
@@ -16,7 +16,10 @@ afterAll(async () => {
 });
 
 async function runToExit(env: Record<string, string>): Promise<ProcessExit & { stderr: string; stdout: string }> {
-  const service = spawnService({ DATABASE_PATH: path.join(scratch.dir, `${Math.random().toString(36).slice(2)}.db`), ...env });
+  const service = spawnService({
+    DATABASE_PATH: path.join(scratch.dir, `${Math.random().toString(36).slice(2)}.db`),
+    ...env,
+  });
   leftovers.push(() => stopProcess(service));
   const exit = await service.exited;
   return { ...exit, stderr: service.stderr(), stdout: service.stdout() };
@@ -33,7 +36,7 @@ function expectOneClearLine(result: ProcessExit & { stderr: string }, pattern: R
 }
 
 const lockedDatabasePath = path.join(scratch.dir, 'locked.db');
-let locker: AppDatabase | undefined;
+let locker: SqliteDatabase | undefined;
 let portHolder: Server | undefined;
 
 describe.concurrent('start-up faults', () => {
@@ -59,7 +62,7 @@ describe.concurrent('start-up faults', () => {
 
   it('a database locked by another process', async () => {
     // This test process is the other process: it holds the write lock for as long as the service waits.
-    locker = openDatabase({ path: lockedDatabasePath });
+    locker = openSqlite({ path: lockedDatabasePath });
     leftovers.push(() => locker?.close());
     locker.sqlite.exec('BEGIN IMMEDIATE');
     leftovers.push(() => void (locker?.sqlite.inTransaction && locker.sqlite.exec('ROLLBACK')));
@@ -72,10 +75,13 @@ describe.concurrent('start-up faults', () => {
     const blackHole = createServer(() => {});
     const sockets = new Set<import('node:net').Socket>();
     blackHole.on('connection', (socket) => sockets.add(socket));
-    leftovers.push(() => new Promise<void>((resolve) => {
-      for (const socket of sockets) socket.destroy();
-      blackHole.close(() => resolve());
-    }));
+    leftovers.push(
+      () =>
+        new Promise<void>((resolve) => {
+          for (const socket of sockets) socket.destroy();
+          blackHole.close(() => resolve());
+        }),
+    );
     const port = await new Promise<number>((resolve) =>
       blackHole.listen(0, '127.0.0.1', () => resolve((blackHole.address() as { port: number }).port)),
     );

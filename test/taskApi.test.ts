@@ -1,4 +1,5 @@
-// Tasks over the API on a real SQLite file: classify, extract, analyze, taskStats, chat tasks, owners, the migration.
+// Tasks over the API on a real SQLite file and a real PostgreSQL: classify, extract, analyze, taskStats, chat tasks,
+// owners; and SQLite's migration of an older database.
 import { copyFileSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -6,35 +7,39 @@ import Database from 'better-sqlite3';
 import { drizzle } from 'drizzle-orm/better-sqlite3';
 import { migrate } from 'drizzle-orm/better-sqlite3/migrator';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openDatabase, sentimentStats } from '../src/db/index.js';
+import { SqliteRepository } from '../src/db/index.js';
 import type { Engine } from '../src/engine/index.js';
+import { createDatabase, testDialects, type Dialect, type TestDatabase } from './support/dialects.js';
 import {
   createScratchDir,
-  createTestService,
+  createTestServiceOn,
   loadTestEngine,
   type GraphQLBody,
   type TestService,
 } from './support/testApp.js';
 
 const scratch = createScratchDir('aio-task-api-');
-const MIGRATIONS = fileURLToPath(new URL('../migrations', import.meta.url));
+const MIGRATIONS = fileURLToPath(new URL('../migrations/sqlite', import.meta.url));
 const KEY_A = 'task-api-key-a-0123456789';
 const KEY_B = 'task-api-key-b-0123456789';
 let engine: Engine;
-let service: TestService;
 const leftovers: (() => unknown)[] = [];
 
 beforeAll(async () => {
   engine = await loadTestEngine();
-  service = createTestService(path.join(scratch.dir, 'tasks.db'), engine, { CHAT_TASKS: 'sentiment,intent,keywords' });
 });
 
 afterAll(async () => {
   for (const close of leftovers.reverse()) await close();
-  service.database.close();
   await engine.dispose();
   scratch.remove();
 });
+
+async function serviceOn(dialect: Dialect, name: string, env: Record<string, string>): Promise<[TestService, TestDatabase]> {
+  const database = await createDatabase(dialect, scratch.dir, name);
+  leftovers.push(() => database.dispose());
+  return [createTestServiceOn(await database.open(), engine, env), database];
+}
 
 const CLASSIFICATION = 'id task label confidence scores { label probability } locale';
 const EXTRACTION = 'id task value locale';
@@ -44,216 +49,227 @@ function codeOf(body: GraphQLBody): string | undefined {
   return body.errors?.[0]?.extensions?.code;
 }
 
-describe('tasks over GraphQL', () => {
-  it('lists every task with its kind, labels and scoring', async () => {
-    const body = await service.graphql(
-      '{ tasks { name kind description scoring labels { name description(locale: ZH) steers } schema maxTokens } }',
-    );
-    expect(body.errors).toBeUndefined();
-    const tasks = body.data!.tasks as {
-      name: string;
-      kind: string;
-      scoring: string;
-      labels: { name: string; steers: boolean }[];
-      schema: unknown;
-      maxTokens: number | null;
-    }[];
-    expect(tasks.map((task) => [task.name, task.kind])).toEqual([
-      ['sentiment', 'CLASSIFY'],
-      ['intent', 'CLASSIFY'],
-      ['keywords', 'EXTRACT'],
-    ]);
-    const intent = tasks[1]!;
-    expect(intent.labels.find((label) => label.name === 'complaint')).toEqual({
-      name: 'complaint',
-      description: '表达不满或反映问题',
-      steers: true,
-    });
-    expect(intent.labels.find((label) => label.name === 'other')!.steers).toBe(false);
-    expect(['FIRST_TOKEN', 'WHOLE_LABEL']).toContain(intent.scoring);
-    expect(tasks[2]).toMatchObject({ scoring: 'GRAMMAR', schema: { type: 'array', maxItems: 5 } });
-    expect(tasks[2]!.maxTokens).toBeGreaterThan(100);
+describe.each(testDialects())('on %s', (dialect) => {
+  let service: TestService;
+  let db: TestDatabase;
+
+  beforeAll(async () => {
+    [service, db] = await serviceOn(dialect, 'tasks', { CHAT_TASKS: 'sentiment,intent,keywords' });
   });
 
-  it('classifies and extracts, detecting the language, and stores each result with its text', async () => {
-    const classified = await service.graphql(`{ classify(task: "intent", text: "你们的快递怎么还没到？") { __typename ${CLASSIFICATION} } }`);
-    expect(classified.errors).toBeUndefined();
-    const intent = classified.data!.classify;
-    expect(intent).toMatchObject({ __typename: 'Classification', task: 'intent', locale: 'ZH' });
-    expect(intent.scores.map((score: { label: string }) => score.label)).toEqual([
-      'question',
-      'request',
-      'complaint',
-      'praise',
-      'greeting',
-      'other',
-    ]);
-    expect(intent.scores.reduce((sum: number, score: { probability: number }) => sum + score.probability, 0)).toBeCloseTo(
-      1,
-      6,
-    );
-    const row = service.database.sqlite
-      .prepare('select task, kind, source, text, label, locale from task_results where id = ?')
-      .get(intent.id);
-    expect(row).toEqual({
-      task: 'intent',
-      kind: 'classify',
-      source: 'query',
-      text: '你们的快递怎么还没到？',
-      label: intent.label,
-      locale: 'zh',
-    });
-
-    const extracted = await service.graphql(
-      `{ extract(task: "keywords", text: "The battery dies after an hour.") { __typename ${EXTRACTION} } }`,
-    );
-    expect(extracted.errors).toBeUndefined();
-    expect(extracted.data!.extract).toMatchObject({ __typename: 'Extraction', task: 'keywords', locale: 'EN' });
-    const stored = service.database.sqlite
-      .prepare('select value from task_results where id = ?')
-      .get(extracted.data!.extract.id) as { value: string };
-    expect(JSON.parse(stored.value)).toEqual(extracted.data!.extract.value);
-  });
-
-  it('analyzes with the default tasks, returns and stores them in order, sentiment among its own records', async () => {
-    const body = await service.graphql(
-      `{ analyze(text: "I love the new update, thank you!") { locale results { ${RESULT} } } }`,
-    );
-    expect(body.errors).toBeUndefined();
-    const { locale, results } = body.data!.analyze;
-    expect(locale).toBe('EN');
-    expect(results.map((result: { task: string }) => result.task)).toEqual(['sentiment', 'intent', 'keywords']);
-    const [sentiment, intent, keywords] = results;
-    expect(service.database.sqlite.prepare('select source, text from sentiments where id = ?').get(sentiment.id)).toEqual({
-      source: 'query',
-      text: 'I love the new update, thank you!',
-    });
-    const rows = service.database.sqlite
-      .prepare('select id from task_results where id in (?, ?) order by id')
-      .all(intent.id, keywords.id);
-    expect(rows.map((row) => (row as { id: string }).id)).toEqual([intent.id, keywords.id]);
-    const chosen = await service.graphql(
-      `{ analyze(text: "hello there", tasks: ["keywords", "intent"]) { results { ${RESULT} } } }`,
-    );
-    expect(chosen.data!.analyze.results.map((result: { task: string }) => result.task)).toEqual(['keywords', 'intent']);
-  });
-
-  it.each([
-    [
-      'an unknown task',
-      '{ classify(task: "mood", text: "x") { id } }',
-      /There is no task "mood"; the tasks are sentiment, intent, keywords\./,
-    ],
-    [
-      'an extract task used with classify',
-      '{ classify(task: "keywords", text: "x") { id } }',
-      /is an extract task; use extract/,
-    ],
-    [
-      'a classify task used with extract',
-      '{ extract(task: "intent", text: "x") { id } }',
-      /is a classify task; use classify/,
-    ],
-    [
-      'an extract task in taskStats',
-      '{ taskStats(task: "keywords") { total } }',
-      /only classify tasks have label statistics/,
-    ],
-    ['empty text', '{ analyze(text: " ") { locale } }', /empty/],
-  ])('refuses %s with BAD_USER_INPUT', async (_, query, message) => {
-    const body = await service.graphql(query);
-    expect(codeOf(body)).toBe('BAD_USER_INPUT');
-    expect(body.errors![0]!.message).toMatch(message);
-  });
-});
-
-describe('tasks in the chat (CHAT_TASKS=sentiment,intent,keywords)', () => {
-  it("runs them on the message before the reply, sends them in ChatStarted's message and stores them with it", async () => {
-    const body =
-      await service.graphql(`mutation { chat(input: { message: "My parcel is lost, this is the third time!", maxTokens: 4 }) {
-      conversation { id messages { role sentiment { label } taskResults { ${RESULT} } } }
-      userMessage { id sentiment { label locale } taskResults { ${RESULT} } } } }`);
-    expect(body.errors).toBeUndefined();
-    const { userMessage, conversation } = body.data!.chat;
-    expect(userMessage.sentiment.locale).toBe('EN');
-    expect(userMessage.taskResults.map((result: { task: string }) => result.task)).toEqual([
-      'sentiment',
-      'intent',
-      'keywords',
-    ]);
-    expect(userMessage.taskResults[0].label).toBe(userMessage.sentiment.label.toLowerCase());
-    const stored = service.database.sqlite
-      .prepare('select task, source, message_id as messageId from task_results where message_id = ? order by id')
-      .all(userMessage.id);
-    expect(stored).toEqual([
-      { task: 'intent', source: 'chat', messageId: userMessage.id },
-      { task: 'keywords', source: 'chat', messageId: userMessage.id },
-    ]);
-    // Read back through the conversation, the same results.
-    expect(conversation.messages[0].taskResults).toEqual(userMessage.taskResults);
-    expect(conversation.messages[1].taskResults).toEqual([]);
-  });
-});
-
-describe('taskStats', () => {
-  it('counts exactly what was stored, per label and bucket, and only for its owner', async () => {
-    const keyed = createTestService(path.join(scratch.dir, 'keyed.db'), engine, { API_KEYS: `${KEY_A},${KEY_B}` });
-    leftovers.push(() => keyed.database.close());
-    const as = (key: string) => async (query: string) => {
-      const response = await keyed.app.yoga.fetch('http://yoga/graphql', {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` },
-        body: JSON.stringify({ query }),
+  describe('tasks over GraphQL', () => {
+    it('lists every task with its kind, labels and scoring', async () => {
+      const body = await service.graphql(
+        '{ tasks { name kind description scoring labels { name description(locale: ZH) steers } schema maxTokens } }',
+      );
+      expect(body.errors).toBeUndefined();
+      const tasks = body.data!.tasks as {
+        name: string;
+        kind: string;
+        scoring: string;
+        labels: { name: string; steers: boolean }[];
+        schema: unknown;
+        maxTokens: number | null;
+      }[];
+      expect(tasks.map((task) => [task.name, task.kind])).toEqual([
+        ['sentiment', 'CLASSIFY'],
+        ['intent', 'CLASSIFY'],
+        ['keywords', 'EXTRACT'],
+      ]);
+      const intent = tasks[1]!;
+      expect(intent.labels.find((label) => label.name === 'complaint')).toEqual({
+        name: 'complaint',
+        description: '表达不满或反映问题',
+        steers: true,
       });
-      return (await response.json()) as GraphQLBody;
-    };
-    const [a, b] = [as(KEY_A), as(KEY_B)];
-    const texts = [
-      'where is it?',
-      'please send it',
-      'this is awful',
-      'thanks a lot',
-      'hi!',
-      'ok',
-      '为什么这么慢？',
-      '谢谢你们',
-    ];
-    for (const text of texts)
-      expect((await a(`{ classify(task: "intent", text: ${JSON.stringify(text)}) { id } }`)).errors).toBeUndefined();
-    await b('{ classify(task: "intent", text: "only B sees this") { id } }');
+      expect(intent.labels.find((label) => label.name === 'other')!.steers).toBe(false);
+      expect(['FIRST_TOKEN', 'WHOLE_LABEL']).toContain(intent.scoring);
+      expect(tasks[2]).toMatchObject({ scoring: 'GRAMMAR', schema: { type: 'array', maxItems: 5 } });
+      expect(tasks[2]!.maxTokens).toBeGreaterThan(100);
+    });
 
-    const stats = await a(
-      '{ taskStats(task: "intent", bucket: HOUR) { task total averageConfidence labels { label count } series { total labels { label count } } } }',
-    );
-    expect(stats.errors).toBeUndefined();
-    const owner = keyed.database.sqlite.prepare("select owner from task_results where text = 'where is it?'").get() as {
-      owner: string;
-    };
-    const rows = keyed.database.sqlite
-      .prepare(
-        "select label, count(*) as count, avg(confidence) as average from task_results where task = 'intent' and owner = ? group by label",
-      )
-      .all(owner.owner) as { label: string; count: number; average: number }[];
-    const { taskStats } = stats.data!;
-    expect(taskStats.total).toBe(texts.length);
-    expect(
-      Object.fromEntries(taskStats.labels.map((entry: { label: string; count: number }) => [entry.label, entry.count])),
-    ).toEqual(Object.fromEntries(rows.map((row) => [row.label, row.count])));
-    expect(taskStats.series.reduce((sum: number, point: { total: number }) => sum + point.total, 0)).toBe(texts.length);
-    expect((await b('{ taskStats(task: "intent") { total } }')).data!.taskStats.total).toBe(1);
-    // A range that ends inside the current hour reads its partial hour from the rows: the same totals.
-    const inHour = await a(
-      `{ taskStats(task: "intent", filter: { from: "2020-01-01T00:00:00Z", to: "${new Date(Date.now() + 1000).toISOString()}" }) { total } }`,
-    );
-    expect(inHour.data!.taskStats.total).toBe(texts.length);
-    // Sentiment's statistics come from its own records, through the same query.
-    const sentiment = await a('{ taskStats(task: "sentiment") { total labels { label } } }');
-    expect(sentiment.data!.taskStats.total).toBe(0);
+    it('classifies and extracts, detecting the language, and stores each result with its text', async () => {
+      const classified = await service.graphql(
+        `{ classify(task: "intent", text: "你们的快递怎么还没到？") { __typename ${CLASSIFICATION} } }`,
+      );
+      expect(classified.errors).toBeUndefined();
+      const intent = classified.data!.classify;
+      expect(intent).toMatchObject({ __typename: 'Classification', task: 'intent', locale: 'ZH' });
+      expect(intent.scores.map((score: { label: string }) => score.label)).toEqual([
+        'question',
+        'request',
+        'complaint',
+        'praise',
+        'greeting',
+        'other',
+      ]);
+      expect(intent.scores.reduce((sum: number, score: { probability: number }) => sum + score.probability, 0)).toBeCloseTo(
+        1,
+        6,
+      );
+      const [row] = await db.rows(
+        'select task, kind, source, text, label, locale from task_results where id = ?',
+        intent.id,
+      );
+      expect(row).toEqual({
+        task: 'intent',
+        kind: 'classify',
+        source: 'query',
+        text: '你们的快递怎么还没到？',
+        label: intent.label,
+        locale: 'zh',
+      });
+
+      const extracted = await service.graphql(
+        `{ extract(task: "keywords", text: "The battery dies after an hour.") { __typename ${EXTRACTION} } }`,
+      );
+      expect(extracted.errors).toBeUndefined();
+      expect(extracted.data!.extract).toMatchObject({ __typename: 'Extraction', task: 'keywords', locale: 'EN' });
+      const [stored] = await db.rows<{ value: string }>(
+        'select value from task_results where id = ?',
+        extracted.data!.extract.id,
+      );
+      expect(JSON.parse(stored!.value)).toEqual(extracted.data!.extract.value);
+    });
+
+    it('analyzes with the default tasks, returns and stores them in order, sentiment among its own records', async () => {
+      const body = await service.graphql(
+        `{ analyze(text: "I love the new update, thank you!") { locale results { ${RESULT} } } }`,
+      );
+      expect(body.errors).toBeUndefined();
+      const { locale, results } = body.data!.analyze;
+      expect(locale).toBe('EN');
+      expect(results.map((result: { task: string }) => result.task)).toEqual(['sentiment', 'intent', 'keywords']);
+      const [sentiment, intent, keywords] = results;
+      expect(await db.rows('select source, text from sentiments where id = ?', sentiment.id)).toEqual([
+        { source: 'query', text: 'I love the new update, thank you!' },
+      ]);
+      const rows = await db.rows<{ id: string }>(
+        'select id from task_results where id in (?, ?) order by id',
+        intent.id,
+        keywords.id,
+      );
+      expect(rows.map((row) => row.id)).toEqual([intent.id, keywords.id]);
+      const chosen = await service.graphql(
+        `{ analyze(text: "hello there", tasks: ["keywords", "intent"]) { results { ${RESULT} } } }`,
+      );
+      expect(chosen.data!.analyze.results.map((result: { task: string }) => result.task)).toEqual(['keywords', 'intent']);
+    });
+
+    it.each([
+      [
+        'an unknown task',
+        '{ classify(task: "mood", text: "x") { id } }',
+        /There is no task "mood"; the tasks are sentiment, intent, keywords\./,
+      ],
+      [
+        'an extract task used with classify',
+        '{ classify(task: "keywords", text: "x") { id } }',
+        /is an extract task; use extract/,
+      ],
+      [
+        'a classify task used with extract',
+        '{ extract(task: "intent", text: "x") { id } }',
+        /is a classify task; use classify/,
+      ],
+      [
+        'an extract task in taskStats',
+        '{ taskStats(task: "keywords") { total } }',
+        /only classify tasks have label statistics/,
+      ],
+      ['empty text', '{ analyze(text: " ") { locale } }', /empty/],
+    ])('refuses %s with BAD_USER_INPUT', async (_, query, message) => {
+      const body = await service.graphql(query);
+      expect(codeOf(body)).toBe('BAD_USER_INPUT');
+      expect(body.errors![0]!.message).toMatch(message);
+    });
+  });
+
+  describe('tasks in the chat (CHAT_TASKS=sentiment,intent,keywords)', () => {
+    it("runs them on the message before the reply, sends them in ChatStarted's message and stores them with it", async () => {
+      const body =
+        await service.graphql(`mutation { chat(input: { message: "My parcel is lost, this is the third time!", maxTokens: 4 }) {
+        conversation { id messages { role sentiment { label } taskResults { ${RESULT} } } }
+        userMessage { id sentiment { label locale } taskResults { ${RESULT} } } } }`);
+      expect(body.errors).toBeUndefined();
+      const { userMessage, conversation } = body.data!.chat;
+      expect(userMessage.sentiment.locale).toBe('EN');
+      expect(userMessage.taskResults.map((result: { task: string }) => result.task)).toEqual([
+        'sentiment',
+        'intent',
+        'keywords',
+      ]);
+      expect(userMessage.taskResults[0].label).toBe(userMessage.sentiment.label.toLowerCase());
+      const stored = await db.rows(
+        'select task, source, message_id as "messageId" from task_results where message_id = ? order by id',
+        userMessage.id,
+      );
+      expect(stored).toEqual([
+        { task: 'intent', source: 'chat', messageId: userMessage.id },
+        { task: 'keywords', source: 'chat', messageId: userMessage.id },
+      ]);
+      // Read back through the conversation, the same results.
+      expect(conversation.messages[0].taskResults).toEqual(userMessage.taskResults);
+      expect(conversation.messages[1].taskResults).toEqual([]);
+    });
+  });
+
+  describe('taskStats', () => {
+    it('counts exactly what was stored, per label and bucket, and only for its owner', async () => {
+      const [keyed, keyedDb] = await serviceOn(dialect, 'keyed', { API_KEYS: `${KEY_A},${KEY_B}` });
+      const as = (key: string) => async (query: string) => {
+        const response = await keyed.app.yoga.fetch('http://yoga/graphql', {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` },
+          body: JSON.stringify({ query }),
+        });
+        return (await response.json()) as GraphQLBody;
+      };
+      const [a, b] = [as(KEY_A), as(KEY_B)];
+      const texts = [
+        'where is it?',
+        'please send it',
+        'this is awful',
+        'thanks a lot',
+        'hi!',
+        'ok',
+        '为什么这么慢？',
+        '谢谢你们',
+      ];
+      for (const text of texts)
+        expect((await a(`{ classify(task: "intent", text: ${JSON.stringify(text)}) { id } }`)).errors).toBeUndefined();
+      await b('{ classify(task: "intent", text: "only B sees this") { id } }');
+
+      const stats = await a(
+        '{ taskStats(task: "intent", bucket: HOUR) { task total averageConfidence labels { label count } series { total labels { label count } } } }',
+      );
+      expect(stats.errors).toBeUndefined();
+      const [owner] = await keyedDb.rows<{ owner: string }>('select owner from task_results where text = ?', 'where is it?');
+      const rows = await keyedDb.rows<{ label: string; count: number; average: number }>(
+        "select label, cast(count(*) as integer) as count, avg(confidence) as average from task_results where task = 'intent' and owner = ? group by label",
+        owner!.owner,
+      );
+      const { taskStats } = stats.data!;
+      expect(taskStats.total).toBe(texts.length);
+      expect(
+        Object.fromEntries(taskStats.labels.map((entry: { label: string; count: number }) => [entry.label, entry.count])),
+      ).toEqual(Object.fromEntries(rows.map((row) => [row.label, row.count])));
+      expect(taskStats.series.reduce((sum: number, point: { total: number }) => sum + point.total, 0)).toBe(texts.length);
+      expect((await b('{ taskStats(task: "intent") { total } }')).data!.taskStats.total).toBe(1);
+      // A range that ends inside the current hour reads its partial hour from the rows: the same totals.
+      const inHour = await a(
+        `{ taskStats(task: "intent", filter: { from: "2020-01-01T00:00:00Z", to: "${new Date(Date.now() + 1000).toISOString()}" }) { total } }`,
+      );
+      expect(inHour.data!.taskStats.total).toBe(texts.length);
+      // Sentiment's statistics come from its own records, through the same query.
+      const sentiment = await a('{ taskStats(task: "sentiment") { total labels { label } } }');
+      expect(sentiment.data!.taskStats.total).toBe(0);
+    });
   });
 });
 
 describe('the migration', () => {
-  it('keeps every row and every sentimentStats answer of a database made by the previous migration', () => {
+  it('keeps every row and every sentimentStats answer of a database made by the previous migration', async () => {
     // A database as the previous release left it: only the first migration applied, with data in it.
     const oldMigrations = path.join(scratch.dir, 'old-migrations');
     mkdirSync(path.join(oldMigrations, 'meta'), { recursive: true });
@@ -287,15 +303,15 @@ describe('the migration', () => {
     };
     sqlite.close();
 
-    const upgraded = openDatabase({ path: databasePath });
+    const upgraded = SqliteRepository.open({ path: databasePath });
     try {
-      expect(upgraded.sqlite.prepare('select * from sentiments order by id').all()).toEqual(before.rows);
-      expect(upgraded.sqlite.prepare('select * from conversations').all()).toEqual(before.conversations);
-      expect(upgraded.sqlite.prepare('select count(*) as n from task_results').get()).toEqual({ n: 0 });
-      const stats = sentimentStats(upgraded, { owner: null, bucket: 'day' });
+      expect(upgraded.database.sqlite.prepare('select * from sentiments order by id').all()).toEqual(before.rows);
+      expect(upgraded.database.sqlite.prepare('select * from conversations').all()).toEqual(before.conversations);
+      expect(upgraded.database.sqlite.prepare('select count(*) as n from task_results').get()).toEqual({ n: 0 });
+      const stats = await upgraded.sentimentStats({ owner: null, bucket: 'day' });
       expect(stats).toMatchObject({ total: 3, positive: 2, negative: 1, neutral: 0 });
       expect(stats.averageConfidence).toBeCloseTo(0.6, 9);
-      const ranged = sentimentStats(upgraded, {
+      const ranged = await upgraded.sentimentStats({
         owner: null,
         bucket: 'hour',
         from: new Date(at + 30_000),
@@ -303,7 +319,7 @@ describe('the migration', () => {
       });
       expect(ranged.total).toBe(2);
     } finally {
-      upgraded.close();
+      await upgraded.close();
     }
   });
 });

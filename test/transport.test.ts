@@ -5,7 +5,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import type { Engine } from '../src/engine/index.js';
 import { readSseNextPayloads } from './support/readSseEvents.js';
-import { createScratchDir, createTestService, loadTestEngine, type TestService } from './support/testApp.js';
+import { createScratchDir, createTestService, loadTestEngine, type SqliteTestService } from './support/testApp.js';
 
 const scratch = createScratchDir('aio-transport-');
 const CHAT_STREAM = `subscription ($input: ChatInput!) { chatStream(input: $input) {
@@ -18,7 +18,7 @@ const CHAT_STREAM = `subscription ($input: ChatInput!) { chatStream(input: $inpu
 type StreamEvent = { __typename: string; [key: string]: any };
 
 let engine: Engine;
-let service: TestService;
+let service: SqliteTestService;
 let baseUrl: string;
 const clients: Client[] = [];
 
@@ -96,7 +96,10 @@ describe('chatStream over graphql-ws', () => {
   });
 
   it('stops generation when the client unsubscribes and stores the partial reply as ABORTED', async () => {
-    const subscription = wsClient().iterate({ query: CHAT_STREAM, variables: { input: { message: 'talk a lot', maxTokens: 1500, temperature: 0, locale: 'EN' } } });
+    const subscription = wsClient().iterate({
+      query: CHAT_STREAM,
+      variables: { input: { message: 'talk a lot', maxTokens: 1500, temperature: 0, locale: 'EN' } },
+    });
     let conversationId = '';
     let received = '';
     for await (const result of subscription) {
@@ -119,12 +122,15 @@ describe('chatStream over graphql-ws', () => {
       }
     };
     // graphql-ws delivers a failed subscription as an `error` message: the client throws its GraphQL errors.
-    await expect(iterate()).rejects.toEqual([expect.objectContaining({ message: 'The message is empty.', extensions: { code: 'BAD_USER_INPUT' } })]);
+    await expect(iterate()).rejects.toEqual([
+      expect.objectContaining({ message: 'The message is empty.', extensions: { code: 'BAD_USER_INPUT' } }),
+    ]);
   });
 
   it('runs queries and mutations over the socket too', async () => {
     const results = [];
-    for await (const result of wsClient().iterate({ query: '{ sentiment(text: "hello", locale: EN) { display } }' })) results.push(result);
+    for await (const result of wsClient().iterate({ query: '{ sentiment(text: "hello", locale: EN) { display } }' }))
+      results.push(result);
     expect((results[0]?.data as any)?.sentiment.display).toMatch(/LLM sentiment/);
   });
 });
@@ -134,12 +140,17 @@ describe('chatStream failing after ChatStarted', () => {
     const slowEngine = await loadTestEngine({ jobTimeoutMs: 400, contextSize: 4096 });
     const slow = createTestService(path.join(scratch.dir, 'slow-stream.db'), slowEngine);
     const address = await slow.app.start(0, '127.0.0.1');
-    const client = createClient({ url: `ws://127.0.0.1:${address.port}/graphql`, webSocketImpl: WebSocket, retryAttempts: 0 });
+    const client = createClient({
+      url: `ws://127.0.0.1:${address.port}/graphql`,
+      webSocketImpl: WebSocket,
+      retryAttempts: 0,
+    });
     clients.push(client);
     const events: StreamEvent[] = [];
     const iterate = async () => {
       const input = { message: 'never ending', maxTokens: 3000, temperature: 0 };
-      for await (const result of client.iterate({ query: CHAT_STREAM, variables: { input } })) events.push(result.data!.chatStream as StreamEvent);
+      for await (const result of client.iterate({ query: CHAT_STREAM, variables: { input } }))
+        events.push(result.data!.chatStream as StreamEvent);
     };
     try {
       await expect(iterate()).rejects.toEqual([expect.objectContaining({ extensions: { code: 'TIMEOUT' } })]);
@@ -147,7 +158,10 @@ describe('chatStream failing after ChatStarted', () => {
       const stored = slow.database.sqlite
         .prepare(`select role, status from messages where conversation_id = ? order by created_at, id`)
         .all(events[0]!.conversation.id);
-      expect(stored).toEqual([{ role: 'user', status: 'complete' }, { role: 'assistant', status: 'failed' }]);
+      expect(stored).toEqual([
+        { role: 'user', status: 'complete' },
+        { role: 'assistant', status: 'failed' },
+      ]);
     } finally {
       await client.dispose();
       await slow.app.stop();
@@ -183,7 +197,9 @@ describe('chatStream over SSE', () => {
         return false;
       }
     }).catch(() => undefined);
-    await expect.poll(() => storedMessages(conversationId).map((message) => message.status), { timeout: 5_000 }).toEqual(['complete', 'aborted']);
+    await expect
+      .poll(() => storedMessages(conversationId).map((message) => message.status), { timeout: 5_000 })
+      .toEqual(['complete', 'aborted']);
   });
 });
 
@@ -225,14 +241,19 @@ describe('persistence across a restart', () => {
   it('keeps conversations, messages and sentiments when the service is rebuilt on the same file', async () => {
     const databasePath = path.join(scratch.dir, 'restart.db');
     const first = createTestService(databasePath, engine);
-    const created = await first.graphql(`mutation { chat(input: { message: "remember me", maxTokens: 4, temperature: 0 }) { conversation { id } reply { content } } }`);
+    const created = await first.graphql(
+      `mutation { chat(input: { message: "remember me", maxTokens: 4, temperature: 0 }) { conversation { id } reply { content } } }`,
+    );
     const id = created.data!.chat.conversation.id;
     await first.app.stop();
     first.database.close();
 
     const second = createTestService(databasePath, engine);
     try {
-      const body = await second.graphql(`query ($id: ID!) { conversation(id: $id) { messages { role content sentiment { label } } } }`, { id });
+      const body = await second.graphql(
+        `query ($id: ID!) { conversation(id: $id) { messages { role content sentiment { label } } } }`,
+        { id },
+      );
       expect(body.data!.conversation.messages).toEqual([
         { role: 'USER', content: 'remember me', sentiment: { label: expect.stringMatching(/POSITIVE|NEGATIVE|NEUTRAL/) } },
         { role: 'ASSISTANT', content: created.data!.chat.reply.content, sentiment: null },

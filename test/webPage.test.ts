@@ -5,10 +5,10 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { resolveInside } from '../src/http/staticFiles.js';
 import { WEB_ROOT } from '../src/http/webPage.js';
-import { createScratchDir, createTestService, type TestService } from './support/testApp.js';
+import { createScratchDir, createTestService, type SqliteTestService } from './support/testApp.js';
 
 const scratch = createScratchDir('aio-web-page-');
-let service: TestService;
+let service: SqliteTestService;
 let port: number;
 
 beforeAll(async () => {
@@ -30,7 +30,10 @@ interface RawResponse {
 }
 
 /** Sends the path exactly as written: fetch would normalise `..` away before the server ever saw it. */
-function request(rawPath: string, { method = 'GET', headers = {} }: { method?: string; headers?: Record<string, string> } = {}) {
+function request(
+  rawPath: string,
+  { method = 'GET', headers = {} }: { method?: string; headers?: Record<string, string> } = {},
+) {
   return new Promise<RawResponse>((resolve, reject) => {
     const req = http.request({ host: '127.0.0.1', port, path: rawPath, method, headers }, (res) => {
       let body = '';

@@ -2,7 +2,7 @@
 // that only a benchmark needs, such as the whole-job mutex.
 import { loadConfig } from '../../src/config.js';
 import { createApp } from '../../src/app.js';
-import { openDatabase, type AppDatabase } from '../../src/db/index.js';
+import { SqliteRepository } from '../../src/db/index.js';
 import type { Engine } from '../../src/engine/index.js';
 import { createLogger } from '../../src/logger.js';
 import { EngineHolder } from '../../src/service/EngineHolder.js';
@@ -12,17 +12,21 @@ export interface InProcessService {
   /** `http://127.0.0.1:<port>` */
   url: string;
   wsUrl: string;
-  database: AppDatabase;
+  database: SqliteRepository;
   /** Stops the server and closes the database; the engine stays the caller's. */
   stop(): Promise<void>;
 }
 
 export async function startInProcessService(engine: Engine, databasePath: string): Promise<InProcessService> {
   const config = loadConfig({ LOG_LEVEL: 'silent', PLAYGROUND: 'false', DATABASE_PATH: databasePath });
-  const database = openDatabase({ path: config.databasePath });
+  const database = SqliteRepository.open({ path: config.databasePath });
   const holder = new EngineHolder();
   holder.set(engine);
-  const app = createApp({ services: new Services({ database, engine: holder }), config, logger: createLogger(config.logLevel) });
+  const app = createApp({
+    services: new Services({ database, engine: holder }),
+    config,
+    logger: createLogger(config.logLevel),
+  });
   const address = await app.start(0, '127.0.0.1');
   return {
     url: `http://127.0.0.1:${address.port}`,
@@ -30,7 +34,7 @@ export async function startInProcessService(engine: Engine, databasePath: string
     database,
     stop: async () => {
       await app.stop();
-      database.close();
+      await database.close();
     },
   };
 }

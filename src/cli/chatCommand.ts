@@ -2,20 +2,14 @@
 import { createInterface } from 'node:readline';
 import { Command, InvalidArgumentError } from 'commander';
 import type { AppConfig } from '../config.js';
-import { openDatabase } from '../db/index.js';
+import { databaseOptionsOf } from '../databaseOptions.js';
+import { openRepository } from '../db/index.js';
 import { Engine, type Locale } from '../engine/index.js';
 import { engineOptionsOf } from '../engineOptions.js';
 import { detectLocale } from '../engine/detectLocale.js';
 import { EngineHolder } from '../service/EngineHolder.js';
 import { Services } from '../service/Services.js';
-import {
-  addDatabaseOption,
-  addModelOptions,
-  localeOption,
-  positiveInteger,
-  withFlags,
-  type ModelFlags,
-} from './options.js';
+import { addDatabaseOption, addModelOptions, localeOption, positiveInteger, withFlags, type ModelFlags } from './options.js';
 
 interface ChatFlags extends ModelFlags {
   db: string;
@@ -39,7 +33,7 @@ export function chatCommand(config: AppConfig): Command {
   addDatabaseOption(command, config);
   return command.action(async (flags: ChatFlags) => {
     const settings = withFlags(config, flags);
-    const database = openDatabase({ path: settings.databasePath, busyTimeoutMs: settings.databaseBusyTimeoutMs });
+    const database = await openRepository(databaseOptionsOf(settings));
     const holder = new EngineHolder();
     try {
       holder.set(
@@ -48,10 +42,10 @@ export function chatCommand(config: AppConfig): Command {
           onWarning: (message) => process.stderr.write(`warning: ${message}\n`),
         }),
       );
-      await converse(new Services({ database, engine: holder, chatTasks: settings.chatTasks }), flags, database.path);
+      await converse(new Services({ database, engine: holder, chatTasks: settings.chatTasks }), flags, database.location);
     } finally {
       await holder.close()?.dispose();
-      database.close();
+      await database.close();
     }
   });
 }

@@ -17,7 +17,12 @@ export function addModelOptions(command: Command, config: AppConfig): Command {
 }
 
 export function addDatabaseOption(command: Command, config: AppConfig): Command {
-  return command.option('--db <file>', 'SQLite database file (env DATABASE_PATH)', config.databasePath);
+  // The default is described, not shown: a DATABASE_URL may hold a password.
+  const current = config.databaseUrl === undefined ? config.databasePath : 'DATABASE_URL';
+  return command.option(
+    '--db <file-or-url>',
+    `SQLite database file or postgres:// URL (env DATABASE_PATH or DATABASE_URL; now ${current})`,
+  );
 }
 
 export function localeOption(description: string): Option {
@@ -31,8 +36,14 @@ export function withFlags(config: AppConfig, flags: Partial<ModelFlags> & { db?:
     ...(flags.model === undefined ? {} : { model: flags.model }),
     ...(flags.modelsDir === undefined ? {} : { modelsDir: path.resolve(flags.modelsDir) }),
     ...(flags.threads === undefined ? {} : { threads: flags.threads }),
-    ...(flags.db === undefined ? {} : { databasePath: path.resolve(flags.db) }),
+    ...databaseFlag(flags.db),
   };
+}
+
+function databaseFlag(db: string | undefined): Partial<AppConfig> {
+  if (db === undefined) return {};
+  if (/^postgres(ql)?:\/\//.test(db)) return { databaseUrl: db };
+  return { databasePath: path.resolve(db), databaseUrl: undefined };
 }
 
 export function positiveInteger(value: string): number {

@@ -1,10 +1,10 @@
 // `sentiment "text"`: loads the model, classifies one text and prints the display line (or the whole result).
 import { Command } from 'commander';
 import type { AppConfig } from '../config.js';
-import { Engine, type Locale } from '../engine/index.js';
-import { engineOptionsOf } from '../engineOptions.js';
+import type { Locale } from '../engine/index.js';
 import { detectLocale } from '../engine/detectLocale.js';
-import { addModelOptions, localeOption, withFlags, type ModelFlags } from './options.js';
+import { addModelOptions, localeOption, type ModelFlags } from './options.js';
+import { withEngine } from './withEngine.js';
 
 interface SentimentFlags extends ModelFlags {
   locale?: Locale;
@@ -18,18 +18,12 @@ export function sentimentCommand(config: AppConfig): Command {
     .addOption(localeOption('prompt and display language (default: zh for Chinese script, else en)'))
     .option('--json', 'print the whole result as JSON: label, confidence, scores, display');
   addModelOptions(command, config);
-  return command.action(async (text: string, flags: SentimentFlags) => {
-    const engine = await Engine.load({
-      ...engineOptionsOf(withFlags(config, flags)),
-      onWarning: (message) => process.stderr.write(`warning: ${message}\n`),
-    });
-    try {
+  return command.action((text: string, flags: SentimentFlags) =>
+    withEngine(config, flags, async (engine) => {
       const result = await engine.classify(text, { locale: flags.locale ?? detectLocale(text) });
       if (!flags.json) return console.log(result.display);
       const { label, confidence, scores, display, locale, latencyMs } = result;
       console.log(JSON.stringify({ label, confidence, scores, display, locale, latencyMs }));
-    } finally {
-      await engine.dispose();
-    }
-  });
+    }),
+  );
 }

@@ -1,14 +1,15 @@
 // `stats`: sentiment totals and a per-bucket chart read from the database (read-only; the server may be running).
 import { Command, InvalidArgumentError, Option } from 'commander';
 import type { AppConfig } from '../config.js';
-import { openDatabase, type SentimentSource, type StatsBucket } from '../db/index.js';
+import { databaseOptionsOf } from '../databaseOptions.js';
+import { openRepository, type SentimentSource, type StatsBucket } from '../db/index.js';
 import { EngineHolder } from '../service/EngineHolder.js';
 import { Services, type StatsFilter } from '../service/Services.js';
 import { formatStats } from './formatStats.js';
-import { addDatabaseOption } from './options.js';
+import { addDatabaseOption, withFlags } from './options.js';
 
 interface StatsFlags {
-  db: string;
+  db?: string;
   bucket: StatsBucket;
   source?: SentimentSource;
   from?: Date;
@@ -30,17 +31,17 @@ export function statsCommand(config: AppConfig): Command {
     .option('--owner <owner>', "an API key's owner fingerprint (default: records made without a key)")
     .option('--json', 'print the statistics as JSON');
   addDatabaseOption(command, config);
-  return command.action((flags: StatsFlags) => {
+  return command.action(async (flags: StatsFlags) => {
     // Read-only: creates and migrates nothing, and never takes the write lock from a running server.
-    const database = openDatabase({ path: flags.db, readonly: true, busyTimeoutMs: config.databaseBusyTimeoutMs });
+    const database = await openRepository(databaseOptionsOf(withFlags(config, flags), { readonly: true }));
     try {
       const services = new Services({ database, engine: new EngineHolder() });
       const filter: StatsFilter = { from: flags.from ?? null, to: flags.to ?? null, source: flags.source ?? null };
-      const stats = services.sentimentStats(flags.owner ?? null, filter, flags.bucket);
+      const stats = await services.sentimentStats(flags.owner ?? null, filter, flags.bucket);
       if (flags.json) return console.log(JSON.stringify(stats));
       process.stdout.write(formatStats(stats, { bucket: flags.bucket, scope: scopeOf(flags) }));
     } finally {
-      database.close();
+      await database.close();
     }
   });
 }

@@ -1,67 +1,23 @@
-// The database layer's public surface: opening the file, conversations, messages, sentiments and stats.
+// The database layer's public surface: open a Repository (SQLite or PostgreSQL), its types and errors.
+export { openRepository, type OpenRepositoryOptions } from './openRepository.js';
+export { SqliteRepository } from './sqlite/SqliteRepository.js';
+export { DEFAULT_BUSY_TIMEOUT_MS, openSqlite, type OpenSqliteOptions, type SqliteDatabase } from './sqlite/openSqlite.js';
+export { PostgresRepository } from './postgres/PostgresRepository.js';
 export {
-  openDatabase,
-  DEFAULT_BUSY_TIMEOUT_MS,
-  type AppDatabase,
-  type AppSchema,
-  type OpenDatabaseOptions,
-} from './client.js';
+  DEFAULT_CONNECT_TIMEOUT_MS,
+  DEFAULT_POOL_SIZE,
+  DEFAULT_STATEMENT_TIMEOUT_MS,
+  postgresLocation,
+  type OpenPostgresOptions,
+} from './postgres/openPostgres.js';
+export * from './Repository.js';
+export * from './rows.js';
 export {
   DatabaseError,
   DatabaseInvalidError,
   DatabaseLockedError,
   DatabaseMigrationError,
   DatabaseUnavailableError,
-  toDatabaseError,
   type DatabaseErrorCode,
   type DatabaseErrorOptions,
 } from './errors.js';
-export {
-  createConversation,
-  deleteConversation,
-  getConversation,
-  listConversations,
-  DEFAULT_PAGE_SIZE,
-  MAX_PAGE_SIZE,
-  type ConversationPage,
-  type ConversationRow,
-  type CreateConversationInput,
-  type ListConversationsOptions,
-} from './conversations.js';
-export {
-  insertAssistantReply,
-  insertUserTurn,
-  listMessages,
-  type AssistantReplyInput,
-  type FinishReason,
-  type MessageRow,
-  type MessageStatus,
-  type MessageWithSentiment,
-  type UserTurn,
-  type UserTurnInput,
-} from './messages.js';
-export {
-  insertQuerySentiments,
-  type NewQuerySentiment,
-  type NewSentiment,
-  type SentimentLabel,
-  type SentimentRow,
-  type SentimentSource,
-} from './sentiments.js';
-export { rebuildHourlyCounts } from './hourlyCounts.js';
-export {
-  insertQueryAnalysis,
-  listTaskResultsOfMessages,
-  type NewTaskResult,
-  type TaskResultRow,
-  type TaskResultSource,
-} from './taskResults.js';
-export { taskStats, type LabelCount, type TaskStats, type TaskStatsOptions } from './taskStats.js';
-export {
-  sentimentStats,
-  type LabelCounts,
-  type SentimentSeriesPoint,
-  type SentimentStats,
-  type SentimentStatsOptions,
-  type StatsBucket,
-} from './analytics.js';

@@ -1,12 +1,11 @@
 // Owner scoping: "this owner" in SQL, where a null owner (auth off) matches only rows without one.
-import { eq, isNull, sql, type SQL } from 'drizzle-orm';
-import type { SQLiteColumn } from 'drizzle-orm/sqlite-core';
+import { eq, isNull, sql, type Column, type SQL } from 'drizzle-orm';
 
 // CHECK constraints keep '' from ever being a stored owner, so it can stand for "no owner" in a NOT NULL key.
 const NO_OWNER_KEY = '';
 
 /** Matches rows of `owner`; `null` matches rows with no owner, never everyone's. */
-export function ownedBy(column: SQLiteColumn, owner: string | null): SQL {
+export function ownedBy(column: Column, owner: string | null): SQL {
   return owner === null ? isNull(column) : eq(column, owner);
 }
 
@@ -18,6 +17,6 @@ export function ownerKey(owner: string | null): string {
 }
 
 /** The same key computed in SQL from an owner column, for rebuilding the roll-up. */
-export function ownerKeyOf(column: SQLiteColumn): SQL {
+export function ownerKeyOf(column: Column): SQL {
   return sql`coalesce(${column}, ${NO_OWNER_KEY})`;
 }

@@ -25,3 +25,13 @@ export class EmptyDatasetError extends EvalError {
 export class LabelMapError extends EvalError {
   readonly code = 'EVAL_BAD_LABEL_MAP';
 }
+
+/** `--task` names no task, or a task that is not a classifier. */
+export class EvalTaskError extends EvalError {
+  readonly code = 'EVAL_BAD_TASK';
+}
+
+/** An option the evaluated task does not support, such as sentiment's `--method generate` for another task. */
+export class UnsupportedOptionError extends EvalError {
+  readonly code = 'EVAL_UNSUPPORTED_OPTION';
+}

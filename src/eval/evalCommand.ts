@@ -6,14 +6,15 @@ import type { Locale } from './classifier.js';
 import { createDownloadProgressBar, createProgressBar } from '../terminal/progressBar.js';
 import { DEFAULT_METHOD, runEvalCommand, type EvalMethodChoice } from './runEvalCommand.js';
 
-const EVAL_PROGRESS_FORMAT = 'eval [{bar}] {value}/{total} texts | {percentage}% | ETA {eta_formatted} | {duration_formatted}';
+const EVAL_PROGRESS_FORMAT =
+  'eval [{bar}] {value}/{total} texts | {percentage}% | ETA {eta_formatted} | {duration_formatted}';
 /** Recent texts the ETA averages over; short enough to follow a method switch, long enough to be steady. */
 const ETA_WINDOW_TEXTS = 50;
 
 /** The service settings the evaluation reuses, so it measures the engine as the API runs it. */
 export type EvalConfig = Pick<
   AppConfig,
-  'model' | 'modelsDir' | 'threads' | 'gpu' | 'contextSize' | 'batchSize' | 'useMmap' | 'maxInputChars'
+  'model' | 'modelsDir' | 'threads' | 'gpu' | 'contextSize' | 'batchSize' | 'useMmap' | 'maxInputChars' | 'tasks'
 >;
 
 export interface CreateEvalCommandOptions {
@@ -24,6 +25,7 @@ export interface CreateEvalCommandOptions {
 }
 
 interface ParsedOptions {
+  task?: string;
   data: string;
   labels?: string;
   labelMap?: string;
@@ -44,18 +46,22 @@ function positiveInteger(value: string): number {
 
 export function createEvalCommand({ config, signal }: CreateEvalCommandOptions): Command {
   return new Command('eval')
-    .description('Measure sentiment accuracy on a labelled data set and report metrics, calibration and cost')
+    .description(
+      'Measure the accuracy of sentiment (or another classify task) on a labelled data set: metrics, calibration and cost',
+    )
+    .option('--task <name>', 'the classify task to evaluate, e.g. intent or one from TASKS_FILE (default: sentiment)')
     .requiredOption('--data <file>', 'CSV/TSV with a header, JSONL, or one text per line (with --labels)')
     .option('--labels <file>', 'one label per line, parallel to --data')
     .option(
       '--label-map <map>',
-      'how raw labels read, e.g. 0=negative,1=neutral,2=positive (default: 0/1 → negative/positive; ' +
-        'with a 2 present, 0/1/2 → negative/neutral/positive; with a -1 present, -1/0/1 → negative/neutral/positive)',
+      "how raw labels read, e.g. 0=negative,1=neutral,2=positive; values are the task's labels. Sentiment reads numbers " +
+        'by default (0/1 → negative/positive; with a 2 present, 0/1/2 → negative/neutral/positive; with a -1 present, ' +
+        '-1/0/1 → negative/neutral/positive); other tasks read their label names and spellings, and numbers need a map',
     )
     .option('--model <model>', 'model path, hf: URI, or synthetic:tiny (offline, random weights)', config.model)
     .option('--models-dir <dir>', 'where models are downloaded or generated', config.modelsDir)
     .addOption(
-      new Option('--method <method>', 'sentiment method; both compares them on the same texts')
+      new Option('--method <method>', 'sentiment method (other tasks: logprob only); both compares them on the same texts')
         .choices(['logprob', 'generate', 'both'])
         .default(DEFAULT_METHOD),
     )
@@ -78,13 +84,16 @@ export function createEvalCommand({ config, signal }: CreateEvalCommandOptions):
           batchSize: config.batchSize,
           useMmap: config.useMmap,
           maxInputChars: config.maxInputChars,
+          tasks: config.tasks,
           ...(interactive ? { downloadProgress: createDownloadProgressBar() } : {}),
           onWarning: (message) => process.stderr.write(`warning: ${message}\n`),
         },
         ...(signal === undefined ? {} : { signal }),
         write: (text) => process.stdout.write(`${text}\n`),
         // A bar on a pipe or in a log file is only noise.
-        ...(interactive ? { progress: createProgressBar({ format: EVAL_PROGRESS_FORMAT, etaBuffer: ETA_WINDOW_TEXTS }) } : {}),
+        ...(interactive
+          ? { progress: createProgressBar({ format: EVAL_PROGRESS_FORMAT, etaBuffer: ETA_WINDOW_TEXTS }) }
+          : {}),
       });
     });
 }

@@ -1,7 +1,6 @@
 // Renders an evaluation report as plain-text tables for the terminal.
 
-import type { SentimentLabel } from './classifier.js';
-import { SENTIMENT_LABELS } from './classifier.js';
+import { SENTIMENT_TASK } from './evalTarget.js';
 import type { ClassificationMetrics } from './metrics.js';
 import type { EvalReport } from './report.js';
 import type { MethodReport } from './summarizeRun.js';
@@ -22,12 +21,13 @@ export function renderTable(rows: readonly (readonly string[])[], indent = '  ')
   const widths: number[] = [];
   for (const row of rows) row.forEach((cell, index) => (widths[index] = Math.max(widths[index] ?? 0, cell.length)));
   return rows
-    .map((row) =>
-      indent +
-      row
-        .map((cell, index) => (index === 0 ? cell.padEnd(widths[index] ?? 0) : cell.padStart(widths[index] ?? 0)))
-        .join('  ')
-        .trimEnd(),
+    .map(
+      (row) =>
+        indent +
+        row
+          .map((cell, index) => (index === 0 ? cell.padEnd(widths[index] ?? 0) : cell.padStart(widths[index] ?? 0)))
+          .join('  ')
+          .trimEnd(),
     )
     .join('\n');
 }
@@ -42,8 +42,12 @@ function comparisonTable(runs: readonly MethodReport[]): string {
   ];
   if (runs.some((run) => run.neutralOnBinary !== undefined)) {
     rows.push(
-      row('NEUTRAL answers', (run) => (run.neutralOnBinary ? countAndRate(run.neutralOnBinary.count, run.neutralOnBinary.rate) : '-')),
-      row('accuracy, NEUTRAL by scores (b)', (run) => (run.neutralOnBinary ? percent(run.neutralOnBinary.mappedMetrics.accuracy) : '-')),
+      row('NEUTRAL answers', (run) =>
+        run.neutralOnBinary ? countAndRate(run.neutralOnBinary.count, run.neutralOnBinary.rate) : '-',
+      ),
+      row('accuracy, NEUTRAL by scores (b)', (run) =>
+        run.neutralOnBinary ? percent(run.neutralOnBinary.mappedMetrics.accuracy) : '-',
+      ),
     );
   }
   rows.push(
@@ -62,12 +66,22 @@ function classTables(metrics: ClassificationMetrics): string {
       const entry = metrics.perClass[label];
       return entry === undefined
         ? [label]
-        : [label, decimal(entry.precision), decimal(entry.recall), decimal(entry.f1), String(entry.support), String(entry.predicted)];
+        : [
+            label,
+            decimal(entry.precision),
+            decimal(entry.recall),
+            decimal(entry.f1),
+            String(entry.support),
+            String(entry.predicted),
+          ];
     }),
   ];
   const confusion = [
-    ['gold \\ answer', ...SENTIMENT_LABELS],
-    ...metrics.classes.map((gold: SentimentLabel) => [gold, ...SENTIMENT_LABELS.map((answer) => String(metrics.confusion[gold]?.[answer] ?? 0))]),
+    ['gold \\ answer', ...metrics.labels],
+    ...metrics.classes.map((gold) => [
+      gold,
+      ...metrics.labels.map((answer) => String(metrics.confusion[gold]?.[answer] ?? 0)),
+    ]),
   ];
   return `${renderTable(perClass)}\n\n${renderTable(confusion)}`;
 }
@@ -77,7 +91,14 @@ function headline(metrics: ClassificationMetrics): string {
 }
 
 function methodSection(run: MethodReport): string {
-  const lines = [`== ${run.method} ==`, `metrics: ${run.metricsNote}`, `  ${headline(run.metrics)}`, '', classTables(run.metrics), ''];
+  const lines = [
+    `== ${run.method} ==`,
+    `metrics: ${run.metricsNote}`,
+    `  ${headline(run.metrics)}`,
+    '',
+    classTables(run.metrics),
+    '',
+  ];
   const neutral = run.neutralOnBinary;
   if (neutral !== undefined) {
     lines.push(
@@ -94,18 +115,27 @@ function methodSection(run: MethodReport): string {
       ['confidence', 'texts', 'accuracy', 'mean conf.'],
       ...calibration.bins
         .filter((bin) => bin.count > 0)
-        .map((bin) => [`${bin.from.toFixed(1)}-${bin.to.toFixed(1)}`, String(bin.count), bin.accuracy === null ? '-' : percent(bin.accuracy), decimal(bin.meanConfidence)]),
+        .map((bin) => [
+          `${bin.from.toFixed(1)}-${bin.to.toFixed(1)}`,
+          String(bin.count),
+          bin.accuracy === null ? '-' : percent(bin.accuracy),
+          decimal(bin.meanConfidence),
+        ]),
     ]),
     `latency per text (ms): mean ${whole(run.latencyMs.mean)}, p50 ${whole(run.latencyMs.p50)}, p95 ${whole(run.latencyMs.p95)}`,
     `prompt tokens per text: mean ${whole(run.promptTokens.mean)}, p50 ${whole(run.promptTokens.p50)}`,
   );
   if (run.unparsed.count > 0) {
-    lines.push(`unparseable answers: ${countAndRate(run.unparsed.count, run.unparsed.rate)}, scored as NEUTRAL; first ones:`);
-    for (const sample of run.unparsed.samples.slice(0, PRINTED_SAMPLES)) lines.push(`  line ${sample.line}: ${JSON.stringify(sample.answer)}`);
+    lines.push(
+      `unparseable answers: ${countAndRate(run.unparsed.count, run.unparsed.rate)}, scored as NEUTRAL; first ones:`,
+    );
+    for (const sample of run.unparsed.samples.slice(0, PRINTED_SAMPLES))
+      lines.push(`  line ${sample.line}: ${JSON.stringify(sample.answer)}`);
   }
   if (run.failed.count > 0) {
     lines.push(`WARNING: ${run.failed.count} texts failed and are left out of every metric; first ones:`);
-    for (const failure of run.failed.samples.slice(0, PRINTED_SAMPLES)) lines.push(`  line ${failure.line}: ${failure.message}`);
+    for (const failure of run.failed.samples.slice(0, PRINTED_SAMPLES))
+      lines.push(`  line ${failure.line}: ${failure.message}`);
   }
   return lines.join('\n');
 }
@@ -117,18 +147,28 @@ export function formatReport(report: EvalReport): string {
   const localeCounts = Object.entries(report.runs[0]?.locales ?? {})
     .map(([locale, count]) => `${locale} ${count}`)
     .join(', ');
+  // Sentiment's set is binary or three-class; another task's is described by the labels it covers.
+  const setKind =
+    dataset.kind === undefined
+      ? `${dataset.classes.length} of the task's ${dataset.labels.length} labels`
+      : `${dataset.kind} set`;
   const lines = [
     `Evaluation of ${report.model}` +
-      (report.model.startsWith(SYNTHETIC_MODEL_PREFIX) ? ' (synthetic, random weights: the accuracy below means nothing)' : ''),
+      (report.model.startsWith(SYNTHETIC_MODEL_PREFIX)
+        ? ' (synthetic, random weights: the accuracy below means nothing)'
+        : ''),
+    ...(report.task === SENTIMENT_TASK ? [] : [`task:   ${report.task} (labels ${dataset.labels.join(', ')})`]),
     `prompt: ${report.locale === 'auto' ? 'locale chosen per text by script' : `locale ${report.locale}`} (${localeCounts})`,
     `data:   ${source} (${dataset.format}; text from ${dataset.textField}, label from ${dataset.labelField})`,
     `labels: ${dataset.labelMapping}`,
-    `rows:   ${dataset.kind} set, ${dataset.evaluatedRows} evaluated (${distribution})` +
+    `rows:   ${setKind}, ${dataset.evaluatedRows} evaluated (${distribution})` +
       (dataset.limit === undefined ? '' : ` of ${dataset.validRows} usable (--limit ${dataset.limit})`) +
       `; ${dataset.badRows.count} bad rows, ${dataset.blankLines} blank lines skipped`,
   ];
-  for (const bad of dataset.badRows.samples.slice(0, PRINTED_SAMPLES)) lines.push(`  bad row, line ${bad.line}: ${bad.reason}`);
-  if (dataset.badRows.count > PRINTED_SAMPLES) lines.push(`  … ${dataset.badRows.count - PRINTED_SAMPLES} more bad rows (see the JSON report)`);
+  for (const bad of dataset.badRows.samples.slice(0, PRINTED_SAMPLES))
+    lines.push(`  bad row, line ${bad.line}: ${bad.reason}`);
+  if (dataset.badRows.count > PRINTED_SAMPLES)
+    lines.push(`  … ${dataset.badRows.count - PRINTED_SAMPLES} more bad rows (see the JSON report)`);
   lines.push('', comparisonTable(report.runs), '');
   for (const run of report.runs) lines.push(methodSection(run), '');
   return lines.join('\n');

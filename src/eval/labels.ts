@@ -1,10 +1,30 @@
-// Turns the label spellings found in public sentiment data into the engine's three labels.
+// Turns the labels written in a data file into the evaluated task's labels: sentiment's many public spellings, or a
+// classify task's own label names and spellings.
 
-import type { SentimentLabel } from './classifier.js';
+import type { ClassifyTaskDefinition } from '../engine/index.js';
+import { SENTIMENT_LABELS } from './classifier.js';
 import { LabelMapError } from './errors.js';
 
-/** Spellings recognised in any file, compared after trimming and lower-casing. */
-const WORD_LABELS: ReadonlyMap<string, SentimentLabel> = new Map([
+export type LabelMap = ReadonlyMap<string, string>;
+
+interface NumericScheme {
+  name: string;
+  map: LabelMap;
+  /** A number only this convention uses; seeing it in a file selects the convention. */
+  marker?: string;
+}
+
+/** What a data file's labels may say for one task. */
+export interface LabelVocabulary {
+  /** The task's labels, in its order: every answer the classifier may give. */
+  readonly labels: readonly string[];
+  /** Spellings recognised in any file, keyed by `normalizeLabelKey`. */
+  readonly words: LabelMap;
+  /** Numeric conventions a file's numbers may follow; without one, numbers need `--label-map`. */
+  readonly numericSchemes: readonly NumericScheme[];
+}
+
+const SENTIMENT_WORDS: LabelMap = new Map([
   ['positive', 'positive'],
   ['pos', 'positive'],
   ['正面', 'positive'],
@@ -17,25 +37,44 @@ const WORD_LABELS: ReadonlyMap<string, SentimentLabel> = new Map([
   ['中性', 'neutral'],
 ]);
 
-export type LabelMap = ReadonlyMap<string, SentimentLabel>;
-
-interface NumericScheme {
-  name: string;
-  map: LabelMap;
-  /** A number only this convention uses; seeing it in a file selects the convention. */
-  marker?: string;
-}
-
 /**
  * Numeric conventions: GLUE SST-2, ChnSentiCorp and IMDB use 0/1; TweetEval-style three-class sets
  * use 0/1/2; some sets use -1/0/1. The first whose marker a file uses wins, else 0/1; numbers outside
  * the chosen convention (a stray 5, or 1–5 stars) become bad rows rather than guesses.
  */
-const NUMERIC_SCHEMES: readonly NumericScheme[] = [
-  { name: 'signed -1/0/1', marker: '-1', map: new Map([['-1', 'negative'], ['0', 'neutral'], ['1', 'positive']]) },
-  { name: 'three-class 0/1/2', marker: '2', map: new Map([['0', 'negative'], ['1', 'neutral'], ['2', 'positive']]) },
-  { name: 'binary 0/1', map: new Map([['0', 'negative'], ['1', 'positive']]) },
+const SENTIMENT_NUMERIC_SCHEMES: readonly NumericScheme[] = [
+  {
+    name: 'signed -1/0/1',
+    marker: '-1',
+    map: new Map([
+      ['-1', 'negative'],
+      ['0', 'neutral'],
+      ['1', 'positive'],
+    ]),
+  },
+  {
+    name: 'three-class 0/1/2',
+    marker: '2',
+    map: new Map([
+      ['0', 'negative'],
+      ['1', 'neutral'],
+      ['2', 'positive'],
+    ]),
+  },
+  {
+    name: 'binary 0/1',
+    map: new Map([
+      ['0', 'negative'],
+      ['1', 'positive'],
+    ]),
+  },
 ];
+
+export const SENTIMENT_VOCABULARY: LabelVocabulary = {
+  labels: SENTIMENT_LABELS,
+  words: SENTIMENT_WORDS,
+  numericSchemes: SENTIMENT_NUMERIC_SCHEMES,
+};
 
 const NUMBER_PATTERN = /^[+-]?\d+(\.0*)?$/;
 
@@ -49,9 +88,33 @@ function isNumericKey(key: string): boolean {
   return NUMBER_PATTERN.test(key);
 }
 
-/** Parses `0=negative,1=neutral,2=positive`; values may use any recognised spelling. */
-export function parseLabelMap(spec: string): LabelMap {
-  const map = new Map<string, SentimentLabel>();
+/**
+ * A classify task's vocabulary: each label's name and its spellings in both languages, in any case. A name always
+ * reads as itself; a spelling two labels share once case is ignored reads as neither (a guess would skew the metrics).
+ */
+export function taskVocabulary(task: Pick<ClassifyTaskDefinition, 'labels'>): LabelVocabulary {
+  const names = new Map(task.labels.map((label) => [normalizeLabelKey(label.name), label.name]));
+  const spellings = new Map<string, string | null>();
+  for (const label of task.labels) {
+    for (const spelling of [...label.spellings.en, ...label.spellings.zh]) {
+      const key = normalizeLabelKey(spelling);
+      const owner = spellings.get(key);
+      spellings.set(key, owner === undefined || owner === label.name ? label.name : null);
+    }
+  }
+  const words = new Map(names);
+  for (const [key, label] of spellings) if (label !== null && !names.has(key)) words.set(key, label);
+  return { labels: task.labels.map((label) => label.name), words, numericSchemes: [] };
+}
+
+/** `a, b or c`, for messages. */
+export function listLabels(labels: readonly string[]): string {
+  return labels.length < 2 ? labels.join('') : `${labels.slice(0, -1).join(', ')} or ${labels.at(-1)}`;
+}
+
+/** Parses `0=negative,1=neutral,2=positive`; values may use any spelling the vocabulary recognises. */
+export function parseLabelMap(spec: string, vocabulary: LabelVocabulary): LabelMap {
+  const map = new Map<string, string>();
   for (const entry of spec.split(',')) {
     if (entry.trim() === '') continue;
     const separator = entry.indexOf('=');
@@ -59,9 +122,9 @@ export function parseLabelMap(spec: string): LabelMap {
       throw new LabelMapError({ message: `label map entry "${entry.trim()}" is not of the form RAW=LABEL (in "${spec}")` });
     }
     const key = normalizeLabelKey(entry.slice(0, separator));
-    const label = WORD_LABELS.get(entry.slice(separator + 1).trim().toLowerCase());
+    const label = vocabulary.words.get(normalizeLabelKey(entry.slice(separator + 1)));
     if (label === undefined) {
-      throw new LabelMapError({ message: `label map entry "${entry.trim()}" must map to positive, negative or neutral` });
+      throw new LabelMapError({ message: `label map entry "${entry.trim()}" must map to ${listLabels(vocabulary.labels)}` });
     }
     map.set(key, label);
   }
@@ -74,8 +137,8 @@ export function formatLabelMap(map: LabelMap): string {
 }
 
 export interface LabelResolver {
-  /** The engine label for a raw label, or undefined when the spelling is unknown. */
-  resolve(raw: string): SentimentLabel | undefined;
+  /** The task label for a raw label, or undefined when the spelling is unknown. */
+  resolve(raw: string): string | undefined;
   /** How numbers are read, for the report: the explicit map, the default scheme chosen, or none. */
   readonly description: string;
 }
@@ -85,12 +148,17 @@ export interface LabelResolver {
  * numbers the file uses, so `1` means positive in a 0/1 file and neutral in a 0/1/2 file.
  * An explicit map wins over the word spellings too, so `--label-map neu=negative` is honoured.
  */
-export function createLabelResolver(rawLabels: Iterable<string>, explicitMap?: LabelMap): LabelResolver {
+export function createLabelResolver(
+  rawLabels: Iterable<string>,
+  vocabulary: LabelVocabulary,
+  explicitMap?: LabelMap,
+): LabelResolver {
+  const { words } = vocabulary;
   if (explicitMap !== undefined) {
     return {
       resolve: (raw) => {
         const key = normalizeLabelKey(raw);
-        return explicitMap.get(key) ?? WORD_LABELS.get(key);
+        return explicitMap.get(key) ?? words.get(key);
       },
       description: `${formatLabelMap(explicitMap)} (--label-map)`,
     };
@@ -103,13 +171,15 @@ export function createLabelResolver(rawLabels: Iterable<string>, explicitMap?: L
   const scheme =
     numbers.size === 0
       ? undefined
-      : NUMERIC_SCHEMES.find(({ marker }) => marker === undefined || numbers.has(marker));
+      : vocabulary.numericSchemes.find(({ marker }) => marker === undefined || numbers.has(marker));
+  let description = 'word labels only';
+  if (scheme !== undefined) description = `${formatLabelMap(scheme.map)} (default for ${scheme.name} labels)`;
+  else if (numbers.size > 0) description += ' (numbers need --label-map)';
   return {
     resolve: (raw) => {
       const key = normalizeLabelKey(raw);
-      return WORD_LABELS.get(key) ?? scheme?.map.get(key);
+      return words.get(key) ?? scheme?.map.get(key);
     },
-    description:
-      scheme === undefined ? 'word labels only' : `${formatLabelMap(scheme.map)} (default for ${scheme.name} labels)`,
+    description,
   };
 }

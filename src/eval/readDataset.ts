@@ -1,9 +1,8 @@
-// Reads a labelled sentiment file (CSV, TSV, JSONL or parallel text/label files) into examples and bad rows.
+// Reads a labelled file (CSV, TSV, JSONL or parallel text/label files) into examples and bad rows, labels read as a task's.
 
 import { readFile } from 'node:fs/promises';
-import type { SentimentLabel } from './classifier.js';
 import { DatasetUnreadableError, EmptyDatasetError } from './errors.js';
-import { createLabelResolver, type LabelMap } from './labels.js';
+import { createLabelResolver, type LabelMap, type LabelVocabulary } from './labels.js';
 import { readParallel, readRawRows, type BadRow, type DatasetFormat, type RawContent } from './readRawRows.js';
 
 export type { BadRow, DatasetFormat } from './readRawRows.js';
@@ -12,7 +11,8 @@ export interface LabelledText {
   /** 1-based line in the data file (for parallel files, the same line in both). */
   line: number;
   text: string;
-  label: SentimentLabel;
+  /** One of the vocabulary's labels. */
+  label: string;
 }
 
 export interface Dataset {
@@ -33,6 +33,8 @@ export interface ReadDatasetOptions {
   path: string;
   /** A second file with one label per line; makes `path` one text per line. */
   labelsPath?: string;
+  /** What the labels may say: sentiment's spellings and numbers, or a classify task's label names and spellings. */
+  vocabulary: LabelVocabulary;
   labelMap?: LabelMap;
 }
 
@@ -52,7 +54,11 @@ export async function readDataset(options: ReadDatasetOptions): Promise<Dataset>
       ? readRawRows(options.path, content)
       : readParallel(content, await readText(options.labelsPath));
 
-  const resolver = createLabelResolver(raw.rows.map((row) => row.rawLabel), options.labelMap);
+  const resolver = createLabelResolver(
+    raw.rows.map((row) => row.rawLabel),
+    options.vocabulary,
+    options.labelMap,
+  );
   const examples: LabelledText[] = [];
   const badRows = [...raw.badRows];
   for (const row of raw.rows) {

@@ -1,6 +1,7 @@
 // The shape of an evaluation report (printed as a table, written as JSON) and its data-set summary.
 
-import type { Locale, SentimentLabel, SentimentMethod } from './classifier.js';
+import type { Locale, SentimentMethod } from './classifier.js';
+import type { TargetScoring } from './evalTarget.js';
 import type { BadRow, Dataset, DatasetFormat, LabelledText } from './readDataset.js';
 import { goldClasses } from './metrics.js';
 import type { MethodReport } from './summarizeRun.js';
@@ -15,11 +16,14 @@ export interface DatasetSummary {
   textField: string;
   labelField: string;
   labelMapping: string;
-  /** `binary` when no gold label is neutral; then NEUTRAL answers are reported both ways. */
-  kind: 'binary' | 'three-class';
-  classes: SentimentLabel[];
+  /** Sentiment only: `binary` when no gold label is neutral; then NEUTRAL answers are reported both ways. */
+  kind?: 'binary' | 'three-class';
+  /** The task's labels: every answer it may give. */
+  labels: string[];
+  /** The gold labels present, in the task's order. */
+  classes: string[];
   /** Gold labels of the rows evaluated. */
-  distribution: Partial<Record<SentimentLabel, number>>;
+  distribution: Record<string, number>;
   /** Usable rows in the file. */
   validRows: number;
   /** Rows evaluated: the first `limit` usable rows, or all of them. */
@@ -32,6 +36,8 @@ export interface DatasetSummary {
 export interface EvalReport {
   generatedAt: string;
   model: string;
+  /** The task evaluated: `sentiment` unless `--task` names another classify task. */
+  task: string;
   /** `auto` when the prompt language was chosen per text (detectLocale). */
   locale: Locale | 'auto';
   methods: SentimentMethod[];
@@ -39,9 +45,18 @@ export interface EvalReport {
   runs: MethodReport[];
 }
 
-export function summarizeDataset(dataset: Dataset, evaluated: readonly LabelledText[], limit?: number): DatasetSummary {
-  const classes = goldClasses(evaluated.map((example) => example.label));
-  const distribution: Partial<Record<SentimentLabel, number>> = {};
+export function summarizeDataset(
+  dataset: Dataset,
+  evaluated: readonly LabelledText[],
+  target: TargetScoring,
+  limit?: number,
+): DatasetSummary {
+  const { labels } = target.vocabulary;
+  const classes = goldClasses(
+    evaluated.map((example) => example.label),
+    labels,
+  );
+  const distribution: Record<string, number> = {};
   for (const { label } of evaluated) distribution[label] = (distribution[label] ?? 0) + 1;
   return {
     path: dataset.path,
@@ -50,7 +65,8 @@ export function summarizeDataset(dataset: Dataset, evaluated: readonly LabelledT
     textField: dataset.textField,
     labelField: dataset.labelField,
     labelMapping: dataset.labelMapping,
-    kind: classes.includes('neutral') ? 'three-class' : 'binary',
+    ...(target.neutralOnBinary ? { kind: classes.includes('neutral') ? 'three-class' : 'binary' } : {}),
+    labels: [...labels],
     classes,
     distribution,
     validRows: dataset.examples.length,

@@ -1,7 +1,8 @@
-// Sends every example through the classifier once per method and summarises each method's answers.
+// Sends every example through the engine once per method and summarises each method's answers.
 
-import type { Locale, SentimentClassifier, SentimentMethod } from './classifier.js';
+import type { EvalEngine, Locale, SentimentMethod } from './classifier.js';
 import { detectLocale } from '../engine/detectLocale.js';
+import type { EvalTarget } from './evalTarget.js';
 import { goldClasses } from './metrics.js';
 import type { LabelledText } from './readDataset.js';
 import { summarizeRun, type FailedText, type MethodReport, type Prediction } from './summarizeRun.js';
@@ -11,18 +12,22 @@ export interface RunEvaluationOptions {
   methods: readonly SentimentMethod[];
   /** Prompt language for every text; unset picks it per text from the script (detectLocale). */
   locale?: Locale;
-  /** Stops the run between (and, if the classifier honours it, during) texts. */
+  /** Stops the run between (and, if the engine honours it, during) texts. */
   signal?: AbortSignal;
   /** Called after each text with the texts done and the total across all methods. */
   onProgress?: (done: number, total: number) => void;
 }
 
 export async function runEvaluation(
-  classifier: SentimentClassifier,
+  engine: EvalEngine,
+  target: EvalTarget,
   examples: readonly LabelledText[],
   options: RunEvaluationOptions,
 ): Promise<MethodReport[]> {
-  const classes = goldClasses(examples.map((example) => example.label));
+  const classes = goldClasses(
+    examples.map((example) => example.label),
+    target.vocabulary.labels,
+  );
   const total = examples.length * options.methods.length;
   let done = 0;
   const reports: MethodReport[] = [];
@@ -34,7 +39,7 @@ export async function runEvaluation(
       options.signal?.throwIfAborted();
       const locale = options.locale ?? detectLocale(example.text);
       try {
-        const answer = await classifier.classify(example.text, {
+        const answer = await target.answer(engine, example.text, {
           method,
           locale,
           ...(options.signal === undefined ? {} : { signal: options.signal }),
@@ -43,8 +48,7 @@ export async function runEvaluation(
           line: example.line,
           gold: example.label,
           locale,
-          // An unparseable answer names no label, whatever tie-break label it carries: score it as NEUTRAL.
-          predicted: answer.parsed ? answer.label : 'neutral',
+          predicted: answer.label,
           confidence: answer.confidence,
           scores: answer.scores,
           latencyMs: answer.latencyMs,
@@ -60,7 +64,7 @@ export async function runEvaluation(
       done += 1;
       options.onProgress?.(done, total);
     }
-    reports.push(summarizeRun(method, predictions, failures, classes));
+    reports.push(summarizeRun(method, predictions, failures, classes, target));
   }
   return reports;
 }

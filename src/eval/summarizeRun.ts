@@ -1,18 +1,19 @@
-// Turns one method's predictions into its report: metrics, NEUTRAL handling on binary sets, calibration, cost.
+// Turns one method's predictions into its report: metrics, NEUTRAL handling on binary sentiment sets, calibration, cost.
 
 import { computeCalibration, type Calibration } from './calibration.js';
-import type { Locale, SentimentLabel, SentimentMethod } from './classifier.js';
+import type { Locale, SentimentMethod } from './classifier.js';
 import { summarize, type Distribution } from './distribution.js';
+import type { TargetScoring } from './evalTarget.js';
 import { computeClassificationMetrics, ratio, type ClassificationMetrics } from './metrics.js';
 
 export interface Prediction {
   line: number;
-  gold: SentimentLabel;
+  gold: string;
   /** Prompt language the text was classified with. */
   locale: Locale;
-  predicted: SentimentLabel;
+  predicted: string;
   confidence: number;
-  scores: Record<SentimentLabel, number>;
+  scores: Readonly<Record<string, number>>;
   latencyMs: number;
   promptTokens: number;
   parsed: boolean;
@@ -40,7 +41,7 @@ export interface MethodReport {
   texts: number;
   /** Texts scored per prompt language. */
   locales: Partial<Record<Locale, number>>;
-  /** Primary metrics; on a binary set these are (a), NEUTRAL counted as wrong. */
+  /** Primary metrics; on a binary sentiment set these are (a), NEUTRAL counted as wrong. */
   metrics: ClassificationMetrics;
   metricsNote: string;
   neutralOnBinary?: NeutralOnBinary;
@@ -59,21 +60,27 @@ export const REPORTED_SAMPLES = 10;
 
 const NOTE_BINARY = '(a) NEUTRAL answers counted as wrong';
 const NOTE_THREE_CLASS = 'three-class data set: every answer scored as given';
+const NOTE_AS_GIVEN = 'every answer scored as given';
 
-function resolveNeutral(prediction: Prediction): SentimentLabel {
+function resolveNeutral(prediction: Prediction): string {
   if (prediction.predicted !== 'neutral') return prediction.predicted;
-  const { positive, negative } = prediction.scores;
+  const positive = prediction.scores['positive'] ?? 0;
+  const negative = prediction.scores['negative'] ?? 0;
   if (positive === negative) return 'neutral';
   return positive > negative ? 'positive' : 'negative';
 }
 
-function scoreNeutralOnBinary(predictions: readonly Prediction[], classes: readonly SentimentLabel[]): NeutralOnBinary {
+function scoreNeutralOnBinary(
+  predictions: readonly Prediction[],
+  classes: readonly string[],
+  labels: readonly string[],
+): NeutralOnBinary {
   const count = predictions.filter((prediction) => prediction.predicted === 'neutral').length;
   const mapped = predictions.map((prediction) => ({ gold: prediction.gold, predicted: resolveNeutral(prediction) }));
   return {
     count,
     rate: ratio(count, predictions.length),
-    mappedMetrics: computeClassificationMetrics(mapped, classes),
+    mappedMetrics: computeClassificationMetrics(mapped, classes, labels),
     unresolved: mapped.filter((pair) => pair.predicted === 'neutral').length,
   };
 }
@@ -82,9 +89,11 @@ export function summarizeRun(
   method: SentimentMethod,
   predictions: readonly Prediction[],
   failures: readonly FailedText[],
-  classes: readonly SentimentLabel[],
+  classes: readonly string[],
+  scoring: TargetScoring,
 ): MethodReport {
-  const binary = !classes.includes('neutral');
+  const { labels } = scoring.vocabulary;
+  const binary = scoring.neutralOnBinary && !classes.includes('neutral');
   const unparsed = predictions.filter((prediction) => !prediction.parsed);
   const locales: Partial<Record<Locale, number>> = {};
   for (const { locale } of predictions) locales[locale] = (locales[locale] ?? 0) + 1;
@@ -92,9 +101,9 @@ export function summarizeRun(
     method,
     texts: predictions.length + failures.length,
     locales,
-    metrics: computeClassificationMetrics(predictions, classes),
-    metricsNote: binary ? NOTE_BINARY : NOTE_THREE_CLASS,
-    ...(binary ? { neutralOnBinary: scoreNeutralOnBinary(predictions, classes) } : {}),
+    metrics: computeClassificationMetrics(predictions, classes, labels),
+    metricsNote: binary ? NOTE_BINARY : scoring.neutralOnBinary ? NOTE_THREE_CLASS : NOTE_AS_GIVEN,
+    ...(binary ? { neutralOnBinary: scoreNeutralOnBinary(predictions, classes, labels) } : {}),
     unparsed: {
       count: unparsed.length,
       rate: ratio(unparsed.length, predictions.length),
@@ -102,7 +111,10 @@ export function summarizeRun(
     },
     failed: { count: failures.length, samples: failures.slice(0, REPORTED_SAMPLES) },
     calibration: computeCalibration(
-      predictions.map((prediction) => ({ confidence: prediction.confidence, correct: prediction.gold === prediction.predicted })),
+      predictions.map((prediction) => ({
+        confidence: prediction.confidence,
+        correct: prediction.gold === prediction.predicted,
+      })),
     ),
     latencyMs: summarize(predictions.map((prediction) => prediction.latencyMs)),
     promptTokens: summarize(predictions.map((prediction) => prediction.promptTokens)),

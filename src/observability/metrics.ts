@@ -32,6 +32,8 @@ export interface MetricsOptions {
   engineStatus: () => EngineStatus | undefined;
   /** Also export Node's process metrics (CPU, memory, event-loop lag, GC). Default true. */
   processMetrics?: boolean;
+  /** A `replica` label on every series, so one Prometheus scraping several instances can tell them apart. */
+  replica?: string;
 }
 
 export interface Metrics {
@@ -54,6 +56,7 @@ const MS_PER_SECOND = 1000;
 
 export function createMetrics(options: MetricsOptions): Metrics {
   const registry = new Registry();
+  if (options.replica !== undefined) registry.setDefaultLabels({ replica: options.replica });
   const registers = [registry];
   const name = (suffix: string): string => METRIC_PREFIX + suffix;
 

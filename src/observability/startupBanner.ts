@@ -10,7 +10,8 @@ export interface StartupBannerInput {
   model: EngineStatus['model'];
   /** The llama.cpp build in use and how many replies decode together. */
   engine: Pick<EngineStatus, 'runtime' | 'threads' | 'contextSize' | 'maxParallelReplies'>;
-  databasePath: string;
+  /** The SQLite file, or PostgreSQL's host:port/database. */
+  database: string;
   /** Whether requests need an API key. */
   auth: boolean;
 }
@@ -36,7 +37,7 @@ export function formatStartupBanner(input: StartupBannerInput): string {
       `llama.cpp ${input.engine.runtime === 'native' ? 'native build (npm run build:native)' : 'prebuilt binary'}, ` +
         `${input.engine.threads} thread${input.engine.threads === 1 ? '' : 's'}, ${input.engine.maxParallelReplies} replies at once, ${input.engine.contextSize}-token sequences`,
     ],
-    ['Database', input.databasePath],
+    ['Database', input.database],
     ['Auth', input.auth ? 'on (API keys required)' : 'off (anyone who can reach the port may call the API)'],
   ];
   const width = Math.max(...rows.map(([label]) => label.length)) + 2;

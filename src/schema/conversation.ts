@@ -16,7 +16,7 @@ export const Message = builder.objectRef<MessageView>('Message').implement({
     sentiment: t.expose('sentiment', { type: Sentiment, nullable: true, description: 'Set on USER messages.' }),
     taskResults: t.field({
       type: [TaskResult],
-      description: 'USER messages: what the chat\'s tasks (CHAT_TASKS) found, sentiment included, in the order they ran.',
+      description: "USER messages: what the chat's tasks (CHAT_TASKS) found, sentiment included, in the order they ran.",
       resolve: (message) => message.taskResults,
     }),
     tokenCount: t.exposeInt('tokenCount', { nullable: true, description: 'Generated tokens (ASSISTANT messages).' }),
@@ -49,8 +49,8 @@ builder.queryFields((t) => ({
     {
       type: Conversation,
       description: 'Newest first. Pass `endCursor` as `after` for the next page (at most 100 a page).',
-      resolve: (_, { first, after, last, before }, { services, owner }) => {
-        const page = services.conversations(owner, { first, after, last, before });
+      resolve: async (_, { first, after, last, before }, { services, owner }) => {
+        const page = await services.conversations(owner, { first, after, last, before });
         return {
           edges: page.items.map((node) => ({ cursor: node.id, node })),
           pageInfo: {

@@ -219,14 +219,14 @@ builder.queryFields((t) => ({
       filter: t.arg({ type: StatsFilterInput }),
       bucket: t.arg({ type: TimeBucketEnum, description: 'Defaults to DAY.' }),
     },
-    resolve: (_, { task, filter, bucket }, { services, owner }) => ({
+    resolve: async (_, { task, filter, bucket }, { services, owner }) => ({
       task,
-      ...services.taskStats(
+      ...(await services.taskStats(
         task,
         owner,
         { ...filter, conversationId: filter?.conversationId == null ? null : String(filter.conversationId) },
         bucket ?? 'day',
-      ),
+      )),
     }),
   }),
 }));

@@ -2,7 +2,7 @@
 
 /** What a turn holds while it writes to its conversation; `leave` lets the next turn in. */
 export interface ConversationEntry {
-  leave(): void;
+  leave(): Promise<void>;
 }
 
 export class ConversationTurns {
@@ -21,7 +21,7 @@ export class ConversationTurns {
     const left = new Promise<void>((resolve) => (open = resolve));
     const tail = previous.then(() => left);
     this.#tails.set(conversationId, tail);
-    const leave = (): void => {
+    const leave = async (): Promise<void> => {
       open();
       if (this.#inside.get(conversationId) === turn) this.#inside.delete(conversationId);
       if (this.#tails.get(conversationId) === tail) this.#tails.delete(conversationId);

@@ -1,19 +1,5 @@
 // What a request can do, across engine and database: the one object resolvers talk to.
-import {
-  deleteConversation,
-  getConversation,
-  listConversations,
-  listMessages,
-  listTaskResultsOfMessages,
-  sentimentStats,
-  taskStats,
-  type AppDatabase,
-  type ConversationPage,
-  type SentimentSource,
-  type SentimentStats,
-  type StatsBucket,
-  type TaskStats,
-} from '../db/index.js';
+import type { ConversationPage, Repository, SentimentSource, SentimentStats, StatsBucket, TaskStats } from '../db/index.js';
 import {
   AbortedError,
   BadInputError,
@@ -25,7 +11,7 @@ import {
 } from '../engine/index.js';
 import { analyzeAndStore, type AnalysisView } from './analysis.js';
 import { runChatTurn, type ChatTurnInput, type ChatTurnOutcome, type ChatTurnScope } from './chatTurn.js';
-import { ConversationTurns } from './ConversationTurns.js';
+import { ConversationTurns, type ConversationEntry } from './ConversationTurns.js';
 import type { EngineHolder } from './EngineHolder.js';
 import { NotFoundError } from './errors.js';
 import { assertId } from './ids.js';
@@ -33,7 +19,7 @@ import { classifyAndStore } from './sentiment.js';
 import { toMessageView, type ConversationView, type MessageView, type SentimentView } from './views.js';
 
 export interface ServicesOptions {
-  database: AppDatabase;
+  database: Repository;
   engine: EngineHolder;
   /** Told about every sentiment stored (a query's, or a chat message's); for metrics. */
   onSentiment?: (sentiment: { label: SentimentLabel; source: SentimentSource; locale: Locale }) => void;
@@ -59,7 +45,7 @@ export interface PageArguments {
 export const MAX_CONVERSATIONS_PAGE = 100;
 
 export class Services {
-  readonly #database: AppDatabase;
+  readonly #database: Repository;
   readonly #engine: EngineHolder;
   readonly #onSentiment: ServicesOptions['onSentiment'];
   readonly #chatTasks: readonly string[] | undefined;
@@ -75,15 +61,11 @@ export class Services {
     this.#chatTasks = options.chatTasks;
   }
 
-  get ready(): boolean {
-    return this.notReadyReason() === undefined;
-  }
-
   /** Why the service cannot serve requests now (model loading or gone, database unusable), or undefined. */
-  notReadyReason(): string | undefined {
+  async notReadyReason(): Promise<string | undefined> {
     if (!this.#engine.ready) return 'the model is not loaded';
-    // The database file's path stays out of the answer: probes are open to anyone.
-    if (this.#database.problem()) return 'the database cannot be written';
+    // The database's path or host stays out of the answer: probes are open to anyone.
+    if (await this.#database.problem()) return 'the database cannot be written';
     return undefined;
   }
 
@@ -129,7 +111,7 @@ export class Services {
   }
 
   /** Counts per label of a classify task, owner-scoped; sentiment's come from its own records, as sentimentStats. */
-  taskStats(task: string, owner: string | null, filter: StatsFilter, bucket: StatsBucket): TaskStats {
+  async taskStats(task: string, owner: string | null, filter: StatsFilter, bucket: StatsBucket): Promise<TaskStats> {
     const tasks = this.tasks();
     const definition = tasks.find((candidate) => candidate.name === task);
     if (!definition) {
@@ -148,8 +130,8 @@ export class Services {
       ...(filter.conversationId ? { conversationId: filter.conversationId } : {}),
       ...(filter.source ? { source: filter.source } : {}),
     };
-    if (task !== 'sentiment') return taskStats(this.#database, { task, ...options });
-    const stats = sentimentStats(this.#database, options);
+    if (task !== 'sentiment') return this.#database.taskStats({ task, ...options });
+    const stats = await this.#database.sentimentStats(options);
     const counts = (point: { positive: number; negative: number; neutral: number }) =>
       (['positive', 'negative', 'neutral'] as const)
         .map((label) => ({ label, count: point[label] }))
@@ -185,7 +167,7 @@ export class Services {
       return await runChatTurn(this.#engine.get(), this.#database, input, {
         ...scope,
         signal: turn.signal,
-        enterConversation: (conversationId) => this.#conversationTurns.enter(conversationId, turn),
+        enterConversation: (conversationId) => this.#enterConversation(conversationId, turn),
         ...(this.#chatTasks ? { chatTasks: this.#chatTasks } : {}),
         onEvent: (event) => {
           // `started` follows the user message's commit, so a turn that fails later still counts its sentiment.
@@ -199,12 +181,39 @@ export class Services {
     }
   }
 
-  conversation(id: string, owner: string | null): ConversationView | null {
-    assertId(id, 'id');
-    return getConversation(this.#database, id, owner);
+  /**
+   * Takes this process's turn on the conversation, then the database's lock on it (held against the other replicas'
+   * turns). Losing that lock (its connection dropped) stops the turn: another replica may be writing there now.
+   */
+  async #enterConversation(conversationId: string, turn: AbortController): Promise<ConversationEntry> {
+    const entry = await this.#conversationTurns.enter(conversationId, turn);
+    try {
+      const lock = await this.#database.lockConversation(conversationId, turn.signal);
+      const onLost = (): void => turn.abort(lock.lost.reason);
+      if (lock.lost.aborted) onLost();
+      else lock.lost.addEventListener('abort', onLost, { once: true });
+      return {
+        leave: async () => {
+          lock.lost.removeEventListener('abort', onLost);
+          try {
+            await lock.release();
+          } finally {
+            await entry.leave();
+          }
+        },
+      };
+    } catch (error) {
+      await entry.leave();
+      throw error;
+    }
   }
 
-  conversations(owner: string | null, page: PageArguments): ConversationPage {
+  async conversation(id: string, owner: string | null): Promise<ConversationView | null> {
+    assertId(id, 'id');
+    return this.#database.getConversation(id, owner);
+  }
+
+  async conversations(owner: string | null, page: PageArguments): Promise<ConversationPage> {
     const { first, after } = page;
     if (page.last != null || page.before != null) {
       throw new BadInputError({ message: 'Conversations page forward only: use first and after (newest first).' });
@@ -213,29 +222,29 @@ export class Services {
       throw new BadInputError({ message: `first must be between 0 and ${MAX_CONVERSATIONS_PAGE}; got ${first}.` });
     }
     if (after != null) assertId(after, 'after cursor');
-    return listConversations(this.#database, { owner, ...(first == null ? {} : { first }), after: after ?? null });
+    return this.#database.listConversations({ owner, ...(first == null ? {} : { first }), after: after ?? null });
   }
 
   /** Messages of a conversation the caller already holds (so ownership was checked), oldest first. */
-  messages(conversationId: string): MessageView[] {
-    const messages = listMessages(this.#database, conversationId);
+  async messages(conversationId: string): Promise<MessageView[]> {
+    const messages = await this.#database.listMessages(conversationId);
     const userMessageIds = messages.filter((message) => message.role === 'user').map((message) => message.id);
-    const taskResults = listTaskResultsOfMessages(this.#database, userMessageIds);
+    const taskResults = await this.#database.listTaskResultsOfMessages(userMessageIds);
     return messages.map((message) => toMessageView(message, taskResults.get(message.id) ?? []));
   }
 
-  deleteConversation(id: string, owner: string | null): boolean {
+  async deleteConversation(id: string, owner: string | null): Promise<boolean> {
     assertId(id, 'id');
-    if (!deleteConversation(this.#database, id, owner)) {
+    if (!(await this.#database.deleteConversation(id, owner))) {
       throw new NotFoundError({ message: `Conversation ${id} does not exist.` });
     }
     this.#conversationTurns.deleted(id, new AbortedError({ message: `Conversation ${id} was deleted.` }));
     return true;
   }
 
-  sentimentStats(owner: string | null, filter: StatsFilter, bucket: StatsBucket): SentimentStats {
+  async sentimentStats(owner: string | null, filter: StatsFilter, bucket: StatsBucket): Promise<SentimentStats> {
     this.#checkStatsFilter(filter);
-    return sentimentStats(this.#database, {
+    return this.#database.sentimentStats({
       owner,
       bucket,
       ...(filter.from ? { from: filter.from } : {}),

@@ -1,5 +1,5 @@
 // Tasks on a text: run them in one engine job, store every result (sentiment in its own table), hand back views.
-import { insertQueryAnalysis, type AppDatabase, type NewSentiment, type NewTaskResult } from '../db/index.js';
+import type { NewSentiment, NewTaskResult, Repository } from '../db/index.js';
 import type { Engine, Locale, TaskResult, TaskRun } from '../engine/index.js';
 import { sentimentAsTaskResult, toTaskResultView, type TaskResultView } from './views.js';
 
@@ -28,14 +28,18 @@ export interface StoredShape {
   taskResults: NewTaskResult[];
 }
 
-export async function analyzeAndStore(engine: Engine, database: AppDatabase, request: AnalysisRequest): Promise<AnalysisView> {
+export async function analyzeAndStore(
+  engine: Engine,
+  database: Repository,
+  request: AnalysisRequest,
+): Promise<AnalysisView> {
   const run = await engine.runTasks(request.text, request.tasks, {
     ...(request.locale ? { locale: request.locale } : {}),
     ...(request.kind ? { kind: request.kind } : {}),
     ...(request.signal ? { signal: request.signal } : {}),
     ...(request.owner === null ? {} : { key: request.owner }),
   });
-  const stored = insertQueryAnalysis(database, { owner: request.owner, text: request.text, ...storedShapeOf(run) });
+  const stored = await database.insertQueryAnalysis({ owner: request.owner, text: request.text, ...storedShapeOf(run) });
   // Back in the order asked for: the sentiment sits wherever it was in the list.
   const others = stored.taskResults.map(toTaskResultView);
   const results = run.results.map((result) =>

@@ -1,13 +1,5 @@
 // One chat turn, the original product's flow: classify, store the user message, generate, store the reply.
-import {
-  createConversation,
-  getConversation,
-  insertAssistantReply,
-  insertUserTurn,
-  listMessages,
-  type AppDatabase,
-  type ConversationRow,
-} from '../db/index.js';
+import type { ConversationRow, Repository } from '../db/index.js';
 import {
   AbortedError,
   detectLocale,
@@ -65,7 +57,7 @@ const DEFAULT_CHAT_TASKS: readonly string[] = ['sentiment'];
 
 export async function runChatTurn(
   engine: Engine,
-  database: AppDatabase,
+  database: Repository,
   input: ChatTurnInput,
   scope: ChatTurnScope,
 ): Promise<ChatTurnOutcome> {
@@ -79,7 +71,7 @@ export async function runChatTurn(
   let existing: ConversationRow | null = null;
   if (input.conversationId != null) {
     assertId(input.conversationId, 'conversationId');
-    existing = getConversation(database, input.conversationId, scope.owner);
+    existing = await database.getConversation(input.conversationId, scope.owner);
     if (!existing) throw notFound(input.conversationId);
   }
   // Refuse a bad request before anything is stored.
@@ -92,12 +84,13 @@ export async function runChatTurn(
 
   // The chat's tasks need no history, so they run (in one engine job) before this turn waits for the conversation.
   const analysis = await engine.runTasks(input.message, scope.chatTasks ?? DEFAULT_CHAT_TASKS, { locale, ...jobOptions });
-  const conversation = existing ?? createConversation(database, { owner: scope.owner, title: titleOf(input.message) });
+  const conversation =
+    existing ?? (await database.createConversation({ owner: scope.owner, title: titleOf(input.message) }));
   const entry = await scope.enterConversation?.(conversation.id);
   try {
     return await generateTurn(engine, database, { input, scope, conversation, analysis, locale, options, jobOptions });
   } finally {
-    entry?.leave();
+    await entry?.leave();
   }
 }
 
@@ -112,21 +105,21 @@ interface TurnParts {
 }
 
 /** Stores the user message, streams the reply and stores it: the part of a turn that owns the conversation. */
-async function generateTurn(engine: Engine, database: AppDatabase, parts: TurnParts): Promise<ChatTurnOutcome> {
+async function generateTurn(engine: Engine, database: Repository, parts: TurnParts): Promise<ChatTurnOutcome> {
   const { input, scope, conversation, analysis, locale, options, jobOptions } = parts;
-  const turn = insertUserTurn(database, {
+  const turn = await database.insertUserTurn({
     conversationId: conversation.id,
     content: input.message,
     ...storedShapeOf(analysis),
   });
   if (!turn) throw notFound(conversation.id);
-  const stored = listMessages(database, conversation.id);
+  const stored = await database.listMessages(conversation.id);
   const userMessage = toMessageView(
     stored.find((message) => message.id === turn.message.id)!,
     turn.taskResults,
   );
   const history = stored.filter((message) => message.id !== turn.message.id).flatMap(toHistoryTurn);
-  const current = getConversation(database, conversation.id, scope.owner) ?? conversation;
+  const current = (await database.getConversation(conversation.id, scope.owner)) ?? conversation;
   scope.onEvent?.({ type: 'started', conversation: current, userMessage });
 
   const stream = engine.chat(
@@ -155,7 +148,7 @@ async function generateTurn(engine: Engine, database: AppDatabase, parts: TurnPa
     const stoppedOnPurpose = error instanceof AbortedError || error instanceof ModelUnavailableError;
     let reply: unknown;
     try {
-      reply = insertAssistantReply(database, {
+      reply = await database.insertAssistantReply({
         conversationId: conversation.id,
         content: partial,
         status: stoppedOnPurpose ? 'aborted' : 'failed',
@@ -169,7 +162,7 @@ async function generateTurn(engine: Engine, database: AppDatabase, parts: TurnPa
     throw reply === null ? deletedDuringReply(conversation.id) : error;
   }
   const result = await stream.result;
-  const reply = insertAssistantReply(database, {
+  const reply = await database.insertAssistantReply({
     conversationId: conversation.id,
     content: result.text,
     status: result.finishReason === 'aborted' ? 'aborted' : 'complete',
@@ -179,7 +172,7 @@ async function generateTurn(engine: Engine, database: AppDatabase, parts: TurnPa
   });
   if (!reply) throw deletedDuringReply(conversation.id);
   return {
-    conversation: getConversation(database, conversation.id, scope.owner) ?? current,
+    conversation: (await database.getConversation(conversation.id, scope.owner)) ?? current,
     userMessage,
     reply: toMessageView({ ...reply, sentiment: null }),
     finishReason: result.finishReason,

@@ -1,5 +1,5 @@
 // A sentiment query: classify the texts in one engine job and store every result (source QUERY).
-import { insertQuerySentiments, type AppDatabase } from '../db/index.js';
+import type { Repository } from '../db/index.js';
 import type { Engine, Locale, SentimentResult } from '../engine/index.js';
 import { toSentimentView, type SentimentView } from './views.js';
 
@@ -13,7 +13,7 @@ export interface ClassifyRequest {
 
 export async function classifyAndStore(
   engine: Engine,
-  database: AppDatabase,
+  database: Repository,
   request: ClassifyRequest,
 ): Promise<SentimentView[]> {
   const results = await engine.classifyBatch(request.texts, {
@@ -21,8 +21,7 @@ export async function classifyAndStore(
     ...(request.signal ? { signal: request.signal } : {}),
     ...(request.owner === null ? {} : { key: request.owner }),
   });
-  const rows = insertQuerySentiments(
-    database,
+  const rows = await database.insertQuerySentiments(
     results.map((result, index) => ({ ...toNewSentiment(result), owner: request.owner, text: request.texts[index]! })),
   );
   return rows.map(toSentimentView);

@@ -9,7 +9,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import type { Engine } from '../../src/engine/index.js';
 import { launchChromium, openPage, recordSockets, waitForLastReply, type OpenedPage } from '../support/browser.js';
-import { createScratchDir, createTestService, loadTestEngine, type TestService } from '../support/testApp.js';
+import { createScratchDir, createTestService, loadTestEngine, type SqliteTestService } from '../support/testApp.js';
 
 const scratch = createScratchDir('aio-chat-errors-');
 const LONG_REPLY_TOKENS = 4000;
@@ -42,7 +42,11 @@ async function engineWith(options: Parameters<typeof loadTestEngine>[0] = {}): P
 }
 
 /** A started service on `engine`; stopped after the test unless the test stops it itself. */
-async function serve(engine: Engine, name: string, { port = 0, env = {} }: { port?: number; env?: Record<string, string> } = {}) {
+async function serve(
+  engine: Engine,
+  name: string,
+  { port = 0, env = {} }: { port?: number; env?: Record<string, string> } = {},
+) {
   const service = createTestService(path.join(scratch.dir, `${name}.db`), engine, env);
   const address = await service.app.start(port, '127.0.0.1');
   let stopped = false;
@@ -85,14 +89,17 @@ const notice = (page: Page, code: string) => page.locator(`.notice[data-error-co
 /** Waits until the reply at `replyIndex` has received `count` deltas (an earlier reply's never count). */
 const untilTokens = (page: Page, replyIndex: number, count: number) =>
   page.waitForFunction(
-    ([index, wanted]) => Number(document.querySelectorAll<HTMLElement>('[data-role="reply"]')[index]?.dataset.tokens) >= wanted,
+    ([index, wanted]) =>
+      Number(document.querySelectorAll<HTMLElement>('[data-role="reply"]')[index]?.dataset.tokens) >= wanted,
     [replyIndex, count] as const,
   );
 
-function storedStatuses(service: TestService): string[] {
-  return (service.database.sqlite.prepare(`select role || ':' || status as row from messages order by created_at, id`).all() as { row: string }[]).map(
-    ({ row }) => row,
-  );
+function storedStatuses(service: SqliteTestService): string[] {
+  return (
+    service.database.sqlite.prepare(`select role || ':' || status as row from messages order by created_at, id`).all() as {
+      row: string;
+    }[]
+  ).map(({ row }) => row);
 }
 
 describe('errors during a turn', () => {
@@ -103,7 +110,9 @@ describe('errors during a turn', () => {
     await send(page, 'never ending', LONG_REPLY_TOKENS);
 
     await notice(page, 'TIMEOUT').waitFor();
-    expect(await notice(page, 'TIMEOUT').locator('.notice__text').textContent()).toBe('The reply took too long and was stopped. Please try again.');
+    expect(await notice(page, 'TIMEOUT').locator('.notice__text').textContent()).toBe(
+      'The reply took too long and was stopped. Please try again.',
+    );
     expect(await notice(page, 'TIMEOUT').locator('.retry-button').isVisible()).toBe(true);
     await waitForLastReply(page, 'failed');
     expect(await page.isDisabled('#send')).toBe(false);
@@ -115,7 +124,11 @@ describe('errors during a turn', () => {
     // One chat at a time and no queue: a second chat while one streams is refused at once.
     const engine = await engineWith({ maxQueue: 0, maxParallelReplies: 1, warmConversations: 1 });
     const { url, port } = await serve(engine, 'busy');
-    const other: Client = createClient({ url: `ws://127.0.0.1:${port}/graphql`, webSocketImpl: WebSocket, retryAttempts: 0 });
+    const other: Client = createClient({
+      url: `ws://127.0.0.1:${port}/graphql`,
+      webSocketImpl: WebSocket,
+      retryAttempts: 0,
+    });
     leftovers.push(() => other.dispose());
     const holding = other.iterate({
       query: `subscription ($input: ChatInput!) { chatStream(input: $input) { __typename } }`,
@@ -151,10 +164,14 @@ describe('errors during a turn', () => {
 
     await first.stop();
     await notice(page, 'CONNECTION_LOST').waitFor();
-    expect(await notice(page, 'CONNECTION_LOST').locator('.notice__text').textContent()).toBe('The connection to the server was lost.');
+    expect(await notice(page, 'CONNECTION_LOST').locator('.notice__text').textContent()).toBe(
+      'The connection to the server was lost.',
+    );
     await waitForLastReply(page, 'failed');
     // The server stored what it had generated when the socket closed.
-    await expect.poll(() => storedStatuses(first.service), { timeout: 10_000 }).toEqual(['user:complete', 'assistant:aborted']);
+    await expect
+      .poll(() => storedStatuses(first.service), { timeout: 10_000 })
+      .toEqual(['user:complete', 'assistant:aborted']);
     await first.close();
 
     // Back on the same database and port, as after a restart.
@@ -164,7 +181,12 @@ describe('errors during a turn', () => {
     await page.click('#settings-save');
     await notice(page, 'CONNECTION_LOST').locator('.retry-button').click();
     await waitForLastReply(page, 'complete');
-    expect(storedStatuses(second.service)).toEqual(['user:complete', 'assistant:aborted', 'user:complete', 'assistant:complete']);
+    expect(storedStatuses(second.service)).toEqual([
+      'user:complete',
+      'assistant:aborted',
+      'user:complete',
+      'assistant:complete',
+    ]);
   });
 });
 
@@ -185,17 +207,16 @@ describe('a proxy that refuses WebSockets', () => {
     await waitForLastReply(page, 'complete');
     expect(sockets.length).toBeGreaterThan(0);
     expect(eventStreams).toEqual([`${proxy.url}/graphql`]);
-    expect(await page.getAttribute('[data-role="user-message"] [data-testid="sentiment-badge"]', 'data-label')).toMatch(/positive|negative|neutral/);
+    expect(await page.getAttribute('[data-role="user-message"] [data-testid="sentiment-badge"]', 'data-label')).toMatch(
+      /positive|negative|neutral/,
+    );
 
     await untilTokens(page, await send(page, 'and now a long one', LONG_REPLY_TOKENS), 3);
     await page.click('#stop');
     await waitForLastReply(page, 'stopped');
-    await expect.poll(() => storedStatuses(service), { timeout: 10_000 }).toEqual([
-      'user:complete',
-      'assistant:complete',
-      'user:complete',
-      'assistant:aborted',
-    ]);
+    await expect
+      .poll(() => storedStatuses(service), { timeout: 10_000 })
+      .toEqual(['user:complete', 'assistant:complete', 'user:complete', 'assistant:aborted']);
     expect(eventStreams).toHaveLength(2);
     // Chromium logs the refused upgrade itself; the page tried the socket once and then stayed on SSE.
     expect(errors).toEqual([expect.stringMatching(/^console: WebSocket connection to '.*\/graphql' failed/)]);

@@ -5,14 +5,14 @@ import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Engine } from '../../src/engine/index.js';
 import { launchChromium } from '../support/browser.js';
-import { createScratchDir, createTestService, loadTestEngine, type TestService } from '../support/testApp.js';
+import { createScratchDir, createTestService, loadTestEngine, type SqliteTestService } from '../support/testApp.js';
 
 const scratch = createScratchDir('aio-cross-origin-');
 let engine: Engine;
 let browser: Browser;
 let frontend: Server;
 let frontendOrigin: string;
-const services: TestService[] = [];
+const services: SqliteTestService[] = [];
 
 /**
  * What a frontend does with the API: a JSON POST (preflighted), an EventSource GET and a graphql-ws socket.
@@ -48,7 +48,9 @@ beforeAll(async () => {
     res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
     res.end(FRONTEND_PAGE);
   });
-  const port = await new Promise<number>((resolve) => frontend.listen(0, '127.0.0.1', () => resolve((frontend.address() as { port: number }).port)));
+  const port = await new Promise<number>((resolve) =>
+    frontend.listen(0, '127.0.0.1', () => resolve((frontend.address() as { port: number }).port)),
+  );
   frontendOrigin = `http://127.0.0.1:${port}`;
   browser = await launchChromium();
 });
@@ -64,7 +66,9 @@ afterAll(async () => {
   scratch.remove();
 });
 
-async function resultsAgainst(env: Record<string, string>): Promise<{ results: Record<string, string>; conversations: number }> {
+async function resultsAgainst(
+  env: Record<string, string>,
+): Promise<{ results: Record<string, string>; conversations: number }> {
   const service = createTestService(path.join(scratch.dir, `${services.length}.db`), engine, env);
   services.push(service);
   const { port } = await service.app.start(0, '127.0.0.1');
@@ -90,7 +94,11 @@ describe('a frontend served from another port', () => {
 
   it('works over POST, EventSource and graphql-ws once ALLOWED_ORIGINS names it', async () => {
     const { results, conversations } = await resultsAgainst({ ALLOWED_ORIGINS: frontendOrigin });
-    expect(results).toEqual({ post: 'ok: {"conversations":{"edges":[]}}', sse: 'ok: ChatStarted', ws: 'ok: connection_ack' });
+    expect(results).toEqual({
+      post: 'ok: {"conversations":{"edges":[]}}',
+      sse: 'ok: ChatStarted',
+      ws: 'ok: connection_ack',
+    });
     expect(conversations).toBe(1);
   });
 });

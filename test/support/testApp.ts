@@ -1,4 +1,4 @@
-// Builds the whole service for a test: the real engine on the tiny model, a real SQLite file, the real app.
+// Builds the whole service for a test: the real engine on the tiny model, a real database (SQLite file or PostgreSQL), the real app.
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -6,7 +6,8 @@ import { inject } from 'vitest';
 import { createApp, type App } from '../../src/app.js';
 import { loadConfig, type AppConfig } from '../../src/config.js';
 import { createLogger } from '../../src/logger.js';
-import { openDatabase, type AppDatabase } from '../../src/db/index.js';
+import { SqliteRepository, type Repository } from '../../src/db/index.js';
+import type { SqliteDatabase } from '../../src/db/sqlite/openSqlite.js';
 import { Engine, type EngineOptions } from '../../src/engine/index.js';
 import { createMetrics, type Metrics } from '../../src/observability/metrics.js';
 import { EngineHolder } from '../../src/service/EngineHolder.js';
@@ -15,12 +16,11 @@ import { Services } from '../../src/service/Services.js';
 export interface TestService {
   app: App;
   config: AppConfig;
-  database: AppDatabase;
+  repository: Repository;
   engine: EngineHolder;
   services: Services;
   /** The app's metrics; an engine reports its jobs there with `onJobFinished: (event) => metrics.recordJob(event)`. */
   metrics: Metrics;
-  databasePath: string;
   /** POSTs a GraphQL operation in-process through `yoga.fetch` and returns the parsed body. */
   graphql(query: string, variables?: Record<string, unknown>): Promise<GraphQLBody>;
 }
@@ -28,6 +28,12 @@ export interface TestService {
 export interface GraphQLBody {
   data?: Record<string, any> | null;
   errors?: { message: string; path?: string[]; extensions?: { code?: string } }[];
+}
+
+/** A service on a SQLite file, whose connection tests may use directly (pragmas, raw statements). */
+export interface SqliteTestService extends TestService {
+  database: SqliteDatabase;
+  databasePath: string;
 }
 
 /**
@@ -53,29 +59,43 @@ export function createScratchDir(prefix: string): { dir: string; remove(): void 
 }
 
 /**
- * Opens (and migrates) the database at `databasePath`; `engine` may be undefined to test a model still loading.
+ * Opens (and migrates) the SQLite file at `databasePath`; `engine` may be undefined to test a model still loading.
  * `env` holds environment variables as a user would set them (parsed by the real config loader).
  */
 export function createTestService(
   databasePath: string,
   engine: Engine | undefined,
   env: Record<string, string> = {},
-): TestService {
+): SqliteTestService {
   const config: AppConfig = loadConfig({ LOG_LEVEL: 'silent', ...env, DATABASE_PATH: databasePath });
-  const database = openDatabase({ path: databasePath, busyTimeoutMs: config.databaseBusyTimeoutMs });
+  const repository = SqliteRepository.open({ path: databasePath, busyTimeoutMs: config.databaseBusyTimeoutMs });
+  return { ...createTestServiceOn(repository, engine, env), database: repository.database, databasePath };
+}
+
+/** The service on an open repository of either dialect (see test/support/dialects.ts). */
+export function createTestServiceOn(
+  repository: Repository,
+  engine: Engine | undefined,
+  env: Record<string, string> = {},
+): TestService {
+  const config: AppConfig = loadConfig({ LOG_LEVEL: 'silent', ...env });
   const holder = new EngineHolder();
   if (engine) holder.set(engine);
   const metrics = createMetrics({ engineStatus: () => holder.current?.status(), processMetrics: false });
-  const services = new Services({ database, engine: holder, onSentiment: metrics.recordSentiment, chatTasks: config.chatTasks });
+  const services = new Services({
+    database: repository,
+    engine: holder,
+    onSentiment: metrics.recordSentiment,
+    chatTasks: config.chatTasks,
+  });
   const app = createApp({ services, config, logger: createLogger(config.logLevel), metrics });
   return {
     app,
     config,
-    database,
+    repository,
     engine: holder,
     services,
     metrics,
-    databasePath,
     graphql: async (query, variables) => {
       const response = await app.yoga.fetch('http://yoga/graphql', {
         method: 'POST',

@@ -1,29 +1,29 @@
 // Opens the SQLite file: creates its folder, sets pragmas, checks for a foreign write lock, runs migrations.
 import { accessSync, constants, mkdirSync, statSync, type Stats } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { drizzle, type BetterSQLite3Database } from 'drizzle-orm/better-sqlite3';
 import { migrate } from 'drizzle-orm/better-sqlite3/migrator';
 import { readMigrationFiles } from 'drizzle-orm/migrator';
 import type { BaseSQLiteDatabase } from 'drizzle-orm/sqlite-core';
-import { DatabaseMigrationError, DatabaseUnavailableError, toDatabaseError } from './errors.js';
+import { DatabaseMigrationError, DatabaseUnavailableError } from '../errors.js';
+import { migrationsFolder } from '../migrationsFolder.js';
+import { toSqliteError } from './errors.js';
 import * as schema from './schema.js';
 
 /** How long a statement waits for another connection's lock before giving up with DATABASE_LOCKED. */
 export const DEFAULT_BUSY_TIMEOUT_MS = 5_000;
 
-// Resolved from this module, not the working directory, so the CLI works from any folder (src/ and dist/ alike).
-const MIGRATIONS_FOLDER = fileURLToPath(new URL('../../migrations', import.meta.url));
+const MIGRATIONS_FOLDER = migrationsFolder('sqlite');
 // drizzle's migrator records applied migrations here; read-only opens compare it with the folder.
 const MIGRATIONS_TABLE = '__drizzle_migrations';
 
-export type AppSchema = typeof schema;
+export type SqliteSchema = typeof schema;
 
 /** The database or a transaction on it: helpers that must join the caller's transaction take this. */
-export type DbExecutor = BaseSQLiteDatabase<'sync', Database.RunResult, AppSchema>;
+export type DbExecutor = BaseSQLiteDatabase<'sync', Database.RunResult, SqliteSchema>;
 
-export interface OpenDatabaseOptions {
+export interface OpenSqliteOptions {
   /** Path of the database file; a missing folder is created. */
   path: string;
   /** Open for reading only: creates nothing and migrates nothing, so the schema must already be current. */
@@ -32,8 +32,8 @@ export interface OpenDatabaseOptions {
   busyTimeoutMs?: number;
 }
 
-export interface AppDatabase {
-  db: BetterSQLite3Database<AppSchema>;
+export interface SqliteDatabase {
+  db: BetterSQLite3Database<SqliteSchema>;
   sqlite: Database.Database;
   /** Absolute path of the database file. */
   path: string;
@@ -44,7 +44,7 @@ export interface AppDatabase {
    */
   write<T>(work: (tx: DbExecutor) => T): T;
   /** Runs `work` (a read, or a read transaction) with driver faults mapped to DatabaseError. */
-  read<T>(work: (db: BetterSQLite3Database<AppSchema>) => T): T;
+  read<T>(work: (db: BetterSQLite3Database<SqliteSchema>) => T): T;
   /** Why the database cannot take writes now (its file removed, replaced or unwritable), or undefined. */
   problem(): string | undefined;
   /** Closes the connection (checkpointing the WAL); calling it again does nothing. */
@@ -62,7 +62,7 @@ export interface AppDatabase {
  *
  * @throws DatabaseUnavailableError, DatabaseLockedError, DatabaseInvalidError, DatabaseMigrationError
  */
-export function openDatabase(options: OpenDatabaseOptions): AppDatabase {
+export function openSqlite(options: OpenSqliteOptions): SqliteDatabase {
   const path = resolve(options.path);
   const readonly = options.readonly ?? false;
   const sqlite = connect(path, readonly);
@@ -80,7 +80,7 @@ export function openDatabase(options: OpenDatabaseOptions): AppDatabase {
     }
   } catch (error) {
     sqlite.close();
-    throw toDatabaseError(error, path) ?? error;
+    throw toSqliteError(error, path) ?? error;
   }
 
   const db = drizzle({ client: sqlite, schema });
@@ -90,7 +90,7 @@ export function openDatabase(options: OpenDatabaseOptions): AppDatabase {
     } catch (error) {
       sqlite.close();
       throw (
-        toDatabaseError(error, path) ??
+        toSqliteError(error, path) ??
         new DatabaseMigrationError({ message: `Migrating database ${path} failed`, cause: error })
       );
     }
@@ -102,7 +102,7 @@ export function openDatabase(options: OpenDatabaseOptions): AppDatabase {
     try {
       return work();
     } catch (error) {
-      throw toDatabaseError(error, path) ?? error;
+      throw toSqliteError(error, path) ?? error;
     }
   };
 
@@ -166,7 +166,7 @@ function connect(path: string, readonly: boolean): Database.Database {
     if (!readonly) mkdirSync(dirname(path), { recursive: true });
     return new Database(path, { readonly, fileMustExist: readonly });
   } catch (error) {
-    throw toDatabaseError(error, path) ?? error;
+    throw toSqliteError(error, path) ?? error;
   }
 }
 
@@ -178,7 +178,7 @@ function assertMigrated(sqlite: Database.Database, path: string): void {
     applied = Number(row.at ?? 0);
   } catch (error) {
     throw (
-      toDatabaseError(error, path) ??
+      toSqliteError(error, path) ??
       new DatabaseMigrationError({ message: `Database ${path} was never migrated`, cause: error })
     );
   }

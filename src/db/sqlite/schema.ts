@@ -1,34 +1,16 @@
-// Drizzle table definitions for conversations, messages, sentiment results and their hourly roll-up.
-import { sql, type SQL } from 'drizzle-orm';
-import type { SQLiteColumn } from 'drizzle-orm/sqlite-core';
+// SQLite table definitions: conversations, messages, sentiment and task results, and their hourly roll-ups.
+import { check, index, integer, primaryKey, real, sqliteTable, text, uniqueIndex } from 'drizzle-orm/sqlite-core';
 import {
-  check,
-  index,
-  integer,
-  primaryKey,
-  real,
-  sqliteTable,
-  text,
-  uniqueIndex,
-} from 'drizzle-orm/sqlite-core';
-
-const MESSAGE_ROLES = ['user', 'assistant'] as const;
-const MESSAGE_STATUSES = ['complete', 'aborted', 'failed'] as const;
-const FINISH_REASONS = ['stop', 'length', 'aborted'] as const;
-const SENTIMENT_SOURCES = ['chat', 'query'] as const;
-const SENTIMENT_LOCALES = ['zh', 'en'] as const;
-const SENTIMENT_METHODS = ['logprob', 'generate'] as const;
-const SENTIMENT_LABELS = ['positive', 'negative', 'neutral'] as const;
-
-// Drizzle's `enum` option only narrows the TypeScript type; the CHECK keeps other writers honest too.
-function oneOf(column: SQLiteColumn, values: readonly string[]): SQL {
-  return sql`${column} in (${sql.raw(values.map((value) => `'${value}'`).join(', '))})`;
-}
-
-// The roll-up stores "no owner" as '' (NULLs never conflict in a unique key), so '' must never be a real owner.
-function ownerIsNullOrNonEmpty(column: SQLiteColumn): SQL {
-  return sql`${column} is null or ${column} <> ''`;
-}
+  FINISH_REASONS,
+  LOCALES as SENTIMENT_LOCALES,
+  MESSAGE_ROLES,
+  MESSAGE_STATUSES,
+  RESULT_SOURCES as SENTIMENT_SOURCES,
+  SENTIMENT_LABELS,
+  SENTIMENT_METHODS,
+  TASK_KINDS,
+} from '../rows.js';
+import { classifyHasLabel, oneOf, ownerIsNullOrNonEmpty } from '../checks.js';
 
 export const conversations = sqliteTable(
   'conversations',
@@ -114,7 +96,8 @@ export const sentimentHourlyCounts = sqliteTable(
   {
     ownerKey: text('owner_key').notNull(),
     source: text('source', { enum: SENTIMENT_SOURCES }).notNull(),
-    hourStart: integer('hour_start').notNull(),
+    // Epoch ms like every timestamp here; the mode only makes drizzle hand it over as a Date.
+    hourStart: integer('hour_start', { mode: 'timestamp_ms' }).notNull(),
     positive: integer('positive').notNull(),
     negative: integer('negative').notNull(),
     neutral: integer('neutral').notNull(),
@@ -122,8 +105,6 @@ export const sentimentHourlyCounts = sqliteTable(
   },
   (t) => [primaryKey({ columns: [t.ownerKey, t.source, t.hourStart] })],
 );
-
-const TASK_KINDS = ['classify', 'extract'] as const;
 
 // Results of every task but sentiment (which keeps its own table above): a classification's label and per-label
 // probabilities, or an extraction's JSON answer. Same sources, owners and links as sentiments.
@@ -159,7 +140,7 @@ export const taskResults = sqliteTable(
     check('task_results_kind_check', oneOf(t.kind, TASK_KINDS)),
     check('task_results_source_check', oneOf(t.source, SENTIMENT_SOURCES)),
     check('task_results_locale_check', oneOf(t.locale, SENTIMENT_LOCALES)),
-    check('task_results_shape_check', sql`(${t.kind} = 'classify') = (${t.label} is not null and ${t.confidence} is not null)`),
+    check('task_results_shape_check', classifyHasLabel(t.kind, t.label, t.confidence)),
   ],
 );
 
@@ -172,7 +153,7 @@ export const taskHourlyCounts = sqliteTable(
     task: text('task').notNull(),
     source: text('source', { enum: SENTIMENT_SOURCES }).notNull(),
     label: text('label').notNull(),
-    hourStart: integer('hour_start').notNull(),
+    hourStart: integer('hour_start', { mode: 'timestamp_ms' }).notNull(),
     count: integer('count').notNull(),
     confidenceSum: real('confidence_sum').notNull(),
   },

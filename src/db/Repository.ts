@@ -1,0 +1,218 @@
+// The one seam between the service and storage: what every dialect (SQLite, PostgreSQL) does, with the same answers.
+import type {
+  ConversationRow,
+  FinishReason,
+  MessageRow,
+  MessageStatus,
+  MessageWithSentiment,
+  SentimentRow,
+  SentimentSource,
+  StoredLocale,
+  TaskResultRow,
+  TaskResultSource,
+} from './rows.js';
+
+export const DEFAULT_PAGE_SIZE = 20;
+export const MAX_PAGE_SIZE = 100;
+
+export interface CreateConversationInput {
+  /** API-key fingerprint, or null when auth is off. */
+  owner: string | null;
+  title?: string | null;
+}
+
+export interface ListConversationsOptions {
+  owner: string | null;
+  /** Page size, clamped to 0..MAX_PAGE_SIZE; defaults to DEFAULT_PAGE_SIZE. */
+  first?: number;
+  /** The previous page's endCursor. */
+  after?: string | null;
+}
+
+export interface ConversationPage {
+  items: ConversationRow[];
+  hasNextPage: boolean;
+  /** The last item's id (ULIDs are unguessable, so it is safe to hand out), or null for an empty page. */
+  endCursor: string | null;
+}
+
+/** One sentiment as the engine reports it, before it belongs to a chat message or a query. */
+export type NewSentiment = Pick<
+  SentimentRow,
+  'locale' | 'method' | 'label' | 'confidence' | 'scorePositive' | 'scoreNegative' | 'scoreNeutral' | 'latencyMs'
+>;
+
+/** A `sentiment`/`sentiments` query result: the classified text is kept, since no message holds it. */
+export interface NewQuerySentiment extends NewSentiment {
+  owner: string | null;
+  text: string;
+  /** Defaults to now. */
+  createdAt?: Date;
+}
+
+/** One task's result as the engine reports it, before it belongs to a message or a query. */
+export type NewTaskResult =
+  | {
+      task: string;
+      kind: 'classify';
+      locale: StoredLocale;
+      label: string;
+      confidence: number;
+      scores: Record<string, number>;
+      latencyMs: number;
+    }
+  | { task: string; kind: 'extract'; locale: StoredLocale; value: unknown; latencyMs: number };
+
+export interface UserTurnInput {
+  conversationId: string;
+  content: string;
+  /** The sentiment of `content`, made before this call (absent when CHAT_TASKS leaves sentiment out). */
+  sentiment?: NewSentiment;
+  /** The other chat tasks' results on `content`, stored with it. */
+  taskResults?: readonly NewTaskResult[];
+  /** Defaults to now. */
+  createdAt?: Date;
+}
+
+export interface UserTurn {
+  message: MessageRow;
+  sentiment: SentimentRow | null;
+  taskResults: TaskResultRow[];
+}
+
+export interface AssistantReplyInput {
+  conversationId: string;
+  /** The whole reply, or the partial text when aborted or failed. */
+  content: string;
+  status: MessageStatus;
+  finishReason: FinishReason | null;
+  tokenCount: number | null;
+  latencyMs: number | null;
+  /** Defaults to now. */
+  createdAt?: Date;
+}
+
+export interface QueryAnalysisInput {
+  owner: string | null;
+  text: string;
+  sentiment?: NewSentiment;
+  taskResults: readonly NewTaskResult[];
+}
+
+export interface QueryAnalysis {
+  sentiment: SentimentRow | null;
+  taskResults: TaskResultRow[];
+}
+
+export type StatsBucket = 'hour' | 'day' | 'week' | 'month';
+
+export interface StatsRange {
+  owner: string | null;
+  /** Inclusive lower bound on createdAt. */
+  from?: Date;
+  /** Exclusive upper bound on createdAt, so consecutive ranges never count a row twice. */
+  to?: Date;
+  conversationId?: string;
+  source?: SentimentSource;
+  bucket: StatsBucket;
+}
+
+export type SentimentStatsOptions = StatsRange;
+
+export interface TaskStatsOptions extends StatsRange {
+  task: string;
+  source?: TaskResultSource;
+}
+
+export interface LabelCounts {
+  total: number;
+  positive: number;
+  negative: number;
+  neutral: number;
+}
+
+export interface SentimentSeriesPoint extends LabelCounts {
+  /** Start of the UTC bucket. */
+  start: Date;
+}
+
+export interface SentimentStats extends LabelCounts {
+  /** 0 when there is nothing to average. */
+  averageConfidence: number;
+  /** Non-empty buckets only, ascending by start. */
+  series: SentimentSeriesPoint[];
+}
+
+export interface LabelCount {
+  label: string;
+  count: number;
+}
+
+export interface TaskStats {
+  total: number;
+  /** 0 when there is nothing to average. */
+  averageConfidence: number;
+  /** Labels that occurred, most frequent first. */
+  labels: LabelCount[];
+  /** Non-empty buckets, oldest first. */
+  series: { start: Date; total: number; labels: LabelCount[] }[];
+}
+
+/** Held while one chat turn reads a conversation's history and writes its messages; `release` lets the next in. */
+export interface ConversationLock {
+  /**
+   * Aborted when the lock is lost before it is released (the database connection holding it dropped): another
+   * replica may then enter the conversation, so the turn should stop.
+   */
+  readonly lost: AbortSignal;
+  release(): Promise<void>;
+}
+
+export interface Repository {
+  readonly dialect: 'sqlite' | 'postgres';
+  /** Where the data lives, for logs and the banner: a file path, or host:port/database (never a password). */
+  readonly location: string;
+
+  createConversation(input: CreateConversationInput): Promise<ConversationRow>;
+  /** The conversation if it exists and belongs to `owner`; otherwise null (the caller decides what that means). */
+  getConversation(id: string, owner: string | null): Promise<ConversationRow | null>;
+  /** Newest first; ULIDs are made at creation, so id order is creation order and the id is the cursor. */
+  listConversations(options: ListConversationsOptions): Promise<ConversationPage>;
+  /**
+   * Deletes the conversation if it belongs to `owner`; its messages go with it while its results stay for
+   * analytics, detached from it. Returns whether anything was deleted.
+   */
+  deleteConversation(id: string, owner: string | null): Promise<boolean>;
+
+  /** Messages oldest first, each with its sentiment. Not owner-scoped: reach it through getConversation. */
+  listMessages(conversationId: string): Promise<MessageWithSentiment[]>;
+  /** The user message with its chat results, in one transaction; null if the conversation no longer exists. */
+  insertUserTurn(input: UserTurnInput): Promise<UserTurn | null>;
+  /** The reply once generation ended (complete, aborted or failed); null if the conversation was deleted. */
+  insertAssistantReply(input: AssistantReplyInput): Promise<MessageRow | null>;
+  /**
+   * Holds the conversation for one turn against turns on it in the other replicas sharing the database (the service
+   * serializes the turns within one process itself). SQLite is one process's database: its lock is held at once.
+   * Rejects with `signal`'s reason if it aborts while waiting.
+   */
+  lockConversation(conversationId: string, signal: AbortSignal): Promise<ConversationLock>;
+
+  /** A batch of query results in one transaction, returned in input order. */
+  insertQuerySentiments(records: readonly NewQuerySentiment[]): Promise<SentimentRow[]>;
+  /** What analyze/classify/extract found in one text (source QUERY), in one transaction. */
+  insertQueryAnalysis(input: QueryAnalysisInput): Promise<QueryAnalysis>;
+  /** The results stored for these messages, grouped by message, in the order they were stored. */
+  listTaskResultsOfMessages(messageIds: readonly string[]): Promise<Map<string, TaskResultRow[]>>;
+
+  /** Counts per label, average confidence and a per-bucket series, aggregated in the database, from one snapshot. */
+  sentimentStats(options: SentimentStatsOptions): Promise<SentimentStats>;
+  /** The same for any classify task's stored results. */
+  taskStats(options: TaskStatsOptions): Promise<TaskStats>;
+  /** Recomputes the hourly roll-ups from the rows, for bulk loads that wrote rows directly. */
+  rebuildHourlyCounts(): Promise<void>;
+
+  /** Why the database cannot take writes now (file removed, connection lost), or undefined. */
+  problem(): Promise<string | undefined>;
+  /** Closes connections; calling it again does nothing. */
+  close(): Promise<void>;
+}

@@ -1,0 +1,18 @@
+// Opens the configured database: PostgreSQL when a URL is given, otherwise the SQLite file.
+import { PostgresRepository } from './postgres/PostgresRepository.js';
+import type { OpenPostgresOptions } from './postgres/openPostgres.js';
+import type { Repository } from './Repository.js';
+import { SqliteRepository } from './sqlite/SqliteRepository.js';
+import type { OpenSqliteOptions } from './sqlite/openSqlite.js';
+
+export type OpenRepositoryOptions =
+  ({ dialect: 'postgres' } & OpenPostgresOptions) | ({ dialect: 'sqlite' } & OpenSqliteOptions);
+
+/**
+ * Opens and (unless read-only) migrates the database.
+ *
+ * @throws DatabaseUnavailableError, DatabaseLockedError, DatabaseInvalidError, DatabaseMigrationError
+ */
+export async function openRepository(options: OpenRepositoryOptions): Promise<Repository> {
+  return options.dialect === 'postgres' ? PostgresRepository.open(options) : SqliteRepository.open(options);
+}

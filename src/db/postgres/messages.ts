@@ -1,0 +1,58 @@
+// PostgreSQL: the messages of a conversation, the user turn (with its results) and the reply, each written whole.
+import { asc, eq, sql } from 'drizzle-orm';
+import type { AssistantReplyInput, UserTurn, UserTurnInput } from '../Repository.js';
+import type { MessageRow, MessageWithSentiment } from '../rows.js';
+import { assistantMessageValues, chatContext, userMessageValues } from '../rowValues.js';
+import { throwMapped } from './conversations.js';
+import type { PgExecutor, PostgresDatabase } from './openPostgres.js';
+import { writeSentiment, writeTaskResults } from './results.js';
+import { conversations, messages, sentiments } from './schema.js';
+
+export async function listMessages(pg: PostgresDatabase, conversationId: string): Promise<MessageWithSentiment[]> {
+  const rows = await pg.db
+    .select({ message: messages, sentiment: sentiments })
+    .from(messages)
+    .leftJoin(sentiments, eq(sentiments.messageId, messages.id))
+    .where(eq(messages.conversationId, conversationId))
+    .orderBy(asc(messages.createdAt), asc(messages.id))
+    .catch(throwMapped(pg));
+  return rows.map(({ message, sentiment }) => ({ ...message, sentiment }));
+}
+
+export async function insertUserTurn(pg: PostgresDatabase, input: UserTurnInput): Promise<UserTurn | null> {
+  const createdAt = input.createdAt ?? new Date();
+  return pg.write(async (tx) => {
+    const conversation = await touchConversation(tx, input.conversationId, createdAt);
+    if (conversation === undefined) return null;
+    const values = userMessageValues(input.conversationId, input.content, createdAt);
+    const [message] = await tx.insert(messages).values(values).returning();
+    const context = chatContext(conversation, input.conversationId, message!.id, createdAt);
+    const sentiment = input.sentiment ? await writeSentiment(tx, input.sentiment, context) : null;
+    const taskResults = await writeTaskResults(tx, input.taskResults ?? [], context);
+    return { message: message!, sentiment, taskResults };
+  });
+}
+
+export async function insertAssistantReply(pg: PostgresDatabase, input: AssistantReplyInput): Promise<MessageRow | null> {
+  const createdAt = input.createdAt ?? new Date();
+  return pg.write(async (tx) => {
+    if ((await touchConversation(tx, input.conversationId, createdAt)) === undefined) return null;
+    const [message] = await tx.insert(messages).values(assistantMessageValues(input, createdAt)).returning();
+    return message!;
+  });
+}
+
+// Existence check, owner lookup and updatedAt bump in one statement (which also row-locks the conversation until
+// commit, so a concurrent delete waits); greatest() keeps a back-dated write from moving updatedAt backwards.
+async function touchConversation(
+  tx: PgExecutor,
+  conversationId: string,
+  at: Date,
+): Promise<{ owner: string | null } | undefined> {
+  const [row] = await tx
+    .update(conversations)
+    .set({ updatedAt: sql`greatest(${conversations.updatedAt}, ${at.toISOString()}::timestamptz)` })
+    .where(eq(conversations.id, conversationId))
+    .returning({ owner: conversations.owner });
+  return row;
+}

@@ -1,0 +1,159 @@
+// PostgreSQL table definitions: the same tables, columns and constraints as sqlite/schema.ts, in PostgreSQL's types.
+import {
+  check,
+  customType,
+  doublePrecision,
+  index,
+  integer,
+  pgTable,
+  primaryKey,
+  text,
+  timestamp,
+  uniqueIndex,
+} from 'drizzle-orm/pg-core';
+import { classifyHasLabel, oneOf, ownerIsNullOrNonEmpty } from '../checks.js';
+import {
+  FINISH_REASONS,
+  LOCALES,
+  MESSAGE_ROLES,
+  MESSAGE_STATUSES,
+  RESULT_SOURCES,
+  SENTIMENT_LABELS,
+  SENTIMENT_METHODS,
+  TASK_KINDS,
+} from '../rows.js';
+
+// ULIDs sort by creation time only byte by byte: the "C" collation keeps the database's locale from reordering them
+// (keyset pages compare ids with <).
+const ulid = customType<{ data: string; driverData: string }>({ dataType: () => 'text COLLATE "C"' });
+// JavaScript dates carry milliseconds; every time is an absolute instant.
+const instant = (name: string) => timestamp(name, { withTimezone: true, precision: 3, mode: 'date' });
+
+export const conversations = pgTable(
+  'conversations',
+  {
+    id: ulid('id').primaryKey(),
+    owner: text('owner'),
+    title: text('title'),
+    createdAt: instant('created_at').notNull(),
+    updatedAt: instant('updated_at').notNull(),
+  },
+  (t) => [
+    index('conversations_owner_id_idx').on(t.owner, t.id),
+    check('conversations_owner_check', ownerIsNullOrNonEmpty(t.owner)),
+  ],
+);
+
+export const messages = pgTable(
+  'messages',
+  {
+    id: ulid('id').primaryKey(),
+    conversationId: ulid('conversation_id')
+      .notNull()
+      .references(() => conversations.id, { onDelete: 'cascade' }),
+    role: text('role', { enum: MESSAGE_ROLES }).notNull(),
+    content: text('content').notNull(),
+    status: text('status', { enum: MESSAGE_STATUSES }).notNull(),
+    finishReason: text('finish_reason', { enum: FINISH_REASONS }),
+    tokenCount: integer('token_count'),
+    latencyMs: doublePrecision('latency_ms'),
+    createdAt: instant('created_at').notNull(),
+  },
+  (t) => [
+    index('messages_conversation_created_idx').on(t.conversationId, t.createdAt),
+    check('messages_role_check', oneOf(t.role, MESSAGE_ROLES)),
+    check('messages_status_check', oneOf(t.status, MESSAGE_STATUSES)),
+    check('messages_finish_reason_check', oneOf(t.finishReason, FINISH_REASONS)),
+  ],
+);
+
+export const sentiments = pgTable(
+  'sentiments',
+  {
+    id: ulid('id').primaryKey(),
+    source: text('source', { enum: RESULT_SOURCES }).notNull(),
+    owner: text('owner'),
+    conversationId: ulid('conversation_id').references(() => conversations.id, { onDelete: 'set null' }),
+    messageId: ulid('message_id').references(() => messages.id, { onDelete: 'set null' }),
+    text: text('text'),
+    locale: text('locale', { enum: LOCALES }).notNull(),
+    method: text('method', { enum: SENTIMENT_METHODS }).notNull(),
+    label: text('label', { enum: SENTIMENT_LABELS }).notNull(),
+    confidence: doublePrecision('confidence').notNull(),
+    scorePositive: doublePrecision('score_positive').notNull(),
+    scoreNegative: doublePrecision('score_negative').notNull(),
+    scoreNeutral: doublePrecision('score_neutral').notNull(),
+    latencyMs: doublePrecision('latency_ms').notNull(),
+    createdAt: instant('created_at').notNull(),
+  },
+  (t) => [
+    uniqueIndex('sentiments_message_id_idx').on(t.messageId),
+    index('sentiments_conversation_created_idx').on(t.conversationId, t.createdAt),
+    index('sentiments_owner_source_created_idx').on(t.owner, t.source, t.createdAt),
+    check('sentiments_owner_check', ownerIsNullOrNonEmpty(t.owner)),
+    check('sentiments_source_check', oneOf(t.source, RESULT_SOURCES)),
+    check('sentiments_locale_check', oneOf(t.locale, LOCALES)),
+    check('sentiments_method_check', oneOf(t.method, SENTIMENT_METHODS)),
+    check('sentiments_label_check', oneOf(t.label, SENTIMENT_LABELS)),
+  ],
+);
+
+export const sentimentHourlyCounts = pgTable(
+  'sentiment_hourly_counts',
+  {
+    ownerKey: text('owner_key').notNull(),
+    source: text('source', { enum: RESULT_SOURCES }).notNull(),
+    hourStart: instant('hour_start').notNull(),
+    positive: integer('positive').notNull(),
+    negative: integer('negative').notNull(),
+    neutral: integer('neutral').notNull(),
+    confidenceSum: doublePrecision('confidence_sum').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.ownerKey, t.source, t.hourStart] })],
+);
+
+export const taskResults = pgTable(
+  'task_results',
+  {
+    id: ulid('id').primaryKey(),
+    task: text('task').notNull(),
+    kind: text('kind', { enum: TASK_KINDS }).notNull(),
+    source: text('source', { enum: RESULT_SOURCES }).notNull(),
+    owner: text('owner'),
+    conversationId: ulid('conversation_id').references(() => conversations.id, { onDelete: 'set null' }),
+    messageId: ulid('message_id').references(() => messages.id, { onDelete: 'set null' }),
+    text: text('text'),
+    locale: text('locale', { enum: LOCALES }).notNull(),
+    label: text('label'),
+    confidence: doublePrecision('confidence'),
+    // JSON kept as the text it was written as, so both dialects hand back the same strings.
+    scores: text('scores'),
+    value: text('value'),
+    latencyMs: doublePrecision('latency_ms').notNull(),
+    createdAt: instant('created_at').notNull(),
+  },
+  (t) => [
+    index('task_results_message_idx').on(t.messageId),
+    index('task_results_conversation_created_idx').on(t.conversationId, t.createdAt),
+    index('task_results_owner_task_source_created_idx').on(t.owner, t.task, t.source, t.createdAt),
+    check('task_results_owner_check', ownerIsNullOrNonEmpty(t.owner)),
+    check('task_results_kind_check', oneOf(t.kind, TASK_KINDS)),
+    check('task_results_source_check', oneOf(t.source, RESULT_SOURCES)),
+    check('task_results_locale_check', oneOf(t.locale, LOCALES)),
+    check('task_results_shape_check', classifyHasLabel(t.kind, t.label, t.confidence)),
+  ],
+);
+
+export const taskHourlyCounts = pgTable(
+  'task_hourly_counts',
+  {
+    ownerKey: text('owner_key').notNull(),
+    task: text('task').notNull(),
+    source: text('source', { enum: RESULT_SOURCES }).notNull(),
+    label: text('label').notNull(),
+    hourStart: instant('hour_start').notNull(),
+    count: integer('count').notNull(),
+    confidenceSum: doublePrecision('confidence_sum').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.ownerKey, t.task, t.source, t.hourStart, t.label] })],
+);

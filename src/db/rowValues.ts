@@ -1,0 +1,149 @@
+// The values each dialect inserts, made once: ids, timestamps, owners and the roll-ups' increments.
+import { sql, type Column, type SQL } from 'drizzle-orm';
+import { newId } from './ids.js';
+import { ownerKey } from './owner.js';
+import {
+  DEFAULT_PAGE_SIZE,
+  MAX_PAGE_SIZE,
+  type AssistantReplyInput,
+  type CreateConversationInput,
+  type NewSentiment,
+  type NewTaskResult,
+} from './Repository.js';
+import type { ConversationRow, SentimentRow, TaskResultRow } from './rows.js';
+import { hourStartOf } from './stats/timeRanges.js';
+
+/** Where a result belongs: a chat message (its text is the message's), or a query (its text kept with it). */
+export type ResultContext = Pick<SentimentRow, 'source' | 'owner' | 'conversationId' | 'messageId' | 'text' | 'createdAt'>;
+
+export function conversationValues(input: CreateConversationInput, now: Date): ConversationRow {
+  return { id: newId(now.getTime()), owner: input.owner, title: input.title ?? null, createdAt: now, updatedAt: now };
+}
+
+export function userMessageValues(conversationId: string, content: string, createdAt: Date) {
+  return {
+    id: newId(createdAt.getTime()),
+    conversationId,
+    role: 'user' as const,
+    content,
+    status: 'complete' as const,
+    createdAt,
+  };
+}
+
+export function assistantMessageValues(input: AssistantReplyInput, createdAt: Date) {
+  return {
+    id: newId(createdAt.getTime()),
+    conversationId: input.conversationId,
+    role: 'assistant' as const,
+    content: input.content,
+    status: input.status,
+    finishReason: input.finishReason,
+    tokenCount: input.tokenCount,
+    latencyMs: input.latencyMs,
+    createdAt,
+  };
+}
+
+export function chatContext(
+  conversation: { owner: string | null },
+  conversationId: string,
+  messageId: string,
+  createdAt: Date,
+): ResultContext {
+  return { source: 'chat', owner: conversation.owner, conversationId, messageId, text: null, createdAt };
+}
+
+export function queryContext(owner: string | null, text: string, createdAt: Date): ResultContext {
+  return { source: 'query', owner, conversationId: null, messageId: null, text, createdAt };
+}
+
+export function sentimentValues(sentiment: NewSentiment, context: ResultContext): SentimentRow {
+  return {
+    id: newId(context.createdAt.getTime()),
+    ...context,
+    // Listed one by one: callers may pass a wider engine result, and only these fields are columns.
+    locale: sentiment.locale,
+    method: sentiment.method,
+    label: sentiment.label,
+    confidence: sentiment.confidence,
+    scorePositive: sentiment.scorePositive,
+    scoreNegative: sentiment.scoreNegative,
+    scoreNeutral: sentiment.scoreNeutral,
+    latencyMs: sentiment.latencyMs,
+  };
+}
+
+export function taskResultValues(result: NewTaskResult, context: ResultContext): TaskResultRow {
+  const classified = result.kind === 'classify';
+  return {
+    id: newId(context.createdAt.getTime()),
+    ...context,
+    task: result.task,
+    kind: result.kind,
+    locale: result.locale,
+    latencyMs: result.latencyMs,
+    label: classified ? result.label : null,
+    confidence: classified ? result.confidence : null,
+    scores: classified ? JSON.stringify(result.scores) : null,
+    value: classified ? null : JSON.stringify(result.value),
+  };
+}
+
+/** One stored sentiment as a row to add to its hour of sentiment_hourly_counts. */
+export function sentimentHourlyIncrement(row: SentimentRow) {
+  return {
+    ownerKey: ownerKey(row.owner),
+    source: row.source,
+    hourStart: new Date(hourStartOf(row.createdAt.getTime())),
+    positive: row.label === 'positive' ? 1 : 0,
+    negative: row.label === 'negative' ? 1 : 0,
+    neutral: row.label === 'neutral' ? 1 : 0,
+    confidenceSum: row.confidence,
+  };
+}
+
+/** One stored classification as a row to add to its hour of task_hourly_counts. */
+export function taskHourlyIncrement(row: TaskResultRow & { label: string; confidence: number }) {
+  return {
+    ownerKey: ownerKey(row.owner),
+    task: row.task,
+    source: row.source,
+    label: row.label,
+    hourStart: new Date(hourStartOf(row.createdAt.getTime())),
+    count: 1,
+    confidenceSum: row.confidence,
+  };
+}
+
+/** What an upsert adds to an hour already counted: each count plus the new row's (`excluded` in both dialects). */
+export function addedToHour<K extends string>(table: Record<K, Column>, columns: readonly K[]): Record<K, SQL> {
+  const set = {} as Record<K, SQL>;
+  for (const key of columns) {
+    const column = table[key];
+    set[key] = sql`${column} + excluded.${sql.identifier(column.name)}`;
+  }
+  return set;
+}
+
+/** The classify results among `rows`, which alone are counted in the roll-up. */
+export function isClassification(row: TaskResultRow): row is TaskResultRow & { label: string; confidence: number } {
+  return row.kind === 'classify' && row.label !== null && row.confidence !== null;
+}
+
+/** A page request's size, clamped to 0..MAX_PAGE_SIZE. */
+export function pageSizeOf(first: number | undefined): number {
+  return Math.max(0, Math.min(Math.trunc(first ?? DEFAULT_PAGE_SIZE), MAX_PAGE_SIZE));
+}
+
+/** Results grouped by the message they belong to, keeping their order. */
+export function groupByMessage(rows: readonly TaskResultRow[]): Map<string, TaskResultRow[]> {
+  const byMessage = new Map<string, TaskResultRow[]>();
+  for (const row of rows) {
+    if (row.messageId === null) continue;
+    const list = byMessage.get(row.messageId) ?? [];
+    list.push(row);
+    byMessage.set(row.messageId, list);
+  }
+  return byMessage;
+}

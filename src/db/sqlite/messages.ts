@@ -1,0 +1,56 @@
+// SQLite: the messages of a conversation, the user turn (with its results) and the assistant reply, each written whole.
+import { asc, eq, sql } from 'drizzle-orm';
+import type { AssistantReplyInput, UserTurn, UserTurnInput } from '../Repository.js';
+import type { MessageRow, MessageWithSentiment } from '../rows.js';
+import { assistantMessageValues, chatContext, userMessageValues } from '../rowValues.js';
+import type { DbExecutor, SqliteDatabase } from './openSqlite.js';
+import { writeSentiment, writeTaskResult } from './results.js';
+import { conversations, messages, sentiments } from './schema.js';
+
+export function listMessages(app: SqliteDatabase, conversationId: string): MessageWithSentiment[] {
+  return app
+    .read((db) =>
+      db
+        .select({ message: messages, sentiment: sentiments })
+        .from(messages)
+        .leftJoin(sentiments, eq(sentiments.messageId, messages.id))
+        .where(eq(messages.conversationId, conversationId))
+        .orderBy(asc(messages.createdAt), asc(messages.id))
+        .all(),
+    )
+    .map(({ message, sentiment }) => ({ ...message, sentiment }));
+}
+
+/** The message and its CHAT results in one transaction (before generation starts); bumps updatedAt. */
+export function insertUserTurn(app: SqliteDatabase, input: UserTurnInput): UserTurn | null {
+  const createdAt = input.createdAt ?? new Date();
+  return app.write((tx) => {
+    const conversation = touchConversation(tx, input.conversationId, createdAt);
+    if (conversation === undefined) return null;
+    const values = userMessageValues(input.conversationId, input.content, createdAt);
+    const message = tx.insert(messages).values(values).returning().get();
+    const context = chatContext(conversation, input.conversationId, message.id, createdAt);
+    const sentiment = input.sentiment ? writeSentiment(tx, input.sentiment, context) : null;
+    const taskResults = (input.taskResults ?? []).map((result) => writeTaskResult(tx, result, context));
+    return { message, sentiment, taskResults };
+  });
+}
+
+export function insertAssistantReply(app: SqliteDatabase, input: AssistantReplyInput): MessageRow | null {
+  const createdAt = input.createdAt ?? new Date();
+  return app.write((tx) => {
+    if (touchConversation(tx, input.conversationId, createdAt) === undefined) return null;
+    return tx.insert(messages).values(assistantMessageValues(input, createdAt)).returning().get();
+  });
+}
+
+// Existence check, owner lookup and updatedAt bump in one statement; max() keeps a back-dated write from
+// moving updatedAt backwards.
+function touchConversation(tx: DbExecutor, conversationId: string, at: Date): { owner: string | null } | undefined {
+  return tx
+    .update(conversations)
+    .set({ updatedAt: sql`max(${conversations.updatedAt}, ${at.getTime()})` })
+    .where(eq(conversations.id, conversationId))
+    .returning({ owner: conversations.owner })
+    .get();
+}

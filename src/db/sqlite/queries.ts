@@ -1,0 +1,23 @@
+// SQLite's implementation of every Repository query, in one table for bindQueries.
+import type { DialectQueries } from '../bindQueries.js';
+import { createConversation, deleteConversation, getConversation, listConversations } from './conversations.js';
+import { insertAssistantReply, insertUserTurn, listMessages } from './messages.js';
+import type { SqliteDatabase } from './openSqlite.js';
+import { insertQueryAnalysis, insertQuerySentiments, listTaskResultsOfMessages } from './results.js';
+import { rebuildHourlyCounts, sentimentStats, taskStats } from './stats.js';
+
+export const SQLITE_QUERIES: DialectQueries<SqliteDatabase> = {
+  createConversation,
+  getConversation,
+  listConversations,
+  deleteConversation,
+  listMessages,
+  insertUserTurn,
+  insertAssistantReply,
+  insertQuerySentiments,
+  insertQueryAnalysis,
+  listTaskResultsOfMessages,
+  sentimentStats,
+  taskStats,
+  rebuildHourlyCounts,
+};

@@ -1,0 +1,100 @@
+// taskStats in SQL written once for every dialect, on the same plan as sentimentStats: whole hours plus edges.
+import { and, eq, sql, type Column, type SQL, type Table } from 'drizzle-orm';
+import { ownedBy, ownerKey } from '../owner.js';
+import type { LabelCount, TaskStats, TaskStatsOptions } from '../Repository.js';
+import { sourceIn, timeWithin } from './sentimentStatsQuery.js';
+import { bucketStart, rangeParts, type TimeDialect } from './timeRanges.js';
+
+/** The two tables taskStats reads, in whichever dialect's definitions. */
+export interface TaskStatsTables {
+  results: Table &
+    Record<'owner' | 'task' | 'kind' | 'source' | 'label' | 'confidence' | 'createdAt' | 'conversationId', Column>;
+  hourly: Table & Record<'ownerKey' | 'task' | 'source' | 'label' | 'hourStart' | 'count' | 'confidenceSum', Column>;
+}
+
+/** One row per bucket and label: its count and confidence sum. */
+export interface TaskBucketRow {
+  start: number;
+  label: string;
+  count: number;
+  confidenceSum: number;
+}
+
+/** The one statement behind taskStats: a single pass, from which the totals and label counts are summed. */
+export function taskStatsQuery(tables: TaskStatsTables, dialect: TimeDialect, options: TaskStatsOptions): SQL {
+  const rows = sql.join(rowSources(tables, dialect, options), sql` union all `);
+  return sql`select cast(${bucketStart(options.bucket, dialect)} as double precision) as start, label,
+    cast(sum(count) as double precision) as count, cast(sum(confidence_sum) as double precision) as "confidenceSum"
+    from (${rows}) as counted group by 1, 2 order by 1, 3 desc, 2`;
+}
+
+/** The statement's rows as the API's answer: one point per bucket, labels most frequent first (ties by name). */
+export function toTaskStats(buckets: readonly TaskBucketRow[]): TaskStats {
+  const series: TaskStats['series'] = [];
+  const perLabel = new Map<string, number>();
+  let total = 0;
+  let confidenceSum = 0;
+  for (const { start, label, count, confidenceSum: bucketConfidence } of buckets) {
+    let point = series.at(-1);
+    if (!point || point.start.getTime() !== start) {
+      point = { start: new Date(start), total: 0, labels: [] };
+      series.push(point);
+    }
+    point.total += count;
+    point.labels.push({ label, count });
+    perLabel.set(label, (perLabel.get(label) ?? 0) + count);
+    total += count;
+    confidenceSum += bucketConfidence;
+  }
+  const labels: LabelCount[] = [...perLabel].map(([label, count]) => ({ label, count }));
+  labels.sort((a, b) => b.count - a.count || (a.label < b.label ? -1 : a.label > b.label ? 1 : 0));
+  return { total, averageConfidence: total === 0 ? 0 : confidenceSum / total, labels, series };
+}
+
+// Each source yields rows of (at, label, count, confidence_sum) for the union.
+function rowSources(tables: TaskStatsTables, dialect: TimeDialect, options: TaskStatsOptions): SQL[] {
+  const from = options.from?.getTime();
+  const to = options.to?.getTime();
+  if (options.conversationId !== undefined) return [resultRows(tables, dialect, options, from, to)];
+  const { wholeHours, edges } = rangeParts(from, to);
+  return [
+    ...(wholeHours ? [hourlyRows(tables, dialect, options, ...wholeHours)] : []),
+    ...edges.map(([start, end]) => resultRows(tables, dialect, options, start, end)),
+  ];
+}
+
+function hourlyRows(
+  { hourly }: TaskStatsTables,
+  dialect: TimeDialect,
+  options: TaskStatsOptions,
+  from: number | undefined,
+  to: number | undefined,
+): SQL {
+  const where = and(
+    eq(hourly.ownerKey, ownerKey(options.owner)),
+    eq(hourly.task, options.task),
+    sourceIn(hourly.source, options),
+    timeWithin(hourly.hourStart, from, to),
+  );
+  return sql`select ${dialect.epochMs(hourly.hourStart)} as at, ${hourly.label} as label, ${hourly.count} as count,
+    ${hourly.confidenceSum} as confidence_sum from ${hourly} where ${where}`;
+}
+
+function resultRows(
+  { results: t }: TaskStatsTables,
+  dialect: TimeDialect,
+  options: TaskStatsOptions,
+  from: number | undefined,
+  to: number | undefined,
+): SQL {
+  const where = and(
+    ownedBy(t.owner, options.owner),
+    eq(t.task, options.task),
+    sourceIn(t.source, options),
+    eq(t.kind, 'classify'),
+    options.conversationId === undefined ? undefined : eq(t.conversationId, options.conversationId),
+    timeWithin(t.createdAt, from, to),
+  );
+  return sql`select ${dialect.epochMs(t.createdAt)} as at, ${t.label} as label, 1 as count,
+    ${t.confidence} as confidence_sum from ${t} where ${where}`;
+}

@@ -85,24 +85,41 @@ export async function waitForLastReply(page: Page, state: string): Promise<void>
   );
 }
 
+/** One visible state of the latest turn: its badge's label, how many task chips it shows, its reply's deltas and state. */
+export interface TurnTimelineEntry {
+  badge: string | null;
+  chips: number;
+  tokens: number;
+  state: string | null;
+}
+
 /**
- * Records, in page order, every visible change to the latest turn: whether its badge has a label, how many
- * deltas its reply holds, and the reply's state. Installed before the page's own script runs.
+ * Records, in page order, every visible change to the latest turn (see TurnTimelineEntry). Installed before the
+ * page's own script runs; `turnTimeline(page)` reads it back.
  */
 export async function recordTurnTimeline(context: BrowserContext): Promise<void> {
   await context.addInitScript(() => {
-    type Entry = { badge: string | null; tokens: number; state: string | null };
-    const timeline: Entry[] = [];
-    (window as unknown as { turnTimeline: Entry[] }).turnTimeline = timeline;
+    const timeline: TurnTimelineEntry[] = [];
+    (window as unknown as { turnTimeline: TurnTimelineEntry[] }).turnTimeline = timeline;
     new MutationObserver(() => {
       const user = [...document.querySelectorAll<HTMLElement>('[data-role="user-message"]')].at(-1);
       const reply = [...document.querySelectorAll<HTMLElement>('[data-role="reply"]')].at(-1);
       const badge = user?.querySelector<HTMLElement>('[data-testid="sentiment-badge"]');
-      const entry = { badge: badge?.dataset.label ?? null, tokens: Number(reply?.dataset.tokens ?? 0), state: reply?.dataset.state ?? null };
+      const entry = {
+        badge: badge?.dataset.label ?? null,
+        chips: user?.querySelectorAll('[data-testid="task-chip"]').length ?? 0,
+        tokens: Number(reply?.dataset.tokens ?? 0),
+        state: reply?.dataset.state ?? null,
+      };
       const last = timeline.at(-1);
-      if (!last || last.badge !== entry.badge || last.tokens !== entry.tokens || last.state !== entry.state) timeline.push(entry);
+      if (!last || (Object.keys(entry) as (keyof TurnTimelineEntry)[]).some((key) => last[key] !== entry[key]))
+        timeline.push(entry);
     }).observe(document, { subtree: true, childList: true, attributes: true, characterData: true });
   });
+}
+
+export function turnTimeline(page: Page): Promise<TurnTimelineEntry[]> {
+  return page.evaluate(() => (window as unknown as { turnTimeline: TurnTimelineEntry[] }).turnTimeline);
 }
 
 export interface SocketRecord {

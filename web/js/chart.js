@@ -1,17 +1,33 @@
-// A stacked bar chart in SVG: one bar per time slot, positive / neutral / negative stacked, with an accessible title.
+// A stacked bar chart in SVG: one bar per time slot, one segment per label (positive / neutral / negative for
+// sentiment), with an accessible title.
 import { svg } from './dom.js';
 
 export const SERIES = ['positive', 'neutral', 'negative'];
+/** Colour classes `c0`…`c7` for labels other than sentiment's (styles.css holds the colours). */
+const PALETTE_SIZE = 8;
 const MARGIN = { top: 14, right: 12, bottom: 30, left: 40 };
 /** Room one x-axis label needs; labels are thinned out to fit. */
 const LABEL_WIDTH = 60;
 let chartCount = 0;
 
 /**
- * `slots`: `{ start, positive, neutral, negative, total }`, oldest first, empty ones included so the time axis
- * is even. `tickLabel(slot)` and `barTitle(slot)` say what a slot is in words.
+ * Colour classes for a task's labels: its own labels in their order get `c0`, `c1`…, so a label keeps its colour
+ * whatever the period shows; a label the task no longer defines gets one from its name.
  */
-export function stackedBarChart({ slots, width, height, title, description, tickLabel, barTitle }) {
+export function labelColour(taskLabels, label) {
+  const index = taskLabels.indexOf(label);
+  if (index >= 0) return `c${index % PALETTE_SIZE}`;
+  let hash = 0;
+  for (const char of label) hash = (hash * 31 + char.codePointAt(0)) >>> 0;
+  return `c${hash % PALETTE_SIZE}`;
+}
+
+/**
+ * `series`: `{ key, colour }` from the bottom of a bar up (`colour` names a `chart__segment--` class). `slots`:
+ * `{ start, total, counts }` with a count per key, oldest first, empty ones included so the time axis is even.
+ * `tickLabel(slot)` and `barTitle(slot)` say what a slot is in words.
+ */
+export function stackedBarChart({ slots, series, width, height, title, description, tickLabel, barTitle }) {
   const id = `chart-${++chartCount}`;
   const plotWidth = width - MARGIN.left - MARGIN.right;
   const plotHeight = height - MARGIN.top - MARGIN.bottom;
@@ -25,31 +41,47 @@ export function stackedBarChart({ slots, width, height, title, description, tick
   for (let value = 0; value <= top; value += step) {
     gridLines.push(
       svg('line', { class: 'chart__grid', x1: MARGIN.left, x2: width - MARGIN.right, y1: y(value), y2: y(value) }),
-      svg('text', { class: 'chart__tick', x: MARGIN.left - 6, y: y(value), 'text-anchor': 'end', 'dominant-baseline': 'middle', text: String(value) }),
+      svg('text', {
+        class: 'chart__tick',
+        x: MARGIN.left - 6,
+        y: y(value),
+        'text-anchor': 'end',
+        'dominant-baseline': 'middle',
+        text: String(value),
+      }),
     );
   }
 
   const bars = slots.map((slot, index) => {
     const x = MARGIN.left + index * slotWidth + (slotWidth - barWidth) / 2;
     let base = 0;
-    const segments = SERIES.filter((series) => slot[series] > 0).map((series) => {
-      const rect = svg('rect', {
-        class: `chart__segment chart__segment--${series}`,
-        x,
-        y: y(base + slot[series]),
-        width: barWidth,
-        height: y(base) - y(base + slot[series]),
-        dataset: { label: series, count: String(slot[series]) },
+    const segments = series
+      .filter(({ key }) => slot.counts[key] > 0)
+      .map(({ key, colour }) => {
+        const count = slot.counts[key];
+        const rect = svg('rect', {
+          class: `chart__segment chart__segment--${colour}`,
+          x,
+          y: y(base + count),
+          width: barWidth,
+          height: y(base) - y(base + count),
+          dataset: { label: key, count: String(count) },
+        });
+        base += count;
+        return rect;
       });
-      base += slot[series];
-      return rect;
-    });
     return svg(
       'g',
       { class: 'chart__bar', dataset: { start: slot.start, total: String(slot.total) } },
       svg('title', { text: barTitle(slot) }),
       // An invisible full-height target, so a slot's tooltip shows even over a short bar.
-      svg('rect', { class: 'chart__hit', x: MARGIN.left + index * slotWidth, y: MARGIN.top, width: slotWidth, height: plotHeight }),
+      svg('rect', {
+        class: 'chart__hit',
+        x: MARGIN.left + index * slotWidth,
+        y: MARGIN.top,
+        width: slotWidth,
+        height: plotHeight,
+      }),
       segments,
     );
   });
@@ -69,7 +101,14 @@ export function stackedBarChart({ slots, width, height, title, description, tick
 
   return svg(
     'svg',
-    { class: 'chart__svg', width, height, viewBox: `0 0 ${width} ${height}`, role: 'img', 'aria-labelledby': `${id}-title ${id}-desc` },
+    {
+      class: 'chart__svg',
+      width,
+      height,
+      viewBox: `0 0 ${width} ${height}`,
+      role: 'img',
+      'aria-labelledby': `${id}-title ${id}-desc`,
+    },
     svg('title', { id: `${id}-title`, text: title }),
     svg('desc', { id: `${id}-desc`, text: description }),
     gridLines,

@@ -5,6 +5,7 @@ import { ApiError } from './errors.js';
 import { apiLocale, formatDateTime, localize } from './i18n.js';
 import { errorNotice, storedMessage, welcome } from './messageViews.js';
 import { settings } from './settings.js';
+import { TASK_RESULT_FIELDS } from './taskChips.js';
 
 const PAGE_SIZE = 30;
 
@@ -21,9 +22,11 @@ const CONVERSATION = `query Conversation($id: ID!) {
     messages {
       id role content status finishReason tokenCount latencyMs
       sentiment { label confidence emoji display }
+      taskResults { ...TaskResultFields }
     }
   }
-}`;
+}
+${TASK_RESULT_FIELDS}`;
 
 export function createChatView({ api, onEnterKey }) {
   const list = byId('conversation-list');

@@ -1,18 +1,20 @@
-// One chat turn on the page: the message, its sentiment badge on ChatStarted, the reply growing token by token.
+// One chat turn on the page: the message, its sentiment badge and task chips on ChatStarted, the reply growing token by token.
 import { ApiError } from './errors.js';
-import { appendTokens, assistantReply, errorNotice, setReplyState, showSentiment, userMessage } from './messageViews.js';
+import { TASK_RESULT_FIELDS } from './taskChips.js';
+import { appendTokens, assistantReply, errorNotice, setReplyState, showAnalysis, userMessage } from './messageViews.js';
 
 const CHAT_STREAM = `subscription ChatStream($input: ChatInput!) {
   chatStream(input: $input) {
     __typename
     ... on ChatStarted {
       conversation { id title updatedAt }
-      userMessage { id sentiment { label confidence emoji display } }
+      userMessage { id sentiment { label confidence emoji display } taskResults { ...TaskResultFields } }
     }
     ... on ChatToken { index text }
     ... on ChatDone { finishReason reply { id content status finishReason tokenCount latencyMs } }
   }
-}`;
+}
+${TASK_RESULT_FIELDS}`;
 
 const REPLY_STATES = { COMPLETE: 'complete', ABORTED: 'stopped', FAILED: 'failed' };
 
@@ -50,29 +52,34 @@ export function startTurn({ api, container, input, onStarted, onSettled, onRetry
     onSettled();
   };
 
-  const cancel = api.subscribe(CHAT_STREAM, { input }, {
-    next: ({ chatStream: event }) => {
-      if (event.__typename === 'ChatStarted') {
-        userElement.dataset.messageId = event.userMessage.id;
-        showSentiment(userElement, event.userMessage.sentiment);
-        replyElement = assistantReply();
-        appendScrolled(container, replyElement);
-        onStarted(event.conversation);
-      } else if (event.__typename === 'ChatToken') {
-        pendingText += event.text;
-        pendingDeltas += 1;
-        frame ||= requestAnimationFrame(flushTokens);
-      } else if (event.__typename === 'ChatDone') {
-        flushTokens();
-        finished = true;
-        replyElement.dataset.messageId = event.reply.id;
-        setReplyState(replyElement, REPLY_STATES[event.reply.status] ?? 'complete', event.reply);
-      }
+  const cancel = api.subscribe(
+    CHAT_STREAM,
+    { input },
+    {
+      next: ({ chatStream: event }) => {
+        if (event.__typename === 'ChatStarted') {
+          userElement.dataset.messageId = event.userMessage.id;
+          showAnalysis(userElement, event.userMessage);
+          replyElement = assistantReply();
+          appendScrolled(container, replyElement);
+          onStarted(event.conversation);
+        } else if (event.__typename === 'ChatToken') {
+          pendingText += event.text;
+          pendingDeltas += 1;
+          frame ||= requestAnimationFrame(flushTokens);
+        } else if (event.__typename === 'ChatDone') {
+          flushTokens();
+          finished = true;
+          replyElement.dataset.messageId = event.reply.id;
+          setReplyState(replyElement, REPLY_STATES[event.reply.status] ?? 'complete', event.reply);
+        }
+      },
+      // A stream that ends without ChatDone was cut off (a socket closed normally, say): not a finished reply.
+      complete: () =>
+        finished ? settle() : fail(new ApiError({ code: 'CONNECTION_LOST', message: 'The stream ended early.' })),
+      error: (error) => fail(error),
     },
-    // A stream that ends without ChatDone was cut off (a socket closed normally, say): not a finished reply.
-    complete: () => (finished ? settle() : fail(new ApiError({ code: 'CONNECTION_LOST', message: 'The stream ended early.' }))),
-    error: (error) => fail(error),
-  });
+  );
 
   function fail(error) {
     // A transport can report one failure twice (an error, then the end of the stream): one notice is enough.

@@ -19,6 +19,11 @@ export function apiLocale() {
   return current === 'zh' ? 'ZH' : 'EN';
 }
 
+/** Whether the page has a string for `key` (a built-in task's name has one; a TASKS_FILE task's has not). */
+export function hasString(key) {
+  return Object.hasOwn(STRINGS.en, key);
+}
+
 export function t(key, args = {}) {
   const template = STRINGS[current][key] ?? STRINGS.en[key] ?? key;
   return template.replace(/\{(\w+)\}/g, (match, name) => (name in args ? String(args[name]) : match));
@@ -65,7 +70,9 @@ function apply(element) {
 }
 
 export function formatPercent(value) {
-  return new Intl.NumberFormat(current === 'zh' ? 'zh-CN' : 'en', { style: 'percent', maximumFractionDigits: 0 }).format(value);
+  return new Intl.NumberFormat(current === 'zh' ? 'zh-CN' : 'en', { style: 'percent', maximumFractionDigits: 0 }).format(
+    value,
+  );
 }
 
 export function formatDateTime(value, options = { dateStyle: 'medium', timeStyle: 'short' }) {

@@ -1,25 +1,42 @@
-// The chat's building blocks: user messages with their sentiment badge, assistant replies in each state, errors.
+// The chat's building blocks: user messages with their sentiment badge and task chips, assistant replies in each state, errors.
 import { h } from './dom.js';
 import { formatPercent, localize } from './i18n.js';
+import { taskChips } from './taskChips.js';
 
-/** A user message; `sentiment` null shows a pending badge until `showSentiment` fills it. */
-export function userMessage(content, sentiment = null) {
-  const badge = h('span', { class: 'badge badge--pending', dataset: { testid: 'sentiment-badge' } });
-  const element = h(
+/** A user message, with a pending badge until `showAnalysis` fills it in. */
+export function userMessage(content) {
+  return h(
     'article',
     { class: 'message message--user', dataset: { role: 'user-message', state: 'pending' } },
     h('p', { class: 'message__text', text: content }),
-    badge,
+    h(
+      'span',
+      { class: 'badge badge--pending', dataset: { testid: 'sentiment-badge' } },
+      h('span', { class: 'spinner', 'aria-hidden': 'true' }),
+      localize(h('span'), 'sentiment.pending'),
+    ),
+    h('div', { class: 'task-chips', hidden: true, dataset: { testid: 'task-chips' } }),
   );
-  if (sentiment) showSentiment(element, sentiment);
-  else badge.append(h('span', { class: 'spinner', 'aria-hidden': 'true' }), localize(h('span'), 'sentiment.pending'));
-  return element;
+}
+
+/**
+ * Shows what the chat's tasks found (a Message's `sentiment` and `taskResults`): the sentiment badge, and a chip
+ * for each other result. Without sentiment among the server's CHAT_TASKS, there is no badge.
+ */
+export function showAnalysis(messageElement, { sentiment, taskResults = [] }) {
+  const badge = messageElement.querySelector('[data-testid="sentiment-badge"]');
+  if (sentiment) showSentiment(badge, sentiment);
+  else badge.remove();
+  const chips = taskChips(taskResults);
+  const container = messageElement.querySelector('[data-testid="task-chips"]');
+  container.replaceChildren(...chips);
+  container.hidden = chips.length === 0;
+  messageElement.dataset.state = 'classified';
 }
 
 /** Fills the badge: emoji, the label in the page language, and how sure the model is. */
-export function showSentiment(messageElement, sentiment) {
+function showSentiment(badge, sentiment) {
   const label = sentiment.label.toLowerCase();
-  const badge = messageElement.querySelector('[data-testid="sentiment-badge"]');
   badge.className = `badge badge--${label}`;
   badge.dataset.label = label;
   badge.dataset.confidence = String(sentiment.confidence);
@@ -29,9 +46,10 @@ export function showSentiment(messageElement, sentiment) {
     localize(h('span', { class: 'badge__prefix' }), 'sentiment.prefix'),
     h('span', { class: 'badge__separator', text: ': ' }),
     localize(h('strong', { class: 'badge__label' }), `label.${label}`),
-    localize(h('span', { class: 'badge__confidence' }), 'sentiment.confidence', { value: formatPercent(sentiment.confidence) }),
+    localize(h('span', { class: 'badge__confidence' }), 'sentiment.confidence', {
+      value: formatPercent(sentiment.confidence),
+    }),
   );
-  messageElement.dataset.state = 'classified';
 }
 
 const STATE_NOTES = { stopped: 'reply.stopped', failed: 'reply.failed' };
@@ -86,7 +104,9 @@ export function errorNotice(error, { onRetry, onEnterKey }) {
     h(
       'div',
       { class: 'notice__actions' },
-      error.code === 'UNAUTHENTICATED' ? localize(h('button', { type: 'button', onclick: onEnterKey }), 'error.enterKey') : null,
+      error.code === 'UNAUTHENTICATED'
+        ? localize(h('button', { type: 'button', onclick: onEnterKey }), 'error.enterKey')
+        : null,
       localize(h('button', { type: 'button', class: 'retry-button', onclick: onRetry }), 'error.retry'),
     ),
   );
@@ -94,7 +114,12 @@ export function errorNotice(error, { onRetry, onEnterKey }) {
 
 /** A stored message as the page shows it after a reload. */
 export function storedMessage(message) {
-  if (message.role === 'USER') return userMessage(message.content, message.sentiment);
+  if (message.role === 'USER') {
+    const element = userMessage(message.content);
+    element.dataset.messageId = message.id;
+    showAnalysis(element, message);
+    return element;
+  }
   const state = { COMPLETE: 'complete', ABORTED: 'stopped', FAILED: 'failed' }[message.status] ?? 'complete';
   const element = assistantReply({ content: message.content, state });
   element.dataset.messageId = message.id;
@@ -103,10 +128,5 @@ export function storedMessage(message) {
 }
 
 export function welcome() {
-  return h(
-    'div',
-    { class: 'welcome' },
-    localize(h('h2'), 'chat.welcomeTitle'),
-    localize(h('p'), 'chat.welcomeText'),
-  );
+  return h('div', { class: 'welcome' }, localize(h('h2'), 'chat.welcomeTitle'), localize(h('p'), 'chat.welcomeText'));
 }

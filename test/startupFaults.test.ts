@@ -2,8 +2,9 @@
 import { writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import path from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, inject, it } from 'vitest';
 import { openSqlite, type SqliteDatabase } from '../src/db/index.js';
+import { freePort } from './support/postgresServer.js';
 import { spawnService, stopProcess, type ProcessExit } from './support/serviceProcess.js';
 import { createScratchDir } from './support/testApp.js';
 
@@ -68,6 +69,41 @@ describe.concurrent('start-up faults', () => {
     leftovers.push(() => void (locker?.sqlite.inTransaction && locker.sqlite.exec('ROLLBACK')));
     const result = await runToExit({ DATABASE_PATH: lockedDatabasePath, DATABASE_BUSY_TIMEOUT_MS: '100' });
     expectOneClearLine(result, /^all-in-one: Error: Database .*locked\.db is locked by another connection/);
+  });
+
+  it('a PostgreSQL that refuses the connection, named by host and port, password hidden', async () => {
+    const port = await freePort();
+    const result = await runToExit({
+      DATABASE_URL: `postgres://aio:s3cret-pass@127.0.0.1:${port}/aio`,
+      DATABASE_CONNECT_TIMEOUT_MS: '2000',
+    });
+    expectOneClearLine(
+      result,
+      new RegExp(`^all-in-one: Error: PostgreSQL at 127\\.0\\.0\\.1:${port}/aio is unavailable: the connection was refused`),
+    );
+    expect(result.stderr + result.stdout).not.toContain('s3cret-pass');
+  });
+
+  it.runIf(inject('postgresAdminUrl'))('a PostgreSQL that refuses the password', async () => {
+    const url = new URL(inject('postgresAdminUrl'));
+    url.password = 'wrong-pass-123';
+    const result = await runToExit({ DATABASE_URL: url.href });
+    expectOneClearLine(
+      result,
+      new RegExp(
+        `^all-in-one: Error: PostgreSQL at 127\\.0\\.0\\.1:${url.port}/postgres is unavailable: it refused the password`,
+      ),
+    );
+    expect(result.stderr + result.stdout).not.toContain('wrong-pass-123');
+  });
+
+  it('a DATABASE_URL that is not a postgres:// URL, not echoed', async () => {
+    const result = await runToExit({ DATABASE_URL: 'mysql://root:hunter2@db/app' });
+    expectOneClearLine(
+      result,
+      /^all-in-one: Invalid configuration: DATABASE_URL: expected a postgres:\/\/ or postgresql:\/\/ URL/,
+    );
+    expect(result.stderr).not.toContain('hunter2');
   });
 
   it('an hf: model whose host never answers (offline, firewalled) names what it tried and what to set instead', async () => {

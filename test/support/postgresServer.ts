@@ -1,6 +1,7 @@
 // A throw-away PostgreSQL server for tests and benchmarks: Debian's binaries, a temp data folder, loopback only.
 import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -12,7 +13,7 @@ const DEBIAN_ROOT = '/usr/lib/postgresql';
 const START_TIMEOUT_MS = 30_000;
 
 export interface PostgresServer {
-  /** A superuser URL on 127.0.0.1 (no password: trust on loopback, for tests only). */
+  /** A superuser URL on 127.0.0.1, with the server's random password (TCP connections must authenticate). */
   url: string;
   port: number;
   stop(): Promise<void>;
@@ -43,7 +44,25 @@ export async function startPostgres(bin: string): Promise<PostgresServer> {
   // setpriv execs the server itself (no process in between), so signals reach it directly.
   const as = (command: string, args: string[]): [string, string[]] =>
     asRoot ? ['setpriv', ['--reuid=postgres', '--regid=postgres', '--init-groups', command, ...args]] : [command, args];
-  await run(...as(path.join(bin, 'initdb'), ['-D', dataDir, '-U', 'postgres', '-A', 'trust', '-E', 'UTF8', '--no-sync']));
+  // Password authentication over TCP, as a real server has it, so a wrong password is refused as it would be.
+  const password = randomBytes(12).toString('hex');
+  const passwordFile = path.join(dir, 'password');
+  writeFileSync(passwordFile, password);
+  if (asRoot) chownSync(passwordFile, ...postgresIds());
+  await run(
+    ...as(path.join(bin, 'initdb'), [
+      '-D',
+      dataDir,
+      '-U',
+      'postgres',
+      '--auth-local=trust',
+      '--auth-host=scram-sha-256',
+      `--pwfile=${passwordFile}`,
+      '-E',
+      'UTF8',
+      '--no-sync',
+    ]),
+  );
   const port = await freePort();
   const [command, args] = as(path.join(bin, 'postgres'), [
     '-D',
@@ -66,7 +85,7 @@ export async function startPostgres(bin: string): Promise<PostgresServer> {
   const server = spawn(command, args, { stdio: ['ignore', 'ignore', 'pipe'] });
   let log = '';
   server.stderr?.on('data', (chunk: Buffer) => (log = (log + chunk.toString()).slice(-4000)));
-  const url = `postgres://postgres@127.0.0.1:${port}/postgres`;
+  const url = `postgres://postgres:${password}@127.0.0.1:${port}/postgres`;
   try {
     await untilAccepting(url, server, () => log);
   } catch (error) {
@@ -147,7 +166,7 @@ function stopProcess(child: ChildProcess): Promise<void> {
   });
 }
 
-function freePort(): Promise<number> {
+export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = net.createServer();
     server.once('error', reject);

@@ -1,4 +1,5 @@
 // PostgreSQL's and the network's errors mapped onto the typed database errors; anything else (a bug) passes through.
+import { DrizzleQueryError } from 'drizzle-orm/errors';
 import pg from 'pg';
 import { DatabaseError, DatabaseLockedError, DatabaseUnavailableError } from '../errors.js';
 
@@ -60,6 +61,8 @@ export function toPostgresError(error: unknown, location: string): DatabaseError
   if (NETWORK_CODES.includes(code)) return unavailable(location, REASONS[code] ?? code, error);
   if (error instanceof AggregateError) return toPostgresError(error.errors[0], location);
   if (CONNECTION_MESSAGES.some((pattern) => pattern.test(message))) return unavailable(location, message, error);
+  // drizzle wraps the driver's error ("Failed query: …") with the driver's as its cause.
+  if (error instanceof DrizzleQueryError) return toPostgresError(error.cause, location);
   return undefined;
 }
 

@@ -91,6 +91,9 @@ export async function openPostgres(options: OpenPostgresOptions): Promise<Postgr
   // An idle connection that drops (a server restart) is removed from the pool and the next statement reports it;
   // without a listener the 'error' event would end the process.
   pool.on('error', () => {});
+  // A connection that drops while checked out (in a transaction) also emits 'error', where the pool no longer
+  // listens; the statement on it fails and reports it, so the event itself needs no more than a listener.
+  pool.on('connect', (client) => client.on('error', () => {}));
   const mapError = (error: unknown): unknown => toPostgresError(error, location) ?? error;
   try {
     if (options.readonly) await assertMigrated(pool, location);

@@ -5,6 +5,7 @@ import { fairness } from './fairness.js';
 import type { Benchmark } from './lib/benchmark.js';
 import { memory } from './memory.js';
 import { multiTurn } from './multiTurn.js';
+import { replicas } from './replicas.js';
 import { runtime } from './runtime.js';
 import { sentiment } from './sentiment.js';
 import { startup } from './startup.js';
@@ -20,4 +21,5 @@ export const BENCHMARKS: readonly Benchmark[] = [
   analytics,
   startup,
   runtime,
+  replicas,
 ];

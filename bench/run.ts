@@ -17,9 +17,16 @@ export async function runSuite(options: BenchOptions, benchmarks: readonly Bench
   const results: BenchmarkResult[] = [];
   let quietBudgetMs = QUIET_BUDGET_MS;
   for (const benchmark of benchmarks) {
+    const missing = benchmark.unavailable?.();
+    if (missing !== undefined) {
+      options.log(`${benchmark.id}: left out: ${missing}`);
+      continue;
+    }
     // A smoke run only proves that the code runs; a real one waits (within a budget) for the CPU's other users.
     const waitStarted = performance.now();
-    const idle = options.smoke ? undefined : await waitForQuiet({ ...DEFAULT_QUIET, maxWaitMs: quietBudgetMs, log: options.log });
+    const idle = options.smoke
+      ? undefined
+      : await waitForQuiet({ ...DEFAULT_QUIET, maxWaitMs: quietBudgetMs, log: options.log });
     quietBudgetMs = Math.max(0, quietBudgetMs - (performance.now() - waitStarted));
     const result = await runBenchmark(benchmark, options);
     if (idle !== undefined) result.settings['CPU idle before start'] = `${Math.round(idle * 100)}%`;
@@ -41,7 +48,9 @@ if (isMainModule(import.meta.url)) {
   const { options, only } = parseCommandLine();
   const unknown = only.filter((id) => !BENCHMARKS.some((benchmark) => benchmark.id === id));
   if (unknown.length > 0) {
-    throw new Error(`Unknown benchmark ${unknown.join(', ')}; choose from ${BENCHMARKS.map((benchmark) => benchmark.id).join(', ')}.`);
+    throw new Error(
+      `Unknown benchmark ${unknown.join(', ')}; choose from ${BENCHMARKS.map((benchmark) => benchmark.id).join(', ')}.`,
+    );
   }
   const selected = only.length > 0 ? BENCHMARKS.filter((benchmark) => only.includes(benchmark.id)) : BENCHMARKS;
   const suite = await runSuite(options, selected);

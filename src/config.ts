@@ -120,7 +120,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
       max: 3_600_000,
     }),
     // Host and port tell apart replicas on one machine as well as on many; one SQLite file has one instance.
-    replicaName: read.optionalString('REPLICA_NAME') ?? (databaseUrl === undefined ? undefined : `${os.hostname()}:${port}`),
+    replicaName: read.optional('REPLICA_NAME') ?? (databaseUrl === undefined ? undefined : `${os.hostname()}:${port}`),
     logLevel: read.oneOf('LOG_LEVEL', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], 'info'),
     playground: read.boolean('PLAYGROUND', true),
     model: read.string('MODEL', DEFAULT_MODEL),
@@ -240,10 +240,6 @@ class EnvReader {
 
   string(name: string, fallback: string): string {
     return this.#raw(name) ?? fallback;
-  }
-
-  optionalString(name: string): string | undefined {
-    return this.#raw(name);
   }
 
   integer(name: string, fallback: number, range: { min: number; max: number }): number {

@@ -29,6 +29,8 @@ export interface Benchmark {
   /** Also the npm script suffix: `npm run bench:<id>`. */
   id: string;
   title: string;
+  /** Why this machine cannot run it (a missing server package), or undefined; the suite then leaves it out. */
+  unavailable?(): string | undefined;
   run(options: BenchOptions): Promise<Omit<BenchmarkResult, 'id' | 'title' | 'durationMs'>>;
 }
 
@@ -91,7 +93,12 @@ export function parseCommandLine(argv = process.argv.slice(2)): CommandLine {
       sentences: loadSentences(),
       log: (message) => process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${message}\n`),
     },
-    only: values.only ? values.only.split(',').map((id) => id.trim()).filter(Boolean) : [],
+    only: values.only
+      ? values.only
+          .split(',')
+          .map((id) => id.trim())
+          .filter(Boolean)
+      : [],
   };
 }
 

@@ -10,6 +10,7 @@ import { runtime } from './runtime.js';
 import { sentiment } from './sentiment.js';
 import { startup } from './startup.js';
 import { streaming } from './streaming.js';
+import { tasks } from './tasks.js';
 
 export const BENCHMARKS: readonly Benchmark[] = [
   streaming,
@@ -22,4 +23,5 @@ export const BENCHMARKS: readonly Benchmark[] = [
   startup,
   runtime,
   replicas,
+  tasks,
 ];

@@ -59,6 +59,7 @@ describe('npm run bench -- --smoke', () => {
       'analytics/task-stats-db',
       ...(postgres ? ['analytics/stats-graphql-postgres', 'analytics/task-stats-db-postgres'] : []),
       ...(nativeBuilt ? ['runtime/decode-native'] : []),
+      'tasks/analyze-two-tasks',
     ]);
     const report = renderReport(suite);
     for (const result of suite.benchmarks) expect(report).toContain(`## ${result.title}`);

@@ -13,6 +13,7 @@ import type { JobContext } from '../src/engine/Scheduler.js';
 import { INTENT_DEFINITION } from '../src/engine/tasks/builtinTasks.js';
 import { Classifier, type ClassifierTask } from '../src/engine/tasks/Classifier.js';
 import type { ClassifyTaskDefinition } from '../src/engine/tasks/definitions.js';
+import { answerSchemaOf } from '../src/engine/tasks/answerSchema.js';
 import { classifierTaskOf } from '../src/engine/tasks/taskPrompts.js';
 import { tokenizeParts } from '../src/engine/tokenizeParts.js';
 import { loadTestEngine, TEST_THREADS } from './support/testApp.js';
@@ -387,5 +388,26 @@ analyze: [urgency, sentiment]
     const attempt = () => loadTaskDefinitions(file());
     expect(attempt).toThrow(TaskDefinitionError);
     expect(attempt).toThrow(message);
+  });
+});
+
+describe("an extraction's answer against its schema", () => {
+  const answer = answerSchemaOf('names', {
+    type: 'array',
+    items: { type: 'string', minLength: 1, maxLength: 4 },
+    maxItems: 2,
+  });
+
+  it('counts string lengths in code points, as the grammar that generated the answer does', () => {
+    // 𝑌 is one code point and two UTF-16 units: node-llama-cpp's own parse refused such an answer of its grammar.
+    expect(answer.parse('["𝑌𝑌𝑌𝑌", "ab"]')).toEqual(['𝑌𝑌𝑌𝑌', 'ab']);
+    expect(() => answer.parse('["𝑌𝑌𝑌𝑌𝑌"]')).toThrow(/task "names" does not match its schema/);
+  });
+
+  it('refuses what the schema does not allow, and text that is not JSON', () => {
+    expect(() => answer.parse('["a", "b", "c"]')).toThrow(/does not match/);
+    expect(() => answer.parse('[""]')).toThrow(/does not match/);
+    expect(() => answer.parse('[1]')).toThrow(/does not match/);
+    expect(() => answer.parse('["a"')).toThrow(SyntaxError);
   });
 });

@@ -1,5 +1,7 @@
 // Runs the real service (`src/main.ts`) as a child process on loopback, and times its way to ready.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { bundleService } from './bundle.js';
 import { createServer } from 'node:net';
 import { PROJECT_ROOT } from './paths.js';
@@ -43,7 +45,10 @@ export async function startServiceProcess(
   const [command, args] =
     via === 'npm'
       ? ['npm', ['start', '--silent']]
-      : [process.execPath, via === 'tsx' ? ['--import', 'tsx', 'src/main.ts'] : [await serviceBundle()]];
+      : [
+          process.execPath,
+          via === 'tsx' ? ['--import', 'tsx', 'src/main.ts'] : [...npmStartNodeFlags(), await serviceBundle()],
+        ];
   const child = spawn(command, args, {
     cwd: PROJECT_ROOT,
     env: {
@@ -102,6 +107,16 @@ export async function startServiceProcess(
       clearTimeout(timer);
     },
   };
+}
+
+/** The Node flags `npm start` gives the bundle (package.json's start script), so the benchmark runs what users run. */
+function npmStartNodeFlags(): string[] {
+  const manifest = JSON.parse(readFileSync(path.join(PROJECT_ROOT, 'package.json'), 'utf8')) as {
+    scripts: { start: string };
+  };
+  const words = manifest.scripts.start.trim().split(/\s+/);
+  if (words[0] !== 'node') throw new Error(`npm start no longer runs node directly: ${manifest.scripts.start}`);
+  return words.slice(1, -1).filter((word) => word.startsWith('--'));
 }
 
 let bundled: Promise<string> | undefined;

@@ -12,6 +12,7 @@ import type { Locale } from '../prompts.js';
 import type { JobContext } from '../Scheduler.js';
 import { syncSequence } from '../syncSequence.js';
 import { tokenizeParts } from '../tokenizeParts.js';
+import { answerSchemaOf, type AnswerSchema } from './answerSchema.js';
 import type { ExtractTaskDefinition } from './definitions.js';
 import { maxAnswerTokens } from './schemaBound.js';
 import { extractPrompt } from './taskPrompts.js';
@@ -31,6 +32,7 @@ export interface Extraction {
 
 interface Plan {
   grammar: LlamaJsonSchemaGrammar<any>;
+  answer: AnswerSchema;
   maxTokens: number;
   prefixTokens: Record<Locale, Token[]>;
 }
@@ -58,7 +60,12 @@ export class Extractor {
       zh: tokenizeParts(this.#model, extractPrompt(task, 'zh').prefix),
       en: tokenizeParts(this.#model, extractPrompt(task, 'en').prefix),
     };
-    this.#plans.set(task.name, { grammar, maxTokens: task.maxTokens ?? maxAnswerTokens(task.schema), prefixTokens });
+    this.#plans.set(task.name, {
+      grammar,
+      answer: answerSchemaOf(task.name, task.schema),
+      maxTokens: task.maxTokens ?? maxAnswerTokens(task.schema),
+      prefixTokens,
+    });
     this.#tasks.set(task.name, task);
   }
 
@@ -104,7 +111,7 @@ export class Extractor {
     }
     const json = this.#model.detokenize(generated);
     return {
-      value: plan.grammar.parse(json),
+      value: plan.answer.parse(json),
       json,
       tokens: generated.length,
       promptTokens: evaluated,

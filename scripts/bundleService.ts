@@ -13,8 +13,13 @@ export const SERVICE_BUNDLE_PATH = path.join(PROJECT_ROOT, 'dist', 'service', 'm
 
 export async function bundleService(outfile: string = SERVICE_BUNDLE_PATH): Promise<string> {
   await build({
-    entryPoints: [path.join(PROJECT_ROOT, 'src', 'main.ts')],
-    outfile,
+    entryPoints: { [path.basename(outfile, '.mjs')]: path.join(PROJECT_ROOT, 'src', 'main.ts') },
+    outdir: path.dirname(outfile),
+    outExtension: { '.js': '.mjs' },
+    // Code reached only by a dynamic import() (PostgreSQL's repository) goes into a chunk of its own, so its
+    // packages (pg) load only when it is used; chunks sit beside the entry, at the same depth.
+    splitting: true,
+    chunkNames: '[name]-[hash]',
     bundle: true,
     platform: 'node',
     format: 'esm',

@@ -1,7 +1,8 @@
 // Fills a database (a SQLite file or a PostgreSQL URL) with synthetic sentiment results spread over the last year,
 // for the analytics benchmark.
 import { parseArgs } from 'node:util';
-import { PostgresRepository, SqliteRepository, type Repository, type SentimentLabel } from '../src/db/index.js';
+import { SqliteRepository, type Repository, type SentimentLabel } from '../src/db/index.js';
+import { PostgresRepository } from '../src/db/postgres/index.js';
 import { newId } from '../src/db/ids.js';
 
 const DEFAULT_COUNT = 1_000_000;

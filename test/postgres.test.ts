@@ -4,7 +4,8 @@ import { readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { DatabaseUnavailableError, PostgresRepository } from '../src/db/index.js';
+import { DatabaseUnavailableError } from '../src/db/index.js';
+import { PostgresRepository } from '../src/db/postgres/index.js';
 import { POSTGRES_SKIP_REASON } from './support/dialects.js';
 import { createTestDatabase, freePort } from './support/postgresServer.js';
 
@@ -164,6 +165,23 @@ describe.skipIf(!adminUrl)('PostgreSQL', () => {
       const after = await repository.createConversation({ owner: null, title: 'after' });
       expect((await repository.getConversation(after.id, null))?.title).toBe('after');
       expect(await repository.problem()).toBeUndefined();
+    });
+  });
+
+  describe('a saturated pool', () => {
+    it('answers DATABASE_UNAVAILABLE once no connection frees up within DATABASE_CONNECT_TIMEOUT_MS, then serves again', async () => {
+      const repository = await PostgresRepository.open({ url: database.url, poolSize: 1, connectTimeoutMs: 300 });
+      opened.push(repository);
+      // Something else holds the pool's only connection.
+      const held = await repository.database.pool.connect();
+      try {
+        const failure = await repository.createConversation({ owner: null }).catch((error: unknown) => error);
+        expect(failure).toBeInstanceOf(DatabaseUnavailableError);
+        expect((failure as Error).message).toContain(name);
+      } finally {
+        held.release();
+      }
+      expect((await repository.createConversation({ owner: null, title: 'freed' })).title).toBe('freed');
     });
   });
 

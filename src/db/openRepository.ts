@@ -1,5 +1,4 @@
 // Opens the configured database: PostgreSQL when a URL is given, otherwise the SQLite file.
-import { PostgresRepository } from './postgres/PostgresRepository.js';
 import type { OpenPostgresOptions } from './postgres/openPostgres.js';
 import type { Repository } from './Repository.js';
 import { SqliteRepository } from './sqlite/SqliteRepository.js';
@@ -14,5 +13,8 @@ export type OpenRepositoryOptions =
  * @throws DatabaseUnavailableError, DatabaseLockedError, DatabaseInvalidError, DatabaseMigrationError
  */
 export async function openRepository(options: OpenRepositoryOptions): Promise<Repository> {
-  return options.dialect === 'postgres' ? PostgresRepository.open(options) : SqliteRepository.open(options);
+  if (options.dialect === 'sqlite') return SqliteRepository.open(options);
+  // Loaded on demand: a SQLite service never pays for the pg driver (about 20 MB resident).
+  const { PostgresRepository } = await import('./postgres/PostgresRepository.js');
+  return PostgresRepository.open(options);
 }

@@ -32,15 +32,16 @@ import { tokenizeParts } from './tokenizeParts.js';
 import { validateChatRequest, validateText, validateTexts } from './validateInput.js';
 
 /**
- * Chosen from measurements on the 0.5B stand-in (docs/PERFORMANCE.md, benchmarks 5 and 6): eight replies decode
- * together, which is what keeps eight streams' time to first token low; ten sequences of 1,792 tokens in a Q8_0 KV
- * cache keep the whole service under 1 GB.
+ * Chosen from measurements on the 0.5B stand-in (docs/PERFORMANCE.md, benchmarks 5 and 6): six replies decode
+ * together; eight sequences (six chat, two task) of 1,536 tokens in a Q8_0 KV cache keep the whole service under
+ * 1 GB, with the tasks' saved instruction states and the PostgreSQL driver loaded only when used. Eight replies at
+ * 1,792 tokens measured 1,032 MB, six at 1,792 about 1,000.
  */
 export const ENGINE_DEFAULTS = {
-  contextSize: 1792,
+  contextSize: 1536,
   batchSize: 512,
-  maxParallelReplies: 8,
-  warmConversations: 8,
+  maxParallelReplies: 6,
+  warmConversations: 6,
   taskSequences: 2,
   maxQueue: 16,
   maxQueuePerKey: 8,

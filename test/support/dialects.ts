@@ -1,7 +1,8 @@
 // Both databases for the dialect suites: a real SQLite file, or a fresh database on the run's real PostgreSQL.
 import path from 'node:path';
 import { inject } from 'vitest';
-import { PostgresRepository, SqliteRepository, type Repository } from '../../src/db/index.js';
+import { SqliteRepository, type Repository } from '../../src/db/index.js';
+import { PostgresRepository } from '../../src/db/postgres/index.js';
 import { createTestDatabase, POSTGRES_HINT } from './postgresServer.js';
 
 export type Dialect = Repository['dialect'];

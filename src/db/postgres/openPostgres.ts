@@ -6,11 +6,9 @@ import pg from 'pg';
 import { DatabaseMigrationError, DatabaseUnavailableError } from '../errors.js';
 import { migrationsFolder } from '../migrationsFolder.js';
 import { toPostgresError } from './errors.js';
+import { DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_POOL_SIZE, DEFAULT_STATEMENT_TIMEOUT_MS, postgresLocation } from './settings.js';
 import * as schema from './schema.js';
 
-export const DEFAULT_POOL_SIZE = 10;
-export const DEFAULT_CONNECT_TIMEOUT_MS = 5_000;
-export const DEFAULT_STATEMENT_TIMEOUT_MS = 15_000;
 
 const MIGRATIONS_FOLDER = migrationsFolder('postgres');
 // drizzle's migrator keeps its table in its own schema ("drizzle"), apart from the application's tables.
@@ -56,14 +54,6 @@ export interface PostgresDatabase {
   mapError(error: unknown): unknown;
   problem(): Promise<string | undefined>;
   close(): Promise<void>;
-}
-
-/** Where a URL points, fit to print: host:port/database (a socket folder in `?host=` counts as the host). */
-export function postgresLocation(url: string): string {
-  const parsed = new URL(url);
-  const host = parsed.searchParams.get('host') ?? (decodeURIComponent(parsed.hostname) || 'localhost');
-  const database = decodeURIComponent(parsed.pathname.slice(1)) || decodeURIComponent(parsed.username) || 'postgres';
-  return `${host}:${parsed.port || '5432'}/${database}`;
 }
 
 /**

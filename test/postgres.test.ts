@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { DatabaseUnavailableError } from '../src/db/index.js';
 import { PostgresRepository } from '../src/db/postgres/index.js';
 import { POSTGRES_SKIP_REASON } from './support/dialects.js';
-import { createTestDatabase, freePort } from './support/postgresServer.js';
+import { createTestDatabase, freePort, withAdmin } from './support/postgresServer.js';
 
 const adminUrl = inject('postgresAdminUrl');
 const MIGRATION_FILES = readdirSync(fileURLToPath(new URL('../migrations/postgres', import.meta.url))).filter((name) =>
@@ -20,15 +20,7 @@ function withPart(url: string, change: (parsed: URL) => void): string {
   return parsed.href;
 }
 
-async function admin<T>(work: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: adminUrl });
-  await client.connect();
-  try {
-    return await work(client);
-  } finally {
-    await client.end();
-  }
-}
+const admin = <T>(work: (client: pg.Client) => Promise<T>): Promise<T> => withAdmin(adminUrl, work);
 
 /** Polls the server (not the clock) until `check` holds: PostgreSQL's own view of who waits for what. */
 async function until(check: (client: pg.Client) => Promise<boolean>): Promise<void> {

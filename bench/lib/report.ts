@@ -5,8 +5,10 @@ import type { Summary } from './stats.js';
 const REPRODUCE = `\`\`\`sh
 npm run bench                          # every benchmark; writes bench/results/latest.json and this file
 npm run bench -- --threads 2 --runs 3  # explicit thread count (default: the machine's cores) and repetitions
-npm run bench:streaming                # one benchmark: streaming, sentiment, fairness, multi-turn,
-                                       # memory, concurrency, analytics, startup (JSON in bench/results/)
+npm run bench:streaming                # one benchmark: streaming, sentiment, fairness, multi-turn, memory,
+                                       # concurrency, analytics, startup, runtime, replicas, tasks
+                                       # (JSON in bench/results/; analytics and replicas start their own
+                                       # PostgreSQL, replicas its own nginx)
 npm run bench -- --smoke               # tiny model, one iteration: checks that the suite runs (part of npm test)
 \`\`\`
 

@@ -32,7 +32,7 @@ export const replicas: Benchmark = {
   unavailable: () => (findPostgresBin() ? undefined : 'it needs PostgreSQL (apt-get install postgresql)'),
   async run(options) {
     const bin = findPostgresBin();
-    if (!bin) throw new Error(`replicas: ${this.unavailable?.()}`);
+    if (!bin) throw new Error('replicas: it needs PostgreSQL (apt-get install postgresql)');
     const nginxBin = findNginx();
     const clients = sized(options, 8, 4);
     const seconds = sized(options, 30, 2);

@@ -2,6 +2,7 @@
 import path from 'node:path';
 import type { TestProject } from 'vitest/node';
 import { ensureSyntheticModel } from '../src/engine/synth/index.js';
+import { findNginx, NGINX_HINT } from './support/nginxServer.js';
 import { findPostgresBin, POSTGRES_HINT, startPostgres, type PostgresServer } from './support/postgresServer.js';
 
 declare module 'vitest' {
@@ -36,6 +37,10 @@ export default async function setup(project: TestProject): Promise<() => Promise
     }
   }
   project.provide('postgresAdminUrl', adminUrl);
+  if (!findNginx()) {
+    if (process.env['CI']) throw new Error(`CI=true but no nginx: ${NGINX_HINT}`);
+    console.warn(`${NGINX_HINT}; without it that test does not run`);
+  }
   return async () => {
     await server?.stop();
   };

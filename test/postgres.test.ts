@@ -6,7 +6,6 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { DatabaseUnavailableError } from '../src/db/index.js';
 import { PostgresRepository } from '../src/db/postgres/index.js';
-import { POSTGRES_SKIP_REASON } from './support/dialects.js';
 import { createTestDatabase, freePort, withAdmin } from './support/postgresServer.js';
 
 const adminUrl = inject('postgresAdminUrl');
@@ -242,8 +241,4 @@ describe.skipIf(!adminUrl)('PostgreSQL', () => {
       await next.release();
     });
   });
-});
-
-describe.runIf(!adminUrl)('PostgreSQL (not run)', () => {
-  it.skip(POSTGRES_SKIP_REASON, () => {});
 });

@@ -11,8 +11,8 @@ import { createClient, type Client } from 'graphql-ws';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import WebSocket from 'ws';
-import { findNginx, NGINX_HINT, startNginx, type NginxServer } from './support/nginxServer.js';
-import { createTestDatabase, freePort, POSTGRES_HINT } from './support/postgresServer.js';
+import { findNginx, startNginx, type NginxServer } from './support/nginxServer.js';
+import { createTestDatabase, freePort } from './support/postgresServer.js';
 import { startService, stopProcess, type ServiceProcess } from './support/serviceProcess.js';
 
 const FULL = process.env['RELIABILITY'] === 'full';
@@ -201,10 +201,6 @@ describe.skipIf(!adminUrl || !nginxBin)('several replicas behind nginx on one Po
       console.log(`replicas: ${JSON.stringify(figures)}`);
     },
   );
-});
-
-describe.runIf(!adminUrl || !nginxBin)('several replicas (not run)', () => {
-  it.skip(!adminUrl ? POSTGRES_HINT : NGINX_HINT, () => {});
 });
 
 /** One client: turn after turn on its own conversation, HTTP and graphql-ws in turn, each retried until it succeeds. */

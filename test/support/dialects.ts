@@ -3,7 +3,7 @@ import path from 'node:path';
 import { inject } from 'vitest';
 import { SqliteRepository, type Repository } from '../../src/db/index.js';
 import { PostgresRepository } from '../../src/db/postgres/index.js';
-import { createTestDatabase, POSTGRES_HINT } from './postgresServer.js';
+import { createTestDatabase } from './postgresServer.js';
 
 export type Dialect = Repository['dialect'];
 
@@ -11,9 +11,6 @@ export type Dialect = Repository['dialect'];
 export function testDialects(): Dialect[] {
   return inject('postgresAdminUrl') ? ['sqlite', 'postgres'] : ['sqlite'];
 }
-
-/** Why PostgreSQL is not among them, for a skipped placeholder test that says so. */
-export const POSTGRES_SKIP_REASON = POSTGRES_HINT;
 
 export interface TestDatabase {
   dialect: Dialect;

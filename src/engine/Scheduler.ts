@@ -39,6 +39,8 @@ export interface SubmitOptions {
   key?: string;
   /** Aborting it removes a queued job, or asks a running one to stop at its next step. */
   signal?: AbortSignalLike;
+  /** Overrides the scheduler's `jobTimeoutMs` for this job; `null`: no limit (the load-time warm-up, which reports progress instead). */
+  timeoutMs?: number | null;
 }
 
 /** What a running job may do: take steps that share the model, and watch its signal (caller abort, timeout, shutdown). */
@@ -105,10 +107,13 @@ export class Scheduler {
     if (refusal) return Promise.reject(refusal);
     return new Promise<T>((resolve, reject) => {
       const controller = new AbortController();
-      const timeoutMs = this.#options.jobTimeoutMs;
-      const timer = setTimeout(() => {
-        controller.abort(new TimeoutError({ message: `The job did not finish within ${timeoutMs} ms.` }));
-      }, timeoutMs);
+      const timeoutMs = options.timeoutMs === undefined ? this.#options.jobTimeoutMs : options.timeoutMs;
+      const timer =
+        timeoutMs === null
+          ? undefined
+          : setTimeout(() => {
+              controller.abort(new TimeoutError({ message: `The job did not finish within ${timeoutMs} ms.` }));
+            }, timeoutMs);
       const onCallerAbort = (): void => {
         controller.abort(new AbortedError({ message: 'The job was aborted by its caller.' }));
       };

@@ -15,6 +15,7 @@ import { useRequestParseErrors } from './http/useRequestParseErrors.js';
 import { createWebPage } from './http/webPage.js';
 import { refuseOversizedBody } from './limits/refuseOversizedBody.js';
 import { useGraphQLLimits } from './limits/useGraphQLLimits.js';
+import { useOperationScopes } from './limits/useOperationScopes.js';
 import { useSubscriptionLimits } from './limits/useSubscriptionLimits.js';
 import type { Logger } from './logger.js';
 import type { Metrics } from './observability/metrics.js';
@@ -72,13 +73,13 @@ export function createApp(options: AppOptions): App {
     cors: corsOptionsOf(originPolicy),
     // No file uploads here; a multipart body is refused by the origin policy before it would be parsed.
     multipart: false,
-    context: ({ request, socket, connectionParams }: OperationSource) => ({
-      services,
-      owner: ownerOfOperation(keyring, { request, connectionParams }),
-      signal: request
+    context: ({ request, socket, connectionParams }: OperationSource) => {
+      const owner = ownerOfOperation(keyring, { request, connectionParams });
+      const clientSignal = request
         ? realSignalOf(request.signal)
-        : ((socket ? socketSignals.get(socket)?.signal : undefined) ?? NEVER_ABORTED),
-    }),
+        : ((socket ? socketSignals.get(socket)?.signal : undefined) ?? NEVER_ABORTED);
+      return { services, owner, operation: services.beginOperation(owner, clientSignal) };
+    },
     logging: false,
     plugins: [
       useObservability({ logger: options.logger, metrics: options.metrics, describeError }),
@@ -87,6 +88,7 @@ export function createApp(options: AppOptions): App {
       useApiKeyAuth({ keyring, allowPlayground: config.playground }),
       ...useGraphQLLimits(config.limits),
       useSubscriptionLimits(config.limits),
+      useOperationScopes(),
     ],
   });
 

@@ -17,6 +17,7 @@ import {
 } from './engine/index.js';
 import { REQUEST_LIMIT_DEFAULTS, type RequestLimits } from './limits/requestLimits.js';
 import { MIN_API_KEY_CHARS } from './security/apiKeys.js';
+import { DEFAULT_MAX_OPERATION_TEXTS } from './service/OperationScope.js';
 
 export const DEFAULT_MODEL = 'hf:Qwen/Qwen2.5-0.5B-Instruct-GGUF/qwen2.5-0.5b-instruct-q8_0.gguf';
 /** Today's behaviour: every chat message gets its sentiment, which sets the reply's tone. */
@@ -77,6 +78,8 @@ export interface AppConfig {
   jobTimeoutMs: number;
   maxInputChars: number;
   maxBatchTexts: number;
+  /** Texts (× tasks) one GraphQL operation may send to the engine, aliases and batches together (MAX_OPERATION_TEXTS). */
+  maxOperationTexts: number;
   /** Bearer secrets (API_KEYS); empty leaves the API open. Never logged. */
   apiKeys: readonly string[];
   /** `GET /metrics` needs an API key too (METRICS_AUTH; on by default when API_KEYS is set). */
@@ -146,6 +149,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     jobTimeoutMs: read.integer('JOB_TIMEOUT_MS', ENGINE_DEFAULTS.jobTimeoutMs, { min: 100, max: 3_600_000 }),
     maxInputChars: read.integer('MAX_INPUT_CHARS', ENGINE_DEFAULTS.maxInputChars, { min: 1, max: 1_000_000 }),
     maxBatchTexts: read.integer('MAX_BATCH_TEXTS', ENGINE_DEFAULTS.maxBatchTexts, { min: 1, max: 1000 }),
+    maxOperationTexts: read.integer('MAX_OPERATION_TEXTS', DEFAULT_MAX_OPERATION_TEXTS, { min: 1, max: 100_000 }),
     apiKeys: read.secrets('API_KEYS', MIN_API_KEY_CHARS),
     metricsAuth: readMetricsAuth(read),
     limits: readRequestLimits(read),

@@ -38,6 +38,7 @@ export async function runServer(config: AppConfig): Promise<void> {
     engine: engineHolder,
     onSentiment: metrics.recordSentiment,
     chatTasks: config.chatTasks,
+    maxOperationTexts: config.maxOperationTexts,
   });
   const app = createApp({ services, config, logger: log, metrics });
   let address;

@@ -1,5 +1,5 @@
 // Scheduler edge cases with plain async jobs; the engine suite covers the same rules on the real model.
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { AbortedError, EngineBusyError, ModelUnavailableError, TimeoutError } from '../src/engine/errors.js';
 import { Scheduler, type JobContext } from '../src/engine/Scheduler.js';
 
@@ -214,6 +214,119 @@ describe('Scheduler', () => {
     const other = scheduler.submit({ kind: 'chat', lane: 'a', key: 'B' }, held);
     release();
     await Promise.all([...admitted, other]);
+  });
+});
+
+describe('Scheduler: fair shares while jobs run', () => {
+  /** A batch-like job: `parts` prompt steps, yielding its slot between them, logging each. */
+  const yieldingJob = (name: string, parts: number, log: string[]) => async (job: JobContext) => {
+    for (let index = 0; index < parts; index += 1) {
+      if (index > 0) await job.yield();
+      await job.step(async () => {
+        log.push(`${name}${index}`);
+        await tick();
+      }, STEP);
+    }
+    return name;
+  };
+
+  it("hands a running batch's slot to another key's job between parts, then resumes it before its own key's backlog", async () => {
+    const scheduler = createScheduler({ maxQueue: 8 });
+    const log: string[] = [];
+    const batch = scheduler.submit({ kind: 'sentiment-batch', lane: 'a', key: 'A' }, yieldingJob('A', 5, log));
+    const backlog = scheduler.submit({ kind: 'sentiment-batch', lane: 'a', key: 'A' }, yieldingJob('Z', 2, log));
+    await tick();
+    const single = scheduler.submit({ kind: 'sentiment', lane: 'a', key: 'B' }, yieldingJob('B', 1, log));
+    await Promise.all([batch, backlog, single]);
+    // Without yielding, B would wait for the whole batch (A0..A4); it waits for one part. The batch then resumes
+    // ahead of its own key's other job, which was admitted after it.
+    expect(log.indexOf('B0')).toBeLessThanOrEqual(2);
+    expect(log.indexOf('A4')).toBeLessThan(log.indexOf('Z0'));
+  });
+
+  it('keeps its slot when only its own key waits, and a lone yield costs no turn', async () => {
+    const scheduler = createScheduler({ maxQueue: 8 });
+    const log: string[] = [];
+    const first = scheduler.submit({ kind: 'sentiment-batch', lane: 'a', key: 'A' }, yieldingJob('A', 4, log));
+    const second = scheduler.submit({ kind: 'sentiment-batch', lane: 'a', key: 'A' }, yieldingJob('Z', 1, log));
+    await Promise.all([first, second]);
+    expect(log).toEqual(['A0', 'A1', 'A2', 'A3', 'Z0']);
+  });
+
+  it('fails a job aborted while it waits for its turn back, and the lane stays usable', async () => {
+    const scheduler = createScheduler({ maxQueue: 8 });
+    const controller = new AbortController();
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const yielded = scheduler.submit({ kind: 'sentiment-batch', lane: 'a', key: 'A', signal: controller.signal }, async (job) => {
+      await job.step(tick, STEP);
+      await job.yield();
+      return 'resumed';
+    });
+    await tick();
+    // B holds the slot that A handed over until the gate opens; A is aborted meanwhile.
+    const holder = scheduler.submit({ kind: 'sentiment', lane: 'a', key: 'B' }, (job) => job.step(() => gate, STEP));
+    await vi.waitFor(() => expect(scheduler.snapshot().running).toEqual(['sentiment']));
+    controller.abort();
+    await expect(yielded).rejects.toBeInstanceOf(AbortedError);
+    release();
+    await holder;
+    // Both slots' worth of bookkeeping came back: a lane of one runs the next job at once.
+    await expect(scheduler.submit({ kind: 'chat', lane: 'a' }, async (job) => job.step(async () => 'next', STEP))).resolves.toBe('next');
+    expect(scheduler.snapshot()).toEqual({ queueDepth: 0, running: [] });
+  });
+
+  it('runs at most capacity - 1 long jobs in a lane, so a short job finds a slot at once', async () => {
+    const scheduler = createScheduler({ maxQueue: 8 });
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    // Holding the slot without being inside a step: a step would hold the cycle too.
+    const long = async (job: JobContext) => {
+      await job.step(tick, STEP);
+      await gate;
+    };
+    const longs = [0, 1, 2].map(() => scheduler.submit({ kind: 'extract', lane: 'wide', key: 'A', long: true }, long));
+    await tick();
+    expect(scheduler.snapshot().running.filter((kind) => kind === 'extract')).toHaveLength(2);
+    // The third long job waits although a slot is free; a short job of any key takes that slot at once.
+    const short = await scheduler.submit({ kind: 'sentiment', lane: 'wide', key: 'B' }, async (job) => job.step(async () => 'short', STEP));
+    expect(short).toBe('short');
+    expect(scheduler.snapshot().queueDepth).toBe(1);
+    release();
+    await Promise.all(longs);
+  });
+
+  it("evaluates a newcomer key's prompt step in the next cycle, on its own, whatever another key has waiting", async () => {
+    const cycles: { steps: number; tokens: number }[] = [];
+    const scheduler = createScheduler({
+      laneCapacity: { wide: 3 },
+      batching: { promptTokensBesideReplies: 80, promptTokensAlone: 512 },
+      onCycle: (report) => cycles.push(report),
+    });
+    const log: string[] = [];
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const chunks = (name: string, count: number, tokens: number) => async (job: JobContext) => {
+      for (let index = 0; index < count; index += 1) {
+        await job.step(async () => {
+          log.push(`${name}${index}`);
+          // The first cycle lasts until B has arrived, so B arrives while A's work runs.
+          await gate;
+        }, { tokens, generating: false });
+      }
+    };
+    const flood = [0, 1].map((index) => scheduler.submit({ kind: 'analyze', lane: 'wide', key: 'A' }, chunks(`A${index}-`, 6, 64)));
+    await vi.waitFor(() => expect(log).toHaveLength(2));
+    const newcomer = scheduler.submit({ kind: 'sentiment', lane: 'wide', key: 'B' }, chunks('B', 1, 30));
+    release();
+    await Promise.all([...flood, newcomer]);
+    const cycleOfB = cycles.findIndex((cycle) => cycle.tokens === 30);
+    // B's step ran alone (not sharing its decode with A's 64-token chunks), within two cycles of arriving.
+    expect(cycleOfB).toBeGreaterThanOrEqual(0);
+    expect(cycles[cycleOfB]).toMatchObject({ steps: 1, tokens: 30 });
+    expect(log.indexOf('B0')).toBe(2);
+    // A's two jobs still shared their decodes while B had nothing waiting.
+    expect(cycles.filter((cycle) => cycle.steps === 2 && cycle.tokens === 128).length).toBeGreaterThan(2);
   });
 });
 

@@ -29,7 +29,7 @@ afterAll(async () => {
   await model.dispose();
 });
 
-const job: JobContext = { kind: 'sentiment', signal: new AbortController().signal, step: (work) => work() };
+const job: JobContext = { kind: 'sentiment', signal: new AbortController().signal, step: (work) => work(), yield: async () => {} };
 
 /** The reference: every label's first-token probability from the full distribution, normalized over the labels. */
 async function fullDistributionScores(locale: Locale, text: string) {

@@ -30,6 +30,7 @@ function recordingSequence(resident: number[]) {
   const job: JobContext = {
     kind: 'chat',
     signal: new AbortController().signal,
+    yield: async () => {},
     step: async (work) => {
       step += 1;
       return work();

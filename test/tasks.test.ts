@@ -53,7 +53,7 @@ describe('scoring a classify task', () => {
   let model: LlamaModel;
   let context: LlamaContext;
   let states: PrefixStates;
-  const job: JobContext = { kind: 'classify', signal: new AbortController().signal, step: (work) => work() };
+  const job: JobContext = { kind: 'classify', signal: new AbortController().signal, step: (work) => work(), yield: async () => {} };
 
   beforeAll(async () => {
     const llama = await getLlama({ gpu: false, logLevel: LlamaLogLevel.error, progressLogs: false });

@@ -16,7 +16,7 @@ import {
 } from './loadModel.js';
 import { PrefixStates } from './PrefixStates.js';
 import { chatSystemPrompt, type ChatTurn, type Locale, type SentimentLabel } from './prompts.js';
-import { Scheduler, type JobKind, type MutexScope } from './Scheduler.js';
+import { Scheduler, type JobKind, type MutexScope, type SubmitOptions } from './Scheduler.js';
 import { SentimentClassifier, type SentimentMethod, type SentimentResult } from './SentimentClassifier.js';
 import { SequencePool } from './SequencePool.js';
 import type { CycleReport } from './StepBatcher.js';
@@ -336,16 +336,18 @@ export class Engine {
       this.#parts.hooks,
       { kind: texts.length === 1 ? 'sentiment' : 'sentiment-batch', lane: 'task', ...jobOptionsOf(options) },
       async (job) => {
-        const lease = this.#taskPool.acquire(`sentiment:${locales[0]}`);
-        try {
-          const results: SentimentResult[] = [];
-          for (const [index, text] of texts.entries()) {
+        const results: SentimentResult[] = [];
+        for (const [index, text] of texts.entries()) {
+          // A batch is one job, but its lane slot is handed on between texts to any other key waiting for one.
+          if (index > 0) await job.yield();
+          const lease = this.#taskPool.acquire(`sentiment:${locales[index]}`);
+          try {
             results.push(await this.#sentiment.classify(job, lease.sequence, text, locales[index]!, method));
+          } finally {
+            lease.release();
           }
-          return results;
-        } finally {
-          lease.release();
         }
+        return results;
       },
     );
   }
@@ -381,22 +383,27 @@ export class Engine {
     // Sentiment alone (a chat's default task) keeps the job kind it always had, so its metrics read on.
     const only = definitions.length === 1 ? definitions[0]! : undefined;
     const kind = only ? (only.name === 'sentiment' ? 'sentiment' : only.kind) : 'analyze';
-    return submitReported(this.#scheduler, this.#parts.hooks, { kind, lane: 'task', ...jobOptionsOf(options) }, async (job) => {
-      const lease = this.#taskPool.acquire(`${definitions[0]!.name}:${locale}`);
-      try {
-        const results: TaskResult[] = [];
-        for (const task of definitions) {
+    // An extraction generates its answer and holds its task sequence meanwhile: a long job (see Scheduler).
+    const long = definitions.some((task) => task.kind === 'extract');
+    const submit: SubmitOptions = { kind, lane: 'task', long, ...jobOptionsOf(options) };
+    return submitReported(this.#scheduler, this.#parts.hooks, submit, async (job) => {
+      const results: TaskResult[] = [];
+      for (const [index, task] of definitions.entries()) {
+        // Between tasks the lane slot goes to any other key waiting for one.
+        if (index > 0) await job.yield();
+        const lease = this.#taskPool.acquire(`${task.name}:${locale}`);
+        try {
           if (task.kind === 'classify') {
             const compiled = registry.classifierTask(task.name);
             results.push({ task: task.name, kind: 'classify', ...(await registry.classifier.classify(job, lease.sequence, compiled, locale, text)) });
           } else {
             results.push({ task: task.name, kind: 'extract', ...(await registry.extractor.extract(job, lease.sequence, task.name, locale, text)) });
           }
+        } finally {
+          lease.release();
         }
-        return { locale, results };
-      } finally {
-        lease.release();
       }
+      return { locale, results };
     });
   }
 

@@ -37,6 +37,16 @@ export class FairQueue<T extends QueuedItem> {
     this.#items.push({ item, arrival: (this.#arrivals += 1) });
   }
 
+  /** Puts an item ahead of everything waiting (a job resuming after it yielded: it was admitted before them). */
+  pushFront(item: T): void {
+    this.#items.unshift({ item, arrival: 0 });
+  }
+
+  /** Whether an item of another key waits for `lane` (and passes `eligible`). */
+  hasOtherKey(lane: string, key: string | undefined, eligible: (item: T) => boolean = () => true): boolean {
+    return this.#items.some(({ item }) => item.lane === lane && item.key !== key && eligible(item));
+  }
+
   /** Takes an item out wherever it stands (aborted, refused); false when it was not waiting. */
   remove(item: T): boolean {
     const index = this.#items.findIndex((entry) => entry.item === item);
@@ -45,12 +55,15 @@ export class FairQueue<T extends QueuedItem> {
     return true;
   }
 
-  /** The next item for `lane`: the oldest of the key served longest ago (ties: whose item came first). */
-  takeFor(lane: string): T | undefined {
+  /**
+   * The next item for `lane`: the oldest eligible item of the key served longest ago (ties: whose item came first).
+   * `eligible` passes over items that cannot start now (a long job while long jobs fill their share of the lane).
+   */
+  takeFor(lane: string, eligible: (item: T) => boolean = () => true): T | undefined {
     let best: { item: T; arrival: number } | undefined;
     const seen = new Set<string | undefined>();
     for (const entry of this.#items) {
-      if (entry.item.lane !== lane || seen.has(entry.item.key)) continue;
+      if (entry.item.lane !== lane || seen.has(entry.item.key) || !eligible(entry.item)) continue;
       // The first item of a key met in arrival order is that key's oldest in this lane.
       seen.add(entry.item.key);
       if (!best || this.#servedAt(entry.item.key) < this.#servedAt(best.item.key)) best = entry;

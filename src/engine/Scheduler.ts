@@ -39,6 +39,11 @@ export interface SubmitOptions {
   key?: string;
   /** Aborting it removes a queued job, or asks a running one to stop at its next step. */
   signal?: AbortSignalLike;
+  /**
+   * The job may hold its slot for long (an extraction generating its answer): a lane with more than one slot runs
+   * at most `capacity - 1` such jobs at once, so a short job never waits behind long ones for a free slot.
+   */
+  long?: boolean;
   /** Overrides the scheduler's `jobTimeoutMs` for this job; `null`: no limit (the load-time warm-up, which reports progress instead). */
   timeoutMs?: number | null;
 }
@@ -49,6 +54,12 @@ export interface JobContext {
   readonly signal: AbortSignal;
   /** Runs one model evaluation in a coming cycle, beside the other jobs' steps; `shape` says what it evaluates. */
   step<T>(work: () => Promise<T>, shape: StepShape): Promise<T>;
+  /**
+   * Between two parts of a job (the texts of a batch, the tasks of an analysis): when a job of another key waits for
+   * this lane, hands it the slot and resumes at this key's next fair turn (never refused, the time limit running
+   * on). The job must hold none of the lane's resources (its sequence lease) across the call.
+   */
+  yield(): Promise<void>;
 }
 
 export interface SchedulerSnapshot {
@@ -60,7 +71,10 @@ interface Job {
   readonly kind: JobKind;
   readonly lane: string;
   readonly key: string | undefined;
+  readonly long: boolean;
   readonly controller: AbortController;
+  /** Whether the job counts against its lane now (false while queued or yielded). */
+  holdsSlot: boolean;
   start(): void;
 }
 
@@ -78,8 +92,12 @@ export class Scheduler {
   readonly #batcher: StepBatcher;
   readonly #waiting = new FairQueue<Job>();
   readonly #running = new Set<Job>();
+  /** Queue entries standing for yielded jobs, and the jobs they resume. */
+  readonly #resumptions = new Map<Job, Job>();
   readonly #settling = new Set<Promise<void>>();
   readonly #laneLoad = new Map<string, number>();
+  /** Running jobs marked `long`, per lane. */
+  readonly #laneLongLoad = new Map<string, number>();
   /** Smoothed run time of a lane's jobs, for the retry hint of a refusal. */
   readonly #laneJobMs = new Map<string, number>();
   #closed = false;
@@ -127,12 +145,14 @@ export class Scheduler {
         kind: options.kind,
         lane: options.lane,
         key: options.key,
+        long: options.long === true,
         controller,
+        holdsSlot: false,
         start: () => {
           controller.signal.removeEventListener('abort', onQueuedAbort);
           const startedAt = performance.now();
           const settled = Promise.resolve()
-            .then(() => this.#run(options.kind, controller.signal, work))
+            .then(() => this.#run(job, work))
             .then(resolve, reject)
             .finally(() => {
               cleanUp();
@@ -190,9 +210,16 @@ export class Scheduler {
     return Math.min(MAX_RETRY_AFTER_MS, Math.max(MIN_RETRY_AFTER_MS, Math.ceil(estimate / 100) * 100));
   }
 
-  async #run<T>(kind: JobKind, signal: AbortSignal, work: (job: JobContext) => Promise<T>): Promise<T> {
+  async #run<T>(job: Job, work: (job: JobContext) => Promise<T>): Promise<T> {
+    const { kind, key } = job;
+    const signal = job.controller.signal;
     if (this.#options.mutexScope !== 'job') {
-      return work({ kind, signal, step: (stepWork, shape) => this.#batcher.step(stepWork, shape, signal) });
+      return work({
+        kind,
+        signal,
+        step: (stepWork, shape) => this.#batcher.step(stepWork, shape, signal, key),
+        yield: () => this.#yield(job),
+      });
     }
     const release = await this.#mutex.acquire(signal);
     try {
@@ -203,6 +230,8 @@ export class Scheduler {
           signal.throwIfAborted();
           return stepWork();
         },
+        // One job holds the model from start to end: there is nobody to hand it to.
+        yield: async () => signal.throwIfAborted(),
       });
     } finally {
       release();
@@ -213,22 +242,74 @@ export class Scheduler {
     return (this.#laneLoad.get(lane) ?? 0) < (this.#options.laneCapacity[lane] ?? 0);
   }
 
+  /** A long job may start while it leaves a slot of its lane to short ones (a one-slot lane has nothing to leave). */
+  #longJobHasRoom(lane: string): boolean {
+    const capacity = this.#options.laneCapacity[lane] ?? 0;
+    return (this.#laneLongLoad.get(lane) ?? 0) < Math.max(1, capacity - 1);
+  }
+
+  /** Gives the slot to another key's waiting job, if there is one, and waits for this job's next fair turn. */
+  async #yield(job: Job): Promise<void> {
+    const signal = job.controller.signal;
+    signal.throwIfAborted();
+    // A waiting long job could take the freed slot only where long jobs have room (or this one was long too).
+    const couldTakeSlot = (waiting: Job): boolean => !waiting.long || job.long || this.#longJobHasRoom(job.lane);
+    if (!this.#waiting.hasOtherKey(job.lane, job.key, couldTakeSlot)) return;
+    this.#releaseSlot(job);
+    this.#running.delete(job);
+    await new Promise<void>((resolve, reject) => {
+      const onAbort = (): void => {
+        if (!this.#waiting.remove(resumption)) return;
+        reject(signal.reason);
+        this.#dispatch();
+      };
+      const resumption: Job = {
+        ...job,
+        start: () => {
+          signal.removeEventListener('abort', onAbort);
+          resolve();
+        },
+      };
+      signal.addEventListener('abort', onAbort, { once: true });
+      // Ahead of its key's other waiting jobs: it was admitted before them.
+      this.#waiting.pushFront(resumption);
+      this.#resumptions.set(resumption, job);
+      this.#dispatch();
+    });
+  }
+
   #dispatch(): void {
     for (const lane of Object.keys(this.#options.laneCapacity)) {
       while (this.#laneHasRoom(lane)) {
-        const job = this.#waiting.takeFor(lane);
-        if (!job) break;
-        this.#laneLoad.set(lane, (this.#laneLoad.get(lane) ?? 0) + 1);
+        const taken = this.#waiting.takeFor(lane, (waiting) => !waiting.long || this.#longJobHasRoom(lane));
+        if (!taken) break;
+        // A yielded job comes back as a stand-in entry; the slot is counted on the job itself.
+        const job = this.#resumptions.get(taken) ?? taken;
+        this.#resumptions.delete(taken);
+        this.#takeSlot(job);
         this.#running.add(job);
-        job.start();
+        taken.start();
       }
     }
+  }
+
+  #takeSlot(job: Job): void {
+    job.holdsSlot = true;
+    this.#laneLoad.set(job.lane, (this.#laneLoad.get(job.lane) ?? 0) + 1);
+    if (job.long) this.#laneLongLoad.set(job.lane, (this.#laneLongLoad.get(job.lane) ?? 0) + 1);
+  }
+
+  #releaseSlot(job: Job): void {
+    if (!job.holdsSlot) return;
+    job.holdsSlot = false;
+    this.#laneLoad.set(job.lane, (this.#laneLoad.get(job.lane) ?? 1) - 1);
+    if (job.long) this.#laneLongLoad.set(job.lane, (this.#laneLongLoad.get(job.lane) ?? 1) - 1);
   }
 
   #finish(job: Job, settled: Promise<void>, durationMs: number): void {
     this.#running.delete(job);
     this.#settling.delete(settled);
-    this.#laneLoad.set(job.lane, (this.#laneLoad.get(job.lane) ?? 1) - 1);
+    this.#releaseSlot(job);
     const previous = this.#laneJobMs.get(job.lane);
     this.#laneJobMs.set(
       job.lane,

@@ -8,6 +8,9 @@ export interface StepShape {
   generating: boolean;
 }
 
+/** Keys remembered for fair turns before idle ones are forgotten (a forgotten key counts as never served). */
+const MAX_REMEMBERED_KEYS = 256;
+
 export interface StepBatcherOptions {
   /**
    * Prompt tokens one cycle may add while replies are generating: a new prompt is evaluated a chunk per cycle
@@ -27,22 +30,31 @@ export interface CycleReport {
 
 interface PendingStep {
   readonly shape: StepShape;
+  /** Whose job asked for it (an API key's fingerprint, or an operation's own key). */
+  readonly key: string | undefined;
   readonly run: () => Promise<unknown>;
   settle(outcome: PromiseSettledResult<unknown>): void;
   detach(): void;
 }
 
 /**
- * Every step waiting when a cycle starts is considered: all generated tokens, then prompt steps in the order they
- * came, within the cycle's prompt budget. The chosen steps start together; their evaluations reach the context in
- * the same turn of the event loop, so llama.cpp decodes them as one batch. The next cycle starts only when every
- * step of this one has settled and the jobs that got a result have had a turn to ask for their next step.
+ * Every step waiting when a cycle starts is considered: all generated tokens (a reply's pace never waits), then the
+ * prompt steps of one key — the key whose prompt work was served longest ago — in the order they came, within the
+ * cycle's prompt budget. One key's prompt work per cycle keeps fairness while jobs run, not only at admission: a
+ * newcomer's short prompt is evaluated in the very next cycle, on its own, however much prompt work another key
+ * has queued (a decode's time grows with the prompt tokens it carries, so sharing it would cost the newcomer the
+ * other key's chunk too). The chosen steps start together; their evaluations reach the context in the same turn of
+ * the event loop, so llama.cpp decodes them as one batch. The next cycle starts only when every step of this one
+ * has settled and the jobs that got a result have had a turn to ask for their next step.
  */
 export class StepBatcher {
   readonly #options: StepBatcherOptions;
   readonly #pending: PendingStep[] = [];
   readonly #onCycle: ((report: CycleReport) => void) | undefined;
   #cycling = false;
+  #cycles = 0;
+  /** The cycle in which each key's prompt steps last ran; keys are few (API keys) or short-lived (operations). */
+  readonly #promptServedAt = new Map<string | undefined, number>();
 
   constructor(options: StepBatcherOptions, onCycle?: (report: CycleReport) => void) {
     this.#options = options;
@@ -54,8 +66,11 @@ export class StepBatcher {
     return this.#pending.length;
   }
 
-  /** Runs `work` in a coming cycle; an abort of `signal` before then rejects with its reason and runs nothing. */
-  step<T>(work: () => Promise<T>, shape: StepShape, signal: AbortSignal): Promise<T> {
+  /**
+   * Runs `work` in a coming cycle; an abort of `signal` before then rejects with its reason and runs nothing.
+   * `key` says whose job it is, for fair turns of prompt work.
+   */
+  step<T>(work: () => Promise<T>, shape: StepShape, signal: AbortSignal, key?: string): Promise<T> {
     if (signal.aborted) return Promise.reject(signal.reason);
     return new Promise<T>((resolve, reject) => {
       const onAbort = (): void => {
@@ -66,6 +81,7 @@ export class StepBatcher {
       };
       const pending: PendingStep = {
         shape,
+        key,
         run: work,
         settle: (outcome) => (outcome.status === 'fulfilled' ? resolve(outcome.value as T) : reject(outcome.reason)),
         detach: () => signal.removeEventListener('abort', onAbort),
@@ -98,20 +114,42 @@ export class StepBatcher {
   }
 
   #choose(): PendingStep[] {
+    this.#cycles += 1;
     const generating = this.#pending.filter((step) => step.shape.generating);
     const budget = generating.length > 0 ? this.#options.promptTokensBesideReplies : this.#options.promptTokensAlone;
     const chosen = [...generating];
+    const key = this.#nextPromptKey();
     let promptTokens = 0;
     for (const step of this.#pending) {
-      if (step.shape.generating) continue;
+      if (step.shape.generating || step.key !== key) continue;
       if (promptTokens > 0 && promptTokens + step.shape.tokens > budget) break;
       chosen.push(step);
       promptTokens += step.shape.tokens;
     }
+    if (promptTokens > 0) this.#promptServedAt.set(key, this.#cycles);
     const picked = new Set(chosen);
     for (let index = this.#pending.length - 1; index >= 0; index -= 1) {
       if (picked.has(this.#pending[index]!)) this.#pending.splice(index, 1);
     }
+    this.#forgetIdleKeys();
     return chosen;
+  }
+
+  /** The key with prompt steps waiting whose prompt work ran longest ago (never: first; ties: whose step came first). */
+  #nextPromptKey(): string | undefined {
+    let best: { key: string | undefined; servedAt: number } | undefined;
+    for (const step of this.#pending) {
+      if (step.shape.generating) continue;
+      const servedAt = this.#promptServedAt.get(step.key) ?? 0;
+      if (!best || servedAt < best.servedAt) best = { key: step.key, servedAt };
+    }
+    return best?.key;
+  }
+
+  /** Keys with nothing waiting are forgotten once the map grows, so per-operation keys cannot pile up. */
+  #forgetIdleKeys(): void {
+    if (this.#promptServedAt.size <= MAX_REMEMBERED_KEYS) return;
+    const waiting = new Set(this.#pending.map((step) => step.key));
+    for (const key of this.#promptServedAt.keys()) if (!waiting.has(key)) this.#promptServedAt.delete(key);
   }
 }

@@ -69,7 +69,7 @@ builder.mutationField('chat', (t) =>
     type: ChatPayload,
     description: 'One chat turn without streaming: classify, store the message, generate and store the reply.',
     args: { input: t.arg({ type: ChatInput, required: true }) },
-    resolve: (_, { input }, { services, owner, signal }) => services.chat(toTurnInput(input), { owner, signal }),
+    resolve: (_, { input }, { services, owner, operation }) => services.chat(toTurnInput(input), { owner }, operation),
   }),
 );
 
@@ -78,7 +78,8 @@ builder.subscriptionField('chatStream', (t) =>
     type: ChatStreamEvent,
     description: 'One chat turn, streamed: ChatStarted, then ChatToken deltas, then ChatDone. Unsubscribing stops it.',
     args: { input: t.arg({ type: ChatInput, required: true }) },
-    subscribe: (_, { input }, { services, owner }) => streamChatTurn(services, toTurnInput(input), owner),
+    subscribe: (_, { input }, { services, owner, operation }) =>
+      streamChatTurn(services, toTurnInput(input), owner, operation.key),
     resolve: (event) => event,
   }),
 );
@@ -88,6 +89,7 @@ function streamChatTurn(
   services: Services,
   input: ChatTurnInput,
   owner: string | null,
+  key: string,
 ): AsyncIterable<ChatStreamEventShape> {
   return new Repeater<ChatStreamEventShape>(async (push, stop) => {
     const controller = new AbortController();
@@ -95,6 +97,7 @@ function streamChatTurn(
     try {
       const outcome = await services.chat(input, {
         owner,
+        key,
         signal: controller.signal,
         onEvent: (event) => void push(event),
       });

@@ -34,8 +34,8 @@ builder.queryFields((t) => ({
       text: t.arg.string({ required: true }),
       locale: t.arg({ type: LocaleEnum }),
     },
-    resolve: async (_, { text, locale }, { services, owner, signal }) =>
-      (await services.classify([text], locale ?? null, owner, signal))[0]!,
+    resolve: async (_, { text, locale }, { services, operation }) =>
+      (await services.classify([text], locale ?? null, operation))[0]!,
   }),
   sentiments: t.field({
     type: [Sentiment],
@@ -44,6 +44,6 @@ builder.queryFields((t) => ({
       texts: t.arg.stringList({ required: true }),
       locale: t.arg({ type: LocaleEnum }),
     },
-    resolve: (_, { texts, locale }, { services, owner, signal }) => services.classify(texts, locale ?? null, owner, signal),
+    resolve: (_, { texts, locale }, { services, operation }) => services.classify(texts, locale ?? null, operation),
   }),
 }));

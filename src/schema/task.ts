@@ -181,8 +181,8 @@ builder.queryFields((t) => ({
       text: t.arg.string({ required: true }),
       locale: t.arg({ type: LocaleEnum, description: 'Default: detected from the text.' }),
     },
-    resolve: async (_, { task, text, locale }, { services, owner, signal }) =>
-      (await services.analyze(text, [task], { locale: locale ?? null, owner, signal, kind: 'classify' }))
+    resolve: async (_, { task, text, locale }, { services, operation }) =>
+      (await services.analyze(text, [task], { locale: locale ?? null, kind: 'classify' }, operation))
         .results[0] as ClassificationView,
   }),
   extract: t.field({
@@ -193,8 +193,8 @@ builder.queryFields((t) => ({
       text: t.arg.string({ required: true }),
       locale: t.arg({ type: LocaleEnum, description: 'Default: detected from the text.' }),
     },
-    resolve: async (_, { task, text, locale }, { services, owner, signal }) =>
-      (await services.analyze(text, [task], { locale: locale ?? null, owner, signal, kind: 'extract' }))
+    resolve: async (_, { task, text, locale }, { services, operation }) =>
+      (await services.analyze(text, [task], { locale: locale ?? null, kind: 'extract' }, operation))
         .results[0] as ExtractionView,
   }),
   analyze: t.field({
@@ -207,8 +207,8 @@ builder.queryFields((t) => ({
       }),
       locale: t.arg({ type: LocaleEnum, description: 'Default: detected from the text.' }),
     },
-    resolve: (_, { text, tasks, locale }, { services, owner, signal }) =>
-      services.analyze(text, tasks ?? null, { locale: locale ?? null, owner, signal }),
+    resolve: (_, { text, tasks, locale }, { services, operation }) =>
+      services.analyze(text, tasks ?? null, { locale: locale ?? null }, operation),
   }),
   taskStats: t.field({
     type: TaskStats,

@@ -15,6 +15,7 @@ import { ConversationTurns, type ConversationEntry } from './ConversationTurns.j
 import type { EngineHolder } from './EngineHolder.js';
 import { NotFoundError } from './errors.js';
 import { assertId } from './ids.js';
+import { OperationScope } from './OperationScope.js';
 import { classifyAndStore } from './sentiment.js';
 import { toMessageView, type ConversationView, type MessageView, type SentimentView } from './views.js';
 
@@ -25,6 +26,8 @@ export interface ServicesOptions {
   onSentiment?: (sentiment: { label: SentimentLabel; source: SentimentSource; locale: Locale }) => void;
   /** Tasks run on every chat message before the reply (CHAT_TASKS); default: sentiment. */
   chatTasks?: readonly string[];
+  /** Texts (× tasks) one GraphQL operation may send to the engine (MAX_OPERATION_TEXTS). */
+  maxOperationTexts?: number;
 }
 
 export interface StatsFilter {
@@ -49,6 +52,7 @@ export class Services {
   readonly #engine: EngineHolder;
   readonly #onSentiment: ServicesOptions['onSentiment'];
   readonly #chatTasks: readonly string[] | undefined;
+  readonly #maxOperationTexts: number | undefined;
   /** Chat turns in progress, so a shutdown can wait for their partial replies to be stored. */
   readonly #turns = new Set<Promise<ChatTurnOutcome>>();
   /** Serializes the turns of each conversation and lets a deletion stop the one in progress. */
@@ -59,6 +63,16 @@ export class Services {
     this.#engine = options.engine;
     this.#onSentiment = options.onSentiment;
     this.#chatTasks = options.chatTasks;
+    this.#maxOperationTexts = options.maxOperationTexts;
+  }
+
+  /** The engine budget and fairness key of one GraphQL operation; its caller calls `finish()` when the result is final. */
+  beginOperation(owner: string | null, clientSignal?: AbortSignal): OperationScope {
+    return new OperationScope({
+      owner,
+      ...(clientSignal ? { clientSignal } : {}),
+      ...(this.#maxOperationTexts === undefined ? {} : { maxTexts: this.#maxOperationTexts }),
+    });
   }
 
   /** Why the service cannot serve requests now (model loading or gone, database unusable), or undefined. */
@@ -74,17 +88,14 @@ export class Services {
     return { ...status, ready: this.#engine.ready };
   }
 
-  /** Sentiment of each text; without a locale each text's language is detected. */
-  async classify(
-    texts: readonly string[],
-    locale: Locale | null,
-    owner: string | null,
-    signal?: AbortSignal,
-  ): Promise<SentimentView[]> {
-    const request = { texts, owner, ...(locale ? { locale } : {}), ...(signal ? { signal } : {}) };
-    const views = await classifyAndStore(this.#engine.get(), this.#database, request);
-    for (const view of views) this.#onSentiment?.({ label: view.label, source: 'query', locale: view.locale });
-    return views;
+  /** Sentiment of each text, within the operation's budget; without a locale each text's language is detected. */
+  classify(texts: readonly string[], locale: Locale | null, operation: OperationScope): Promise<SentimentView[]> {
+    return operation.run(texts.length, async () => {
+      const request = { texts, owner: operation.owner, key: operation.key, signal: operation.signal, ...(locale ? { locale } : {}) };
+      const views = await classifyAndStore(this.#engine.get(), this.#database, request);
+      for (const view of views) this.#onSentiment?.({ label: view.label, source: 'query', locale: view.locale });
+      return views;
+    });
   }
 
   tasks(): TaskInfo[] {
@@ -95,19 +106,24 @@ export class Services {
    * Runs tasks on one text in one engine job and stores every result (source QUERY); without a list, the default
    * analysis (sentiment, intent, keywords unless TASKS_FILE says otherwise). `kind` limits it to one kind of task.
    */
-  async analyze(
+  analyze(
     text: string,
     tasks: readonly string[] | null,
-    options: { locale: Locale | null; owner: string | null; signal?: AbortSignal; kind?: 'classify' | 'extract' },
+    options: { locale: Locale | null; kind?: 'classify' | 'extract' },
+    operation: OperationScope,
   ): Promise<AnalysisView> {
     const engine = this.#engine.get();
-    const view = await analyzeAndStore(engine, this.#database, { text, tasks: tasks ?? engine.defaultAnalysis, ...options });
-    for (const result of view.results) {
-      if (result.task === 'sentiment' && result.kind === 'classify') {
-        this.#onSentiment?.({ label: result.label as SentimentLabel, source: 'query', locale: result.locale });
+    const names = tasks ?? engine.defaultAnalysis;
+    return operation.run(new Set(names).size, async () => {
+      const request = { text, tasks: names, ...options, owner: operation.owner, key: operation.key, signal: operation.signal };
+      const view = await analyzeAndStore(engine, this.#database, request);
+      for (const result of view.results) {
+        if (result.task === 'sentiment' && result.kind === 'classify') {
+          this.#onSentiment?.({ label: result.label as SentimentLabel, source: 'query', locale: result.locale });
+        }
       }
-    }
-    return view;
+      return view;
+    });
   }
 
   /** Counts per label of a classify task, owner-scoped; sentiment's come from its own records, as sentimentStats. */
@@ -145,7 +161,15 @@ export class Services {
     };
   }
 
-  chat(input: ChatTurnInput, scope: ChatTurnScope): Promise<ChatTurnOutcome> {
+  /**
+   * One chat turn. With an `operation` (the `chat` mutation), the turn runs within its budget, after its earlier
+   * engine calls; a stream (`chatStream`, the CLI) passes its own scope.
+   */
+  chat(input: ChatTurnInput, scope: ChatTurnScope, operation?: OperationScope): Promise<ChatTurnOutcome> {
+    if (operation) {
+      const texts = 1 + (this.#chatTasks ?? ['sentiment']).length;
+      return operation.run(texts, () => this.chat(input, { ...scope, key: operation.key, signal: operation.signal }));
+    }
     const turn = this.#runChatTurn(input, scope);
     this.#turns.add(turn);
     const forget = (): void => void this.#turns.delete(turn);

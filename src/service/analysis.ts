@@ -1,6 +1,7 @@
 // Tasks on a text: run them in one engine job, store every result (sentiment in its own table), hand back views.
 import type { NewSentiment, NewTaskResult, Repository } from '../db/index.js';
 import type { Engine, Locale, TaskResult, TaskRun } from '../engine/index.js';
+import { keyOf } from './OperationScope.js';
 import { sentimentAsTaskResult, toTaskResultView, type TaskResultView } from './views.js';
 
 const SENTIMENT = 'sentiment';
@@ -10,6 +11,9 @@ export interface AnalysisRequest {
   tasks: readonly string[];
   locale?: Locale | null;
   owner: string | null;
+  /** The engine's fairness key (the operation's); default: the owner. */
+  key?: string;
+  /** Aborted: the engine work stops, and results that arrive anyway are not stored. */
   signal?: AbortSignal;
   /** Only tasks of this kind (the `classify` and `extract` queries). */
   kind?: 'classify' | 'extract';
@@ -37,8 +41,9 @@ export async function analyzeAndStore(
     ...(request.locale ? { locale: request.locale } : {}),
     ...(request.kind ? { kind: request.kind } : {}),
     ...(request.signal ? { signal: request.signal } : {}),
-    ...(request.owner === null ? {} : { key: request.owner }),
+    ...keyOf(request),
   });
+  request.signal?.throwIfAborted();
   const stored = await database.insertQueryAnalysis({ owner: request.owner, text: request.text, ...storedShapeOf(run) });
   // Back in the order asked for: the sentiment sits wherever it was in the list.
   const others = stored.taskResults.map(toTaskResultView);

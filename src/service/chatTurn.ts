@@ -15,6 +15,7 @@ import {
 import type { ConversationEntry } from './ConversationTurns.js';
 import { NotFoundError } from './errors.js';
 import { assertId } from './ids.js';
+import { keyOf } from './OperationScope.js';
 import { toMessageView, type ConversationView, type MessageView } from './views.js';
 import { steeringOf, storedShapeOf } from './analysis.js';
 
@@ -40,6 +41,8 @@ export interface ChatTurnOutcome {
 
 export interface ChatTurnScope {
   owner: string | null;
+  /** The engine's fairness key (the operation's); default: the owner. */
+  key?: string;
   /** Aborting it (client gone, unsubscribed) stops generation; the partial reply is stored as ABORTED. */
   signal?: AbortSignal;
   /** Tasks run on the message before the reply (CHAT_TASKS); default: sentiment. */
@@ -79,7 +82,7 @@ export async function runChatTurn(
   // The owner is also the key the engine takes turns by, so one API key's flood cannot crowd out another's turn.
   const jobOptions = {
     ...(scope.signal ? { signal: scope.signal } : {}),
-    ...(scope.owner === null ? {} : { key: scope.owner }),
+    ...keyOf(scope),
   };
 
   // The chat's tasks need no history, so they run (in one engine job) before this turn waits for the conversation.

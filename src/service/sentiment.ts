@@ -1,6 +1,7 @@
 // A sentiment query: classify the texts in one engine job and store every result (source QUERY).
 import type { Repository } from '../db/index.js';
 import type { Engine, Locale, SentimentResult } from '../engine/index.js';
+import { keyOf } from './OperationScope.js';
 import { toSentimentView, type SentimentView } from './views.js';
 
 export interface ClassifyRequest {
@@ -8,6 +9,9 @@ export interface ClassifyRequest {
   /** Default: detected from each text. */
   locale?: Locale;
   owner: string | null;
+  /** The engine's fairness key (the operation's); default: the owner. */
+  key?: string;
+  /** Aborted: the engine work stops, and results that arrive anyway are not stored (nobody will receive them). */
   signal?: AbortSignal;
 }
 
@@ -19,8 +23,9 @@ export async function classifyAndStore(
   const results = await engine.classifyBatch(request.texts, {
     ...(request.locale ? { locale: request.locale } : {}),
     ...(request.signal ? { signal: request.signal } : {}),
-    ...(request.owner === null ? {} : { key: request.owner }),
+    ...keyOf(request),
   });
+  request.signal?.throwIfAborted();
   const rows = await database.insertQuerySentiments(
     results.map((result, index) => ({ ...toNewSentiment(result), owner: request.owner, text: request.texts[index]! })),
   );

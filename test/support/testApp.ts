@@ -87,6 +87,7 @@ export function createTestServiceOn(
     engine: holder,
     onSentiment: metrics.recordSentiment,
     chatTasks: config.chatTasks,
+    maxOperationTexts: config.maxOperationTexts,
   });
   const app = createApp({ services, config, logger: createLogger(config.logLevel), metrics });
   return {

@@ -2,6 +2,7 @@
 import { analytics } from './analytics.js';
 import { concurrency } from './concurrency.js';
 import { fairness } from './fairness.js';
+import { floods } from './floods.js';
 import type { Benchmark } from './lib/benchmark.js';
 import { memory } from './memory.js';
 import { multiTurn } from './multiTurn.js';
@@ -24,4 +25,5 @@ export const BENCHMARKS: readonly Benchmark[] = [
   runtime,
   replicas,
   tasks,
+  floods,
 ];

@@ -60,6 +60,9 @@ describe('npm run bench -- --smoke', () => {
       ...(postgres ? ['analytics/stats-graphql-postgres', 'analytics/task-stats-db-postgres'] : []),
       ...(nativeBuilt ? ['runtime/decode-native'] : []),
       'tasks/analyze-two-tasks',
+      ...['keys', 'anonymous'].flatMap((mode) =>
+        ['batches', 'aliased-extracts', 'longest-texts', 'all-at-once'].map((flood) => `floods/short-query-p95-${mode}-${flood}`),
+      ),
     ]);
     const report = renderReport(suite);
     for (const result of suite.benchmarks) expect(report).toContain(`## ${result.title}`);

@@ -64,8 +64,9 @@ export class Services {
   /** Why the service cannot serve requests now (model loading or gone, database unusable), or undefined. */
   async notReadyReason(): Promise<string | undefined> {
     if (!this.#engine.ready) return 'the model is not loaded';
-    // The database's path or host stays out of the answer: probes are open to anyone.
-    if (await this.#database.problem()) return 'the database cannot be written';
+    // The repository's reasons name no path or host: probes are open to anyone.
+    const problem = await this.#database.problem();
+    if (problem) return `the database cannot be written: ${problem}`;
     return undefined;
   }
 

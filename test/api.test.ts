@@ -3,6 +3,8 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { SqliteRepository, type Repository } from '../src/db/index.js';
+import { PostgresRepository } from '../src/db/postgres/index.js';
 import type { Engine } from '../src/engine/index.js';
 import { printSortedSchema } from '../src/schema/printSchema.js';
 import { createDatabase, testDialects, type Dialect, type TestDatabase } from './support/dialects.js';
@@ -43,6 +45,21 @@ const SENTIMENT_FIELDS = 'id label confidence scores { positive negative neutral
 
 const COUNT_SENTIMENTS = 'select cast(count(*) as integer) as n from sentiments';
 const COUNT_MESSAGES = 'select cast(count(*) as integer) as n from messages';
+const COUNT_CONVERSATIONS = 'select cast(count(*) as integer) as n from conversations';
+
+/** Makes the database itself refuse to store a message with this (quote-free) content: a trigger, a CHECK. */
+async function refuseMessage(repository: Repository, content: string): Promise<void> {
+  if (repository instanceof SqliteRepository) {
+    repository.database.sqlite.exec(
+      `CREATE TRIGGER refuse_message BEFORE INSERT ON messages WHEN NEW.content = '${content}'
+       BEGIN SELECT RAISE(ABORT, 'refused by the test'); END`,
+    );
+  } else if (repository instanceof PostgresRepository) {
+    await repository.database.pool.query(
+      `ALTER TABLE messages ADD CONSTRAINT refuse_message CHECK (content <> '${content}') NOT VALID`,
+    );
+  }
+}
 
 function codesOf(body: { errors?: { extensions?: { code?: string } }[] }): (string | undefined)[] {
   return (body.errors ?? []).map((error) => error.extensions?.code);
@@ -209,9 +226,30 @@ describe.each(testDialects())('on %s', (dialect) => {
       ['a page over 100', `{ conversations(first: 101) { edges { cursor } } }`],
       ['backward paging', `{ conversations(last: 2) { edges { cursor } } }`],
     ])('refuses %s with BAD_USER_INPUT and stores nothing', async (_, query) => {
-      const before = await db.rows(COUNT_MESSAGES);
+      const before = [await db.rows(COUNT_MESSAGES), await db.rows(COUNT_CONVERSATIONS)];
       expect(codesOf(await service.graphql(query))).toEqual(['BAD_USER_INPUT']);
-      expect(await db.rows(COUNT_MESSAGES)).toEqual(before);
+      expect([await db.rows(COUNT_MESSAGES), await db.rows(COUNT_CONVERSATIONS)]).toEqual(before);
+    });
+
+    it('leaves no empty conversation when a new chat fails to store its message, and logs the failure without the text', async () => {
+      const database = await createDatabase(dialect, scratch.dir, 'refused');
+      leftovers.push({ close: () => database.dispose() });
+      const repository = await database.open();
+      const text = 'a message the database refuses';
+      await refuseMessage(repository, text);
+      const lines: string[] = [];
+      const failing = createTestServiceOn(repository, engine, { LOG_LEVEL: 'info' }, { write: (line) => void lines.push(line) });
+      const body = await failing.graphql(
+        'mutation ($message: String!) { chat(input: { message: $message, maxTokens: 2 }) { conversation { id } } }',
+        { message: text },
+      );
+      expect(codesOf(body)).toEqual(['INTERNAL_SERVER_ERROR']);
+      expect(await database.rows(COUNT_CONVERSATIONS)).toEqual([{ n: 0 }]);
+      // The operator sees which statement failed and why (SQLSTATE, constraint; SQLite's code), never what it carried.
+      const logged = lines.join('');
+      expect(logged).toContain('unexpected error');
+      expect(logged).not.toContain(text);
+      expect(logged).toContain(dialect === 'postgres' ? '"constraint":"refuse_message"' : 'SQLITE_CONSTRAINT_TRIGGER');
     });
   });
 

@@ -65,6 +65,11 @@ export type NewTaskResult =
 
 export interface UserTurnInput {
   conversationId: string;
+  /**
+   * Creates the conversation `conversationId` (an id from `newConversationId`) in the same transaction as its first
+   * message, so a turn refused or failing before that message is stored leaves no empty conversation behind.
+   */
+  newConversation?: CreateConversationInput;
   content: string;
   /** The sentiment of `content`, made before this call (absent when CHAT_TASKS leaves sentiment out). */
   sentiment?: NewSentiment;
@@ -75,6 +80,8 @@ export interface UserTurnInput {
 }
 
 export interface UserTurn {
+  /** The conversation as the turn left it (updatedAt moved to the message). */
+  conversation: ConversationRow;
   message: MessageRow;
   sentiment: SentimentRow | null;
   taskResults: TaskResultRow[];

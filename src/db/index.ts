@@ -17,6 +17,7 @@ export {
   postgresLocation,
 } from './postgres/settings.js';
 export type { OpenPostgresOptions } from './postgres/openPostgres.js';
+export { newConversationId } from './ids.js';
 export * from './Repository.js';
 export * from './rows.js';
 export {

@@ -143,6 +143,28 @@ describe.each(testDialects())('on %s', (dialect) => {
     });
   });
 
+  describe('U+0000', () => {
+    it.each([
+      ['sentiment', 'query ($t: String!) { sentiment(text: $t) { id } }', 'The text'],
+      ['sentiments', 'query ($t: String!) { sentiments(texts: ["fine", $t]) { id } }', 'The text #2'],
+      ['analyze', 'query ($t: String!) { analyze(text: $t) { locale } }', 'The text'],
+      ['chat', 'mutation ($t: String!) { chat(input: { message: $t, maxTokens: 2 }) { reply { id } } }', 'The message'],
+    ])('is refused in %s with BAD_USER_INPUT naming its position, and nothing is stored', async (_, query, what) => {
+      const counts = async () => [
+        await db.rows(COUNT_SENTIMENTS),
+        await db.rows(COUNT_MESSAGES),
+        await db.rows(COUNT_CONVERSATIONS),
+      ];
+      const before = await counts();
+      const body = await service.graphql(query, { t: '😀b\u0000c' });
+      expect(codesOf(body)).toEqual(['BAD_USER_INPUT']);
+      expect(body.errors![0]!.message).toBe(
+        `${what} contains U+0000 (NUL) at character 3, which cannot be stored; remove it.`,
+      );
+      expect(await counts()).toEqual(before);
+    });
+  });
+
   describe('chat and conversations', () => {
     it('runs a turn: classifies and stores the user message, then generates and stores the reply', async () => {
       const body = await service.graphql(
@@ -276,6 +298,27 @@ describe.each(testDialects())('on %s', (dialect) => {
       const confidenceSum = rows.reduce((sum, row) => sum + row.confidence, 0);
       expect(all.averageConfidence).toBeCloseTo(confidenceSum / all.total, 9);
       expect(all.series.reduce((sum: number, bucket: { total: number }) => sum + bucket.total, 0)).toBe(all.total);
+    });
+
+    it('refuses dates outside years 1 to 9999 (UTC) in any filter with BAD_USER_INPUT naming the argument', async () => {
+      const yearZero = await service.graphql(`{ sentimentStats(filter: { from: "0000-01-01T00:00:00Z" }) { total } }`);
+      expect(codesOf(yearZero)).toEqual(['BAD_USER_INPUT']);
+      expect(yearZero.errors![0]!.message).toMatch(/^`filter.from` must be between 0001-01-01T00:00:00.000Z and 9999/);
+      // Year 1 in its own time zone, but year 0 in UTC.
+      const shifted = await service.graphql(
+        `{ taskStats(task: "intent", filter: { to: "0001-01-01T00:30:00+01:00" }) { total } }`,
+      );
+      expect(codesOf(shifted)).toEqual(['BAD_USER_INPUT']);
+      expect(shifted.errors![0]!.message).toMatch(/^`filter.to` must be between/);
+      // The widest range allowed counts everything, on both dialects.
+      const widest = await service.graphql(`{
+        all: sentimentStats { total }
+        widest: sentimentStats(filter: { from: "0001-01-01T00:00:00Z", to: "9999-12-31T23:59:59.999Z" }) { total }
+        tasks: taskStats(task: "sentiment", filter: { from: "0001-01-01T00:00:00Z", to: "9999-12-31T23:59:59.999Z" }) { total }
+      }`);
+      expect(widest.errors).toBeUndefined();
+      expect(widest.data!.widest.total).toBe(widest.data!.all.total);
+      expect(widest.data!.tasks.total).toBe(widest.data!.all.total);
     });
 
     it('refuses an inverted time range and a malformed conversation id', async () => {

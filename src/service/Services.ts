@@ -14,6 +14,7 @@ import { runChatTurn, type ChatTurnInput, type ChatTurnOutcome, type ChatTurnSco
 import { ConversationTurns, type ConversationEntry } from './ConversationTurns.js';
 import type { EngineHolder } from './EngineHolder.js';
 import { NotFoundError } from './errors.js';
+import { assertDateInRange } from './dateRange.js';
 import { assertId } from './ids.js';
 import { classifyAndStore } from './sentiment.js';
 import { toMessageView, type ConversationView, type MessageView, type SentimentView } from './views.js';
@@ -257,6 +258,8 @@ export class Services {
 
   #checkStatsFilter(filter: StatsFilter): void {
     if (filter.conversationId != null) assertId(filter.conversationId, 'conversationId');
+    if (filter.from) assertDateInRange(filter.from, '`filter.from`');
+    if (filter.to) assertDateInRange(filter.to, '`filter.to`');
     if (filter.from && filter.to && filter.from >= filter.to) {
       throw new BadInputError({ message: '`from` must be earlier than `to`.' });
     }

@@ -71,7 +71,7 @@ function unavailable(location: string, reason: string, cause: unknown): Database
 }
 
 const WRITE_FAILURES: Readonly<Record<string, string>> = {
-  '25006': 'it is read-only (a standby)',
+  '25006': 'it is read-only',
   '53100': 'its disk is full',
   '57014': 'a statement ran past DATABASE_STATEMENT_TIMEOUT_MS',
 };

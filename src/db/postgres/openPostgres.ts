@@ -104,9 +104,18 @@ export async function openPostgres(options: OpenPostgresOptions): Promise<Postgr
     }
   };
   const health = new WriteHealth(writeFailureReason);
-  // Assigning a transaction id is what a standby refuses; committing it writes to the server's log.
+  // Assigning a transaction id is what a standby refuses; a session whose transactions default to read-only would
+  // refuse the service's writes although it assigns one, so that is checked too.
   const probeWrite = async (): Promise<void> => {
-    await mapped(() => withTimeout(db.transaction((tx) => tx.execute('select txid_current()')), PROBE_TIMEOUT_MS));
+    const { rows } = await mapped(() =>
+      withTimeout(
+        pool.query<{ readOnly: string }>(`select txid_current(), current_setting('transaction_read_only') as "readOnly"`),
+        PROBE_TIMEOUT_MS,
+      ),
+    );
+    if (rows[0]?.readOnly === 'on') {
+      throw new DatabaseUnavailableError({ message: `PostgreSQL at ${location} is read-only`, cause: { code: '25006' } });
+    }
   };
   let closed: Promise<void> | undefined;
   return {

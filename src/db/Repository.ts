@@ -218,7 +218,10 @@ export interface Repository {
   /** Recomputes the hourly roll-ups from the rows, for bulk loads that wrote rows directly. */
   rebuildHourlyCounts(): Promise<void>;
 
-  /** Why the database cannot take writes now (file removed, connection lost), or undefined. */
+  /**
+   * Why the database cannot take writes now (file removed, connection lost; the last write failed — locked, full,
+   * read-only — and a probe write still fails), or undefined. Fit for /readyz: no path, host or credential.
+   */
   problem(): Promise<string | undefined>;
   /** Closes connections; calling it again does nothing. */
   close(): Promise<void>;

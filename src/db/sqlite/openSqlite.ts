@@ -47,8 +47,9 @@ export interface SqliteDatabase {
   path: string;
   /**
    * Runs `work` in one IMMEDIATE transaction and returns its result only once COMMIT has succeeded: a row that
-   * `RETURNING` handed back is never reported when the commit then failed (a full disk). Checks first that the
-   * files are still the ones opened. Driver faults become DatabaseError (busy, locked, full, I/O: unavailable).
+   * `RETURNING` handed back is never reported when the commit then failed (a full disk). Checks before and after that
+   * the files are still the ones opened (rebuilding a removed write-ahead log). Driver faults become DatabaseError
+   * (busy, locked, full, I/O: unavailable) and are remembered for `problem()` until a write succeeds.
    */
   write<T>(work: (tx: DbExecutor) => T): T;
   /** Runs `work` (a read, or a read transaction) with driver faults mapped to DatabaseError. */

@@ -1,5 +1,10 @@
 // One chat turn, the original product's flow: classify, store the user message, generate, store the reply.
-import { newConversationId, type ConversationRow, type Repository } from '../db/index.js';
+import {
+  newConversationId,
+  type ConversationRow,
+  type CreateConversationInput,
+  type Repository,
+} from '../db/index.js';
 import {
   AbortedError,
   detectLocale,
@@ -111,7 +116,7 @@ interface TurnParts {
   scope: ChatTurnScope;
   conversationId: string;
   /** Set when this turn starts the conversation: it is created with the user message. */
-  newConversation?: { owner: string | null; title: string };
+  newConversation?: CreateConversationInput;
   analysis: TaskRun;
   locale: Locale;
   options: Pick<ChatRequest, 'maxTokens' | 'temperature' | 'seed'>;

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { CodedError } from './CodedError.js';
 import {
   DEFAULT_BUSY_TIMEOUT_MS,
+  DEFAULT_FILE_CHECK_INTERVAL_MS,
   DEFAULT_CONNECT_TIMEOUT_MS,
   DEFAULT_POOL_SIZE,
   DEFAULT_STATEMENT_TIMEOUT_MS,
@@ -88,6 +89,8 @@ export interface AppConfig {
   limits: RequestLimits;
   /** How long a statement waits for another process's lock on the database file. */
   databaseBusyTimeoutMs: number;
+  /** How often the SQLite file and its write-ahead log are checked between writes (a deleted log is rebuilt). */
+  databaseFileCheckMs: number;
 }
 
 export class ConfigError extends CodedError {
@@ -154,6 +157,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     metricsAuth: readMetricsAuth(read),
     limits: readRequestLimits(read),
     databaseBusyTimeoutMs: read.integer('DATABASE_BUSY_TIMEOUT_MS', DEFAULT_BUSY_TIMEOUT_MS, { min: 0, max: 600_000 }),
+    databaseFileCheckMs: read.integer('DATABASE_FILE_CHECK_MS', DEFAULT_FILE_CHECK_INTERVAL_MS, { min: 10, max: 600_000 }),
   };
 }
 

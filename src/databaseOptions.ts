@@ -16,5 +16,11 @@ export function databaseOptionsOf(config: AppConfig, options: { readonly?: boole
       readonly,
     };
   }
-  return { dialect: 'sqlite', path: config.databasePath, busyTimeoutMs: config.databaseBusyTimeoutMs, readonly };
+  return {
+    dialect: 'sqlite',
+    path: config.databasePath,
+    busyTimeoutMs: config.databaseBusyTimeoutMs,
+    fileCheckIntervalMs: config.databaseFileCheckMs,
+    readonly,
+  };
 }

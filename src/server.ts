@@ -27,7 +27,12 @@ export class ListenError extends CodedError {
  */
 export async function runServer(config: AppConfig): Promise<void> {
   const log = createLogger(config.logLevel, config.replicaName === undefined ? {} : { replica: config.replicaName });
-  const database = await openRepository(databaseOptionsOf(config));
+  const databaseOptions = databaseOptionsOf(config);
+  const database = await openRepository(
+    databaseOptions.dialect === 'sqlite'
+      ? { ...databaseOptions, onWarning: (message) => log.warn({ database: databaseOptions.path }, message) }
+      : databaseOptions,
+  );
   const engineHolder = new EngineHolder();
   const metrics = createMetrics({
     engineStatus: () => engineHolder.current?.status(),

@@ -3,6 +3,8 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { SqliteRepository, type Repository } from '../src/db/index.js';
+import { PostgresRepository } from '../src/db/postgres/index.js';
 import type { Engine } from '../src/engine/index.js';
 import { printSortedSchema } from '../src/schema/printSchema.js';
 import { createDatabase, testDialects, type Dialect, type TestDatabase } from './support/dialects.js';
@@ -43,6 +45,21 @@ const SENTIMENT_FIELDS = 'id label confidence scores { positive negative neutral
 
 const COUNT_SENTIMENTS = 'select cast(count(*) as integer) as n from sentiments';
 const COUNT_MESSAGES = 'select cast(count(*) as integer) as n from messages';
+const COUNT_CONVERSATIONS = 'select cast(count(*) as integer) as n from conversations';
+
+/** Makes the database itself refuse to store a message with this (quote-free) content: a trigger, a CHECK. */
+async function refuseMessage(repository: Repository, content: string): Promise<void> {
+  if (repository instanceof SqliteRepository) {
+    repository.database.sqlite.exec(
+      `CREATE TRIGGER refuse_message BEFORE INSERT ON messages WHEN NEW.content = '${content}'
+       BEGIN SELECT RAISE(ABORT, 'refused by the test'); END`,
+    );
+  } else if (repository instanceof PostgresRepository) {
+    await repository.database.pool.query(
+      `ALTER TABLE messages ADD CONSTRAINT refuse_message CHECK (content <> '${content}') NOT VALID`,
+    );
+  }
+}
 
 function codesOf(body: { errors?: { extensions?: { code?: string } }[] }): (string | undefined)[] {
   return (body.errors ?? []).map((error) => error.extensions?.code);
@@ -123,6 +140,28 @@ describe.each(testDialects())('on %s', (dialect) => {
         /^The text needs \d+ prompt tokens, more than the 2048-token context; shorten it\.$/,
       );
       expect(await db.rows(COUNT_SENTIMENTS)).toEqual(before);
+    });
+  });
+
+  describe('U+0000', () => {
+    it.each([
+      ['sentiment', 'query ($t: String!) { sentiment(text: $t) { id } }', 'The text'],
+      ['sentiments', 'query ($t: String!) { sentiments(texts: ["fine", $t]) { id } }', 'The text #2'],
+      ['analyze', 'query ($t: String!) { analyze(text: $t) { locale } }', 'The text'],
+      ['chat', 'mutation ($t: String!) { chat(input: { message: $t, maxTokens: 2 }) { reply { id } } }', 'The message'],
+    ])('is refused in %s with BAD_USER_INPUT naming its position, and nothing is stored', async (_, query, what) => {
+      const counts = async () => [
+        await db.rows(COUNT_SENTIMENTS),
+        await db.rows(COUNT_MESSAGES),
+        await db.rows(COUNT_CONVERSATIONS),
+      ];
+      const before = await counts();
+      const body = await service.graphql(query, { t: '😀b\u0000c' });
+      expect(codesOf(body)).toEqual(['BAD_USER_INPUT']);
+      expect(body.errors![0]!.message).toBe(
+        `${what} contains U+0000 (NUL) at character 3, which cannot be stored; remove it.`,
+      );
+      expect(await counts()).toEqual(before);
     });
   });
 
@@ -209,9 +248,30 @@ describe.each(testDialects())('on %s', (dialect) => {
       ['a page over 100', `{ conversations(first: 101) { edges { cursor } } }`],
       ['backward paging', `{ conversations(last: 2) { edges { cursor } } }`],
     ])('refuses %s with BAD_USER_INPUT and stores nothing', async (_, query) => {
-      const before = await db.rows(COUNT_MESSAGES);
+      const before = [await db.rows(COUNT_MESSAGES), await db.rows(COUNT_CONVERSATIONS)];
       expect(codesOf(await service.graphql(query))).toEqual(['BAD_USER_INPUT']);
-      expect(await db.rows(COUNT_MESSAGES)).toEqual(before);
+      expect([await db.rows(COUNT_MESSAGES), await db.rows(COUNT_CONVERSATIONS)]).toEqual(before);
+    });
+
+    it('leaves no empty conversation when a new chat fails to store its message, and logs the failure without the text', async () => {
+      const database = await createDatabase(dialect, scratch.dir, 'refused');
+      leftovers.push({ close: () => database.dispose() });
+      const repository = await database.open();
+      const text = 'a message the database refuses';
+      await refuseMessage(repository, text);
+      const lines: string[] = [];
+      const failing = createTestServiceOn(repository, engine, { LOG_LEVEL: 'info' }, { write: (line) => void lines.push(line) });
+      const body = await failing.graphql(
+        'mutation ($message: String!) { chat(input: { message: $message, maxTokens: 2 }) { conversation { id } } }',
+        { message: text },
+      );
+      expect(codesOf(body)).toEqual(['INTERNAL_SERVER_ERROR']);
+      expect(await database.rows(COUNT_CONVERSATIONS)).toEqual([{ n: 0 }]);
+      // The operator sees which statement failed and why (SQLSTATE, constraint; SQLite's code), never what it carried.
+      const logged = lines.join('');
+      expect(logged).toContain('unexpected error');
+      expect(logged).not.toContain(text);
+      expect(logged).toContain(dialect === 'postgres' ? '"constraint":"refuse_message"' : 'SQLITE_CONSTRAINT_TRIGGER');
     });
   });
 
@@ -238,6 +298,27 @@ describe.each(testDialects())('on %s', (dialect) => {
       const confidenceSum = rows.reduce((sum, row) => sum + row.confidence, 0);
       expect(all.averageConfidence).toBeCloseTo(confidenceSum / all.total, 9);
       expect(all.series.reduce((sum: number, bucket: { total: number }) => sum + bucket.total, 0)).toBe(all.total);
+    });
+
+    it('refuses dates outside years 1 to 9999 (UTC) in any filter with BAD_USER_INPUT naming the argument', async () => {
+      const yearZero = await service.graphql(`{ sentimentStats(filter: { from: "0000-01-01T00:00:00Z" }) { total } }`);
+      expect(codesOf(yearZero)).toEqual(['BAD_USER_INPUT']);
+      expect(yearZero.errors![0]!.message).toMatch(/^`filter.from` must be between 0001-01-01T00:00:00.000Z and 9999/);
+      // Year 1 in its own time zone, but year 0 in UTC.
+      const shifted = await service.graphql(
+        `{ taskStats(task: "intent", filter: { to: "0001-01-01T00:30:00+01:00" }) { total } }`,
+      );
+      expect(codesOf(shifted)).toEqual(['BAD_USER_INPUT']);
+      expect(shifted.errors![0]!.message).toMatch(/^`filter.to` must be between/);
+      // The widest range allowed counts everything, on both dialects.
+      const widest = await service.graphql(`{
+        all: sentimentStats { total }
+        widest: sentimentStats(filter: { from: "0001-01-01T00:00:00Z", to: "9999-12-31T23:59:59.999Z" }) { total }
+        tasks: taskStats(task: "sentiment", filter: { from: "0001-01-01T00:00:00Z", to: "9999-12-31T23:59:59.999Z" }) { total }
+      }`);
+      expect(widest.errors).toBeUndefined();
+      expect(widest.data!.widest.total).toBe(widest.data!.all.total);
+      expect(widest.data!.tasks.total).toBe(widest.data!.all.total);
     });
 
     it('refuses an inverted time range and a malformed conversation id', async () => {

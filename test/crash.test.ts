@@ -2,7 +2,7 @@
 // `PRAGMA integrity_check`, holds every acknowledged user message, and serves the API.
 // `npm test` runs one crash; `npm run test:reliability` (RELIABILITY=full) runs many, restarting the real
 // process on the crashed file each time, and writes its figures to .tmp/reliability/crash.json.
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, unlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { createClient, type Client } from 'graphql-ws';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
@@ -191,4 +191,58 @@ describe('kill -9 during chat streams', () => {
     },
     TEST_LIMIT_MS,
   );
+});
+
+/** A bound on waiting for a log line, so a service that never logs it fails with its output, not a test timeout. */
+const LOG_LINE_LIMIT_MS = 20_000;
+
+/** Resolves once the service has logged a line `matches` accepts; rejects if the process exits first. */
+function logLine(service: ServiceProcess, matches: (line: { msg?: string }) => boolean): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const limit = setTimeout(() => reject(new Error(`not logged:\n${service.stdout()}`)), LOG_LINE_LIMIT_MS);
+    const check = (): void => {
+      if (!service.logs().some(matches)) return;
+      clearTimeout(limit);
+      service.child.stdout!.off('data', check);
+      resolve();
+    };
+    service.child.stdout!.on('data', check);
+    void service.exited.then(() => reject(new Error(`the service exited first:\n${service.stdout()}`)));
+    check();
+  });
+}
+
+describe('the write-ahead log deleted while the service runs', () => {
+  it('is rebuilt through the open connection, so writes acknowledged before and after survive a kill -9', async () => {
+    const walDatabase = path.join(scratch.dir, 'wal-deleted.db');
+    const chat = async (service: ServiceProcess, message: string) => {
+      const body = await graphql(service, 'mutation ($input: ChatInput!) { chat(input: $input) { userMessage { id } } }', {
+        input: { message, maxTokens: 1 },
+      });
+      expect(body.errors).toBeUndefined();
+    };
+    const service = await startService({ DATABASE_PATH: walDatabase });
+    leftovers.push(() => stopProcess(service));
+    const before = ['before 1', 'before 2', 'before 3'];
+    for (const message of before) await chat(service, message);
+
+    unlinkSync(`${walDatabase}-wal`);
+    // No write comes in: the periodic check alone must notice, checkpoint and start a new log.
+    await logLine(service, (line) => /write-ahead log was removed/.test(line.msg ?? ''));
+    expect(existsSync(`${walDatabase}-wal`)).toBe(true);
+    const after = ['after 1', 'after 2', 'after 3'];
+    for (const message of after) await chat(service, message);
+    expect(service.logs().filter((line) => /write-ahead log/.test(line.msg ?? ''))).toHaveLength(1);
+
+    service.child.kill('SIGKILL');
+    await service.exited;
+    const restarted = await startService({ DATABASE_PATH: walDatabase });
+    leftovers.push(() => stopProcess(restarted));
+    const body = await graphql(restarted, '{ conversations(first: 100) { edges { node { messages { role content } } } } }');
+    expect(body.errors).toBeUndefined();
+    const stored = body.data.conversations.edges.flatMap((edge: any) =>
+      edge.node.messages.filter((message: any) => message.role === 'USER').map((message: any) => message.content),
+    );
+    expect(stored.sort()).toEqual([...after, ...before].sort());
+  }, 60_000);
 });

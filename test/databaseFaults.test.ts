@@ -64,6 +64,44 @@ describe('a database locked by another process', () => {
   });
 });
 
+describe('/readyz after writes failed', () => {
+  it('answers 503 with the reason while writes fail (locked, read-only), and 200 once a write succeeds', async () => {
+    const databasePath = path.join(scratch.dir, 'unready.db');
+    const service = serviceAt(databasePath, { DATABASE_BUSY_TIMEOUT_MS: '100' });
+    const { port } = await service.app.start(0, '127.0.0.1');
+    leftovers.push(() => service.app.stop());
+    const readyz = async () => {
+      const response = await fetch(`http://127.0.0.1:${port}/readyz`);
+      return { status: response.status, body: await response.json() };
+    };
+    const unready = (reason: string) => ({
+      status: 503,
+      body: { status: 'not ready', reason: `the database cannot be written: ${reason}` },
+    });
+    expect((await readyz()).status).toBe(200);
+
+    // Another connection's open write transaction: every write of the service fails after its busy timeout.
+    const other = new Database(databasePath);
+    leftovers.push(() => void other.close());
+    other.exec('BEGIN EXCLUSIVE');
+    expect(errorOf(await service.graphql(SENTIMENT, { text: 'locked out' }))?.extensions?.code).toBe('DATABASE_UNAVAILABLE');
+    expect(await readyz()).toEqual(unready('it is locked by another connection'));
+    // The probe's own write fails too while the lock is held.
+    expect(await readyz()).toEqual(unready('it is locked by another connection'));
+    other.exec('ROLLBACK');
+    expect(await readyz()).toEqual({ status: 200, body: { status: 'ready' } });
+
+    // SQLite's own read-only switch on the service's connection: writes fail with SQLITE_READONLY.
+    service.database.sqlite.pragma('query_only = ON');
+    expect(errorOf(await service.graphql(SENTIMENT, { text: 'read-only' }))?.extensions?.code).toBe('DATABASE_UNAVAILABLE');
+    expect(await readyz()).toEqual(unready('it is read-only'));
+    service.database.sqlite.pragma('query_only = OFF');
+    // A client's write succeeding clears it as well as the probe's.
+    expect(errorOf(await service.graphql(SENTIMENT, { text: 'writable again' }))).toBeUndefined();
+    expect(await readyz()).toEqual({ status: 200, body: { status: 'ready' } });
+  });
+});
+
 /**
  * A small disk: a 2 MB tmpfs where this machine lets the test mount one (root in CI), otherwise SQLite's own
  * page limit (`max_page_count`), which fails writes with the same SQLITE_FULL. `fill` leaves little room, `free`
@@ -175,7 +213,13 @@ describe('database files removed while the service runs', () => {
     expect(errorOf(await service.graphql(SENTIMENT, { text: 'before' }))).toBeUndefined();
 
     for (const suffix of ['', '-wal', '-shm']) unlinkSync(`${databasePath}${suffix}`);
-    expect(await readyz()).toEqual({ status: 503, body: { status: 'not ready', reason: 'the database cannot be written' } });
+    expect(await readyz()).toEqual({
+      status: 503,
+      body: {
+        status: 'not ready',
+        reason: 'the database cannot be written: the database file was removed while the service was running',
+      },
+    });
     const error = errorOf(await service.graphql(SENTIMENT, { text: 'after' }));
     expect(error?.extensions?.code).toBe('DATABASE_UNAVAILABLE');
   });

@@ -159,6 +159,40 @@ describe.skipIf(!adminUrl)('PostgreSQL', () => {
     });
   });
 
+  describe('writes refused by the server', () => {
+    it('are reported by problem() (/readyz) while the probe write is refused too, and cleared by a write that works', async () => {
+      await open();
+      // Sessions whose transactions are read-only by default, as on a database switched to read-only.
+      const readOnlyUrl = withPart(database.url, (url) =>
+        url.searchParams.set('options', '-c default_transaction_read_only=on'),
+      );
+      const readOnly = await PostgresRepository.open({ url: readOnlyUrl, readonly: true });
+      opened.push(readOnly);
+      const record = {
+        owner: null,
+        text: 'kept out',
+        locale: 'en',
+        method: 'logprob',
+        label: 'neutral',
+        confidence: 0.5,
+        scorePositive: 0.25,
+        scoreNegative: 0.25,
+        scoreNeutral: 0.5,
+        latencyMs: 1,
+      } as const;
+      expect(await readOnly.problem()).toBeUndefined();
+      await expect(readOnly.insertQuerySentiments([record])).rejects.toBeInstanceOf(DatabaseUnavailableError);
+      expect(await readOnly.problem()).toBe('it is read-only');
+      // The probe's own write is refused as well, so the answer holds.
+      expect(await readOnly.problem()).toBe('it is read-only');
+      // A write of the service that works (here one that asks for a read-write transaction) clears it.
+      await readOnly.database.write(async (tx) => {
+        await tx.execute('set transaction read write');
+      });
+      expect(await readOnly.problem()).toBeUndefined();
+    });
+  });
+
   describe('a saturated pool', () => {
     it('answers DATABASE_UNAVAILABLE once no connection frees up within DATABASE_CONNECT_TIMEOUT_MS, then serves again', async () => {
       const repository = await PostgresRepository.open({ url: database.url, poolSize: 1, connectTimeoutMs: 300 });

@@ -65,6 +65,11 @@ export type NewTaskResult =
 
 export interface UserTurnInput {
   conversationId: string;
+  /**
+   * Creates the conversation `conversationId` (an id from `newConversationId`) in the same transaction as its first
+   * message, so a turn refused or failing before that message is stored leaves no empty conversation behind.
+   */
+  newConversation?: CreateConversationInput;
   content: string;
   /** The sentiment of `content`, made before this call (absent when CHAT_TASKS leaves sentiment out). */
   sentiment?: NewSentiment;
@@ -75,6 +80,8 @@ export interface UserTurnInput {
 }
 
 export interface UserTurn {
+  /** The conversation as the turn left it (updatedAt moved to the message). */
+  conversation: ConversationRow;
   message: MessageRow;
   sentiment: SentimentRow | null;
   taskResults: TaskResultRow[];
@@ -211,7 +218,10 @@ export interface Repository {
   /** Recomputes the hourly roll-ups from the rows, for bulk loads that wrote rows directly. */
   rebuildHourlyCounts(): Promise<void>;
 
-  /** Why the database cannot take writes now (file removed, connection lost), or undefined. */
+  /**
+   * Why the database cannot take writes now (file removed, connection lost; the last write failed — locked, full,
+   * read-only — and a probe write still fails), or undefined. Fit for /readyz: no path, host or credential.
+   */
   problem(): Promise<string | undefined>;
   /** Closes connections; calling it again does nothing. */
   close(): Promise<void>;

@@ -25,3 +25,8 @@ const nextUlid = monotonicFactory(pooledRandom);
 export function newId(at: number = Date.now()): string {
   return nextUlid(at);
 }
+
+/** The id of a conversation created with its first turn (UserTurnInput.newConversation). */
+export function newConversationId(): string {
+  return newId();
+}

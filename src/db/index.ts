@@ -3,7 +3,13 @@
 // so a SQLite service never loads the pg driver.
 export { openRepository, type OpenRepositoryOptions } from './openRepository.js';
 export { SqliteRepository } from './sqlite/SqliteRepository.js';
-export { DEFAULT_BUSY_TIMEOUT_MS, openSqlite, type OpenSqliteOptions, type SqliteDatabase } from './sqlite/openSqlite.js';
+export {
+  DEFAULT_BUSY_TIMEOUT_MS,
+  DEFAULT_FILE_CHECK_INTERVAL_MS,
+  openSqlite,
+  type OpenSqliteOptions,
+  type SqliteDatabase,
+} from './sqlite/openSqlite.js';
 export {
   DEFAULT_CONNECT_TIMEOUT_MS,
   DEFAULT_POOL_SIZE,
@@ -11,6 +17,7 @@ export {
   postgresLocation,
 } from './postgres/settings.js';
 export type { OpenPostgresOptions } from './postgres/openPostgres.js';
+export { newConversationId } from './ids.js';
 export * from './Repository.js';
 export * from './rows.js';
 export {

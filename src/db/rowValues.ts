@@ -16,8 +16,12 @@ import { hourStartOf } from './stats/timeRanges.js';
 /** Where a result belongs: a chat message (its text is the message's), or a query (its text kept with it). */
 export type ResultContext = Pick<SentimentRow, 'source' | 'owner' | 'conversationId' | 'messageId' | 'text' | 'createdAt'>;
 
-export function conversationValues(input: CreateConversationInput, now: Date): ConversationRow {
-  return { id: newId(now.getTime()), owner: input.owner, title: input.title ?? null, createdAt: now, updatedAt: now };
+export function conversationValues(
+  input: CreateConversationInput,
+  now: Date,
+  id: string = newId(now.getTime()),
+): ConversationRow {
+  return { id, owner: input.owner, title: input.title ?? null, createdAt: now, updatedAt: now };
 }
 
 export function userMessageValues(conversationId: string, content: string, createdAt: Date) {

@@ -16,6 +16,14 @@ export function validateText(text: string, maxInputChars: number, what = 'text')
   if (/\p{Cs}/u.test(text)) {
     throw new BadInputError({ message: `The ${what} contains a lone UTF-16 surrogate, which is not valid text.` });
   }
+  // PostgreSQL's text cannot hold U+0000; refused on every database, so both store the same texts.
+  const nul = text.indexOf('\u0000');
+  if (nul !== -1) {
+    const position = [...text.slice(0, nul)].length + 1;
+    throw new BadInputError({
+      message: `The ${what} contains U+0000 (NUL) at character ${position}, which cannot be stored; remove it.`,
+    });
+  }
   // Counting stops past the limit, so an enormous text costs no more than one at the limit.
   if (text.length > maxInputChars && codePointsUpTo(text, maxInputChars + 1) > maxInputChars) {
     throw new BadInputError({

@@ -14,6 +14,7 @@ import { runChatTurn, type ChatTurnInput, type ChatTurnOutcome, type ChatTurnSco
 import { ConversationTurns, type ConversationEntry } from './ConversationTurns.js';
 import type { EngineHolder } from './EngineHolder.js';
 import { NotFoundError } from './errors.js';
+import { assertDateInRange } from './dateRange.js';
 import { assertId } from './ids.js';
 import { OperationScope } from './OperationScope.js';
 import { classifyAndStore } from './sentiment.js';
@@ -78,8 +79,9 @@ export class Services {
   /** Why the service cannot serve requests now (model loading or gone, database unusable), or undefined. */
   async notReadyReason(): Promise<string | undefined> {
     if (!this.#engine.ready) return 'the model is not loaded';
-    // The database's path or host stays out of the answer: probes are open to anyone.
-    if (await this.#database.problem()) return 'the database cannot be written';
+    // The repository's reasons name no path or host: probes are open to anyone.
+    const problem = await this.#database.problem();
+    if (problem) return `the database cannot be written: ${problem}`;
     return undefined;
   }
 
@@ -280,6 +282,8 @@ export class Services {
 
   #checkStatsFilter(filter: StatsFilter): void {
     if (filter.conversationId != null) assertId(filter.conversationId, 'conversationId');
+    if (filter.from) assertDateInRange(filter.from, '`filter.from`');
+    if (filter.to) assertDateInRange(filter.to, '`filter.to`');
     if (filter.from && filter.to && filter.from >= filter.to) {
       throw new BadInputError({ message: '`from` must be earlier than `to`.' });
     }

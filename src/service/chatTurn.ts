@@ -1,5 +1,10 @@
 // One chat turn, the original product's flow: classify, store the user message, generate, store the reply.
-import type { ConversationRow, Repository } from '../db/index.js';
+import {
+  newConversationId,
+  type ConversationRow,
+  type CreateConversationInput,
+  type Repository,
+} from '../db/index.js';
 import {
   AbortedError,
   detectLocale,
@@ -87,11 +92,23 @@ export async function runChatTurn(
 
   // The chat's tasks need no history, so they run (in one engine job) before this turn waits for the conversation.
   const analysis = await engine.runTasks(input.message, scope.chatTasks ?? DEFAULT_CHAT_TASKS, { locale, ...jobOptions });
-  const conversation =
-    existing ?? (await database.createConversation({ owner: scope.owner, title: titleOf(input.message) }));
-  const entry = await scope.enterConversation?.(conversation.id);
+  // A new conversation is created with its first message, in one transaction: a turn refused or failing before that
+  // (waiting for the conversation, the database) leaves no empty conversation. Its id is entered first, so a second
+  // turn sent as soon as ChatStarted names it still waits for this one.
+  const conversationId = existing?.id ?? newConversationId();
+  const newConversation = existing ? undefined : { owner: scope.owner, title: titleOf(input.message) };
+  const entry = await scope.enterConversation?.(conversationId);
   try {
-    return await generateTurn(engine, database, { input, scope, conversation, analysis, locale, options, jobOptions });
+    return await generateTurn(engine, database, {
+      input,
+      scope,
+      conversationId,
+      ...(newConversation ? { newConversation } : {}),
+      analysis,
+      locale,
+      options,
+      jobOptions,
+    });
   } finally {
     await entry?.leave();
   }
@@ -100,7 +117,9 @@ export async function runChatTurn(
 interface TurnParts {
   input: ChatTurnInput;
   scope: ChatTurnScope;
-  conversation: ConversationRow;
+  conversationId: string;
+  /** Set when this turn starts the conversation: it is created with the user message. */
+  newConversation?: CreateConversationInput;
   analysis: TaskRun;
   locale: Locale;
   options: Pick<ChatRequest, 'maxTokens' | 'temperature' | 'seed'>;
@@ -109,21 +128,22 @@ interface TurnParts {
 
 /** Stores the user message, streams the reply and stores it: the part of a turn that owns the conversation. */
 async function generateTurn(engine: Engine, database: Repository, parts: TurnParts): Promise<ChatTurnOutcome> {
-  const { input, scope, conversation, analysis, locale, options, jobOptions } = parts;
+  const { input, scope, conversationId, analysis, locale, options, jobOptions } = parts;
   const turn = await database.insertUserTurn({
-    conversationId: conversation.id,
+    conversationId,
+    ...(parts.newConversation ? { newConversation: parts.newConversation } : {}),
     content: input.message,
     ...storedShapeOf(analysis),
   });
-  if (!turn) throw notFound(conversation.id);
+  if (!turn) throw notFound(conversationId);
+  const conversation = turn.conversation;
   const stored = await database.listMessages(conversation.id);
   const userMessage = toMessageView(
     stored.find((message) => message.id === turn.message.id)!,
     turn.taskResults,
   );
   const history = stored.filter((message) => message.id !== turn.message.id).flatMap(toHistoryTurn);
-  const current = (await database.getConversation(conversation.id, scope.owner)) ?? conversation;
-  scope.onEvent?.({ type: 'started', conversation: current, userMessage });
+  scope.onEvent?.({ type: 'started', conversation, userMessage });
 
   const stream = engine.chat(
     {
@@ -175,7 +195,7 @@ async function generateTurn(engine: Engine, database: Repository, parts: TurnPar
   });
   if (!reply) throw deletedDuringReply(conversation.id);
   return {
-    conversation: (await database.getConversation(conversation.id, scope.owner)) ?? current,
+    conversation: (await database.getConversation(conversation.id, scope.owner)) ?? conversation,
     userMessage,
     reply: toMessageView({ ...reply, sentiment: null }),
     finishReason: result.finishReason,

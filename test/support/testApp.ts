@@ -5,6 +5,7 @@ import path from 'node:path';
 import { inject } from 'vitest';
 import { createApp, type App } from '../../src/app.js';
 import { loadConfig, type AppConfig } from '../../src/config.js';
+import type { DestinationStream } from 'pino';
 import { createLogger } from '../../src/logger.js';
 import { SqliteRepository, type Repository } from '../../src/db/index.js';
 import type { SqliteDatabase } from '../../src/db/sqlite/openSqlite.js';
@@ -72,11 +73,15 @@ export function createTestService(
   return { ...createTestServiceOn(repository, engine, env), database: repository.database, databasePath };
 }
 
-/** The service on an open repository of either dialect (see test/support/dialects.ts). */
+/**
+ * The service on an open repository of either dialect (see test/support/dialects.ts); its JSON log lines go to
+ * `logDestination` when given (set LOG_LEVEL in `env` to see them), else to stdout.
+ */
 export function createTestServiceOn(
   repository: Repository,
   engine: Engine | undefined,
   env: Record<string, string> = {},
+  logDestination?: DestinationStream,
 ): TestService {
   const config: AppConfig = loadConfig({ LOG_LEVEL: 'silent', ...env });
   const holder = new EngineHolder();
@@ -89,7 +94,7 @@ export function createTestServiceOn(
     chatTasks: config.chatTasks,
     maxOperationTexts: config.maxOperationTexts,
   });
-  const app = createApp({ services, config, logger: createLogger(config.logLevel), metrics });
+  const app = createApp({ services, config, logger: createLogger(config.logLevel, {}, logDestination), metrics });
   return {
     app,
     config,

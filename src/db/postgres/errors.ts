@@ -69,3 +69,20 @@ export function toPostgresError(error: unknown, location: string): DatabaseError
 function unavailable(location: string, reason: string, cause: unknown): DatabaseUnavailableError {
   return new DatabaseUnavailableError({ message: `PostgreSQL at ${location} is unavailable: ${reason}`, cause });
 }
+
+const WRITE_FAILURES: Readonly<Record<string, string>> = {
+  '25006': 'it is read-only',
+  '53100': 'its disk is full',
+  '57014': 'a statement ran past DATABASE_STATEMENT_TIMEOUT_MS',
+};
+
+/**
+ * Why a write failed, in words fit for /readyz (no host, no credentials), when the failure is a condition of the
+ * database; undefined for anything else (a constraint violation, a bug).
+ */
+export function writeFailureReason(error: unknown): string | undefined {
+  if (error instanceof DatabaseLockedError) return 'it gave up waiting for a lock';
+  if (!(error instanceof DatabaseError)) return undefined;
+  const code = (error.cause as { code?: unknown } | undefined)?.code;
+  return (typeof code === 'string' ? WRITE_FAILURES[code] : undefined) ?? 'a write failed';
+}

@@ -1,8 +1,8 @@
 // PostgreSQL: the messages of a conversation, the user turn (with its results) and the reply, each written whole.
 import { asc, eq, sql } from 'drizzle-orm';
 import type { AssistantReplyInput, UserTurn, UserTurnInput } from '../Repository.js';
-import type { MessageRow, MessageWithSentiment } from '../rows.js';
-import { assistantMessageValues, chatContext, userMessageValues } from '../rowValues.js';
+import type { ConversationRow, MessageRow, MessageWithSentiment } from '../rows.js';
+import { assistantMessageValues, chatContext, conversationValues, userMessageValues } from '../rowValues.js';
 import { throwMapped } from './conversations.js';
 import type { PgExecutor, PostgresDatabase } from './openPostgres.js';
 import { writeSentiment, writeTaskResults } from './results.js';
@@ -22,6 +22,9 @@ export async function listMessages(pg: PostgresDatabase, conversationId: string)
 export async function insertUserTurn(pg: PostgresDatabase, input: UserTurnInput): Promise<UserTurn | null> {
   const createdAt = input.createdAt ?? new Date();
   return pg.write(async (tx) => {
+    if (input.newConversation) {
+      await tx.insert(conversations).values(conversationValues(input.newConversation, createdAt, input.conversationId));
+    }
     const conversation = await touchConversation(tx, input.conversationId, createdAt);
     if (conversation === undefined) return null;
     const values = userMessageValues(input.conversationId, input.content, createdAt);
@@ -29,7 +32,7 @@ export async function insertUserTurn(pg: PostgresDatabase, input: UserTurnInput)
     const context = chatContext(conversation, input.conversationId, message!.id, createdAt);
     const sentiment = input.sentiment ? await writeSentiment(tx, input.sentiment, context) : null;
     const taskResults = await writeTaskResults(tx, input.taskResults ?? [], context);
-    return { message: message!, sentiment, taskResults };
+    return { conversation, message: message!, sentiment, taskResults };
   });
 }
 
@@ -48,11 +51,11 @@ async function touchConversation(
   tx: PgExecutor,
   conversationId: string,
   at: Date,
-): Promise<{ owner: string | null } | undefined> {
+): Promise<ConversationRow | undefined> {
   const [row] = await tx
     .update(conversations)
     .set({ updatedAt: sql`greatest(${conversations.updatedAt}, ${at.toISOString()}::timestamptz)` })
     .where(eq(conversations.id, conversationId))
-    .returning({ owner: conversations.owner });
+    .returning();
   return row;
 }

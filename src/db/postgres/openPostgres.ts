@@ -5,7 +5,8 @@ import { migrate } from 'drizzle-orm/node-postgres/migrator';
 import pg from 'pg';
 import { DatabaseMigrationError, DatabaseUnavailableError } from '../errors.js';
 import { migrationsFolder } from '../migrationsFolder.js';
-import { toPostgresError } from './errors.js';
+import { WriteHealth } from '../WriteHealth.js';
+import { toPostgresError, writeFailureReason } from './errors.js';
 import { DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_POOL_SIZE, DEFAULT_STATEMENT_TIMEOUT_MS, postgresLocation } from './settings.js';
 import * as schema from './schema.js';
 
@@ -52,6 +53,7 @@ export interface PostgresDatabase {
   read<T>(work: (tx: PgExecutor) => Promise<T>): Promise<T>;
   /** Maps a driver fault to DatabaseError (or returns it unchanged). */
   mapError(error: unknown): unknown;
+  /** Why the database cannot take writes now (unreachable; the last write failed and a probe write still fails). */
   problem(): Promise<string | undefined>;
   close(): Promise<void>;
 }
@@ -101,22 +103,45 @@ export async function openPostgres(options: OpenPostgresOptions): Promise<Postgr
       throw mapError(error);
     }
   };
+  const health = new WriteHealth(writeFailureReason);
+  // Assigning a transaction id is what a standby refuses; a session whose transactions default to read-only would
+  // refuse the service's writes although it assigns one, so that is checked too.
+  const probeWrite = async (): Promise<void> => {
+    const { rows } = await mapped(() =>
+      withTimeout(
+        pool.query<{ readOnly: string }>(`select txid_current(), current_setting('transaction_read_only') as "readOnly"`),
+        PROBE_TIMEOUT_MS,
+      ),
+    );
+    if (rows[0]?.readOnly === 'on') {
+      throw new DatabaseUnavailableError({ message: `PostgreSQL at ${location} is read-only`, cause: { code: '25006' } });
+    }
+  };
   let closed: Promise<void> | undefined;
   return {
     db,
     pool,
     location,
     clientConfig,
-    write: (work) => mapped(() => db.transaction(work)),
+    write: async (work) => {
+      try {
+        const result = await mapped(() => db.transaction(work));
+        health.succeeded();
+        return result;
+      } catch (error) {
+        health.failed(error);
+        throw error;
+      }
+    },
     read: (work) => mapped(() => db.transaction(work, { isolationLevel: 'repeatable read', accessMode: 'read only' })),
     mapError,
     problem: async () => {
       try {
         await withTimeout(pool.query('select 1'), PROBE_TIMEOUT_MS);
-        return undefined;
       } catch {
         return 'the database cannot be reached';
       }
+      return health.check(probeWrite);
     },
     close: () => (closed ??= pool.end()),
   };

@@ -36,3 +36,21 @@ export function toSqliteError(error: unknown, path: string): DatabaseError | und
   }
   return undefined;
 }
+
+const WRITE_FAILURES: readonly [primaries: readonly string[], reason: string][] = [
+  [LOCKED_CODES, 'it is locked by another connection'],
+  [['SQLITE_FULL', 'ENOSPC'], 'the disk is full'],
+  [['SQLITE_READONLY', 'SQLITE_PERM', 'EROFS', 'EACCES', 'EPERM'], 'it is read-only'],
+  [['SQLITE_IOERR'], 'the disk reported an I/O error'],
+];
+
+/**
+ * Why a write failed, in words fit for /readyz (no path), when the failure is a condition of the database; undefined
+ * for anything else (a constraint violation, a bug).
+ */
+export function writeFailureReason(error: unknown): string | undefined {
+  if (!(error instanceof DatabaseError)) return undefined;
+  const code = (error.cause as { code?: unknown } | undefined)?.code;
+  if (typeof code !== 'string') return 'a write failed';
+  return WRITE_FAILURES.find(([primaries]) => hasCode(code, primaries))?.[1] ?? 'a write failed';
+}

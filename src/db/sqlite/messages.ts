@@ -1,8 +1,8 @@
 // SQLite: the messages of a conversation, the user turn (with its results) and the assistant reply, each written whole.
 import { asc, eq, sql } from 'drizzle-orm';
 import type { AssistantReplyInput, UserTurn, UserTurnInput } from '../Repository.js';
-import type { MessageRow, MessageWithSentiment } from '../rows.js';
-import { assistantMessageValues, chatContext, userMessageValues } from '../rowValues.js';
+import type { ConversationRow, MessageRow, MessageWithSentiment } from '../rows.js';
+import { assistantMessageValues, chatContext, conversationValues, userMessageValues } from '../rowValues.js';
 import type { DbExecutor, SqliteDatabase } from './openSqlite.js';
 import { writeSentiment, writeTaskResult } from './results.js';
 import { conversations, messages, sentiments } from './schema.js';
@@ -25,6 +25,9 @@ export function listMessages(app: SqliteDatabase, conversationId: string): Messa
 export function insertUserTurn(app: SqliteDatabase, input: UserTurnInput): UserTurn | null {
   const createdAt = input.createdAt ?? new Date();
   return app.write((tx) => {
+    if (input.newConversation) {
+      tx.insert(conversations).values(conversationValues(input.newConversation, createdAt, input.conversationId)).run();
+    }
     const conversation = touchConversation(tx, input.conversationId, createdAt);
     if (conversation === undefined) return null;
     const values = userMessageValues(input.conversationId, input.content, createdAt);
@@ -32,7 +35,7 @@ export function insertUserTurn(app: SqliteDatabase, input: UserTurnInput): UserT
     const context = chatContext(conversation, input.conversationId, message.id, createdAt);
     const sentiment = input.sentiment ? writeSentiment(tx, input.sentiment, context) : null;
     const taskResults = (input.taskResults ?? []).map((result) => writeTaskResult(tx, result, context));
-    return { message, sentiment, taskResults };
+    return { conversation, message, sentiment, taskResults };
   });
 }
 
@@ -46,11 +49,11 @@ export function insertAssistantReply(app: SqliteDatabase, input: AssistantReplyI
 
 // Existence check, owner lookup and updatedAt bump in one statement; max() keeps a back-dated write from
 // moving updatedAt backwards.
-function touchConversation(tx: DbExecutor, conversationId: string, at: Date): { owner: string | null } | undefined {
+function touchConversation(tx: DbExecutor, conversationId: string, at: Date): ConversationRow | undefined {
   return tx
     .update(conversations)
     .set({ updatedAt: sql`max(${conversations.updatedAt}, ${at.getTime()})` })
     .where(eq(conversations.id, conversationId))
-    .returning({ owner: conversations.owner })
+    .returning()
     .get();
 }

@@ -1,5 +1,5 @@
 // Opens the SQLite file: creates its folder, sets pragmas, checks for a foreign write lock, runs migrations.
-import { accessSync, constants, mkdirSync, statSync, type Stats } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import { drizzle, type BetterSQLite3Database } from 'drizzle-orm/better-sqlite3';
@@ -8,11 +8,15 @@ import { readMigrationFiles } from 'drizzle-orm/migrator';
 import type { BaseSQLiteDatabase } from 'drizzle-orm/sqlite-core';
 import { DatabaseMigrationError, DatabaseUnavailableError } from '../errors.js';
 import { migrationsFolder } from '../migrationsFolder.js';
-import { toSqliteError } from './errors.js';
+import { WriteHealth } from '../WriteHealth.js';
+import { DatabaseFiles } from './DatabaseFiles.js';
+import { toSqliteError, writeFailureReason } from './errors.js';
 import * as schema from './schema.js';
 
 /** How long a statement waits for another connection's lock before giving up with DATABASE_LOCKED. */
 export const DEFAULT_BUSY_TIMEOUT_MS = 5_000;
+/** How often the files are checked between writes (a removed write-ahead log is rebuilt within this time). */
+export const DEFAULT_FILE_CHECK_INTERVAL_MS = 1_000;
 
 const MIGRATIONS_FOLDER = migrationsFolder('sqlite');
 // drizzle's migrator records applied migrations here; read-only opens compare it with the folder.
@@ -30,6 +34,10 @@ export interface OpenSqliteOptions {
   readonly?: boolean;
   /** How long to wait for another connection's lock, at open and for every later statement. */
   busyTimeoutMs?: number;
+  /** How often, between writes, to check that the files are still the ones opened (writes check them anyway). */
+  fileCheckIntervalMs?: number;
+  /** Told when the database repaired something an operator should know of (a write-ahead log deleted under it). */
+  onWarning?: (message: string) => void;
 }
 
 export interface SqliteDatabase {
@@ -39,14 +47,18 @@ export interface SqliteDatabase {
   path: string;
   /**
    * Runs `work` in one IMMEDIATE transaction and returns its result only once COMMIT has succeeded: a row that
-   * `RETURNING` handed back is never reported when the commit then failed (a full disk). Checks first that the
-   * files are still the ones opened. Driver faults become DatabaseError (busy, locked, full, I/O: unavailable).
+   * `RETURNING` handed back is never reported when the commit then failed (a full disk). Checks before and after that
+   * the files are still the ones opened (rebuilding a removed write-ahead log). Driver faults become DatabaseError
+   * (busy, locked, full, I/O: unavailable) and are remembered for `problem()` until a write succeeds.
    */
   write<T>(work: (tx: DbExecutor) => T): T;
   /** Runs `work` (a read, or a read transaction) with driver faults mapped to DatabaseError. */
   read<T>(work: (db: BetterSQLite3Database<SqliteSchema>) => T): T;
-  /** Why the database cannot take writes now (its file removed, replaced or unwritable), or undefined. */
-  problem(): string | undefined;
+  /**
+   * Why the database cannot take writes now (its file removed, replaced or unwritable; the last write failed — locked,
+   * full, read-only, I/O — and a probe write still fails), or undefined. No path in it.
+   */
+  problem(): Promise<string | undefined>;
   /** Closes the connection (checkpointing the WAL); calling it again does nothing. */
   close(): void;
 }
@@ -96,8 +108,10 @@ export function openSqlite(options: OpenSqliteOptions): SqliteDatabase {
     }
   }
 
-  const files = readonly ? undefined : fileIdentities(path);
-  const problem = (): string | undefined => (files ? filesProblem(path, files) : undefined);
+  const onWarning = options.onWarning;
+  const files = readonly ? undefined : new DatabaseFiles({ sqlite, path, ...(onWarning ? { onWarning } : {}) });
+  const health = new WriteHealth(writeFailureReason);
+  const busyTimeoutMs = options.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS;
   const mapped = <T>(work: () => T): T => {
     try {
       return work();
@@ -105,60 +119,52 @@ export function openSqlite(options: OpenSqliteOptions): SqliteDatabase {
       throw toSqliteError(error, path) ?? error;
     }
   };
+  const assertFiles = (): void => {
+    const reason = files?.check();
+    if (reason) throw new DatabaseUnavailableError({ message: `Database ${path} cannot be written: ${reason}` });
+  };
+  // A write of its own that waits for no lock: rewriting the header's user_version appends a frame to the log.
+  const probeWrite = (): void =>
+    mapped(() => {
+      sqlite.pragma('busy_timeout = 0');
+      try {
+        const version = sqlite.pragma('user_version', { simple: true }) as number;
+        sqlite.pragma(`user_version = ${version}`);
+      } finally {
+        sqlite.pragma(`busy_timeout = ${busyTimeoutMs}`);
+      }
+    });
+  // Between writes too, so a log removed after the last write is rebuilt before a crash could lose what it holds.
+  const watch = files && setInterval(() => files.check(), options.fileCheckIntervalMs ?? DEFAULT_FILE_CHECK_INTERVAL_MS);
+  watch?.unref();
 
   return {
     db,
     sqlite,
     path,
-    write: (work) =>
-      mapped(() => {
-        const reason = problem();
-        if (reason) throw new DatabaseUnavailableError({ message: `Database ${path} cannot be written: ${reason}` });
-        return db.transaction(work, { behavior: 'immediate' });
-      }),
+    write<T>(work: (tx: DbExecutor) => T): T {
+      return mapped(() => {
+        assertFiles();
+        let result: T;
+        try {
+          result = db.transaction(work, { behavior: 'immediate' });
+        } catch (error) {
+          health.failed(toSqliteError(error, path));
+          throw error;
+        }
+        health.succeeded();
+        // Before the write is acknowledged: had the log been removed meanwhile, its commits reach the database file.
+        assertFiles();
+        return result;
+      });
+    },
     read: (work) => mapped(() => work(db)),
-    problem,
+    problem: async () => files?.check() ?? (await health.check(probeWrite)),
     close() {
+      clearInterval(watch);
       if (sqlite.open) sqlite.close();
     },
   };
-}
-
-interface FileIdentity {
-  path: string;
-  dev: number;
-  ino: number;
-}
-
-/** The database file and its write-ahead log as opened: writes into them after they are unlinked would be lost. */
-function fileIdentities(path: string): FileIdentity[] {
-  return [path, `${path}-wal`].flatMap((file) => {
-    const stats = statOrUndefined(file);
-    return stats ? [{ path: file, dev: stats.dev, ino: stats.ino }] : [];
-  });
-}
-
-function filesProblem(path: string, opened: readonly FileIdentity[]): string | undefined {
-  for (const file of opened) {
-    const stats = statOrUndefined(file.path);
-    const name = file.path === path ? 'the database file' : 'its write-ahead log';
-    if (!stats) return `${name} was removed while the service was running`;
-    if (stats.dev !== file.dev || stats.ino !== file.ino) return `${name} was replaced while the service was running`;
-  }
-  try {
-    accessSync(path, constants.W_OK);
-  } catch {
-    return 'the database file is no longer writable';
-  }
-  return undefined;
-}
-
-function statOrUndefined(file: string): Stats | undefined {
-  try {
-    return statSync(file);
-  } catch {
-    return undefined;
-  }
 }
 
 function connect(path: string, readonly: boolean): Database.Database {

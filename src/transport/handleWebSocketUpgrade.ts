@@ -36,6 +36,8 @@ const STATUS_TEXT: Readonly<Record<number, string>> = {
  */
 export function handleWebSocketUpgrade(options: WebSocketUpgradeOptions) {
   const { webSockets, path, logger, policy, admission } = options;
+  /** A flood meets a handful of different refusals: each response is built once, keeping the event loop free. */
+  const capResponses = new Map<string, string>();
   return (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
     const badTarget = normalizeRequestTarget(req);
     if (badTarget) return refuse(socket, 400, errorResponseBody(badTarget));
@@ -56,7 +58,13 @@ export function handleWebSocketUpgrade(options: WebSocketUpgradeOptions) {
       // Debug, not info: a flood of these is what the cap is for, and /metrics counts them.
       logger.debug({ scope: overCap.scope }, 'WebSocket refused by a connection cap');
       options.onRefused?.(overCap);
-      return refuse(socket, overCap.status, errorResponseBody(overCap), { 'Retry-After': String(overCap.retryAfterSeconds) });
+      let response = capResponses.get(overCap.message);
+      if (response === undefined) {
+        const headers = { 'Retry-After': String(overCap.retryAfterSeconds) };
+        response = responseOf(overCap.status, errorResponseBody(overCap), headers);
+        capResponses.set(overCap.message, response);
+      }
+      return void socket.end(response, () => socket.destroy());
     }
     webSockets.handleUpgrade(req, socket, head, (client) => {
       webSockets.emit('connection', client, req);
@@ -74,7 +82,11 @@ export function handleWebSocketUpgrade(options: WebSocketUpgradeOptions) {
  * Answers the upgrade with an HTTP error and a JSON body, then lets the connection go even if the client never
  * closes its side: a refused socket must not keep holding a descriptor.
  */
-function refuse(socket: Duplex, status: number, body: unknown, headers: Record<string, string> = {}): void {
+function refuse(socket: Duplex, status: number, body: unknown): void {
+  socket.end(responseOf(status, body), () => socket.destroy());
+}
+
+function responseOf(status: number, body: unknown, headers: Record<string, string> = {}): string {
   const json = JSON.stringify(body);
   const lines = [
     `HTTP/1.1 ${status} ${STATUS_TEXT[status] ?? ''}`,
@@ -83,7 +95,7 @@ function refuse(socket: Duplex, status: number, body: unknown, headers: Record<s
     ...Object.entries(headers).map(([name, value]) => `${name}: ${value}`),
     'Connection: close',
   ];
-  socket.end(`${lines.join('\r\n')}\r\n\r\n${json}`, () => socket.destroy());
+  return `${lines.join('\r\n')}\r\n\r\n${json}`;
 }
 
 function header(req: IncomingMessage, name: string): string | undefined {

@@ -18,7 +18,6 @@ import { createWebPage } from './http/webPage.js';
 import { refuseOversizedBody } from './limits/refuseOversizedBody.js';
 import { useGraphQLLimits } from './limits/useGraphQLLimits.js';
 import { useSubscriptionLimits } from './limits/useSubscriptionLimits.js';
-import { WebSocketAdmission } from './limits/WebSocketAdmission.js';
 import type { Logger } from './logger.js';
 import type { Metrics } from './observability/metrics.js';
 import { createMetricsRoute } from './observability/metricsRoute.js';
@@ -31,6 +30,7 @@ import { createApiKeyring } from './security/apiKeys.js';
 import { acceptsConnection, ownerOfOperation, useApiKeyAuth } from './security/useApiKeyAuth.js';
 import type { Services } from './service/Services.js';
 import { handleWebSocketUpgrade } from './transport/handleWebSocketUpgrade.js';
+import { limitConnections } from './transport/limitConnections.js';
 
 export interface AppOptions {
   services: Services;
@@ -136,21 +136,11 @@ export function createApp(options: AppOptions): App {
     return yoga(req, res, { requestId });
   });
 
-  // Closed on arrival past the cap, before they could take the last descriptors; WebSockets stay under it with room
-  // to spare (MAX_WS_CONNECTIONS), so /healthz still gets a connection.
-  server.maxConnections = config.connections.maxConnections;
-  server.on('drop', () => options.metrics?.recordConnectionDropped());
-  let openConnections = 0;
-  server.on('connection', (socket) => {
-    openConnections += 1;
-    socket.once('close', () => (openConnections -= 1));
-  });
-
-  const admission = new WebSocketAdmission({
+  const admission = limitConnections(server, {
     limits: config.connections,
     initTimeoutMs: config.limits.wsInitTimeoutMs,
+    metrics: options.metrics,
   });
-  options.metrics?.watchConnections(() => ({ tcp: openConnections, webSockets: admission.counts() }));
   const webSockets = new WebSocketServer({ noServer: true, maxPayload: config.limits.maxBodyBytes });
   server.on(
     'upgrade',
@@ -177,7 +167,8 @@ export function createApp(options: AppOptions): App {
           return false;
         }
         if (!acceptsConnection(keyring, ctx.connectionParams)) return false;
-        const overCap = admission.initialize(ctx.extra.request, keyring.ownerOf(ctx.connectionParams?.['authorization']) ?? null);
+        const owner = keyring.ownerOf(ctx.connectionParams?.['authorization']) ?? null;
+        const overCap = admission.initialize(ctx.extra.request, owner);
         if (overCap) {
           options.metrics?.recordWebSocketRefused(overCap.scope);
           ctx.extra.socket.close(TRY_AGAIN_LATER, overCap.message);

@@ -16,9 +16,10 @@ import {
   type TaskCatalog,
 } from './engine/index.js';
 import {
-  connectionLimitDefaults,
+  defaultMaxConnections,
   MIN_DESCRIPTOR_RESERVE,
   MIN_HTTP_HEADROOM,
+  webSocketLimitDefaults,
   type ConnectionLimits,
 } from './limits/connectionLimits.js';
 import { readDescriptorLimit } from './limits/descriptorLimit.js';
@@ -108,7 +109,7 @@ export class ConfigError extends CodedError {
 
 type Env = Readonly<Record<string, string | undefined>>;
 
-/** `descriptorLimit`: the file descriptors the process may open (read from /proc when not given), which sizes the connection caps. */
+/** `descriptorLimit`: how many files the process may open (read from /proc when not given); it sizes the connection caps. */
 export function loadConfig(env: Env = process.env, descriptorLimit = readDescriptorLimit()): AppConfig {
   const read = new EnvReader(env);
   const port = read.integer('PORT', 4000, { min: 0, max: 65_535 });
@@ -214,13 +215,18 @@ function readRequestLimits(read: EnvReader): RequestLimits {
   };
 }
 
+/** Where the descriptor limit is unknown, MAX_CONNECTIONS is bounded only by reason. */
+const MOST_CONNECTIONS = 1_000_000;
+
 function readConnectionLimits(read: EnvReader, descriptorLimit: number | undefined): ConnectionLimits {
-  const defaults = connectionLimitDefaults(descriptorLimit);
   // At the descriptor limit every new connection is reset, /healthz's too; the cap closes extras before that.
-  const most = descriptorLimit === undefined ? 1_000_000 : descriptorLimit - MIN_DESCRIPTOR_RESERVE;
-  const maxConnections = read.integer('MAX_CONNECTIONS', defaults.maxConnections, { min: 2 * MIN_HTTP_HEADROOM, max: most });
-  // Sockets past the cap would close at once, /healthz's among them: WebSockets must leave HTTP its room.
-  const maxWebSockets = read.integer('MAX_WS_CONNECTIONS', Math.min(defaults.maxWebSockets, maxConnections - MIN_HTTP_HEADROOM), {
+  const maxConnections = read.integer('MAX_CONNECTIONS', defaultMaxConnections(descriptorLimit), {
+    min: 2 * MIN_HTTP_HEADROOM,
+    max: descriptorLimit === undefined ? MOST_CONNECTIONS : descriptorLimit - MIN_DESCRIPTOR_RESERVE,
+  });
+  const defaults = webSocketLimitDefaults(maxConnections);
+  // Connections past MAX_CONNECTIONS close on arrival, /healthz's among them: WebSockets must leave HTTP its room.
+  const maxWebSockets = read.integer('MAX_WS_CONNECTIONS', defaults.maxWebSockets, {
     min: 1,
     max: maxConnections - MIN_HTTP_HEADROOM,
   });

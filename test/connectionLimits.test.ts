@@ -7,6 +7,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { ConfigError, loadConfig } from '../src/config.js';
 import { clientOf } from '../src/limits/clientAddress.js';
+import { defaultMaxConnections } from '../src/limits/connectionLimits.js';
 import { createScratchDir, createTestService, type SqliteTestService } from './support/testApp.js';
 
 const KEY_A = 'connections-key-a-0123456789';
@@ -79,7 +80,8 @@ function attempt(from: string, key?: string): Promise<Attempt> {
       response.setEncoding('utf8').on('data', (chunk: string) => (text += chunk));
       response.once('end', () => {
         request.destroy();
-        resolve({ kind: 'refused', status: response.statusCode!, retryAfter: response.headers['retry-after'], body: JSON.parse(text) });
+        const retryAfter = response.headers['retry-after'];
+        resolve({ kind: 'refused', status: response.statusCode!, retryAfter, body: JSON.parse(text) });
       });
     });
     socket.once('error', reject);
@@ -98,8 +100,9 @@ function attempt(from: string, key?: string): Promise<Attempt> {
 
 async function opened(from: string, key?: string): Promise<WebSocket> {
   const result = await attempt(from, key);
-  if (result.kind !== 'open' || (key !== undefined && !result.acked)) throw new Error(`not opened: ${JSON.stringify(result)}`);
-  return result.socket;
+  if (result.kind === 'open' && (key === undefined || result.acked)) return result.socket;
+  const { socket: _socket, ...shown } = result as Attempt & { socket?: WebSocket };
+  throw new Error(`not opened: ${JSON.stringify(shown)}`);
 }
 
 /** Closes a socket and resolves once the client has seen the close. */
@@ -241,6 +244,9 @@ describe('the caps in the configuration', () => {
       maxUninitializedWebSockets: 256,
     });
     expect(loadConfig({}, 1024).connections).toMatchObject({ maxConnections: 768, maxWebSockets: 384 });
+    expect(loadConfig({ MAX_CONNECTIONS: '100' }, 20_000).connections).toMatchObject({ maxWebSockets: 50 });
+    // Without /proc, the smallest soft limit common systems give.
+    expect(defaultMaxConnections(undefined)).toBe(768);
   });
 
   it('refuses caps that would leave no room for HTTP, or pass the descriptor limit', () => {

@@ -51,7 +51,8 @@ export class WebSocketAdmission {
       return this.#refusal('server', `The server holds its limit of ${limits.maxWebSockets} WebSocket connections.`);
     }
     if (this.#uninitialized >= limits.maxUninitializedWebSockets) {
-      const message = `The server holds its limit of ${limits.maxUninitializedWebSockets} WebSockets waiting for connection_init.`;
+      const limit = limits.maxUninitializedWebSockets;
+      const message = `The server holds its limit of ${limit} WebSockets waiting for connection_init.`;
       return this.#refusal('uninitialized', message, Math.ceil(this.#options.initTimeoutMs / MS_PER_SECOND));
     }
     if ((this.#perClient.get(client) ?? 0) >= limits.maxWebSocketsPerClient) {

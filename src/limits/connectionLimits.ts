@@ -1,7 +1,7 @@
 // The caps on connections the server holds at once, with defaults sized from the process's descriptor limit.
 
 export interface ConnectionLimits {
-  /** TCP connections the HTTP server holds at once, HTTP and WebSocket together; more are closed at once (MAX_CONNECTIONS). */
+  /** TCP connections held at once, HTTP and WebSocket together; more are closed on arrival (MAX_CONNECTIONS). */
   maxConnections: number;
   /** WebSocket connections at once, initialized or not (MAX_WS_CONNECTIONS). */
   maxWebSockets: number;
@@ -30,12 +30,15 @@ export const DEFAULT_MAX_WEBSOCKETS_PER_KEY = 128;
 export const DEFAULT_MAX_UNINITIALIZED_WEBSOCKETS = 256;
 const MIN_CONNECTIONS = 64;
 
-/** The defaults: WebSockets may take at most half the connections, which stay DESCRIPTOR_RESERVE under the limit. */
-export function connectionLimitDefaults(descriptorLimit: number | undefined): ConnectionLimits {
-  const maxConnections = Math.max(MIN_CONNECTIONS, (descriptorLimit ?? FALLBACK_DESCRIPTOR_LIMIT) - DESCRIPTOR_RESERVE);
+/** MAX_CONNECTIONS's default: DESCRIPTOR_RESERVE under the descriptor limit. */
+export function defaultMaxConnections(descriptorLimit: number | undefined): number {
+  return Math.max(MIN_CONNECTIONS, (descriptorLimit ?? FALLBACK_DESCRIPTOR_LIMIT) - DESCRIPTOR_RESERVE);
+}
+
+/** The WebSocket caps' defaults under a connection cap: WebSockets may take at most half of the connections. */
+export function webSocketLimitDefaults(maxConnections: number): Omit<ConnectionLimits, 'maxConnections'> {
   const maxWebSockets = Math.min(DEFAULT_MAX_WEBSOCKETS, Math.floor(maxConnections / 2));
   return {
-    maxConnections,
     maxWebSockets,
     maxWebSocketsPerClient: Math.min(DEFAULT_MAX_WEBSOCKETS_PER_CLIENT, maxWebSockets),
     maxWebSocketsPerKey: Math.min(DEFAULT_MAX_WEBSOCKETS_PER_KEY, maxWebSockets),

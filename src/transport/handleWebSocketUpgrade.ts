@@ -23,6 +23,7 @@ export interface WebSocketUpgradeOptions {
   onRefused?: (error: ConnectionLimitError) => void;
 }
 
+const NOT_FOUND = 'HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n';
 const STATUS_TEXT: Readonly<Record<number, string>> = {
   400: 'Bad Request',
   403: 'Forbidden',
@@ -41,9 +42,7 @@ export function handleWebSocketUpgrade(options: WebSocketUpgradeOptions) {
   return (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
     const badTarget = normalizeRequestTarget(req);
     if (badTarget) return refuse(socket, 400, errorResponseBody(badTarget));
-    if ((req.url ?? '/').split('?', 1)[0] !== path) {
-      return void socket.end('HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n', () => socket.destroy());
-    }
+    if ((req.url ?? '/').split('?', 1)[0] !== path) return void socket.end(NOT_FOUND, () => socket.destroy());
     const refusal = policy.originRefusal({
       host: req.headers.host,
       origin: req.headers.origin,

@@ -33,7 +33,12 @@ const PREFERENCE: readonly Encoding[] = ['br', 'gzip'];
 
 export function createPlaygroundPage(options: PlaygroundPageOptions): PlaygroundPageHandler {
   let page: Promise<Page> | undefined;
-  const built = (): Promise<Page> => (page ??= buildPage(options.render()));
+  // A failed build (out of memory) is not kept: the next request tries again.
+  const built = (): Promise<Page> =>
+    (page ??= buildPage(options.render()).catch((error: unknown) => {
+      page = undefined;
+      throw error;
+    }));
 
   return (req, res) => {
     if ((req.method !== 'GET' && req.method !== 'HEAD') || !req.headers.accept?.includes('text/html')) return false;

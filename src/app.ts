@@ -10,6 +10,8 @@ import type { AppConfig } from './config.js';
 import { forwardAbort } from './engine/index.js';
 import { RequestRefusedError } from './http/errors.js';
 import { createOriginPolicy } from './http/originPolicy.js';
+import { createPlaygroundPage } from './http/playgroundPage.js';
+import { normalizeRequestTarget } from './http/requestTarget.js';
 import { corsOptionsOf, useOriginPolicy } from './http/useOriginPolicy.js';
 import { useRequestParseErrors } from './http/useRequestParseErrors.js';
 import { createWebPage } from './http/webPage.js';
@@ -29,6 +31,7 @@ import { createApiKeyring } from './security/apiKeys.js';
 import { acceptsConnection, ownerOfOperation, useApiKeyAuth } from './security/useApiKeyAuth.js';
 import type { Services } from './service/Services.js';
 import { handleWebSocketUpgrade } from './transport/handleWebSocketUpgrade.js';
+import { limitConnections } from './transport/limitConnections.js';
 
 export interface AppOptions {
   services: Services;
@@ -49,6 +52,8 @@ export interface App {
 
 const GRAPHQL_PATH = '/graphql';
 const GOING_AWAY = 1001;
+/** RFC 6455's "Try Again Later": graphql-ws clients retry it with backoff, unlike 4403, which asks for a key. */
+const TRY_AGAIN_LATER = 1013;
 const NEVER_ABORTED = new AbortController().signal;
 
 export function createApp(options: AppOptions): App {
@@ -67,8 +72,8 @@ export function createApp(options: AppOptions): App {
     schema,
     graphqlEndpoint: GRAPHQL_PATH,
     landingPage: false,
-    graphiql: config.playground ? { subscriptionsProtocol: 'WS', title: 'All-in-One' } : false,
-    renderGraphiQL,
+    // The playground page is served before Yoga (createPlaygroundPage): built once, compressed, revalidated.
+    graphiql: false,
     maskedErrors: { maskError, errorMessage: UNEXPECTED_ERROR_MESSAGE },
     cors: corsOptionsOf(originPolicy),
     // No file uploads here; a multipart body is refused by the origin policy before it would be parsed.
@@ -83,9 +88,9 @@ export function createApp(options: AppOptions): App {
     logging: false,
     plugins: [
       useObservability({ logger: options.logger, metrics: options.metrics, describeError }),
-      useOriginPolicy({ policy: originPolicy, allowPlayground: config.playground }),
+      useOriginPolicy({ policy: originPolicy }),
       useRequestParseErrors(),
-      useApiKeyAuth({ keyring, allowPlayground: config.playground }),
+      useApiKeyAuth({ keyring }),
       ...useGraphQLLimits(config.limits),
       useSubscriptionLimits(config.limits),
       useOperationScopes(),
@@ -93,6 +98,13 @@ export function createApp(options: AppOptions): App {
   });
 
   const webPage = createWebPage();
+  // GraphiQL's page holds no data (its requests need a key like any other) and any site may link to it.
+  const playgroundPage = config.playground
+    ? createPlaygroundPage({
+        path: GRAPHQL_PATH,
+        render: () => renderGraphiQL({ subscriptionsProtocol: 'WS', title: 'All-in-One' }),
+      })
+    : undefined;
   // With METRICS_AUTH a scraper sends a key like any client: `Authorization: Bearer <key>`.
   const authorize = (req: IncomingMessage) =>
     !config.metricsAuth || keyring.ownerOf(req.headers.authorization) !== undefined;
@@ -107,6 +119,11 @@ export function createApp(options: AppOptions): App {
   const server: Server = createServer((req: IncomingMessage, res: ServerResponse) => {
     const requestId = requestIdOf(req.headers);
     res.setHeader(REQUEST_ID_HEADER, requestId);
+    const badTarget = normalizeRequestTarget(req);
+    if (badTarget) {
+      res.setHeader('connection', 'close');
+      return sendJson(res, 400, errorResponseBody(badTarget));
+    }
     // Every route, probes included: a page whose DNS name was rebound to this address reads nothing.
     if (!originPolicy.hostAllowed(req.headers.host)) {
       const refusal = originPolicy.originRefusal({ host: req.headers.host, origin: undefined, fetchSite: undefined })!;
@@ -116,14 +133,27 @@ export function createApp(options: AppOptions): App {
     if (req.url === '/healthz') return sendJson(res, 200, { status: 'ok' });
     if (req.url === '/readyz') return void answerReadiness(res);
     if (webPage(req, res)) return;
+    if (playgroundPage?.(req, res)) return;
     if (refuseOversizedBody(req, res, config.limits.maxBodyBytes)) return;
     return yoga(req, res, { requestId });
   });
 
+  const admission = limitConnections(server, {
+    limits: config.connections,
+    initTimeoutMs: config.limits.wsInitTimeoutMs,
+    metrics: options.metrics,
+  });
   const webSockets = new WebSocketServer({ noServer: true, maxPayload: config.limits.maxBodyBytes });
   server.on(
     'upgrade',
-    handleWebSocketUpgrade({ webSockets, path: GRAPHQL_PATH, logger: options.logger, policy: originPolicy }),
+    handleWebSocketUpgrade({
+      webSockets,
+      path: GRAPHQL_PATH,
+      logger: options.logger,
+      policy: originPolicy,
+      admission,
+      onRefused: (error) => options.metrics?.recordWebSocketRefused(error.scope),
+    }),
   );
   useServer(
     {
@@ -138,9 +168,17 @@ export function createApp(options: AppOptions): App {
           ctx.extra.socket.close(GOING_AWAY, 'Server shutting down');
           return false;
         }
+        if (!acceptsConnection(keyring, ctx.connectionParams)) return false;
+        const owner = keyring.ownerOf(ctx.connectionParams?.['authorization']) ?? null;
+        const overCap = admission.initialize(ctx.extra.request, owner);
+        if (overCap) {
+          options.metrics?.recordWebSocketRefused(overCap.scope);
+          ctx.extra.socket.close(TRY_AGAIN_LATER, overCap.message);
+          return false;
+        }
         socketSignals.set(ctx.extra.socket, new AbortController());
         ctx.extra.socket.once('close', () => socketSignals.get(ctx.extra.socket)?.abort());
-        return acceptsConnection(keyring, ctx.connectionParams);
+        return true;
       },
       // extensions.http (a status and Retry-After for HTTP) is Yoga's to apply; a socket message has no status line.
       onNext: (_ctx, _id, _payload, _args, result) => withoutHttpExtensions(result),

@@ -16,6 +16,14 @@ import {
   TaskDefinitionError,
   type TaskCatalog,
 } from './engine/index.js';
+import {
+  defaultMaxConnections,
+  MIN_DESCRIPTOR_RESERVE,
+  MIN_HTTP_HEADROOM,
+  webSocketLimitDefaults,
+  type ConnectionLimits,
+} from './limits/connectionLimits.js';
+import { readDescriptorLimit } from './limits/descriptorLimit.js';
 import { REQUEST_LIMIT_DEFAULTS, type RequestLimits } from './limits/requestLimits.js';
 import { MIN_API_KEY_CHARS } from './security/apiKeys.js';
 import { DEFAULT_MAX_OPERATION_TEXTS } from './service/OperationScope.js';
@@ -87,6 +95,8 @@ export interface AppConfig {
   metricsAuth: boolean;
   /** What one client may ask of the server: body size, GraphQL document limits, subscriptions. */
   limits: RequestLimits;
+  /** How many connections, and WebSockets of each kind, the server holds at once. */
+  connections: ConnectionLimits;
   /** How long a statement waits for another process's lock on the database file. */
   databaseBusyTimeoutMs: number;
   /** How often the SQLite file and its write-ahead log are checked between writes (a deleted log is rebuilt). */
@@ -105,7 +115,8 @@ export class ConfigError extends CodedError {
 
 type Env = Readonly<Record<string, string | undefined>>;
 
-export function loadConfig(env: Env = process.env): AppConfig {
+/** `descriptorLimit`: how many files the process may open (read from /proc when not given); it sizes the connection caps. */
+export function loadConfig(env: Env = process.env, descriptorLimit = readDescriptorLimit()): AppConfig {
   const read = new EnvReader(env);
   const port = read.integer('PORT', 4000, { min: 0, max: 65_535 });
   const databaseUrl = read.postgresUrl('DATABASE_URL');
@@ -156,6 +167,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     apiKeys: read.secrets('API_KEYS', MIN_API_KEY_CHARS),
     metricsAuth: readMetricsAuth(read),
     limits: readRequestLimits(read),
+    connections: readConnectionLimits(read, descriptorLimit),
     databaseBusyTimeoutMs: read.integer('DATABASE_BUSY_TIMEOUT_MS', DEFAULT_BUSY_TIMEOUT_MS, { min: 0, max: 600_000 }),
     databaseFileCheckMs: read.integer('DATABASE_FILE_CHECK_MS', DEFAULT_FILE_CHECK_INTERVAL_MS, { min: 10, max: 600_000 }),
   };
@@ -208,6 +220,32 @@ function readRequestLimits(read: EnvReader): RequestLimits {
       max: 100_000,
     }),
     wsInitTimeoutMs: read.integer('WS_INIT_TIMEOUT_MS', defaults.wsInitTimeoutMs, { min: 100, max: 600_000 }),
+  };
+}
+
+/** Where the descriptor limit is unknown, MAX_CONNECTIONS is bounded only by reason. */
+const MOST_CONNECTIONS = 1_000_000;
+
+function readConnectionLimits(read: EnvReader, descriptorLimit: number | undefined): ConnectionLimits {
+  // At the descriptor limit every new connection is reset, /healthz's too; the cap closes extras before that.
+  const maxConnections = read.integer('MAX_CONNECTIONS', defaultMaxConnections(descriptorLimit), {
+    min: 2 * MIN_HTTP_HEADROOM,
+    max: descriptorLimit === undefined ? MOST_CONNECTIONS : descriptorLimit - MIN_DESCRIPTOR_RESERVE,
+  });
+  const defaults = webSocketLimitDefaults(maxConnections);
+  // Connections past MAX_CONNECTIONS close on arrival, /healthz's among them: WebSockets must leave HTTP its room.
+  const maxWebSockets = read.integer('MAX_WS_CONNECTIONS', defaults.maxWebSockets, {
+    min: 1,
+    max: maxConnections - MIN_HTTP_HEADROOM,
+  });
+  const share = (name: string, fallback: number) =>
+    read.integer(name, Math.min(fallback, maxWebSockets), { min: 1, max: maxWebSockets });
+  return {
+    maxConnections,
+    maxWebSockets,
+    maxWebSocketsPerClient: share('MAX_WS_CONNECTIONS_PER_CLIENT', defaults.maxWebSocketsPerClient),
+    maxWebSocketsPerKey: share('MAX_WS_CONNECTIONS_PER_KEY', defaults.maxWebSocketsPerKey),
+    maxUninitializedWebSockets: share('MAX_WS_UNINITIALIZED', defaults.maxUninitializedWebSockets),
   };
 }
 

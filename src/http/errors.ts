@@ -13,3 +13,8 @@ export class RequestRefusedError extends CodedError {
     this.status = refusal.status;
   }
 }
+
+/** A request line whose target is neither a path nor an absolute http(s) URL (`*`, `host:port`, garbage). */
+export class BadRequestTargetError extends CodedError {
+  readonly code = 'BAD_REQUEST_TARGET';
+}

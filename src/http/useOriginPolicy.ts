@@ -1,13 +1,11 @@
 // A Yoga plugin: GraphQL over HTTP and SSE runs only for this service's own pages, ALLOWED_ORIGINS, and non-browser clients.
-import { shouldRenderGraphiQL, type Plugin } from 'graphql-yoga';
+import type { Plugin } from 'graphql-yoga';
 import { errorResponseBody } from '../schema/errors.js';
 import { RequestRefusedError } from './errors.js';
 import type { OriginPolicy, RequestFacts } from './originPolicy.js';
 
 export interface OriginPolicyPluginOptions {
   policy: OriginPolicy;
-  /** GraphiQL's page (a GET for text/html) is a navigation, not an operation: any site may link to it. */
-  allowPlayground: boolean;
 }
 
 /**
@@ -15,14 +13,14 @@ export interface OriginPolicyPluginOptions {
  * origin that is neither this one nor allowed, a body a plain HTML form can post, a GET that no GraphQL client sends
  * (an `<img>` or `<script>`). CORS headers go out only for ALLOWED_ORIGINS (`corsOptionsOf`).
  */
-export function useOriginPolicy({ policy, allowPlayground }: OriginPolicyPluginOptions): Plugin {
+export function useOriginPolicy({ policy }: OriginPolicyPluginOptions): Plugin {
   let graphqlEndpoint: string | undefined;
   return {
     onYogaInit({ yoga }) {
       graphqlEndpoint = yoga.graphqlEndpoint;
     },
     onRequest({ request, url, endResponse, fetchAPI }) {
-      if (url.pathname !== graphqlEndpoint || (allowPlayground && shouldRenderGraphiQL(request))) return;
+      if (url.pathname !== graphqlEndpoint) return;
       const refusal = policy.requestRefusal(factsOf(request));
       if (!refusal) return;
       endResponse(

@@ -15,3 +15,22 @@ export class PayloadTooLargeError extends CodedError {
 export class LengthRequiredError extends CodedError {
   readonly code = 'LENGTH_REQUIRED';
 }
+
+/** Which cap a WebSocket would pass: the server's, the not-yet-initialized sockets', its address's or its key's. */
+export type ConnectionScope = 'server' | 'uninitialized' | 'client' | 'key';
+
+/** A WebSocket refused by a connection cap; `status` and `retryAfterSeconds` are what its HTTP refusal says. */
+export class ConnectionLimitError extends CodedError {
+  readonly code = 'CONNECTION_LIMIT';
+  readonly scope: ConnectionScope;
+  /** 503 when the server as a whole is full, 429 when this client or key has its share. */
+  readonly status: 429 | 503;
+  readonly retryAfterSeconds: number;
+
+  constructor(options: { message: string; scope: ConnectionScope; retryAfterSeconds: number }) {
+    super({ message: options.message });
+    this.scope = options.scope;
+    this.status = options.scope === 'client' || options.scope === 'key' ? 429 : 503;
+    this.retryAfterSeconds = options.retryAfterSeconds;
+  }
+}

@@ -3,6 +3,7 @@ import { EnvelopArmorPlugin } from '@escape.tech/graphql-armor';
 import { GraphQLError, NoSchemaIntrospectionCustomRule, type ValidationContext } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import type { RequestLimits } from './requestLimits.js';
+import { useHiddenSuggestions } from './useHiddenSuggestions.js';
 
 export type GraphQLLimits = Pick<
   RequestLimits,
@@ -29,12 +30,16 @@ export function useGraphQLLimits(limits: GraphQLLimits): Plugin[] {
     maxAliases: { n: limits.maxAliases, ...reportAsValidationError },
     costLimit: { maxCost: limits.maxCost, ...reportAsValidationError },
     maxDirectives: { n: limits.maxDirectives, ...reportAsValidationError },
-    // Suggestions name fields a client may not know about; with introspection off they would leak the schema.
-    blockFieldSuggestion: { enabled: !limits.introspection },
+    // Armor's own blocker knows only `Did you mean "x"?`, not enum values, nor errors from coercing variables.
+    blockFieldSuggestion: { enabled: false },
   };
   const plugins: Plugin[] = [EnvelopArmorPlugin(armor)];
   if (!limits.introspection) {
-    plugins.push({ onValidate: ({ addValidationRule }) => addValidationRule(NoSchemaIntrospectionCustomRule) });
+    plugins.push(
+      { onValidate: ({ addValidationRule }) => addValidationRule(NoSchemaIntrospectionCustomRule) },
+      // Suggestions name fields and values a client may not know about; with introspection off they would leak the schema.
+      useHiddenSuggestions(),
+    );
   }
   return plugins;
 }

@@ -8,6 +8,8 @@ import {
   type Locale,
   type SentimentLabel,
 } from '../engine/index.js';
+import type { ConnectionScope } from '../limits/errors.js';
+import type { WebSocketCounts } from '../limits/WebSocketAdmission.js';
 
 export type OperationType = 'query' | 'mutation' | 'subscription' | 'unknown';
 
@@ -27,6 +29,12 @@ export interface SentimentCounted {
   locale: Locale;
 }
 
+export interface ConnectionCounts {
+  /** TCP connections open, HTTP and WebSocket. */
+  tcp: number;
+  webSockets: WebSocketCounts;
+}
+
 export interface MetricsOptions {
   /** The loaded engine's status at scrape time; undefined while the model loads. */
   engineStatus: () => EngineStatus | undefined;
@@ -41,6 +49,11 @@ export interface Metrics {
   recordOperation(event: OperationFinished): void;
   recordJob(event: JobFinishedEvent): void;
   recordSentiment(event: SentimentCounted): void;
+  /** Where the connection gauges read their counts at scrape time (the app's server and WebSocket admission). */
+  watchConnections(counts: () => ConnectionCounts): void;
+  recordWebSocketRefused(scope: ConnectionScope): void;
+  /** A TCP connection closed on arrival because the server held MAX_CONNECTIONS. */
+  recordConnectionDropped(): void;
 }
 
 export const METRIC_PREFIX = 'allinone_';
@@ -49,6 +62,7 @@ export const MAX_OPERATION_NAMES = 100;
 
 const JOB_KINDS: readonly JobKind[] = ['sentiment', 'sentiment-batch', 'chat', 'classify', 'extract', 'analyze'];
 const SENTIMENT_SOURCES: readonly SentimentCounted['source'][] = ['chat', 'query'];
+const WEBSOCKET_REFUSALS: readonly ConnectionScope[] = ['server', 'uninitialized', 'client', 'key'];
 // Seconds. A sentiment query on a small CPU takes tens of milliseconds; a long reply, up to the job timeout.
 const LATENCY_BUCKETS = [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120];
 const FIRST_TOKEN_BUCKETS = [0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60];
@@ -137,6 +151,38 @@ export function createMetrics(options: MetricsOptions): Metrics {
       }
     },
   });
+  let connectionCounts: () => ConnectionCounts = () => ({ tcp: 0, webSockets: { initialized: 0, uninitialized: 0 } });
+  new Gauge({
+    name: name('http_connections'),
+    help: 'TCP connections open now, HTTP and WebSocket together (MAX_CONNECTIONS caps them)',
+    registers,
+    collect() {
+      this.set(connectionCounts().tcp);
+    },
+  });
+  new Gauge({
+    name: name('websocket_connections'),
+    help: 'WebSocket connections open now, by state: initialized (connection_init accepted) or uninitialized',
+    labelNames: ['state'] as const,
+    registers,
+    collect() {
+      const counts = connectionCounts().webSockets;
+      this.set({ state: 'initialized' }, counts.initialized);
+      this.set({ state: 'uninitialized' }, counts.uninitialized);
+    },
+  });
+  const webSocketsRefused = new Counter({
+    name: name('websocket_refused_total'),
+    help: 'WebSockets refused by a connection cap: server, uninitialized, client (address) or key',
+    labelNames: ['scope'] as const,
+    registers,
+  });
+  const connectionsDropped = new Counter({
+    name: name('http_connections_dropped_total'),
+    help: 'TCP connections closed on arrival because the server held MAX_CONNECTIONS',
+    registers,
+  });
+  for (const scope of WEBSOCKET_REFUSALS) webSocketsRefused.inc({ scope }, 0);
   // Zeros from the start, so a rate over the first results is not lost to a series that did not exist yet.
   for (const label of SENTIMENT_LABELS) for (const source of SENTIMENT_SOURCES) sentiments.inc({ label, source }, 0);
   if (options.processMetrics ?? true) collectDefaultMetrics({ register: registry });
@@ -163,6 +209,15 @@ export function createMetrics(options: MetricsOptions): Metrics {
     },
     recordSentiment(event) {
       sentiments.inc({ label: event.label, source: event.source });
+    },
+    watchConnections(counts) {
+      connectionCounts = counts;
+    },
+    recordWebSocketRefused(scope) {
+      webSocketsRefused.inc({ scope });
+    },
+    recordConnectionDropped() {
+      connectionsDropped.inc();
     },
   };
 }

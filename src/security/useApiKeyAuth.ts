@@ -1,23 +1,21 @@
 // Access to the GraphQL endpoint: a Yoga plugin for HTTP and SSE, and the checks graphql-ws and the context use.
-import { shouldRenderGraphiQL, type Plugin } from 'graphql-yoga';
+import type { Plugin } from 'graphql-yoga';
 import { errorResponseBody } from '../schema/errors.js';
 import type { ApiKeyring } from './apiKeys.js';
 import { UnauthenticatedError } from './errors.js';
 
 export interface ApiKeyAuthOptions {
   keyring: ApiKeyring;
-  /** Let the GraphiQL page itself load without a key (it holds no data; its requests still need one). */
-  allowPlayground: boolean;
 }
 
 const UNAUTHORIZED = 401;
 const MISSING_KEY = 'An API key is required: send "Authorization: Bearer <key>".';
 
 /** Refuses HTTP and SSE requests without a configured key with 401 and the code UNAUTHENTICATED. */
-export function useApiKeyAuth({ keyring, allowPlayground }: ApiKeyAuthOptions): Plugin {
+export function useApiKeyAuth({ keyring }: ApiKeyAuthOptions): Plugin {
   return {
     onRequest({ request, endResponse, fetchAPI }) {
-      if (!keyring.enabled || (allowPlayground && shouldRenderGraphiQL(request))) return;
+      if (!keyring.enabled) return;
       // A CORS preflight carries no credentials by design, and runs no operation.
       if (request.method === 'OPTIONS') return;
       if (keyring.ownerOf(request.headers.get('authorization')) !== undefined) return;

@@ -22,6 +22,7 @@ import { NotFoundError } from './errors.js';
 import { assertId } from './ids.js';
 import { keyOf } from './OperationScope.js';
 import { toMessageView, type ConversationView, type MessageView } from './views.js';
+import { titleOf } from './conversationTitle.js';
 import { steeringOf, storedShapeOf } from './analysis.js';
 
 export interface ChatTurnInput {
@@ -60,7 +61,6 @@ export interface ChatTurnScope {
   enterConversation?: (conversationId: string) => Promise<ConversationEntry>;
 }
 
-const TITLE_MAX_CHARS = 60;
 const DEFAULT_CHAT_TASKS: readonly string[] = ['sentiment'];
 
 export async function runChatTurn(
@@ -204,11 +204,6 @@ async function generateTurn(engine: Engine, database: Repository, parts: TurnPar
 
 function toHistoryTurn(message: { role: 'user' | 'assistant'; content: string }): ChatTurn[] {
   return message.content.trim().length === 0 ? [] : [{ role: message.role, content: message.content }];
-}
-
-function titleOf(message: string): string {
-  const flat = message.replace(/\s+/g, ' ').trim();
-  return flat.length <= TITLE_MAX_CHARS ? flat : `${flat.slice(0, TITLE_MAX_CHARS - 1)}…`;
 }
 
 function notFound(id: string): NotFoundError {

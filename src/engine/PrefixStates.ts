@@ -1,5 +1,6 @@
 // Saved KV states of constant prompt prefixes (a task's instructions), loaded into whichever sequence runs the task.
-import { mkdtemp, rm } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { LlamaContextSequence, Token } from 'node-llama-cpp';
@@ -12,10 +13,20 @@ export type PrefixRestore = 'resident' | 'loaded' | 'evaluated';
 /** A prefix's state is a few hundred kilobytes; loading it costs far less than evaluating its tokens again. */
 const NO_TOKENS = { tokens: 0, generating: false } as const;
 
+/** Every folder's name starts so, then says on which host and by which process it was made. */
+const FOLDER_PREFIX = 'all-in-one-prefixes-';
+const FOLDER_NAME = /^all-in-one-prefixes-([0-9a-f]{8})-(\d+)-/;
+
+export interface PrefixStatesOptions {
+  /** Where the private folder is made (and abandoned ones are looked for); default: the system's temporary folder. */
+  parent?: string;
+}
+
 /**
  * A handful of task sequences serve every task: instead of keeping one sequence per task and language warm, each
  * prefix is evaluated once, its state saved to a file in a private temporary folder, and loaded into a sequence
- * when it does not already hold that prefix. The files (and the folder) go when the engine is disposed.
+ * when it does not already hold that prefix. The files (and the folder) go when the engine is disposed; a process
+ * that never got there (`kill -9`, a crash, an exit during load) leaves its folder, which the next one removes.
  */
 export class PrefixStates {
   readonly #dir: string;
@@ -26,8 +37,10 @@ export class PrefixStates {
     this.#dir = dir;
   }
 
-  static async create(): Promise<PrefixStates> {
-    return new PrefixStates(await mkdtemp(path.join(os.tmpdir(), 'all-in-one-prefixes-')));
+  static async create(options: PrefixStatesOptions = {}): Promise<PrefixStates> {
+    const parent = options.parent ?? os.tmpdir();
+    await removeAbandoned(parent);
+    return new PrefixStates(await mkdtemp(path.join(parent, `${FOLDER_PREFIX}${HOST_TAG}-${process.pid}-`)));
   }
 
   /** Prefix states saved so far. */
@@ -69,4 +82,38 @@ function startsWith(tokens: readonly Token[], prefix: readonly Token[]): boolean
 
 function sameTokens(a: readonly Token[], b: readonly Token[]): boolean {
   return a.length === b.length && startsWith(a, b);
+}
+
+/**
+ * The host is part of the name because process ids are only comparable on one host: a temporary folder shared by
+ * containers (other pid namespaces, other host names) must not lose a live neighbour's folder.
+ */
+const HOST_TAG = createHash('sha256').update(os.hostname()).digest('hex').slice(0, 8);
+
+/** Removes the folders this host's processes left behind when they ended without disposing (the owner is gone). */
+async function removeAbandoned(parent: string): Promise<void> {
+  let names: string[];
+  try {
+    names = await readdir(parent);
+  } catch {
+    return; // mkdtemp in the same folder reports what is wrong with it
+  }
+  for (const name of names) {
+    const match = FOLDER_NAME.exec(name);
+    if (!match || match[1] !== HOST_TAG) continue;
+    const pid = Number(match[2]);
+    if (pid === process.pid || isRunning(pid)) continue;
+    // Another user's folder cannot be removed (the temporary folder's sticky bit); it is theirs to clean.
+    await rm(path.join(parent, name), { recursive: true, force: true }).catch(() => undefined);
+  }
+}
+
+function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    // EPERM: it runs, as another user.
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }

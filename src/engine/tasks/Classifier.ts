@@ -150,7 +150,7 @@ export class Classifier {
       method: distinct ? 'first-token' : 'whole-label',
       firstTokens,
       firstTokenBias,
-      longestSpelling: Math.max(...spellings.map(({ tokens }) => tokens.length)),
+      longestSpelling: spellings.reduce((longest, { tokens }) => Math.max(longest, tokens.length), 0),
     };
   }
 

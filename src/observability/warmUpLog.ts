@@ -1,0 +1,16 @@
+// The start-up log's progress lines while the engine prepares the task instructions ("warming up … 40/406").
+import type { WarmUpProgress } from '../engine/index.js';
+import type { Logger } from '../logger.js';
+
+/** A line at the start, at each tenth of the way and at the end: a few lines for 3 tasks or for 200, never one per task. */
+const STEPS = 10;
+
+export function logWarmUpProgress(log: Logger): (progress: WarmUpProgress) => void {
+  let reported = -1;
+  return ({ done, total }) => {
+    const step = total === 0 ? STEPS : Math.floor((done * STEPS) / total);
+    if (step === reported) return;
+    reported = step;
+    log.info({ done, total }, `warming up task instructions ${done}/${total}`);
+  };
+}

@@ -1,12 +1,13 @@
 // TASKS_FILE checked before any work: every limit and every impossible task refused at load with one line naming the
 // file, the task and the field; instructions checked against the context; a warm-up of many tasks that no job time
 // limit cuts short and that reports its progress. The real loader, and the real engine on the tiny model.
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { writeGeneratedTasksFile } from '../bench/lib/generatedTasks.js';
 import { loadTaskDefinitions, TaskDefinitionError, type Engine, type WarmUpProgress } from '../src/engine/index.js';
 import { TASK_LIMITS } from '../src/engine/tasks/taskLimits.js';
+import { startService, stopProcess } from './support/serviceProcess.js';
 import { createScratchDir, loadTestEngine } from './support/testApp.js';
 
 const scratch = createScratchDir('aio-task-files-');
@@ -193,5 +194,41 @@ describe('task files in the engine', () => {
     const total = 2 * 63;
     expect(progress.map((step) => step.done)).toEqual(Array.from({ length: total + 1 }, (_, index) => index));
     expect(progress.every((step) => step.total === total)).toBe(true);
+  });
+});
+
+describe('the service process', () => {
+  it('logs warm-up progress, and after a kill -9 the next start removes the saved states the killed one left', async () => {
+    // The processes' own temporary folder, so the test sees exactly their folders.
+    const tmp = path.join(scratch.dir, 'tmp');
+    mkdirSync(tmp);
+    const env = {
+      TASKS_FILE: writeGeneratedTasksFile(scratch.dir, 20),
+      JOB_TIMEOUT_MS: '100',
+      DATABASE_PATH: path.join(scratch.dir, 'service.db'),
+      TMPDIR: tmp,
+    };
+    const folders = () => readdirSync(tmp).filter((name) => name.startsWith('all-in-one-prefixes-'));
+    const ownedBy = (pid: number) => new RegExp(`^all-in-one-prefixes-[0-9a-f]{8}-${pid}-`);
+
+    const killed = await startService(env);
+    leftovers.push(() => stopProcess(killed));
+    const warming = killed.logs().filter((line) => line.msg?.startsWith('warming up task instructions '));
+    const total = 2 * 23;
+    expect(warming[0]?.msg).toBe(`warming up task instructions 0/${total}`);
+    expect(warming.at(-1)?.msg).toBe(`warming up task instructions ${total}/${total}`);
+    // A line per tenth of the way, not one per instruction.
+    expect(warming.length).toBeLessThanOrEqual(11);
+    expect(folders()).toEqual([expect.stringMatching(ownedBy(killed.child.pid!))]);
+    killed.child.kill('SIGKILL');
+    await killed.exited;
+    expect(folders()).toEqual([expect.stringMatching(ownedBy(killed.child.pid!))]);
+
+    const next = await startService(env);
+    leftovers.push(() => stopProcess(next));
+    expect(folders()).toEqual([expect.stringMatching(ownedBy(next.child.pid!))]);
+    next.child.kill('SIGTERM');
+    expect((await next.exited).code).toBe(0);
+    expect(folders()).toEqual([]);
   });
 });

@@ -28,9 +28,11 @@ interface StartRun {
   statesBytes?: number;
 }
 
-/** TASKS_FILE sizes compared: start-up should grow with the tasks linearly, by a fixed cost per task. */
+/**
+ * TASKS_FILE sizes compared, in smoke mode too (the tiny model warms 200 tasks up in a few seconds): start-up should
+ * grow with the tasks linearly, by a fixed cost per task.
+ */
 const TASK_COUNTS = { few: 20, many: 200 } as const;
-const SMOKE_TASK_COUNTS = { few: 2, many: 20 } as const;
 /** 200 tasks on the stand-in take minutes to warm up; a start is a failure only well past that. */
 const READY_LIMIT_WITH_TASKS_MS = 900_000;
 
@@ -51,7 +53,7 @@ export const startup: Benchmark = {
       const useMmap = String(!ENGINE_DEFAULTS.useMmap);
       runs.push(await timeStart(options, modelPath, `bundle, USE_MMAP=${useMmap}`, {}, { USE_MMAP: useMmap }));
     }
-    const counts = sized<{ few: number; many: number }>(options, TASK_COUNTS, SMOKE_TASK_COUNTS);
+    const counts = TASK_COUNTS;
     const tasksDir = path.join(options.workDir, `startup-tasks-${process.pid}`);
     mkdirSync(tasksDir, { recursive: true });
     const tasksFiles = { few: writeGeneratedTasksFile(tasksDir, counts.few), many: writeGeneratedTasksFile(tasksDir, counts.many) };

@@ -73,12 +73,20 @@ export class TaskRegistry {
           ? this.classifier.tokensNeeded(this.classifierTask(task.name), locale, '')
           : this.extractor.tokensNeeded(task.name, locale, '');
       if (needed + MIN_TEXT_TOKENS <= contextSize) continue;
-      const what = `the instructions (${locale}) and the longest answer take ${needed} tokens, leaving less than ${MIN_TEXT_TOKENS} for a text in the ${contextSize}-token context`;
+      const what =
+        `the instructions (${locale}) and the longest answer take ${needed} tokens, ` +
+        `leaving less than ${MIN_TEXT_TOKENS} for a text in the ${contextSize}-token context`;
       if ((BUILTIN_TASKS as readonly TaskDefinition[]).includes(task) || catalog.file === undefined) {
-        onWarning?.(`task "${task.name}" (built in): ${what}; every call of it will be refused (raise CONTEXT_SIZE, or redefine it in TASKS_FILE)`);
+        onWarning?.(
+          `task "${task.name}" (built in): ${what}; every call of it will be refused ` +
+            '(raise CONTEXT_SIZE, or redefine it in TASKS_FILE)',
+        );
         return;
       }
-      const shorten = task.kind === 'classify' ? 'the instruction or the label descriptions' : 'the instruction, or lower maxTokens or the schema\'s maxItems/maxLength';
+      const shorten =
+        task.kind === 'classify'
+          ? 'the instruction or the label descriptions'
+          : "the instruction, or lower maxTokens or the schema's maxItems/maxLength";
       throw new TaskDefinitionError({
         message: `${catalog.file}: task "${task.name}": instruction.${locale}: ${what}; shorten ${shorten}, or raise CONTEXT_SIZE`,
       });

@@ -57,7 +57,10 @@ const SCHEMA: z.ZodType<ExtractSchema> = z.lazy(() =>
       .strict(),
     z.object({ type: z.enum(['boolean', 'null']), description: z.string().optional() }).strict(),
     z
-      .object({ enum: z.array(z.union([z.string(), z.boolean(), z.null()])).min(1), description: z.string().optional() })
+      .object({
+        enum: z.array(z.union([z.string(), z.boolean(), z.null()])).min(1).max(TASK_LIMITS.enumValues),
+        description: z.string().optional(),
+      })
       .strict(),
     z
       .object({

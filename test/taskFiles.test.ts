@@ -146,6 +146,21 @@ describe('TASKS_FILE impossible tasks', () => {
     ],
     ['duplicate enum values', extract('e', { enum: ['yes', 'no', 'yes'] }), /task "e": schema\.enum: "yes" is listed twice/],
     [
+      'a number with minimum over maximum (numbers are outside the supported subset)',
+      extract('n', { type: 'integer', minimum: 5, maximum: 1 }),
+      /task "n": schema: not a supported schema: .*number and integer are not supported/,
+    ],
+    [
+      'an unsupported type deep inside an object, named at its own field',
+      extract('n', { type: 'object', properties: { age: { type: 'number' } } }),
+      /task "n": schema\.properties\.age: not a supported schema/,
+    ],
+    [
+      'a string without maxLength, named at the missing field',
+      extract('n', { type: 'string', minLength: 1 }),
+      /task "n": schema\.maxLength: Invalid input: expected number/,
+    ],
+    [
       'an answer bound beyond any context (50 strings of 500 characters)',
       extract('huge', { type: 'array', items: { type: 'string', maxLength: 500 }, maxItems: 50 }),
       /task "huge": schema: its longest answer takes \d+ tokens, more than 4096/,

@@ -211,7 +211,8 @@ function checkTasks(tasks: readonly TaskDefinition[]): string | undefined {
 }
 
 /** `task "name": field.path: message`, so the operator goes straight to the line. */
-function describeIssue(issue: z.core.$ZodIssue, raw: unknown): string {
+function describeIssue(reported: z.core.$ZodIssue, raw: unknown): string {
+  const issue = innermost(reported, []);
   const [first, index, ...rest] = issue.path;
   if (first === 'tasks' && typeof index === 'number') {
     const task = rawTaskName((raw as { tasks?: unknown[] }).tasks?.[index], index);
@@ -222,4 +223,28 @@ function describeIssue(issue: z.core.$ZodIssue, raw: unknown): string {
     return `${task}${field ? `: ${field}` : ''}: ${issue.message}`;
   }
   return `${issue.path.map(String).join('.') || '(top level)'}: ${issue.message}`;
+}
+
+const UNSUPPORTED_SCHEMA =
+  'not a supported schema: a string (with maxLength), boolean, null, enum, array (with items and maxItems) or ' +
+  'object (with properties); number and integer are not supported';
+
+/**
+ * A schema node matching none of the kinds is reported by the validator as "Invalid input" at the top of the schema;
+ * this follows the kind whose `type` matched down to the field that is wrong. Bounded by the schema depth limit.
+ */
+function innermost(issue: z.core.$ZodIssue, above: PropertyKey[]): z.core.$ZodIssue {
+  const path = [...above, ...issue.path];
+  if (issue.code !== 'invalid_union') return { ...issue, path };
+  // A kind was meant when its `type` matched (the enum kind, which has none, when the node has no `type` either).
+  const typeMatched = issue.errors.filter(
+    (option) =>
+      !option.some(
+        (inner) =>
+          (inner.code === 'invalid_value' && inner.path.length === 1 && inner.path[0] === 'type') ||
+          (inner.code === 'unrecognized_keys' && inner.path.length === 0 && inner.keys.includes('type')),
+      ),
+  );
+  const closest = typeMatched.sort((a, b) => a.length - b.length)[0]?.[0];
+  return closest ? innermost(closest, path) : { ...issue, path, message: UNSUPPORTED_SCHEMA };
 }

@@ -8,6 +8,7 @@ export function engineOptionsOf(config: AppConfig): EngineOptions {
   return {
     model: config.model,
     modelsDir: config.modelsDir,
+    ...(config.taskStatesDir === undefined ? {} : { taskStatesDir: config.taskStatesDir }),
     downloadConnectTimeoutMs: config.modelConnectTimeoutMs,
     ...(config.huggingFaceEndpoint ? { huggingFaceEndpoint: config.huggingFaceEndpoint } : {}),
     downloadProgress: createDownloadProgressBar(),

@@ -1,7 +1,7 @@
 // TASKS_FILE checked before any work: every limit and every impossible task refused at load with one line naming the
 // file, the task and the field; instructions checked against the context; a warm-up of many tasks that no job time
 // limit cuts short and that reports its progress. The real loader, and the real engine on the tiny model.
-import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { writeGeneratedTasksFile } from '../bench/lib/generatedTasks.js';
@@ -212,6 +212,41 @@ describe('task files in the engine', () => {
   });
 });
 
+describe('TASK_STATES_DIR', () => {
+  it('keeps the prepared states for the next start, which loads them instead of evaluating, with the same results', async () => {
+    const dir = path.join(scratch.dir, 'states');
+    const tasks = loadTaskDefinitions(writeGeneratedTasksFile(scratch.dir, 4));
+    const start = async () => {
+      let last: WarmUpProgress | undefined;
+      const engine = await loadTestEngine({ tasks, taskStatesDir: dir, onWarmUp: (step) => (last = step) });
+      leftovers.push(() => engine.dispose());
+      const run = await engine.runTasks('Where is my parcel? It is late again.', ['generated_0', 'sentiment'], { locale: 'en' });
+      await engine.dispose();
+      return { progress: last!, scores: run.results.map((result) => (result.kind === 'classify' ? result.scores : {})) };
+    };
+    const files = () => readdirSync(dir).flatMap((key) => readdirSync(path.join(dir, key)).map((name) => path.join(dir, key, name)));
+
+    const first = await start();
+    const total = 2 * 7;
+    expect(first.progress).toEqual({ done: total, total, fromCache: 0 });
+    expect(files()).toHaveLength(total);
+
+    const second = await start();
+    expect(second.progress).toEqual({ done: total, total, fromCache: total });
+    second.scores.forEach((scores, index) => {
+      for (const [label, score] of Object.entries(scores)) expect(score).toBeCloseTo(first.scores[index]![label]!, 4);
+    });
+
+    // A damaged file (cut short by a full disk, edited by hand) is evaluated again and rewritten, never half loaded.
+    const damaged = files()[0]!;
+    const whole = statSync(damaged).size;
+    truncateSync(damaged, whole >> 1);
+    const third = await start();
+    expect(third.progress).toEqual({ done: total, total, fromCache: total - 1 });
+    expect(statSync(damaged).size).toBe(whole);
+  });
+});
+
 describe('the service process', () => {
   it('logs warm-up progress, and after a kill -9 the next start removes the saved states the killed one left', async () => {
     // The processes' own temporary folder, so the test sees exactly their folders.
@@ -222,6 +257,8 @@ describe('the service process', () => {
       JOB_TIMEOUT_MS: '100',
       DATABASE_PATH: path.join(scratch.dir, 'service.db'),
       TMPDIR: tmp,
+      // Without the cache folder the states live in a private temporary folder, the one a kill -9 leaves behind.
+      TASK_STATES_DIR: 'off',
     };
     const folders = () => readdirSync(tmp).filter((name) => name.startsWith('all-in-one-prefixes-'));
     const ownedBy = (pid: number) => new RegExp(`^all-in-one-prefixes-[0-9a-f]{8}-${pid}-`);

@@ -15,6 +15,7 @@ import {
   type ModelSource,
 } from './loadModel.js';
 import { PrefixStates } from './PrefixStates.js';
+import { stateCacheKey } from './stateCache.js';
 import { chatSystemPrompt, type ChatTurn, type Locale, type SentimentLabel } from './prompts.js';
 import { Scheduler, type JobKind, type MutexScope } from './Scheduler.js';
 import { SentimentClassifier, type SentimentMethod, type SentimentResult } from './SentimentClassifier.js';
@@ -105,6 +106,12 @@ export interface EngineOptions {
   kvCacheType?: KvCacheType;
   /** The tasks beside the built-ins (from TASKS_FILE) and what `analyze` runs by default; default: the built-ins. */
   tasks?: TaskCatalog;
+  /**
+   * A folder that keeps the task instructions' saved states across restarts (a sub-folder per model file, llama.cpp
+   * build and KV cache type), so a restart loads them instead of evaluating them; unset: a private temporary folder,
+   * removed on dispose.
+   */
+  taskStatesDir?: string;
   /** Told how the download goes when `model` is an `hf:` URI that is not cached yet (e.g. a progress bar). */
   downloadProgress?: DownloadProgress;
   /** How long an uncached `hf:` download may take to start before loading fails. */
@@ -131,10 +138,15 @@ export interface WarmUpProgress {
   done: number;
   /** Every task's instructions in both languages. */
   total: number;
+  /** Of those prepared, how many were loaded from `taskStatesDir` rather than evaluated. */
+  fromCache: number;
 }
 
 type ResolvedEngineOptions = Required<
-  Omit<EngineOptions, 'onWarning' | 'onWarmUp' | 'onJobFinished' | 'downloadProgress' | 'huggingFaceEndpoint' | 'tasks'>
+  Omit<
+    EngineOptions,
+    'onWarning' | 'onWarmUp' | 'onJobFinished' | 'downloadProgress' | 'huggingFaceEndpoint' | 'tasks' | 'taskStatesDir'
+  >
 >;
 
 /** Who is asking, for fair turns across API keys, and how to stop. */
@@ -270,7 +282,7 @@ export class Engine {
     let engine: Engine | undefined;
     let prefixStates: PrefixStates | undefined;
     try {
-      prefixStates = await PrefixStates.create();
+      prefixStates = await openPrefixStates(resolved, options, { llama, source, build });
       const registry = await TaskRegistry.create(model, llama, prefixStates, options.tasks ?? loadTaskDefinitions(), {
         contextSize: resolved.contextSize,
         ...(options.onWarning ? { onWarning: options.onWarning } : {}),
@@ -519,7 +531,7 @@ export class Engine {
     const { registry, hooks } = this.#parts;
     const names = [...registry.names.filter((name) => name !== 'sentiment'), 'sentiment'];
     const prefixes = names.flatMap((name) => (['zh', 'en'] as const).map((locale) => ({ name, locale })));
-    const progress = { done: 0, total: prefixes.length };
+    const progress: WarmUpProgress = { done: 0, total: prefixes.length, fromCache: 0 };
     const report = (): void => {
       try {
         hooks.onWarmUp?.({ ...progress });
@@ -533,12 +545,17 @@ export class Engine {
       this.#scheduler.submit({ kind: 'analyze', lane: 'task', timeoutMs: null }, async (job) => {
         for (const { name, locale } of share) {
           const lease = this.#taskPool.acquire(`${name}:${locale}`);
+          let restored;
           try {
-            if (registry.get(name).kind === 'classify') await registry.classifier.warmUp(job, lease.sequence, name, locale);
-            else await registry.extractor.warmUp(job, lease.sequence, name, locale);
+            restored =
+              registry.get(name).kind === 'classify'
+                ? await registry.classifier.warmUp(job, lease.sequence, name, locale)
+                : await registry.extractor.warmUp(job, lease.sequence, name, locale);
           } finally {
             lease.release();
           }
+          // Nothing is in memory yet: a state loaded now came from the cache folder.
+          if (restored === 'loaded') progress.fromCache += 1;
           progress.done += 1;
           report();
         }
@@ -560,6 +577,32 @@ export class Engine {
 
   #assertOpen(): void {
     if (this.#disposed) throw new ModelUnavailableError({ message: 'The engine is shutting down.' });
+  }
+}
+
+/**
+ * The saved instruction states: in `taskStatesDir` under a key naming what they depend on, or — without one, or when
+ * it cannot be used (a read-only folder) — in a private temporary folder, said in a warning.
+ */
+async function openPrefixStates(
+  resolved: ResolvedEngineOptions,
+  options: EngineOptions,
+  loaded: { llama: Llama; source: ModelSource; build: 'native' | 'prebuilt' },
+): Promise<PrefixStates> {
+  const root = options.taskStatesDir;
+  if (root === undefined) return PrefixStates.create();
+  const { llama, source, build } = loaded;
+  try {
+    const key = await stateCacheKey({
+      modelPath: source.path,
+      llamaCpp: `${llama.llamaCppRelease.repo}@${llama.llamaCppRelease.release} ${build} ${llama.gpu}`,
+      kvCacheType: resolved.kvCacheType,
+    });
+    return await PrefixStates.create({ cache: { root, key } });
+  } catch (error) {
+    const reason = (error as NodeJS.ErrnoException).code ?? (error instanceof Error ? error.message : String(error));
+    options.onWarning?.(`task states folder ${root} cannot be used (${reason}); keeping them in a temporary folder until shutdown`);
+    return PrefixStates.create();
   }
 }
 

@@ -7,10 +7,11 @@ const STEPS = 10;
 
 export function logWarmUpProgress(log: Logger): (progress: WarmUpProgress) => void {
   let reported = -1;
-  return ({ done, total }) => {
+  return ({ done, total, fromCache }) => {
     const step = total === 0 ? STEPS : Math.floor((done * STEPS) / total);
     if (step === reported) return;
     reported = step;
-    log.info({ done, total }, `warming up task instructions ${done}/${total}`);
+    const cached = fromCache > 0 ? ` (${fromCache} loaded from TASK_STATES_DIR)` : '';
+    log.info({ done, total, fromCache }, `warming up task instructions ${done}/${total}${cached}`);
   };
 }

@@ -83,9 +83,9 @@ export class Classifier {
   }
 
   /** Evaluates the task's instructions (or loads their saved state) so that the first call evaluates only its text. */
-  async warmUp(job: JobContext, sequence: LlamaContextSequence, task: string, locale: Locale): Promise<void> {
+  async warmUp(job: JobContext, sequence: LlamaContextSequence, task: string, locale: Locale): Promise<PrefixRestore> {
     const plan = this.#planFor(task, locale);
-    await this.#states.restore(job, sequence, plan.prefixKey, plan.prefixTokens);
+    return this.#states.restore(job, sequence, plan.prefixKey, plan.prefixTokens);
   }
 
   async classify(

@@ -283,4 +283,25 @@ describe('the service process', () => {
     expect((await next.exited).code).toBe(0);
     expect(folders()).toEqual([]);
   });
+
+  it('loads the states the start before it saved in TASK_STATES_DIR, and says so in its progress lines', async () => {
+    const env = {
+      TASKS_FILE: writeGeneratedTasksFile(scratch.dir, 5),
+      DATABASE_PATH: path.join(scratch.dir, 'cached.db'),
+      TASK_STATES_DIR: path.join(scratch.dir, 'service-states'),
+    };
+    const total = 2 * 8;
+    const lastLine = (service: Awaited<ReturnType<typeof startService>>) =>
+      service.logs().filter((line) => line.msg?.startsWith('warming up task instructions ')).at(-1);
+    const first = await startService(env);
+    leftovers.push(() => stopProcess(first));
+    expect(lastLine(first)).toMatchObject({ done: total, total, fromCache: 0 });
+    await stopProcess(first);
+    const second = await startService(env);
+    leftovers.push(() => stopProcess(second));
+    expect(lastLine(second)).toMatchObject({
+      msg: `warming up task instructions ${total}/${total} (${total} loaded from TASK_STATES_DIR)`,
+      fromCache: total,
+    });
+  });
 });

@@ -24,7 +24,7 @@ interface StartRun {
   readyMs: number;
   /** Resident memory of the service once ready. */
   rssBytes: number;
-  /** Bytes of saved instruction states once ready (measured for the task variants, which get a temporary folder of their own). */
+  /** Bytes of saved instruction states once ready (the task variants, which get a TASK_STATES_DIR of their own). */
   statesBytes?: number;
 }
 
@@ -57,17 +57,22 @@ export const startup: Benchmark = {
     const tasksDir = path.join(options.workDir, `startup-tasks-${process.pid}`);
     mkdirSync(tasksDir, { recursive: true });
     const tasksFiles = { few: writeGeneratedTasksFile(tasksDir, counts.few), many: writeGeneratedTasksFile(tasksDir, counts.many) };
+    const withTasks = { readyLimitMs: READY_LIMIT_WITH_TASKS_MS };
     for (let run = 0; run < options.runs; run += 1) {
       for (const size of ['few', 'many'] as const) {
-        // A temporary folder of its own, so the saved instruction states measured are this start's.
-        const tmp = path.join(tasksDir, `tmp-${run}-${size}`);
-        mkdirSync(tmp);
-        const env = { TASKS_FILE: tasksFiles[size], TMPDIR: tmp };
-        runs.push(await timeStart(options, modelPath, `${counts[size]} tasks`, { readyLimitMs: READY_LIMIT_WITH_TASKS_MS }, env));
+        // An empty cache folder of its own: every instruction is evaluated, and the states measured are this start's.
+        const states = path.join(tasksDir, `states-${run}-${size}`);
+        const env = { TASKS_FILE: tasksFiles[size], TASK_STATES_DIR: states };
+        runs.push(await timeStart(options, modelPath, `${counts[size]} tasks`, withTasks, env, states));
       }
+      // A restart on the states the first start saved: what every start after the first costs.
+      const states = path.join(tasksDir, `states-${run}-many`);
+      const env = { TASKS_FILE: tasksFiles.many, TASK_STATES_DIR: states };
+      runs.push(await timeStart(options, modelPath, `${counts.many} tasks, restarted`, withTasks, env, states));
     }
     const readyOf = (variant: string) => runs.filter((run) => run.variant === variant).map((run) => run.readyMs);
     const [few, many, builtIns] = [readyOf(`${counts.few} tasks`), readyOf(`${counts.many} tasks`), readyOf('bundle')];
+    const restarted = readyOf(`${counts.many} tasks, restarted`);
     const manyRuns = runs.filter((run) => run.variant === `${counts.many} tasks`);
     const mb = (bytes: number) => Math.round(bytes / 1e6);
 
@@ -100,6 +105,13 @@ export const startup: Benchmark = {
           unit: 'ms',
           value: summarize(many),
           baseline: { label: `with ${counts.few} tasks`, value: summarize(few) },
+        }),
+        figure({
+          id: 'ready-many-tasks-restarted',
+          label: `The same ${counts.many} tasks restarted: every instruction's state loaded from TASK_STATES_DIR`,
+          unit: 'ms',
+          value: summarize(restarted),
+          baseline: { label: 'first start (every instruction evaluated)', value: summarize(many) },
         }),
         figure({
           id: 'ms-per-task',
@@ -140,8 +152,10 @@ export const startup: Benchmark = {
           'variant compiles on the fly, as the `all-in-one` command line does.',
         `The task variants load a generated TASKS_FILE (bench/lib/generatedTasks.ts: classify and extract tasks ` +
           `alternating, instructions of a realistic length) on top of the built-ins; each task's instructions are ` +
-          `evaluated and saved once per language at start-up. With ${counts.many} tasks the saved states take ` +
-          `${mb(Math.max(...manyRuns.map((run) => run.statesBytes ?? 0)))} MB of the temporary folder.`,
+          `evaluated and saved once per language at a first start (an empty TASK_STATES_DIR); a restart loads the ` +
+          `saved states instead. With ${counts.many} tasks they take ` +
+          `${mb(Math.max(...manyRuns.map((run) => run.statesBytes ?? 0)))} MB on disk. The other variants run with ` +
+          'TASK_STATES_DIR=off: each is a first start.',
       ],
     };
   },
@@ -153,12 +167,16 @@ async function timeStart(
   variant: string,
   start: StartServiceOptions = {},
   env: Record<string, string> = {},
+  statesDir?: string,
 ): Promise<StartRun> {
   const databasePath = path.join(options.workDir, `startup-${process.pid}-${Date.now()}.db`);
-  const service = await startServiceProcess(serviceEnv(options, modelPath, databasePath, env), start);
+  // Without a folder of its own, a start keeps no states: it is a first start, comparable run to run.
+  const service = await startServiceProcess(
+    serviceEnv(options, modelPath, databasePath, { TASK_STATES_DIR: 'off', ...env }),
+    start,
+  );
   const { rssBytes } = service.memory();
-  const tmp = env['TMPDIR'];
-  const statesBytes = tmp === undefined ? undefined : folderBytes(tmp, (name) => name.startsWith('all-in-one-prefixes-'));
+  const statesBytes = statesDir === undefined ? undefined : folderBytes(statesDir);
   await service.stop();
   options.log(
     `startup (${variant}): listening ${Math.round(service.listeningMs)} ms, ready ${Math.round(service.readyMs)} ms`,
@@ -172,10 +190,10 @@ async function timeStart(
   };
 }
 
-/** Bytes of the files in `dir`'s sub-folders that `include` names (one level deep, as the states are kept). */
-function folderBytes(dir: string, include: (name: string) => boolean): number {
+/** Bytes of the files in `dir`'s sub-folders (one per model, as TASK_STATES_DIR keeps them). */
+function folderBytes(dir: string): number {
   let bytes = 0;
-  for (const name of readdirSync(dir).filter(include)) {
+  for (const name of readdirSync(dir)) {
     for (const file of readdirSync(path.join(dir, name))) bytes += statSync(path.join(dir, name, file)).size;
   }
   return bytes;

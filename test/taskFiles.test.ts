@@ -247,6 +247,18 @@ describe('TASK_STATES_DIR', () => {
   });
 });
 
+describe('TASK_STATES_DIR that cannot be used', () => {
+  it('is a warning, and the states go to a private temporary folder', async () => {
+    const notAFolder = path.join(scratch.dir, 'plain-file');
+    writeFileSync(notAFolder, 'not a folder');
+    const warnings: string[] = [];
+    const engine = await loadTestEngine({ taskStatesDir: path.join(notAFolder, 'states'), onWarning: (line) => warnings.push(line) });
+    leftovers.push(() => engine.dispose());
+    expect(warnings).toContainEqual(expect.stringMatching(/^task states folder .*plain-file\/states cannot be used \(ENOTDIR\)/));
+    expect((await engine.runTasks('A short text.', ['sentiment'], { locale: 'en' })).results[0]!.prefix).not.toBe('evaluated');
+  });
+});
+
 describe('the service process', () => {
   it('logs warm-up progress, and after a kill -9 the next start removes the saved states the killed one left', async () => {
     // The processes' own temporary folder, so the test sees exactly their folders.

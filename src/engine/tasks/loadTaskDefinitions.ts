@@ -235,7 +235,8 @@ const UNSUPPORTED_SCHEMA =
  */
 function innermost(issue: z.core.$ZodIssue, above: PropertyKey[]): z.core.$ZodIssue {
   const path = [...above, ...issue.path];
-  if (issue.code !== 'invalid_union') return { ...issue, path };
+  // A union without per-kind errors is the task's `kind` (a discriminator no kind has): its own message says it.
+  if (issue.code !== 'invalid_union' || issue.errors.length === 0) return { ...issue, path };
   // A kind was meant when its `type` matched (the enum kind, which has none, when the node has no `type` either).
   const typeMatched = issue.errors.filter(
     (option) =>

@@ -1,7 +1,7 @@
 // TASKS_FILE checked before any work: every limit and every impossible task refused at load with one line naming the
 // file, the task and the field; instructions checked against the context; a warm-up of many tasks that no job time
 // limit cuts short and that reports its progress. The real loader, and the real engine on the tiny model.
-import { mkdirSync, readdirSync, statSync, truncateSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { writeGeneratedTasksFile } from '../bench/lib/generatedTasks.js';
@@ -244,6 +244,32 @@ describe('TASK_STATES_DIR', () => {
     const third = await start();
     expect(third.progress).toEqual({ done: total, total, fromCache: total - 1 });
     expect(statSync(damaged).size).toBe(whole);
+  });
+});
+
+describe('saved states removed while the service runs', () => {
+  it.each([
+    ['TASK_STATES_DIR', true],
+    ['the private temporary folder', false],
+  ])('%s deleted: a task is evaluated again and its state saved again, never failed', async (_, cached) => {
+    const dir = path.join(scratch.dir, `deleted-${cached}`);
+    mkdirSync(dir);
+    const tasks = loadTaskDefinitions(writeGeneratedTasksFile(scratch.dir, 2));
+    // TMPDIR is read when the private folder is made, so this engine's folder lands in `dir`.
+    const before = process.env['TMPDIR'];
+    process.env['TMPDIR'] = dir;
+    const engine = await loadTestEngine({ tasks, ...(cached ? { taskStatesDir: dir } : {}) }).finally(() => {
+      if (before === undefined) delete process.env['TMPDIR'];
+      else process.env['TMPDIR'] = before;
+    });
+    leftovers.push(() => engine.dispose());
+    const [own] = readdirSync(dir);
+    rmSync(path.join(dir, own!), { recursive: true, force: true });
+    // Sentiment's instructions are the ones left resident after the warm-up; generated_0's must be restored.
+    const run = await engine.runTasks('Where is my parcel?', ['generated_0'], { locale: 'en' });
+    expect(run.results[0]!.prefix).toBe('evaluated');
+    expect(readdirSync(path.join(dir, own!))).toHaveLength(1);
+    expect((await engine.runTasks('Where is my parcel now?', ['generated_0', 'sentiment'], { locale: 'en' })).results[0]!.prefix).not.toBe('evaluated');
   });
 });
 

@@ -1,6 +1,6 @@
 // Saved KV states of constant prompt prefixes (a task's instructions), loaded into whichever sequence runs the task.
 import { createHash } from 'node:crypto';
-import { access, mkdtemp, readdir, rm } from 'node:fs/promises';
+import { access, mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { LlamaContextSequence, Token } from 'node-llama-cpp';
@@ -79,7 +79,7 @@ export class PrefixStates {
     const saved = this.#saved.get(key);
     const known = saved && sameTokens(saved.tokens, tokens) ? saved.file : undefined;
     const file = known ?? (this.#cached ? cachedStateFile(this.#dir, tokens) : undefined);
-    if (file !== undefined && (await this.#load(job, sequence, file))) {
+    if (file !== undefined && (await this.#load(job, sequence, file, known === undefined))) {
       this.#saved.set(key, { file, tokens: [...tokens] });
       return 'loaded';
     }
@@ -89,6 +89,8 @@ export class PrefixStates {
       : path.join(this.#dir, `prefix-${(this.#count += 1)}.state`);
     const save = (to: string) => sequence.saveStateToFile(to);
     await job.step(async () => {
+      // The folder may have been removed meanwhile (by hand, by a tidy-up of the temporary folder).
+      await mkdir(this.#dir, { recursive: true });
       // Cached states are shared with other processes, which must never read one half written.
       if (this.#cached) await writeCachedState(target, save);
       else await save(target);
@@ -104,9 +106,10 @@ export class PrefixStates {
 
   /**
    * Loads a saved state; false when the file is gone or unreadable (a cache entry never written, or removed since —
-   * by a tidy-up of the temporary folder, by hand), so the caller evaluates instead of failing the task.
+   * by a tidy-up of the temporary folder, by hand), so the caller evaluates instead of failing the task. A cache
+   * file is marked used the first time this process loads it.
    */
-  async #load(job: JobContext, sequence: LlamaContextSequence, file: string): Promise<boolean> {
+  async #load(job: JobContext, sequence: LlamaContextSequence, file: string, first: boolean): Promise<boolean> {
     if (!(await access(file).then(() => true, () => false))) return false;
     const loaded = await job.step(async () => {
       // Emptied first: a file llama.cpp refuses leaves the sequence's cache as it was, while node-llama-cpp no
@@ -119,7 +122,7 @@ export class PrefixStates {
         return false;
       }
     }, NO_TOKENS);
-    if (loaded && this.#cached) await touchCachedState(file);
+    if (loaded && first && this.#cached) await touchCachedState(file);
     return loaded;
   }
 }

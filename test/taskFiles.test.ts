@@ -167,10 +167,11 @@ describe('TASKS_FILE impossible tasks', () => {
     ],
     [
       'a spelling repeated within a label',
-      {
-        ...classify('twice'),
-        labels: classify('twice').labels.map((label) => ({ ...label, spellings: { en: ['same', 'same'], zh: [label.name] } })).slice(0, 1).concat(classify('twice').labels[1]!),
-      },
+      (() => {
+        const task = classify('twice');
+        const [first, second] = task.labels;
+        return { ...task, labels: [{ ...first!, spellings: { en: ['same', 'same'], zh: ['同'] } }, second!] };
+      })(),
       /task "twice": labels\[0\]\.spellings\.en: "same" is listed twice/,
     ],
   ])('refuses %s with one line naming the file, the task and the field', (_, task, message) => {

@@ -1,6 +1,7 @@
 // TASKS_FILE checked before any work: every limit and every impossible task refused at load with one line naming the
 // file, the task and the field; instructions checked against the context; a warm-up of many tasks that no job time
-// limit cuts short and that reports its progress. The real loader, and the real engine on the tiny model.
+// limit cuts short and that reports its progress; prepared states kept across restarts (TASK_STATES_DIR) and never
+// trusted blindly. The real loader, the real engine on the tiny model, and the real service process.
 import { mkdirSync, readdirSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';

@@ -1,5 +1,6 @@
 // Benchmark 8: time from process start to `/readyz` = 200 on the stand-in, against node-llama-cpp loading the same
-// model and context in a fresh process.
+// model and context in a fresh process; and how start-up grows with the tasks of a TASKS_FILE (20 against 200).
+import { mkdirSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import {
   benchModelPath,
@@ -10,17 +11,30 @@ import {
   type Benchmark,
   type BenchOptions,
 } from './lib/benchmark.js';
+import { writeGeneratedTasksFile } from './lib/generatedTasks.js';
 import { runRawProcess } from './lib/rawProcess.js';
 import { figure } from './lib/results.js';
 import { startServiceProcess, type StartServiceOptions } from './lib/serviceProcess.js';
-import { summarize } from './lib/stats.js';
+import { differences, summarize } from './lib/stats.js';
 import { ENGINE_DEFAULTS } from '../src/engine/index.js';
 
 interface StartRun {
   variant: string;
   listeningMs: number;
   readyMs: number;
+  /** Resident memory of the service once ready. */
+  rssBytes: number;
+  /** Bytes of saved instruction states once ready (the task variants, which get a TASK_STATES_DIR of their own). */
+  statesBytes?: number;
 }
+
+/**
+ * TASKS_FILE sizes compared, in smoke mode too (the tiny model warms 200 tasks up in a few seconds): start-up should
+ * grow with the tasks linearly, by a fixed cost per task.
+ */
+const TASK_COUNTS = { few: 20, many: 200 } as const;
+/** 200 tasks on the stand-in take minutes to warm up; a start is a failure only well past that. */
+const READY_LIMIT_WITH_TASKS_MS = 900_000;
 
 export const startup: Benchmark = {
   id: 'startup',
@@ -39,6 +53,28 @@ export const startup: Benchmark = {
       const useMmap = String(!ENGINE_DEFAULTS.useMmap);
       runs.push(await timeStart(options, modelPath, `bundle, USE_MMAP=${useMmap}`, {}, { USE_MMAP: useMmap }));
     }
+    const counts = TASK_COUNTS;
+    const tasksDir = path.join(options.workDir, `startup-tasks-${process.pid}`);
+    mkdirSync(tasksDir, { recursive: true });
+    const tasksFiles = { few: writeGeneratedTasksFile(tasksDir, counts.few), many: writeGeneratedTasksFile(tasksDir, counts.many) };
+    const withTasks = { readyLimitMs: READY_LIMIT_WITH_TASKS_MS };
+    for (let run = 0; run < options.runs; run += 1) {
+      for (const size of ['few', 'many'] as const) {
+        // An empty cache folder of its own: every instruction is evaluated, and the states measured are this start's.
+        const states = path.join(tasksDir, `states-${run}-${size}`);
+        const env = { TASKS_FILE: tasksFiles[size], TASK_STATES_DIR: states };
+        runs.push(await timeStart(options, modelPath, `${counts[size]} tasks`, withTasks, env, states));
+      }
+      // A restart on the states the first start saved: what every start after the first costs.
+      const states = path.join(tasksDir, `states-${run}-many`);
+      const env = { TASKS_FILE: tasksFiles.many, TASK_STATES_DIR: states };
+      runs.push(await timeStart(options, modelPath, `${counts.many} tasks, restarted`, withTasks, env, states));
+    }
+    const readyOf = (variant: string) => runs.filter((run) => run.variant === variant).map((run) => run.readyMs);
+    const [few, many, builtIns] = [readyOf(`${counts.few} tasks`), readyOf(`${counts.many} tasks`), readyOf('bundle')];
+    const restarted = readyOf(`${counts.many} tasks, restarted`);
+    const manyRuns = runs.filter((run) => run.variant === `${counts.many} tasks`);
+    const mb = (bytes: number) => Math.round(bytes / 1e6);
 
     const ready = (variant: string) => summarize(runs.filter((run) => run.variant === variant).map((run) => run.readyMs));
     return {
@@ -64,6 +100,30 @@ export const startup: Benchmark = {
           baseline: { label: 'compiled', value: ready('bundle') },
         }),
         figure({
+          id: 'ready-many-tasks',
+          label: `Process start to /readyz = 200 with ${counts.many} tasks in TASKS_FILE (every instruction warmed up)`,
+          unit: 'ms',
+          value: summarize(many),
+          baseline: { label: `with ${counts.few} tasks`, value: summarize(few) },
+        }),
+        figure({
+          id: 'ready-many-tasks-restarted',
+          label: `The same ${counts.many} tasks restarted: every instruction's state loaded from TASK_STATES_DIR`,
+          unit: 'ms',
+          value: summarize(restarted),
+          baseline: { label: 'first start (every instruction evaluated)', value: summarize(many) },
+        }),
+        figure({
+          id: 'ms-per-task',
+          label: `Start-up cost of one more task, from ${counts.few} to ${counts.many} tasks (paired by run)`,
+          unit: 'ms/task',
+          value: summarize(differences(many, few).map((ms) => ms / (counts.many - counts.few))),
+          baseline: {
+            label: `from the built-ins alone to ${counts.few} tasks: equal when start-up grows linearly`,
+            value: summarize(differences(few, builtIns).map((ms) => ms / counts.few)),
+          },
+        }),
+        figure({
           id: 'listening',
           label: 'Process start to listening (first answer on /readyz, 503 while the model loads)',
           unit: 'ms',
@@ -74,8 +134,14 @@ export const startup: Benchmark = {
       tables: [
         {
           title: 'Every start',
-          columns: ['Variant', 'Listening (ms)', 'Ready (ms)'],
-          rows: runs.map((run) => [run.variant, Math.round(run.listeningMs), Math.round(run.readyMs)]),
+          columns: ['Variant', 'Listening (ms)', 'Ready (ms)', 'RSS when ready (MB)', 'Saved instruction states (MB)'],
+          rows: runs.map((run) => [
+            run.variant,
+            Math.round(run.listeningMs),
+            Math.round(run.readyMs),
+            mb(run.rssBytes),
+            run.statesBytes === undefined ? '' : mb(run.statesBytes),
+          ]),
         },
       ],
       notes: [
@@ -84,6 +150,12 @@ export const startup: Benchmark = {
           '(the benchmarks before this one read it), as on any restart after the first.',
         '`npm start` compiles src/ ahead of time with esbuild (`prestart`, about a second, not counted here); the tsx ' +
           'variant compiles on the fly, as the `all-in-one` command line does.',
+        `The task variants load a generated TASKS_FILE (bench/lib/generatedTasks.ts: classify and extract tasks ` +
+          `alternating, instructions of a realistic length) on top of the built-ins; each task's instructions are ` +
+          `evaluated and saved once per language at a first start (an empty TASK_STATES_DIR); a restart loads the ` +
+          `saved states instead. With ${counts.many} tasks they take ` +
+          `${mb(Math.max(...manyRuns.map((run) => run.statesBytes ?? 0)))} MB on disk. The other variants run with ` +
+          'TASK_STATES_DIR=off: each is a first start.',
       ],
     };
   },
@@ -95,14 +167,36 @@ async function timeStart(
   variant: string,
   start: StartServiceOptions = {},
   env: Record<string, string> = {},
+  statesDir?: string,
 ): Promise<StartRun> {
   const databasePath = path.join(options.workDir, `startup-${process.pid}-${Date.now()}.db`);
-  const service = await startServiceProcess(serviceEnv(options, modelPath, databasePath, env), start);
+  // Without a folder of its own, a start keeps no states: it is a first start, comparable run to run.
+  const service = await startServiceProcess(
+    serviceEnv(options, modelPath, databasePath, { TASK_STATES_DIR: 'off', ...env }),
+    start,
+  );
+  const { rssBytes } = service.memory();
+  const statesBytes = statesDir === undefined ? undefined : folderBytes(statesDir);
   await service.stop();
   options.log(
     `startup (${variant}): listening ${Math.round(service.listeningMs)} ms, ready ${Math.round(service.readyMs)} ms`,
   );
-  return { variant, listeningMs: service.listeningMs, readyMs: service.readyMs };
+  return {
+    variant,
+    listeningMs: service.listeningMs,
+    readyMs: service.readyMs,
+    rssBytes,
+    ...(statesBytes === undefined ? {} : { statesBytes }),
+  };
+}
+
+/** Bytes of the files in `dir`'s sub-folders (one per model, as TASK_STATES_DIR keeps them). */
+function folderBytes(dir: string): number {
+  let bytes = 0;
+  for (const name of readdirSync(dir)) {
+    for (const file of readdirSync(path.join(dir, name))) bytes += statSync(path.join(dir, name, file)).size;
+  }
+  return bytes;
 }
 
 if (isMainModule(import.meta.url)) await runStandalone(startup);

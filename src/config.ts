@@ -31,6 +31,8 @@ import { DEFAULT_MAX_OPERATION_TEXTS } from './service/OperationScope.js';
 export const DEFAULT_MODEL = 'hf:Qwen/Qwen2.5-0.5B-Instruct-GGUF/qwen2.5-0.5b-instruct-q8_0.gguf';
 /** Today's behaviour: every chat message gets its sentiment, which sets the reply's tone. */
 const DEFAULT_CHAT_TASKS: readonly string[] = ['sentiment'];
+/** TASK_STATES_DIR's default, inside MODELS_DIR. */
+const DEFAULT_TASK_STATES_FOLDER = 'task-states';
 
 export interface AppConfig {
   host: string;
@@ -59,6 +61,8 @@ export interface AppConfig {
   playground: boolean;
   model: string;
   modelsDir: string;
+  /** Where the task instructions' saved states are kept across restarts (TASK_STATES_DIR); undefined: `off`. */
+  taskStatesDir: string | undefined;
   /** A Hugging Face mirror for `hf:` models (HF_ENDPOINT), e.g. an internal proxy; unset: huggingface.co. */
   huggingFaceEndpoint: string | undefined;
   /** How long an uncached `hf:` model's host may take to answer before start-up gives up (MODEL_CONNECT_TIMEOUT_MS). */
@@ -142,6 +146,7 @@ export function loadConfig(env: Env = process.env, descriptorLimit = readDescrip
     playground: read.boolean('PLAYGROUND', true),
     model: read.string('MODEL', DEFAULT_MODEL),
     modelsDir: path.resolve(read.string('MODELS_DIR', './models')),
+    taskStatesDir: readTaskStatesDir(read),
     huggingFaceEndpoint: read.url('HF_ENDPOINT'),
     modelConnectTimeoutMs: read.integer('MODEL_CONNECT_TIMEOUT_MS', DEFAULT_DOWNLOAD_CONNECT_TIMEOUT_MS, {
       min: 100,
@@ -189,6 +194,12 @@ function readTasks(read: EnvReader): Pick<AppConfig, 'tasks' | 'chatTasks'> {
     return name;
   });
   return { tasks, chatTasks: chatTasks.length > 0 ? [...new Set(chatTasks)] : DEFAULT_CHAT_TASKS };
+}
+
+/** A folder, `off`, or by default MODELS_DIR's `task-states` (beside the models the states belong to). */
+function readTaskStatesDir(read: EnvReader): string | undefined {
+  const raw = read.string('TASK_STATES_DIR', path.join(read.string('MODELS_DIR', './models'), DEFAULT_TASK_STATES_FOLDER));
+  return raw === 'off' ? undefined : path.resolve(raw);
 }
 
 function readMetricsAuth(read: EnvReader): boolean {

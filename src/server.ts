@@ -9,6 +9,7 @@ import { engineOptionsOf } from './engineOptions.js';
 import { createLogger } from './logger.js';
 import { createMetrics } from './observability/metrics.js';
 import { formatStartupBanner } from './observability/startupBanner.js';
+import { logWarmUpProgress } from './observability/warmUpLog.js';
 import { EngineHolder } from './service/EngineHolder.js';
 import { Services } from './service/Services.js';
 import { createShutdown } from './shutdown.js';
@@ -82,6 +83,7 @@ export async function runServer(config: AppConfig): Promise<void> {
     const engine = await Engine.load({
       ...engineOptionsOf(config),
       onWarning: (message) => log.warn(message),
+      onWarmUp: logWarmUpProgress(log),
       onJobFinished: metrics.recordJob,
     });
     if (stopping) return void (await engine.dispose());

@@ -142,6 +142,23 @@ describe.concurrent('start-up faults', () => {
     expect(result.stderr + result.stdout).not.toMatch(/Gathering information|\u001b\[/);
   });
 
+  it('a TASKS_FILE task whose instructions cannot fit CONTEXT_SIZE with room for a text', async () => {
+    // Twenty labels with descriptions of 2,000 characters: tens of thousands of tokens, in a 2,048-token context.
+    const description = 'what this label means and when to choose it, '.repeat(44).trim();
+    const labels = Array.from({ length: 20 }, (_, index) => ({
+      name: `label_${index}`,
+      description: { en: description, zh: description },
+      spellings: { en: [`l${index}`], zh: [`标${index}`] },
+    }));
+    const file = path.join(scratch.dir, 'long-tasks.json');
+    const task = { kind: 'classify', name: 'long', description: 'd', instruction: { en: 'Choose.', zh: '选择。' }, labels };
+    writeFileSync(file, JSON.stringify({ tasks: [task] }));
+    expectOneClearLine(
+      await runToExit({ TASKS_FILE: file }),
+      /^all-in-one: Error: .*long-tasks\.json: task "long": instruction\.en: .* tokens, leaving less than 64 for a text in the 2048-token context; .*raise CONTEXT_SIZE$/,
+    );
+  });
+
   it('a port already in use', async () => {
     portHolder = createServer();
     leftovers.push(() => new Promise<void>((resolve) => portHolder!.close(() => resolve())));

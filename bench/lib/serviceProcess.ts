@@ -32,6 +32,8 @@ export interface StartServiceOptions {
    * is `npm start` itself (its own npm and shell processes included); `tsx` is the TypeScript sources through tsx.
    */
   via?: 'bundle' | 'npm' | 'tsx';
+  /** How long the start may take before it counts as failed (default 3 minutes; a start with many tasks takes longer). */
+  readyLimitMs?: number;
 }
 
 /** Starts the service with these environment variables (added to a minimal PATH/HOME environment). */
@@ -42,6 +44,7 @@ export async function startServiceProcess(
   const port = await freePort();
   const startedAt = performance.now();
   const via = options.via ?? 'bundle';
+  const readyLimitMs = options.readyLimitMs ?? READY_LIMIT_MS;
   const [command, args] =
     via === 'npm'
       ? ['npm', ['start', '--silent']]
@@ -82,9 +85,9 @@ export async function startServiceProcess(
   while (readyMs === undefined) {
     if (exitCode !== undefined) throw new Error(`The service exited (code ${exitCode}) before it was ready:\n${output}`);
     const elapsed = performance.now() - startedAt;
-    if (elapsed > READY_LIMIT_MS) {
+    if (elapsed > readyLimitMs) {
       child.kill('SIGKILL');
-      throw new Error(`The service was not ready within ${READY_LIMIT_MS} ms:\n${output}`);
+      throw new Error(`The service was not ready within ${readyLimitMs} ms:\n${output}`);
     }
     const status = await probe(`${url}/readyz`);
     if (status !== undefined) listeningMs ??= performance.now() - startedAt;

@@ -15,6 +15,7 @@ import {
   type ModelSource,
 } from './loadModel.js';
 import { PrefixStates } from './PrefixStates.js';
+import { stateCacheKey } from './stateCache.js';
 import { chatSystemPrompt, type ChatTurn, type Locale, type SentimentLabel } from './prompts.js';
 import { Scheduler, type JobKind, type MutexScope, type SubmitOptions } from './Scheduler.js';
 import { SentimentClassifier, type SentimentMethod, type SentimentResult } from './SentimentClassifier.js';
@@ -25,7 +26,7 @@ import { syncSequence } from './syncSequence.js';
 import { detectLocale } from './detectLocale.js';
 import type { Classification } from './tasks/Classifier.js';
 import type { Extraction } from './tasks/Extractor.js';
-import { loadTaskDefinitions, type TaskCatalog } from './tasks/loadTaskDefinitions.js';
+import { loadTaskDefinitions, TaskDefinitionError, type TaskCatalog } from './tasks/loadTaskDefinitions.js';
 import { TaskRegistry, type TaskInfo } from './tasks/TaskRegistry.js';
 import { TokenRateMeter } from './TokenRateMeter.js';
 import { tokenizeParts } from './tokenizeParts.js';
@@ -105,6 +106,12 @@ export interface EngineOptions {
   kvCacheType?: KvCacheType;
   /** The tasks beside the built-ins (from TASKS_FILE) and what `analyze` runs by default; default: the built-ins. */
   tasks?: TaskCatalog;
+  /**
+   * A folder that keeps the task instructions' saved states across restarts (a sub-folder per model file, llama.cpp
+   * build and KV cache type), so a restart loads them instead of evaluating them; unset: a private temporary folder,
+   * removed on dispose.
+   */
+  taskStatesDir?: string;
   /** Told how the download goes when `model` is an `hf:` URI that is not cached yet (e.g. a progress bar). */
   downloadProgress?: DownloadProgress;
   /** How long an uncached `hf:` download may take to start before loading fails. */
@@ -112,6 +119,11 @@ export interface EngineOptions {
   /** Where `hf:` models come from; defaults to https://huggingface.co/. */
   huggingFaceEndpoint?: string;
   onWarning?: (message: string) => void;
+  /**
+   * Told how the load-time warm-up goes: once before it (`done` 0), then after each task instruction (one per task
+   * and language) is prepared; for a progress line or bar. The warm-up has no time limit (it grows with the tasks).
+   */
+  onWarmUp?: (progress: WarmUpProgress) => void;
   /**
    * Called once for every job when it settles (kind, outcome, latency, first-token time, tokens), before its
    * caller sees the result; for metrics. An exception it throws goes to `onWarning`, never to the job.
@@ -121,8 +133,20 @@ export interface EngineOptions {
 
 export type KvCacheType = 'f16' | 'q8_0';
 
+export interface WarmUpProgress {
+  /** Task instructions prepared so far. */
+  done: number;
+  /** Every task's instructions in both languages. */
+  total: number;
+  /** Of those prepared, how many were loaded from `taskStatesDir` rather than evaluated. */
+  fromCache: number;
+}
+
 type ResolvedEngineOptions = Required<
-  Omit<EngineOptions, 'onWarning' | 'onJobFinished' | 'downloadProgress' | 'huggingFaceEndpoint' | 'tasks'>
+  Omit<
+    EngineOptions,
+    'onWarning' | 'onWarmUp' | 'onJobFinished' | 'downloadProgress' | 'huggingFaceEndpoint' | 'tasks' | 'taskStatesDir'
+  >
 >;
 
 /** Who is asking, for fair turns across API keys, and how to stop. */
@@ -203,7 +227,7 @@ interface EngineParts {
   registry: TaskRegistry;
   loadMs: number;
   options: ResolvedEngineOptions;
-  hooks: Pick<EngineOptions, 'onWarning' | 'onJobFinished'>;
+  hooks: Pick<EngineOptions, 'onWarning' | 'onWarmUp' | 'onJobFinished'>;
 }
 
 export class Engine {
@@ -258,8 +282,11 @@ export class Engine {
     let engine: Engine | undefined;
     let prefixStates: PrefixStates | undefined;
     try {
-      prefixStates = await PrefixStates.create();
-      const registry = await TaskRegistry.create(model, llama, prefixStates, options.tasks ?? loadTaskDefinitions());
+      prefixStates = await openPrefixStates(resolved, options, { llama, source, build });
+      const registry = await TaskRegistry.create(model, llama, prefixStates, options.tasks ?? loadTaskDefinitions(), {
+        contextSize: resolved.contextSize,
+        ...(options.onWarning ? { onWarning: options.onWarning } : {}),
+      });
       const context = await model.createContext({
         contextSize: resolved.contextSize,
         batchSize: Math.min(resolved.batchSize, resolved.contextSize),
@@ -270,7 +297,7 @@ export class Engine {
         // (on the next turn) then hands all their evaluations to llama.cpp as one batch.
         batching: { dispatchSchedule: 'nextCycle' },
       });
-      const hooks = { onWarning: options.onWarning, onJobFinished: options.onJobFinished };
+      const hooks = { onWarning: options.onWarning, onWarmUp: options.onWarmUp, onJobFinished: options.onJobFinished };
       const loadMs = performance.now() - startedAt;
       engine = new Engine({
         llama,
@@ -294,6 +321,8 @@ export class Engine {
       await prefixStates?.dispose();
       await model.dispose();
       await llama.dispose();
+      // A task that cannot fit is the task file's fault, said in its own one line; anything else is the model's.
+      if (error instanceof TaskDefinitionError) throw error;
       throw new ModelUnavailableError({
         message: `Could not create a ${resolved.contextSize}-token context for ${source.path}: ${error instanceof Error ? error.message : String(error)}`,
         cause: error,
@@ -498,32 +527,49 @@ export class Engine {
   /**
    * Evaluates every sequence's constant prefix once at load: the task instructions (whose states are saved for any
    * task sequence to load later) and the chat system prompt, so that no first request pays for them or for
-   * first-touch allocation of its KV cache.
+   * first-touch allocation of its KV cache. Its cost grows with the number of tasks (each instruction is evaluated
+   * and saved once, nothing is scanned again per task), so its jobs have no time limit: `onWarmUp` reports progress.
    */
   async #warmUp(): Promise<void> {
     const chatPrefix = tokenizeParts(this.#parts.model, chatSystemPrompt('zh'));
     const chatLeases = Array.from({ length: this.#chatPool.size }, () => this.#chatPool.acquire(undefined));
     const { taskSequences, maxParallelReplies } = this.#parts.options;
     // Every task's instructions in both languages, sentiment's last so they are the ones left resident.
-    const { registry } = this.#parts;
+    const { registry, hooks } = this.#parts;
     const names = [...registry.names.filter((name) => name !== 'sentiment'), 'sentiment'];
     const prefixes = names.flatMap((name) => (['zh', 'en'] as const).map((locale) => ({ name, locale })));
+    const progress: WarmUpProgress = { done: 0, total: prefixes.length, fromCache: 0 };
+    const report = (): void => {
+      try {
+        hooks.onWarmUp?.({ ...progress });
+      } catch (error) {
+        hooks.onWarning?.(`onWarmUp failed: ${error instanceof Error ? error.message : String(error)}`);
+      }
+    };
+    report();
     // As many jobs as each lane runs at once, so warming up never waits in (or overflows) the queue.
     const taskJobs = spread(prefixes, taskSequences).map((share) =>
-      this.#scheduler.submit({ kind: 'analyze', lane: 'task' }, async (job) => {
+      this.#scheduler.submit({ kind: 'analyze', lane: 'task', timeoutMs: null }, async (job) => {
         for (const { name, locale } of share) {
           const lease = this.#taskPool.acquire(`${name}:${locale}`);
+          let restored;
           try {
-            if (registry.get(name).kind === 'classify') await registry.classifier.warmUp(job, lease.sequence, name, locale);
-            else await registry.extractor.warmUp(job, lease.sequence, name, locale);
+            restored =
+              registry.get(name).kind === 'classify'
+                ? await registry.classifier.warmUp(job, lease.sequence, name, locale)
+                : await registry.extractor.warmUp(job, lease.sequence, name, locale);
           } finally {
             lease.release();
           }
+          // Nothing is in memory yet: a state loaded now came from the cache folder.
+          if (restored === 'loaded') progress.fromCache += 1;
+          progress.done += 1;
+          report();
         }
       }),
     );
     const chatJobs = spread(chatLeases, maxParallelReplies).map((share) =>
-      this.#scheduler.submit({ kind: 'chat', lane: 'chat' }, async (job) => {
+      this.#scheduler.submit({ kind: 'chat', lane: 'chat', timeoutMs: null }, async (job) => {
         for (const { sequence } of share) {
           await syncSequence(job, sequence, chatPrefix, (pending) => sequence.evaluateWithoutGeneratingNewTokens(pending));
         }
@@ -538,6 +584,32 @@ export class Engine {
 
   #assertOpen(): void {
     if (this.#disposed) throw new ModelUnavailableError({ message: 'The engine is shutting down.' });
+  }
+}
+
+/**
+ * The saved instruction states: in `taskStatesDir` under a key naming what they depend on, or — without one, or when
+ * it cannot be used (a read-only folder) — in a private temporary folder, said in a warning.
+ */
+async function openPrefixStates(
+  resolved: ResolvedEngineOptions,
+  options: EngineOptions,
+  loaded: { llama: Llama; source: ModelSource; build: 'native' | 'prebuilt' },
+): Promise<PrefixStates> {
+  const root = options.taskStatesDir;
+  if (root === undefined) return PrefixStates.create();
+  const { llama, source, build } = loaded;
+  try {
+    const key = await stateCacheKey({
+      modelPath: source.path,
+      llamaCpp: `${llama.llamaCppRelease.repo}@${llama.llamaCppRelease.release} ${build} ${llama.gpu}`,
+      kvCacheType: resolved.kvCacheType,
+    });
+    return await PrefixStates.create({ cache: { root, key } });
+  } catch (error) {
+    const reason = (error as NodeJS.ErrnoException).code ?? (error instanceof Error ? error.message : String(error));
+    options.onWarning?.(`task states folder ${root} cannot be used (${reason}); keeping them in a temporary folder until shutdown`);
+    return PrefixStates.create();
   }
 }
 

@@ -11,6 +11,7 @@ export type {
   TaskResult,
   TaskRun,
   TaskRunOptions,
+  WarmUpProgress,
 } from './Engine.js';
 export { detectLocale } from './detectLocale.js';
 export { loadTaskDefinitions, TaskDefinitionError, type TaskCatalog } from './tasks/loadTaskDefinitions.js';

@@ -83,9 +83,9 @@ export class Classifier {
   }
 
   /** Evaluates the task's instructions (or loads their saved state) so that the first call evaluates only its text. */
-  async warmUp(job: JobContext, sequence: LlamaContextSequence, task: string, locale: Locale): Promise<void> {
+  async warmUp(job: JobContext, sequence: LlamaContextSequence, task: string, locale: Locale): Promise<PrefixRestore> {
     const plan = this.#planFor(task, locale);
-    await this.#states.restore(job, sequence, plan.prefixKey, plan.prefixTokens);
+    return this.#states.restore(job, sequence, plan.prefixKey, plan.prefixTokens);
   }
 
   async classify(
@@ -150,7 +150,7 @@ export class Classifier {
       method: distinct ? 'first-token' : 'whole-label',
       firstTokens,
       firstTokenBias,
-      longestSpelling: Math.max(...spellings.map(({ tokens }) => tokens.length)),
+      longestSpelling: spellings.reduce((longest, { tokens }) => Math.max(longest, tokens.length), 0),
     };
   }
 

@@ -75,8 +75,9 @@ export class Extractor {
     return plan.prefixTokens[locale].length + this.#queryTokens(task, locale, text).length + plan.maxTokens;
   }
 
-  async warmUp(job: JobContext, sequence: LlamaContextSequence, task: string, locale: Locale): Promise<void> {
-    await this.#states.restore(job, sequence, prefixKey(task, locale), this.#planFor(task).prefixTokens[locale]);
+  /** Evaluates the task's instructions (or loads their saved state) so that the first call evaluates only its text. */
+  async warmUp(job: JobContext, sequence: LlamaContextSequence, task: string, locale: Locale): Promise<PrefixRestore> {
+    return this.#states.restore(job, sequence, prefixKey(task, locale), this.#planFor(task).prefixTokens[locale]);
   }
 
   async extract(

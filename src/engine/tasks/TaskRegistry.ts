@@ -5,11 +5,20 @@ import type { PrefixStates } from '../PrefixStates.js';
 import type { Locale } from '../prompts.js';
 import { Classifier, type ClassifierTask, type ScoringMethod } from './Classifier.js';
 import type { ClassifyTaskDefinition, ExtractTaskDefinition, LabelDefinition, TaskDefinition, TaskSelection } from './definitions.js';
+import { BUILTIN_TASKS } from './builtinTasks.js';
 import { Extractor } from './Extractor.js';
-import type { TaskCatalog } from './loadTaskDefinitions.js';
+import { TaskDefinitionError, type TaskCatalog } from './loadTaskDefinitions.js';
 import { maxAnswerTokens } from './schemaBound.js';
 import { SENTIMENT_TASK, SENTIMENT_TASK_NAME } from './sentimentTask.js';
+import { MIN_TEXT_TOKENS } from './taskLimits.js';
 import { classifierTaskOf } from './taskPrompts.js';
+
+export interface TaskRegistryOptions {
+  /** Tokens a task sequence holds: every task's instructions and longest answer must fit, with room for a text. */
+  contextSize: number;
+  /** Told when a built-in task cannot fit the context (a task of the file is refused instead). */
+  onWarning?: (message: string) => void;
+}
 
 /** What `tasks` shows of a task. */
 export type TaskInfo =
@@ -30,19 +39,58 @@ export class TaskRegistry {
     this.#definitions = new Map(catalog.tasks.map((task) => [task.name, task]));
   }
 
-  static async create(model: LlamaModel, llama: Llama, states: PrefixStates, catalog: TaskCatalog): Promise<TaskRegistry> {
+  /** Compiles every task; throws `TaskDefinitionError` naming the file, task and field when a file's task cannot fit. */
+  static async create(
+    model: LlamaModel,
+    llama: Llama,
+    states: PrefixStates,
+    catalog: TaskCatalog,
+    options: TaskRegistryOptions,
+  ): Promise<TaskRegistry> {
     const registry = new TaskRegistry(model, llama, states, catalog);
     for (const task of catalog.tasks) {
       if (task.kind === 'extract') {
         await registry.extractor.add(task);
-        continue;
+      } else {
+        // Sentiment keeps the original product's prompt; every other classify task is built from its definition.
+        const compiled = task.name === SENTIMENT_TASK_NAME ? SENTIMENT_TASK : classifierTaskOf(task);
+        registry.classifier.add(compiled);
+        registry.#classifierTasks.set(task.name, compiled);
       }
-      // Sentiment keeps the original product's prompt; every other classify task is built from its definition.
-      const compiled = task.name === SENTIMENT_TASK_NAME ? SENTIMENT_TASK : classifierTaskOf(task);
-      registry.classifier.add(compiled);
-      registry.#classifierTasks.set(task.name, compiled);
+      registry.#checkFits(task, catalog, options);
     }
     return registry;
+  }
+
+  /**
+   * The task's instructions, the prompt's suffix and its longest answer must leave `MIN_TEXT_TOKENS` of the context
+   * for a text in both languages; otherwise every call would be refused, so a task file's task is refused at load.
+   */
+  #checkFits(task: TaskDefinition, catalog: TaskCatalog, { contextSize, onWarning }: TaskRegistryOptions): void {
+    for (const locale of ['en', 'zh'] as const) {
+      const needed =
+        task.kind === 'classify'
+          ? this.classifier.tokensNeeded(this.classifierTask(task.name), locale, '')
+          : this.extractor.tokensNeeded(task.name, locale, '');
+      if (needed + MIN_TEXT_TOKENS <= contextSize) continue;
+      const what =
+        `the instructions (${locale}) and the longest answer take ${needed} tokens, ` +
+        `leaving less than ${MIN_TEXT_TOKENS} for a text in the ${contextSize}-token context`;
+      if ((BUILTIN_TASKS as readonly TaskDefinition[]).includes(task) || catalog.file === undefined) {
+        onWarning?.(
+          `task "${task.name}" (built in): ${what}; every call of it will be refused ` +
+            '(raise CONTEXT_SIZE, or redefine it in TASKS_FILE)',
+        );
+        return;
+      }
+      const shorten =
+        task.kind === 'classify'
+          ? 'the instruction or the label descriptions'
+          : "the instruction, or lower maxTokens or the schema's maxItems/maxLength";
+      throw new TaskDefinitionError({
+        message: `${catalog.file}: task "${task.name}": instruction.${locale}: ${what}; shorten ${shorten}, or raise CONTEXT_SIZE`,
+      });
+    }
   }
 
   get names(): string[] {

@@ -20,7 +20,7 @@ export function maxAnswerTokens(schema: ExtractSchema): number {
 
 function tokensOf(schema: ExtractSchema, depth: number): number {
   const gap = 1 + WHITESPACE_TOKENS_PER_LEVEL * (depth + 1);
-  if ('enum' in schema) return Math.max(...schema.enum.map((value) => JSON.stringify(value).length));
+  if ('enum' in schema) return schema.enum.reduce((longest, value) => Math.max(longest, JSON.stringify(value).length), 0);
   switch (schema.type) {
     case 'string':
       return 2 + MAX_TOKENS_PER_STRING_CHAR * schema.maxLength;

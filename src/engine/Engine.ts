@@ -63,6 +63,13 @@ export const SAMPLING_DEFAULTS: Omit<SamplingOptions, 'seed'> = {
   repeatPenalty: 1.05,
 };
 
+/**
+ * A text this long (in tokens; about 2,000 English characters with Qwen's tokenizer) keeps its task sequence busy
+ * for many decodes: its job is a long one (see Scheduler), like an extraction, so it never holds the last task
+ * sequence a short query could use.
+ */
+const LONG_TEXT_TOKENS = 512;
+
 /** Prompt tokens a decode may carry beside generating replies: one chunk of a new prompt (see syncSequence). */
 const PROMPT_TOKENS_BESIDE_REPLIES = 80;
 
@@ -363,7 +370,12 @@ export class Engine {
     return submitReported(
       this.#scheduler,
       this.#parts.hooks,
-      { kind: texts.length === 1 ? 'sentiment' : 'sentiment-batch', lane: 'task', ...jobOptionsOf(options) },
+      {
+        kind: texts.length === 1 ? 'sentiment' : 'sentiment-batch',
+        lane: 'task',
+        long: texts.some((text) => this.#isLongText(text)),
+        ...jobOptionsOf(options),
+      },
       async (job) => {
         const results: SentimentResult[] = [];
         for (const [index, text] of texts.entries()) {
@@ -413,7 +425,7 @@ export class Engine {
     const only = definitions.length === 1 ? definitions[0]! : undefined;
     const kind = only ? (only.name === 'sentiment' ? 'sentiment' : only.kind) : 'analyze';
     // An extraction generates its answer and holds its task sequence meanwhile: a long job (see Scheduler).
-    const long = definitions.some((task) => task.kind === 'extract');
+    const long = definitions.some((task) => task.kind === 'extract') || this.#isLongText(text);
     const submit: SubmitOptions = { kind, lane: 'task', long, ...jobOptionsOf(options) };
     return submitReported(this.#scheduler, this.#parts.hooks, submit, async (job) => {
       const results: TaskResult[] = [];
@@ -515,6 +527,10 @@ export class Engine {
     const locale = request.locale ?? detectLocale(request.message);
     const steering = (request.steer ?? []).flatMap(({ task, label }) => this.#parts.registry.steerLine(task, label, locale) ?? []);
     return { history: request.history, message: request.message, locale, steering };
+  }
+
+  #isLongText(text: string): boolean {
+    return this.#parts.model.tokenize(text).length > LONG_TEXT_TOKENS;
   }
 
   #assertFits(tokens: number, what: string): void {

@@ -8,6 +8,9 @@ export interface StepShape {
   generating: boolean;
 }
 
+/** How far below the least served waiting key a key that starts waiting is placed: about one short text. */
+const NEWCOMER_CREDIT_TOKENS = 64;
+
 /** Keys remembered for fair turns before idle ones are forgotten (a forgotten key counts as never served). */
 const MAX_REMEMBERED_KEYS = 256;
 
@@ -39,11 +42,11 @@ interface PendingStep {
 
 /**
  * Every step waiting when a cycle starts is considered: all generated tokens (a reply's pace never waits), then the
- * prompt steps of one key — the key whose prompt work was served longest ago — in the order they came, within the
- * cycle's prompt budget. One key's prompt work per cycle keeps fairness while jobs run, not only at admission: a
- * newcomer's short prompt is evaluated in the very next cycle, on its own, however much prompt work another key
- * has queued (a decode's time grows with the prompt tokens it carries, so sharing it would cost the newcomer the
- * other key's chunk too). The chosen steps start together; their evaluations reach the context in the same turn of
+ * prompt steps of one key — the key that has had the fewest prompt tokens evaluated, fair queuing by tokens — in the
+ * order they came, within the cycle's prompt budget. One key's prompt work per cycle keeps fairness while jobs run,
+ * not only at admission: a newcomer's short prompt is evaluated in the very next cycle, on its own, however much
+ * prompt work another key has queued (a decode's time grows with the prompt tokens it carries, so sharing it would
+ * cost the newcomer the other key's chunk too). The chosen steps start together; their evaluations reach the context in the same turn of
  * the event loop, so llama.cpp decodes them as one batch. The next cycle starts only when every step of this one
  * has settled and the jobs that got a result have had a turn to ask for their next step.
  */
@@ -52,9 +55,16 @@ export class StepBatcher {
   readonly #pending: PendingStep[] = [];
   readonly #onCycle: ((report: CycleReport) => void) | undefined;
   #cycling = false;
-  #cycles = 0;
-  /** The cycle in which each key's prompt steps last ran; keys are few (API keys) or short-lived (operations). */
-  readonly #promptServedAt = new Map<string | undefined, number>();
+  /**
+   * Prompt tokens each key has had evaluated (a step that evaluates nothing counts one), on a shared scale: a key that
+   * starts waiting again is moved up to just below the key served last (`#clock`), so idle time earns no credit and
+   * old work earns no debt. Keys are few (API keys) or short-lived (operations).
+   */
+  readonly #served = new Map<string | undefined, number>();
+  /** The count of the key whose prompt work ran last. */
+  #clock = 0;
+  /** Keys whose prompt steps were waiting at the previous choice. */
+  #wasWaiting = new Set<string | undefined>();
 
   constructor(options: StepBatcherOptions, onCycle?: (report: CycleReport) => void) {
     this.#options = options;
@@ -108,13 +118,15 @@ export class StepBatcher {
       generating: chosen.filter((step) => step.shape.generating).length,
       tokens: chosen.reduce((sum, step) => sum + step.shape.tokens, 0),
     });
+    // Settled together, in the order chosen: the jobs then ask for their next steps in that same order, so the next
+    // decode's batch is laid out the same way whatever order llama.cpp finished in (a reply's tokens at temperature 0
+    // must not depend on it).
     chosen.forEach((step, index) => step.settle(outcomes[index]!));
     this.#cycling = false;
     if (this.#pending.length > 0) this.#schedule();
   }
 
   #choose(): PendingStep[] {
-    this.#cycles += 1;
     const generating = this.#pending.filter((step) => step.shape.generating);
     const budget = generating.length > 0 ? this.#options.promptTokensBesideReplies : this.#options.promptTokensAlone;
     const chosen = [...generating];
@@ -126,7 +138,11 @@ export class StepBatcher {
       chosen.push(step);
       promptTokens += step.shape.tokens;
     }
-    if (promptTokens > 0) this.#promptServedAt.set(key, this.#cycles);
+    const cost = chosen.reduce((sum, step) => sum + (step.shape.generating ? 0 : Math.max(1, step.shape.tokens)), 0);
+    if (cost > 0) {
+      this.#clock = (this.#served.get(key) ?? this.#clock) + cost;
+      this.#served.set(key, this.#clock);
+    }
     const picked = new Set(chosen);
     for (let index = this.#pending.length - 1; index >= 0; index -= 1) {
       if (picked.has(this.#pending[index]!)) this.#pending.splice(index, 1);
@@ -135,21 +151,33 @@ export class StepBatcher {
     return chosen;
   }
 
-  /** The key with prompt steps waiting whose prompt work ran longest ago (never: first; ties: whose step came first). */
+  /**
+   * The waiting key that has had the fewest prompt tokens evaluated (ties: whose step came first). A key that was not
+   * waiting at the previous choice starts a little below the key served last — a newcomer goes first, and its next
+   * steps (a saved state's load, then its text) follow without another key's decode in between — unless its own
+   * recent work already put it further on.
+   */
   #nextPromptKey(): string | undefined {
-    let best: { key: string | undefined; servedAt: number } | undefined;
-    for (const step of this.#pending) {
-      if (step.shape.generating) continue;
-      const servedAt = this.#promptServedAt.get(step.key) ?? 0;
-      if (!best || servedAt < best.servedAt) best = { key: step.key, servedAt };
+    const waiting: (string | undefined)[] = [];
+    for (const step of this.#pending) if (!step.shape.generating && !waiting.includes(step.key)) waiting.push(step.key);
+    for (const key of waiting) {
+      if (this.#wasWaiting.has(key)) continue;
+      const start = this.#clock - NEWCOMER_CREDIT_TOKENS;
+      this.#served.set(key, Math.max(this.#served.get(key) ?? start, start));
+    }
+    this.#wasWaiting = new Set(waiting);
+    let best: { key: string | undefined; served: number } | undefined;
+    for (const key of waiting) {
+      const served = this.#served.get(key) ?? 0;
+      if (!best || served < best.served) best = { key, served };
     }
     return best?.key;
   }
 
   /** Keys with nothing waiting are forgotten once the map grows, so per-operation keys cannot pile up. */
   #forgetIdleKeys(): void {
-    if (this.#promptServedAt.size <= MAX_REMEMBERED_KEYS) return;
+    if (this.#served.size <= MAX_REMEMBERED_KEYS) return;
     const waiting = new Set(this.#pending.map((step) => step.key));
-    for (const key of this.#promptServedAt.keys()) if (!waiting.has(key)) this.#promptServedAt.delete(key);
+    for (const key of this.#served.keys()) if (!waiting.has(key)) this.#served.delete(key);
   }
 }

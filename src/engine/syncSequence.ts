@@ -3,7 +3,7 @@ import type { LlamaContextSequence, Token } from 'node-llama-cpp';
 import type { JobContext } from './Scheduler.js';
 
 /** Prompt tokens evaluated per mutex step: small enough that other jobs get a turn during a long prompt. */
-export const PROMPT_CHUNK_TOKENS = 64;
+export const PROMPT_CHUNK_TOKENS = 32;
 /**
  * A remainder this short joins the last chunk instead of taking a decode of its own: every decode reads all
  * the weights once, which costs about a token-time however few tokens it evaluates.

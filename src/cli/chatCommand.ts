@@ -110,7 +110,7 @@ async function chatTurn(
           if (event.type === 'started') {
             process.stdout.write(`${event.userMessage.sentiment?.display ?? ''}\n${REPLY_LEAD}`);
             storedIn = event.conversation.id;
-          } else {
+          } else if (event.type === 'token') {
             process.stdout.write(event.text);
           }
         },

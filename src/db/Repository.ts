@@ -79,6 +79,12 @@ export interface UserTurnInput {
   createdAt?: Date;
 }
 
+export interface MessageResultsInput {
+  /** A user message already stored; its conversation's owner and the message's time are the results'. */
+  messageId: string;
+  taskResults: readonly NewTaskResult[];
+}
+
 export interface UserTurn {
   /** The conversation as the turn left it (updatedAt moved to the message). */
   conversation: ConversationRow;
@@ -195,6 +201,11 @@ export interface Repository {
   listMessages(conversationId: string): Promise<MessageWithSentiment[]>;
   /** The user message with its chat results, in one transaction; null if the conversation no longer exists. */
   insertUserTurn(input: UserTurnInput): Promise<UserTurn | null>;
+  /**
+   * Results made after the user message was stored (a chat's extractions), in one transaction; null, and nothing
+   * stored, if the message no longer exists (its conversation was deleted).
+   */
+  insertMessageResults(input: MessageResultsInput): Promise<TaskResultRow[] | null>;
   /** The reply once generation ended (complete, aborted or failed); null if the conversation was deleted. */
   insertAssistantReply(input: AssistantReplyInput): Promise<MessageRow | null>;
   /**

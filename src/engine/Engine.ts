@@ -27,6 +27,7 @@ import { detectLocale } from './detectLocale.js';
 import type { Classification } from './tasks/Classifier.js';
 import type { Extraction } from './tasks/Extractor.js';
 import { loadTaskDefinitions, TaskDefinitionError, type TaskCatalog } from './tasks/loadTaskDefinitions.js';
+import type { TaskDefinition } from './tasks/definitions.js';
 import { TaskRegistry, type TaskInfo } from './tasks/TaskRegistry.js';
 import { TokenRateMeter } from './TokenRateMeter.js';
 import { tokenizeParts } from './tokenizeParts.js';
@@ -409,18 +410,9 @@ export class Engine {
    */
   async runTasks(text: string, tasks: readonly string[], options: TaskRunOptions = {}): Promise<TaskRun> {
     this.#assertOpen();
-    validateText(text, this.#parts.options.maxInputChars);
     const { registry } = this.#parts;
-    if (tasks.length === 0) throw new BadInputError({ message: 'No tasks were given.' });
-    const definitions = [...new Set(tasks)].map((name) => registry.get(name, options.kind));
+    const definitions = this.checkTasks(text, tasks, options);
     const locale = options.locale ?? detectLocale(text);
-    for (const task of definitions) {
-      const needed =
-        task.kind === 'classify'
-          ? registry.classifier.tokensNeeded(registry.classifierTask(task.name), locale, text)
-          : registry.extractor.tokensNeeded(task.name, locale, text);
-      this.#assertFits(needed, `text (for task "${task.name}")`);
-    }
     // Sentiment alone (a chat's default task) keeps the job kind it always had, so its metrics read on.
     const only = definitions.length === 1 ? definitions[0]! : undefined;
     const kind = only ? (only.name === 'sentiment' ? 'sentiment' : only.kind) : 'analyze';
@@ -446,6 +438,26 @@ export class Engine {
       }
       return { locale, results };
     });
+  }
+
+  /**
+   * Throws the `BadInputError` that `runTasks` would (no tasks, an unknown task or one of the other kind, a text too
+   * long for a task), so a caller can check before storing anything; returns the tasks' definitions, without repeats.
+   */
+  checkTasks(text: string, tasks: readonly string[], options: Pick<TaskRunOptions, 'locale' | 'kind'> = {}): TaskDefinition[] {
+    validateText(text, this.#parts.options.maxInputChars);
+    const { registry } = this.#parts;
+    if (tasks.length === 0) throw new BadInputError({ message: 'No tasks were given.' });
+    const definitions = [...new Set(tasks)].map((name) => registry.get(name, options.kind));
+    const locale = options.locale ?? detectLocale(text);
+    for (const task of definitions) {
+      const needed =
+        task.kind === 'classify'
+          ? registry.classifier.tokensNeeded(registry.classifierTask(task.name), locale, text)
+          : registry.extractor.tokensNeeded(task.name, locale, text);
+      this.#assertFits(needed, `text (for task "${task.name}")`);
+    }
+    return definitions;
   }
 
   /** Throws the `BadInputError` that `chat` would, so a caller can check a request before storing anything. */

@@ -6,6 +6,7 @@ import type { ConversationView, MessageView } from '../service/views.js';
 import { builder } from './builder.js';
 import { Conversation, Message } from './conversation.js';
 import { FinishReasonEnum, LocaleEnum } from './enums.js';
+import { TaskResult } from './task.js';
 
 type FinishReason = 'stop' | 'length' | 'aborted';
 type ChatStreamEventShape = ChatTurnEvent | { type: 'done'; reply: MessageView; finishReason: FinishReason };
@@ -36,7 +37,8 @@ const ChatPayload = builder
   });
 
 const ChatStarted = builder.objectRef<Extract<ChatStreamEventShape, { type: 'started' }>>('ChatStarted').implement({
-  description: 'First event: the user message is stored, with its sentiment.',
+  description:
+    "First event: the user message is stored, with the results of CHAT_TASKS' classify tasks (its sentiment by default).",
   fields: (t) => ({
     conversation: t.expose('conversation', { type: Conversation }),
     userMessage: t.expose('userMessage', { type: Message }),
@@ -51,6 +53,18 @@ const ChatToken = builder.objectRef<Extract<ChatStreamEventShape, { type: 'token
   }),
 });
 
+const ChatTaskResults = builder
+  .objectRef<Extract<ChatStreamEventShape, { type: 'taskResults' }>>('ChatTaskResults')
+  .implement({
+    description:
+      "An extraction of CHAT_TASKS on the user message, stored with it: extractions steer nothing, so they run beside " +
+      'the reply; each arrives when it ends (before, between or after the tokens), always before ChatDone.',
+    fields: (t) => ({
+      messageId: t.exposeID('messageId', { description: 'The user message (ChatStarted.userMessage.id).' }),
+      taskResults: t.field({ type: [TaskResult], resolve: (event) => event.taskResults }),
+    }),
+  });
+
 const ChatDone = builder.objectRef<Extract<ChatStreamEventShape, { type: 'done' }>>('ChatDone').implement({
   description: 'Last event: the reply as stored.',
   fields: (t) => ({
@@ -60,14 +74,17 @@ const ChatDone = builder.objectRef<Extract<ChatStreamEventShape, { type: 'done' 
 });
 
 const ChatStreamEvent = builder.unionType('ChatStreamEvent', {
-  types: [ChatStarted, ChatToken, ChatDone],
-  resolveType: (event) => ({ started: 'ChatStarted', token: 'ChatToken', done: 'ChatDone' })[event.type],
+  types: [ChatStarted, ChatToken, ChatTaskResults, ChatDone],
+  resolveType: (event) =>
+    ({ started: 'ChatStarted', token: 'ChatToken', taskResults: 'ChatTaskResults', done: 'ChatDone' })[event.type],
 });
 
 builder.mutationField('chat', (t) =>
   t.field({
     type: ChatPayload,
-    description: 'One chat turn without streaming: classify, store the message, generate and store the reply.',
+    description:
+      "One chat turn without streaming: classify, store the message, generate and store the reply; CHAT_TASKS' " +
+      'extractions run beside the reply, and userMessage.taskResults holds them.',
     args: { input: t.arg({ type: ChatInput, required: true }) },
     resolve: (_, { input }, { services, owner, operation }) => services.chat(toTurnInput(input), { owner }, operation),
   }),
@@ -76,7 +93,9 @@ builder.mutationField('chat', (t) =>
 builder.subscriptionField('chatStream', (t) =>
   t.field({
     type: ChatStreamEvent,
-    description: 'One chat turn, streamed: ChatStarted, then ChatToken deltas, then ChatDone. Unsubscribing stops it.',
+    description:
+      'One chat turn, streamed: ChatStarted, then ChatToken deltas, with a ChatTaskResults per extraction of CHAT_TASKS ' +
+      'wherever it ends, then ChatDone. Unsubscribing stops the reply and any extraction still running.',
     args: { input: t.arg({ type: ChatInput, required: true }) },
     subscribe: (_, { input }, { services, owner, operation }) =>
       streamChatTurn(services, toTurnInput(input), owner, operation.key),

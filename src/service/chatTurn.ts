@@ -1,4 +1,4 @@
-// One chat turn, the original product's flow: classify, store the user message, generate, store the reply.
+// One chat turn: classify, store the user message, generate and store the reply while its extractions run beside it.
 import {
   newConversationId,
   type ConversationRow,
@@ -8,6 +8,7 @@ import {
 import {
   AbortedError,
   detectLocale,
+  forwardAbort,
   ModelUnavailableError,
   type ChatRequest,
   type ChatTurn,
@@ -21,9 +22,10 @@ import type { ConversationEntry } from './ConversationTurns.js';
 import { NotFoundError } from './errors.js';
 import { assertId } from './ids.js';
 import { keyOf } from './OperationScope.js';
-import { toMessageView, type ConversationView, type MessageView } from './views.js';
+import { toMessageView, type ConversationView, type MessageView, type TaskResultView } from './views.js';
 import { titleOf } from './conversationTitle.js';
 import { steeringOf, storedShapeOf } from './analysis.js';
+import { runChatExtractions } from './chatExtractions.js';
 
 export interface ChatTurnInput {
   conversationId?: string | null;
@@ -36,7 +38,9 @@ export interface ChatTurnInput {
 
 export type ChatTurnEvent =
   | { type: 'started'; conversation: ConversationView; userMessage: MessageView }
-  | { type: 'token'; index: number; text: string };
+  | { type: 'token'; index: number; text: string }
+  /** An extraction of the user message, stored with it; it may arrive before, between or after the tokens. */
+  | { type: 'taskResults'; messageId: string; taskResults: TaskResultView[] };
 
 export interface ChatTurnOutcome {
   conversation: ConversationView;
@@ -51,7 +55,10 @@ export interface ChatTurnScope {
   key?: string;
   /** Aborting it (client gone, unsubscribed) stops generation; the partial reply is stored as ABORTED. */
   signal?: AbortSignal;
-  /** Tasks run on the message before the reply (CHAT_TASKS); default: sentiment. */
+  /**
+   * Tasks run on the message (CHAT_TASKS); default: sentiment. Classify tasks run before the reply (their labels steer
+   * it); extract tasks run beside it, and the turn ends when both have.
+   */
   chatTasks?: readonly string[];
   onEvent?: (event: ChatTurnEvent) => void;
   /**
@@ -90,8 +97,12 @@ export async function runChatTurn(
     ...keyOf(scope),
   };
 
-  // The chat's tasks need no history, so they run (in one engine job) before this turn waits for the conversation.
-  const analysis = await engine.runTasks(input.message, scope.chatTasks ?? DEFAULT_CHAT_TASKS, { locale, ...jobOptions });
+  const definitions = engine.checkTasks(input.message, scope.chatTasks ?? DEFAULT_CHAT_TASKS, { locale });
+  const classify = definitions.filter((task) => task.kind === 'classify').map((task) => task.name);
+  const extract = definitions.filter((task) => task.kind === 'extract').map((task) => task.name);
+  // The classify tasks need no history, so they run (in one engine job) before this turn waits for the conversation.
+  const analysis: TaskRun =
+    classify.length > 0 ? await engine.runTasks(input.message, classify, { locale, ...jobOptions }) : { locale, results: [] };
   // A new conversation is created with its first message, in one transaction: a turn refused or failing before that
   // (waiting for the conversation, the database) leaves no empty conversation. Its id is entered first, so a second
   // turn sent as soon as ChatStarted names it still waits for this one.
@@ -105,6 +116,7 @@ export async function runChatTurn(
       conversationId,
       ...(newConversation ? { newConversation } : {}),
       analysis,
+      extract,
       locale,
       options,
       jobOptions,
@@ -121,6 +133,8 @@ interface TurnParts {
   /** Set when this turn starts the conversation: it is created with the user message. */
   newConversation?: CreateConversationInput;
   analysis: TaskRun;
+  /** Extract tasks to run beside the reply. */
+  extract: readonly string[];
   locale: Locale;
   options: Pick<ChatRequest, 'maxTokens' | 'temperature' | 'seed'>;
   jobOptions: JobOptions;
@@ -128,7 +142,7 @@ interface TurnParts {
 
 /** Stores the user message, streams the reply and stores it: the part of a turn that owns the conversation. */
 async function generateTurn(engine: Engine, database: Repository, parts: TurnParts): Promise<ChatTurnOutcome> {
-  const { input, scope, conversationId, analysis, locale, options, jobOptions } = parts;
+  const { input, scope, conversationId, analysis, extract, locale, options, jobOptions } = parts;
   const turn = await database.insertUserTurn({
     conversationId,
     ...(parts.newConversation ? { newConversation: parts.newConversation } : {}),
@@ -144,6 +158,7 @@ async function generateTurn(engine: Engine, database: Repository, parts: TurnPar
   );
   const history = stored.filter((message) => message.id !== turn.message.id).flatMap(toHistoryTurn);
   scope.onEvent?.({ type: 'started', conversation, userMessage });
+  const extraction = startExtractions(engine, database, { messageId: userMessage.id, text: input.message, tasks: extract, locale, jobOptions, scope });
 
   const stream = engine.chat(
     {
@@ -182,6 +197,9 @@ async function generateTurn(engine: Engine, database: Repository, parts: TurnPar
     } catch {
       reply = undefined;
     }
+    // The reply ended early: so does an extraction still running (one that completed is stored already).
+    extraction.stop(error);
+    await extraction.settled;
     throw reply === null ? deletedDuringReply(conversation.id) : error;
   }
   const result = await stream.result;
@@ -194,11 +212,59 @@ async function generateTurn(engine: Engine, database: Repository, parts: TurnPar
     latencyMs: result.durationMs,
   });
   if (!reply) throw deletedDuringReply(conversation.id);
+  // A stopped reply (finish reason ABORTED) stops the extraction too; one that completed is stored and kept.
+  if (result.finishReason === 'aborted') extraction.stop(new AbortedError({ message: 'The reply was stopped.' }));
+  const extracted = await extraction.settled;
+  if (extracted.error !== undefined && !(extracted.error instanceof AbortedError)) throw extracted.error;
   return {
     conversation: (await database.getConversation(conversation.id, scope.owner)) ?? conversation,
-    userMessage,
+    userMessage: { ...userMessage, taskResults: [...userMessage.taskResults, ...extracted.stored] },
     reply: toMessageView({ ...reply, sentiment: null }),
     finishReason: result.finishReason,
+  };
+}
+
+interface ExtractionsStart {
+  messageId: string;
+  text: string;
+  tasks: readonly string[];
+  locale: Locale;
+  jobOptions: JobOptions;
+  scope: ChatTurnScope;
+}
+
+interface RunningExtractions {
+  /** Stops the extraction running and those not begun (the turn ended some other way). */
+  stop(reason: unknown): void;
+  /** Never rejects: what was stored, and the error that ended the rest if one did. */
+  settled: Promise<{ stored: TaskResultView[]; error?: unknown }>;
+}
+
+/** Starts the message's extractions as their own engine jobs, which the engine runs beside the reply's tokens. */
+function startExtractions(engine: Engine, database: Repository, start: ExtractionsStart): RunningExtractions {
+  const stored: TaskResultView[] = [];
+  if (start.tasks.length === 0) return { stop: () => {}, settled: Promise.resolve({ stored }) };
+  const controller = new AbortController();
+  const detach = forwardAbort(start.jobOptions.signal, controller);
+  const running = runChatExtractions(engine, database, {
+    messageId: start.messageId,
+    text: start.text,
+    tasks: start.tasks,
+    locale: start.locale,
+    jobOptions: { ...start.jobOptions, signal: controller.signal },
+    onResults: (taskResults) => {
+      stored.push(...taskResults);
+      start.scope.onEvent?.({ type: 'taskResults', messageId: start.messageId, taskResults });
+    },
+  });
+  const settled = running.then(
+    () => ({ stored }),
+    (error: unknown) => ({ stored, error }),
+  );
+  void settled.finally(detach);
+  return {
+    stop: (reason) => controller.abort(reason instanceof AbortedError ? reason : new AbortedError({ message: 'The reply ended early.' })),
+    settled,
   };
 }
 

@@ -1,7 +1,7 @@
 // PostgreSQL: the messages of a conversation, the user turn (with its results) and the reply, each written whole.
 import { asc, eq, sql } from 'drizzle-orm';
-import type { AssistantReplyInput, UserTurn, UserTurnInput } from '../Repository.js';
-import type { ConversationRow, MessageRow, MessageWithSentiment } from '../rows.js';
+import type { AssistantReplyInput, MessageResultsInput, UserTurn, UserTurnInput } from '../Repository.js';
+import type { ConversationRow, MessageRow, MessageWithSentiment, TaskResultRow } from '../rows.js';
 import { assistantMessageValues, chatContext, conversationValues, userMessageValues } from '../rowValues.js';
 import { throwMapped } from './conversations.js';
 import type { PgExecutor, PostgresDatabase } from './openPostgres.js';
@@ -33,6 +33,25 @@ export async function insertUserTurn(pg: PostgresDatabase, input: UserTurnInput)
     const sentiment = input.sentiment ? await writeSentiment(tx, input.sentiment, context) : null;
     const taskResults = await writeTaskResults(tx, input.taskResults ?? [], context);
     return { conversation, message: message!, sentiment, taskResults };
+  });
+}
+
+export async function insertMessageResults(
+  pg: PostgresDatabase,
+  input: MessageResultsInput,
+): Promise<TaskResultRow[] | null> {
+  return pg.write(async (tx) => {
+    // Locks the message and its conversation until commit, so a concurrent delete waits instead of orphaning results.
+    const [found] = await tx
+      .select({ message: messages, owner: conversations.owner })
+      .from(messages)
+      .innerJoin(conversations, eq(conversations.id, messages.conversationId))
+      .where(eq(messages.id, input.messageId))
+      .for('update');
+    if (found === undefined) return null;
+    const { message, owner } = found;
+    const context = chatContext({ owner }, message.conversationId, message.id, message.createdAt);
+    return writeTaskResults(tx, input.taskResults, context);
   });
 }
 

@@ -1,7 +1,7 @@
 // PostgreSQL's implementation of every Repository query, in one table for bindQueries.
 import type { DialectQueries } from '../bindQueries.js';
 import { createConversation, deleteConversation, getConversation, listConversations } from './conversations.js';
-import { insertAssistantReply, insertUserTurn, listMessages } from './messages.js';
+import { insertAssistantReply, insertMessageResults, insertUserTurn, listMessages } from './messages.js';
 import type { PostgresDatabase } from './openPostgres.js';
 import { insertQueryAnalysis, insertQuerySentiments, listTaskResultsOfMessages } from './results.js';
 import { rebuildHourlyCounts, sentimentStats, taskStats } from './stats.js';
@@ -13,6 +13,7 @@ export const POSTGRES_QUERIES: DialectQueries<PostgresDatabase> = {
   deleteConversation,
   listMessages,
   insertUserTurn,
+  insertMessageResults,
   insertAssistantReply,
   insertQuerySentiments,
   insertQueryAnalysis,

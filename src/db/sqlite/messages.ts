@@ -1,7 +1,7 @@
 // SQLite: the messages of a conversation, the user turn (with its results) and the assistant reply, each written whole.
 import { asc, eq, sql } from 'drizzle-orm';
-import type { AssistantReplyInput, UserTurn, UserTurnInput } from '../Repository.js';
-import type { ConversationRow, MessageRow, MessageWithSentiment } from '../rows.js';
+import type { AssistantReplyInput, MessageResultsInput, UserTurn, UserTurnInput } from '../Repository.js';
+import type { ConversationRow, MessageRow, MessageWithSentiment, TaskResultRow } from '../rows.js';
 import { assistantMessageValues, chatContext, conversationValues, userMessageValues } from '../rowValues.js';
 import type { DbExecutor, SqliteDatabase } from './openSqlite.js';
 import { writeSentiment, writeTaskResult } from './results.js';
@@ -36,6 +36,21 @@ export function insertUserTurn(app: SqliteDatabase, input: UserTurnInput): UserT
     const sentiment = input.sentiment ? writeSentiment(tx, input.sentiment, context) : null;
     const taskResults = (input.taskResults ?? []).map((result) => writeTaskResult(tx, result, context));
     return { conversation, message, sentiment, taskResults };
+  });
+}
+
+export function insertMessageResults(app: SqliteDatabase, input: MessageResultsInput): TaskResultRow[] | null {
+  return app.write((tx) => {
+    const [found] = tx
+      .select({ message: messages, owner: conversations.owner })
+      .from(messages)
+      .innerJoin(conversations, eq(conversations.id, messages.conversationId))
+      .where(eq(messages.id, input.messageId))
+      .all();
+    if (found === undefined) return null;
+    const { message, owner } = found;
+    const context = chatContext({ owner }, message.conversationId, message.id, message.createdAt);
+    return input.taskResults.map((result) => writeTaskResult(tx, result, context));
   });
 }
 

@@ -1,7 +1,7 @@
 // SQLite's implementation of every Repository query, in one table for bindQueries.
 import type { DialectQueries } from '../bindQueries.js';
 import { createConversation, deleteConversation, getConversation, listConversations } from './conversations.js';
-import { insertAssistantReply, insertUserTurn, listMessages } from './messages.js';
+import { insertAssistantReply, insertMessageResults, insertUserTurn, listMessages } from './messages.js';
 import type { SqliteDatabase } from './openSqlite.js';
 import { insertQueryAnalysis, insertQuerySentiments, listTaskResultsOfMessages } from './results.js';
 import { rebuildHourlyCounts, sentimentStats, taskStats } from './stats.js';
@@ -13,6 +13,7 @@ export const SQLITE_QUERIES: DialectQueries<SqliteDatabase> = {
   deleteConversation,
   listMessages,
   insertUserTurn,
+  insertMessageResults,
   insertAssistantReply,
   insertQuerySentiments,
   insertQueryAnalysis,

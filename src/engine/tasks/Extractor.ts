@@ -14,7 +14,7 @@ import { syncSequence } from '../syncSequence.js';
 import { tokenizeParts } from '../tokenizeParts.js';
 import { answerSchemaOf, type AnswerSchema } from './answerSchema.js';
 import type { ExtractTaskDefinition } from './definitions.js';
-import { maxAnswerTokens } from './schemaBound.js';
+import { ANSWER_END, maxAnswerTokens } from './schemaBound.js';
 import { extractPrompt } from './taskPrompts.js';
 
 export interface Extraction {
@@ -105,12 +105,13 @@ export class Extractor {
       let next = synced.value;
       while (!next.done && generated.length < plan.maxTokens) {
         generated.push(next.value);
+        if (this.#answerEnded(generated, plan.answer)) break;
         next = await job.step(() => generator!.next(), GENERATED_TOKEN);
       }
     } finally {
       await generator?.return();
     }
-    const json = this.#model.detokenize(generated);
+    const json = this.#model.detokenize(generated).trimEnd();
     return {
       value: plan.answer.parse(json),
       json,
@@ -119,6 +120,21 @@ export class Extractor {
       prefix,
       latencyMs: performance.now() - startedAt,
     };
+  }
+
+  /**
+   * node-llama-cpp's JSON grammar ends the answer with ANSWER_END and then allows newlines without end (its own
+   * generate functions stop at that trigger); without this check an extraction wrote newlines up to its bound.
+   * ANSWER_END spans at most its length in tokens, and the value cannot contain it, but the parse confirms the end.
+   */
+  #answerEnded(generated: readonly Token[], answer: AnswerSchema): boolean {
+    if (!this.#model.detokenize(generated.slice(-ANSWER_END.length)).endsWith(ANSWER_END)) return false;
+    try {
+      answer.parse(this.#model.detokenize(generated));
+      return true;
+    } catch {
+      return false;
+    }
   }
 
   #planFor(task: string): Plan {

@@ -9,13 +9,16 @@ const MAX_TOKENS_PER_STRING_CHAR = 6;
 /** The grammar allows a newline and indentation (4 spaces per level) around values. */
 const WHITESPACE_TOKENS_PER_LEVEL = 4;
 
+/** What node-llama-cpp's JSON grammar writes after the value; the Extractor stops there (see Extractor). */
+export const ANSWER_END = '\n\n\n\n';
+
 /**
- * Tokens of the longest text the schema's grammar accepts (plus the end-of-generation token). node-llama-cpp's JSON
+ * Tokens of the longest text the schema's grammar accepts, through ANSWER_END (and the end-of-generation token). node-llama-cpp's JSON
  * grammar bounds whitespace, so with every string's `maxLength` and every array's `maxItems` the bound is finite;
  * generation under the grammar then always ends with a complete, valid answer within it.
  */
 export function maxAnswerTokens(schema: ExtractSchema): number {
-  return tokensOf(schema, 0) + 1;
+  return tokensOf(schema, 0) + ANSWER_END.length + 1;
 }
 
 function tokensOf(schema: ExtractSchema, depth: number): number {

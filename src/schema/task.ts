@@ -65,7 +65,10 @@ const Task = builder.objectRef<TaskInfo>('Task').implement({
     }),
     maxTokens: t.int({
       nullable: true,
-      description: 'EXTRACT tasks: most tokens an answer may take.',
+      description:
+        'EXTRACT tasks: the most tokens an answer can take, its closing newlines included (the worst case: 6 tokens ' +
+        'per string character, as the grammar allows \\uXXXX escapes); generation stops at the end of the answer, ' +
+        'usually far sooner.',
       resolve: (task) => (task.kind === 'extract' ? task.maxTokens : null),
     }),
   }),

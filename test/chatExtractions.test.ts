@@ -42,13 +42,13 @@ const RESULT = '__typename ... on Classification { task label } ... on Extractio
 describe('an extraction', () => {
   it("ends when its answer does (the grammar's closing newlines), far inside its bound", async () => {
     // Before, it wrote newlines after the answer until the bound: keywords took all its 1,008 tokens, every time.
-    const bound = engine.tasks().find((task) => task.name === 'keywords')!;
-    expect(bound.kind === 'extract' && bound.maxTokens).toBeGreaterThan(100);
+    const keywords = engine.tasks().find((task) => task.name === 'keywords');
+    const bound = keywords?.kind === 'extract' ? keywords.maxTokens : 0;
+    expect(bound).toBeGreaterThan(1000);
     const run = await engine.runTasks('My parcel is lost, this is the third time!', ['keywords']);
-    const [result] = run.results;
-    expect(result!.kind).toBe('extract');
-    if (result!.kind !== 'extract' || bound.kind !== 'extract') return;
-    expect(result.tokens).toBeLessThan(bound.maxTokens / 4);
+    const result = run.results[0];
+    expect(result?.kind).toBe('extract');
+    expect(result?.kind === 'extract' ? result.tokens : bound).toBeLessThan(bound / 4);
   });
 });
 

@@ -143,6 +143,8 @@ interface TurnParts {
 /** Stores the user message, streams the reply and stores it: the part of a turn that owns the conversation. */
 async function generateTurn(engine: Engine, database: Repository, parts: TurnParts): Promise<ChatTurnOutcome> {
   const { input, scope, conversationId, analysis, extract, locale, options, jobOptions } = parts;
+  // A turn stopped before its message is stored stores nothing (the page says so); checked as late as possible.
+  if (scope.signal?.aborted) throw new AbortedError({ message: 'The turn was stopped before its message was stored.' });
   const turn = await database.insertUserTurn({
     conversationId,
     ...(parts.newConversation ? { newConversation: parts.newConversation } : {}),

@@ -1,8 +1,10 @@
 // The chat page in Chromium against the real service on the tiny model: badge and task chips first, tokens, Stop, reload.
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { createClient, type Client } from 'graphql-ws';
 import type { Browser, Locator, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
 import { loadTaskDefinitions, type Engine } from '../../src/engine/index.js';
 import {
   launchChromium,
@@ -314,6 +316,60 @@ describe('stopping a reply', () => {
   });
 });
 
+describe('stopping before the message is stored', () => {
+  it('says nothing was sent, offers the text again, and a reload agrees: nothing was stored', async () => {
+    // Another client's long turn holds the conversation, so the page's turn on it cannot store its message (and send
+    // ChatStarted) until that turn ends, which happens only when this test ends it, after pressing Stop.
+    const other: Client = createClient({ url: `${baseUrl.replace('http', 'ws')}/graphql`, webSocketImpl: WebSocket, retryAttempts: 0 });
+    const holding = other.iterate({
+      query: `subscription ($input: ChatInput!) { chatStream(input: $input) {
+        __typename ... on ChatStarted { conversation { id } } } }`,
+      variables: { input: { message: 'someone talking at length', maxTokens: LONG_REPLY_TOKENS } },
+    });
+    try {
+      // Read (without `for await`, whose `break` would unsubscribe) until the other turn streams its reply.
+      let conversationId = '';
+      for (;;) {
+        const event = (await holding.next()).value?.data?.chatStream as { __typename: string; conversation?: { id: string } };
+        if (event?.conversation) conversationId = event.conversation.id;
+        if (event?.__typename === 'ChatToken') break;
+      }
+      // The conversation as stored so far: the other turn's message (its reply is stored when it ends).
+      const { page } = await open(`/#/chat/${conversationId}`);
+      await lastUserMessage(page).waitFor();
+      await page.fill('#message-input', 'are you there?');
+      await page.press('#message-input', 'Enter');
+      await page.locator('[data-role="user-message"][data-state="pending"]').waitFor();
+      await page.click('#stop');
+
+      const message = lastUserMessage(page);
+      expect(await message.getAttribute('data-state')).toBe('unsent');
+      expect(await message.getByTestId('not-sent').textContent()).toBe('Stopped before it was sent: nothing was stored.');
+      expect(await page.inputValue('#message-input')).toBe('are you there?');
+      // No reply claims to have been cut short: there was none.
+      expect(await page.locator('[data-role="reply"]').count()).toBe(0);
+      expect(await page.isHidden('#stop')).toBe(true);
+
+      // The other turn ends (stopped here, so it was still running when Stop was pressed), and every turn settles.
+      await holding.return?.();
+      await service.services.settle();
+      expect(storedTurn(conversationId).map((row) => `${row.role}:${row.status}`)).toEqual([
+        'user:complete',
+        'assistant:aborted',
+      ]);
+      await page.reload();
+      await pageSettled(page);
+      await page.locator('[data-role="reply"][data-state="stopped"]').waitFor();
+      expect(await page.locator('[data-role="user-message"]').allTextContents()).toEqual([
+        expect.stringContaining('someone talking at length'),
+      ]);
+    } finally {
+      await holding.return?.();
+      await other.dispose();
+    }
+  });
+});
+
 describe('language, phone width and API key', () => {
   it('follows a Chinese browser, fits a phone screen, and switches to English on request', async () => {
     const { page } = await open('/', {
@@ -384,7 +440,7 @@ describe('language, phone width and API key', () => {
 });
 
 describe('task results beside the badge', () => {
-  it('shows intent and keyword chips as stored, with the badge and before the first token, and after a reload (CHAT_TASKS=sentiment,intent,keywords)', async () => {
+  it('shows the intent chip with the badge before the first token, keyword chips when their extraction ends, as stored, and after a reload (CHAT_TASKS=sentiment,intent,keywords)', async () => {
     // Chinese, at phone width: the tiny model finds keywords in a Chinese prompt (in an English one it answers []).
     const { page } = await open(
       '/',
@@ -413,13 +469,17 @@ describe('task results beside the badge', () => {
     expect(await readChips(message)).toEqual(chips(inChinese));
     expect(await message.locator('.task-group[data-task="keywords"] > .task-chip__task').textContent()).toBe('关键词: ');
 
-    // The chips came with the badge, in the same render, while the reply had no token yet.
+    // The intent chip came with the badge, in the same render, while the reply had no token yet; the keyword chips
+    // came with their own event (keywords runs beside the reply), before the reply was done, and stayed.
     const timeline = await turnTimeline(page);
     const firstBadge = timeline.findIndex((entry) => entry.badge !== null);
     expect(firstBadge).toBeGreaterThanOrEqual(0);
     expect(timeline.slice(0, firstBadge).every((entry) => entry.chips === 0)).toBe(true);
-    expect(timeline[firstBadge]).toMatchObject({ chips: 1 + keywords.length, tokens: 0 });
-    expect(timeline.slice(firstBadge).every((entry) => entry.chips === 1 + keywords.length)).toBe(true);
+    expect(timeline[firstBadge]).toMatchObject({ chips: 1, tokens: 0 });
+    const allChips = timeline.findIndex((entry) => entry.chips === 1 + keywords.length);
+    expect(allChips).toBeGreaterThan(firstBadge);
+    expect(timeline[allChips]!.state).not.toBe('complete');
+    expect(timeline.slice(allChips).every((entry) => entry.chips === 1 + keywords.length)).toBe(true);
     expect(await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth)).toBe(true);
 
     // The page language applies to what the page translates; keywords stay as the model wrote them.

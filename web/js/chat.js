@@ -131,6 +131,10 @@ export function createChatView({ api, onEnterKey }) {
         ...(maxTokens ? { maxTokens } : {}),
       },
       onEnterKey,
+      // Stopped before it was stored: the text goes back into an empty box, to send again or edit.
+      onNotSent: (message) => {
+        if (input.value === '') input.value = message;
+      },
       onStarted: (conversation) => {
         if (turnView !== view) return;
         if (selectedId !== conversation.id) {

@@ -1,7 +1,17 @@
-// One chat turn on the page: the message, its sentiment badge and task chips on ChatStarted, the reply growing token by token.
+// One chat turn on the page: the message, its badge and classify chips on ChatStarted, extraction chips as they end,
+// the reply growing token by token.
 import { ApiError } from './errors.js';
 import { TASK_RESULT_FIELDS } from './taskChips.js';
-import { appendTokens, assistantReply, errorNotice, setReplyState, showAnalysis, userMessage } from './messageViews.js';
+import {
+  addTaskResults,
+  appendTokens,
+  assistantReply,
+  errorNotice,
+  markNotSent,
+  setReplyState,
+  showAnalysis,
+  userMessage,
+} from './messageViews.js';
 
 const CHAT_STREAM = `subscription ChatStream($input: ChatInput!) {
   chatStream(input: $input) {
@@ -11,6 +21,7 @@ const CHAT_STREAM = `subscription ChatStream($input: ChatInput!) {
       userMessage { id sentiment { label confidence emoji display } taskResults { ...TaskResultFields } }
     }
     ... on ChatToken { index text }
+    ... on ChatTaskResults { taskResults { ...TaskResultFields } }
     ... on ChatDone { finishReason reply { id content status finishReason tokenCount latencyMs } }
   }
 }
@@ -21,9 +32,9 @@ const REPLY_STATES = { COMPLETE: 'complete', ABORTED: 'stopped', FAILED: 'failed
 /**
  * Starts streaming `input` into `container`. `onStarted(conversation)` runs when the message is stored,
  * `onSettled()` once the turn is over (finished, stopped or failed); `onRetry(message)` returns whether it
- * could send again. Returns `{ stop() }`.
+ * could send again; `onNotSent(message)` when Stop came before the message was stored. Returns `{ stop() }`.
  */
-export function startTurn({ api, container, input, onStarted, onSettled, onRetry, onEnterKey }) {
+export function startTurn({ api, container, input, onStarted, onSettled, onRetry, onEnterKey, onNotSent }) {
   const userElement = userMessage(input.message);
   let replyElement = null;
   let finished = false;
@@ -67,6 +78,8 @@ export function startTurn({ api, container, input, onStarted, onSettled, onRetry
           pendingText += event.text;
           pendingDeltas += 1;
           frame ||= requestAnimationFrame(flushTokens);
+        } else if (event.__typename === 'ChatTaskResults') {
+          addTaskResults(userElement, event.taskResults);
         } else if (event.__typename === 'ChatDone') {
           flushTokens();
           finished = true;
@@ -102,17 +115,20 @@ export function startTurn({ api, container, input, onStarted, onSettled, onRetry
   }
 
   return {
-    /** Stops generating; the partial reply stays, marked as stopped (the server stores it as ABORTED). */
+    /**
+     * Stops generating; the partial reply stays, marked as stopped (the server stores it as ABORTED). Before
+     * ChatStarted the message was not stored (the server stores nothing for a turn stopped then): it says so, and
+     * `onNotSent(message)` may offer the text again.
+     */
     stop() {
       if (settled) return;
       cancel();
       flushTokens();
-      if (!replyElement) {
-        userElement.dataset.state = 'stopped';
-        replyElement = assistantReply();
-        appendScrolled(container, replyElement);
+      if (replyElement) setReplyState(replyElement, 'stopped');
+      else {
+        markNotSent(userElement);
+        onNotSent?.(input.message);
       }
-      setReplyState(replyElement, 'stopped');
       settle();
     },
   };

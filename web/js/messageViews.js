@@ -34,6 +34,21 @@ export function showAnalysis(messageElement, { sentiment, taskResults = [] }) {
   messageElement.dataset.state = 'classified';
 }
 
+/** Adds chips for results that arrived after the message was shown (CHAT_TASKS' extractions, as each ends). */
+export function addTaskResults(messageElement, taskResults) {
+  const chips = taskChips(taskResults);
+  if (chips.length === 0) return;
+  const container = messageElement.querySelector('[data-testid="task-chips"]');
+  container.append(...chips);
+  container.hidden = false;
+}
+
+/** A message stopped before the server stored it: shown dimmed, with a note saying nothing was stored. */
+export function markNotSent(messageElement) {
+  messageElement.dataset.state = 'unsent';
+  messageElement.append(localize(h('p', { class: 'message__note', dataset: { testid: 'not-sent' } }), 'message.notSent'));
+}
+
 /** Fills the badge: emoji, the label in the page language, and how sure the model is. */
 function showSentiment(badge, sentiment) {
   const label = sentiment.label.toLowerCase();

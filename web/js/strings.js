@@ -3,7 +3,7 @@
 export const STRINGS = {
   en: {
     'nav.chat': 'Chat',
-    'nav.stats': 'Sentiment',
+    'nav.stats': 'Statistics',
     'nav.conversations': 'Conversations',
     'locale.switch': '中文',
     'locale.switchLabel': 'Switch the page to Chinese',
@@ -53,6 +53,7 @@ export const STRINGS = {
     'taskLabel.intent.other': 'other',
     'reply.replying': 'The assistant is replying',
     'reply.stopped': 'Stopped: the reply was cut short.',
+    'message.notSent': 'Stopped before it was sent: nothing was stored.',
     'reply.failed': 'The reply could not be finished.',
     'reply.length': 'The reply reached its length limit.',
     'reply.meta': '{tokens} tokens · {seconds} s',
@@ -94,7 +95,7 @@ export const STRINGS = {
   },
   zh: {
     'nav.chat': '聊天',
-    'nav.stats': '情感分析',
+    'nav.stats': '统计',
     'nav.conversations': '会话列表',
     'locale.switch': 'English',
     'locale.switchLabel': '切换为英文界面',
@@ -143,6 +144,7 @@ export const STRINGS = {
     'taskLabel.intent.other': '其他',
     'reply.replying': '助手正在回复',
     'reply.stopped': '已停止：回复未完成。',
+    'message.notSent': '发送前已停止：没有保存任何内容。',
     'reply.failed': '回复未能完成。',
     'reply.length': '回复已达到长度上限。',
     'reply.meta': '{tokens} 个 token · {seconds} 秒',

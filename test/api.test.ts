@@ -79,7 +79,7 @@ describe('schema', () => {
       'chat(input: ChatInput!): ChatPayload!',
       'chatStream(input: ChatInput!): ChatStreamEvent!',
       'deleteConversation(id: ID!): Boolean!',
-      'union ChatStreamEvent = ChatDone | ChatStarted | ChatToken',
+      'union ChatStreamEvent = ChatDone | ChatStarted | ChatTaskResults | ChatToken',
       'type ChatToken {\n  index: Int!\n  text: String!\n}',
     ]) {
       expect(sdl).toContain(line);

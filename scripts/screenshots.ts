@@ -1,5 +1,5 @@
 // Takes the README's screenshots: the service on the tiny synthetic model, driven in Debian's Chromium.
-// Writes docs/screenshots/chat.png (a streamed turn and a stopped one) and docs/screenshots/chart.png.
+// Writes docs/screenshots/chat.png (a streamed turn and a stopped one, with task chips) and docs/screenshots/chart.png.
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -33,7 +33,9 @@ const config = loadConfig({ LOG_LEVEL: 'silent', DATABASE_PATH: path.join(scratc
 const database = SqliteRepository.open({ path: config.databasePath });
 const holder = new EngineHolder();
 holder.set(engine);
-const app = createApp({ services: new Services({ database, engine: holder }), config, logger: createLogger('silent') });
+// The chat's tasks as the README suggests trying them, so the messages show their chips.
+const services = new Services({ database, engine: holder, chatTasks: ['sentiment', 'intent', 'keywords'] });
+const app = createApp({ services, config, logger: createLogger('silent') });
 const { port } = await app.start(0, '127.0.0.1');
 const baseUrl = `http://127.0.0.1:${port}`;
 const browser = await chromium.launch({

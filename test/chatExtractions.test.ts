@@ -96,4 +96,33 @@ describe.each(testDialects())('CHAT_TASKS with an extraction, on %s', (dialect) 
     const stored = await db.rows('select task, source from task_results where message_id = ?', userMessage.id);
     expect(stored).toEqual([{ task: 'retelling', source: 'chat' }]);
   });
+
+  it('stops a running extraction with the reply: unsubscribing stores the reply ABORTED and no half extraction', async () => {
+    const response = await service.app.yoga.fetch('http://yoga/graphql', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'text/event-stream' },
+      body: JSON.stringify({
+        query: `subscription { chatStream(input: { message: "Hello there", maxTokens: 400 }) {
+          __typename ... on ChatStarted { userMessage { id } } } }`,
+      }),
+    });
+    let messageId = '';
+    const kinds: string[] = [];
+    // Leaving the loop at the first token closes the stream: the client has gone while the extraction runs.
+    for await (const payload of readSseNextPayloads(response)) {
+      const event = (payload as any).data.chatStream;
+      kinds.push(event.__typename);
+      if (event.userMessage) messageId = event.userMessage.id;
+      if (event.__typename === 'ChatToken') break;
+    }
+    expect(kinds).toEqual(['ChatStarted', 'ChatToken']);
+    await service.services.settle();
+    expect(engine.status().runningJobs).toEqual([]);
+    const reply = await db.rows<{ status: string }>(
+      "select status from messages where role = 'assistant' and conversation_id = (select conversation_id from messages where id = ?)",
+      messageId,
+    );
+    expect(reply).toEqual([{ status: 'aborted' }]);
+    expect(await db.rows('select task from task_results where message_id = ?', messageId)).toEqual([]);
+  });
 });

@@ -8,7 +8,6 @@ import {
 import {
   AbortedError,
   detectLocale,
-  forwardAbort,
   ModelUnavailableError,
   type ChatRequest,
   type ChatTurn,
@@ -25,7 +24,7 @@ import { keyOf } from './OperationScope.js';
 import { toMessageView, type ConversationView, type MessageView, type TaskResultView } from './views.js';
 import { titleOf } from './conversationTitle.js';
 import { steeringOf, storedShapeOf } from './analysis.js';
-import { runChatExtractions } from './chatExtractions.js';
+import { startChatExtractions } from './chatExtractions.js';
 
 export interface ChatTurnInput {
   conversationId?: string | null;
@@ -160,7 +159,6 @@ async function generateTurn(engine: Engine, database: Repository, parts: TurnPar
   );
   const history = stored.filter((message) => message.id !== turn.message.id).flatMap(toHistoryTurn);
   scope.onEvent?.({ type: 'started', conversation, userMessage });
-  const extraction = startExtractions(engine, database, { messageId: userMessage.id, text: input.message, tasks: extract, locale, jobOptions, scope });
 
   const stream = engine.chat(
     {
@@ -173,6 +171,14 @@ async function generateTurn(engine: Engine, database: Repository, parts: TurnPar
     },
     jobOptions,
   );
+  const extraction = startChatExtractions(engine, database, {
+    messageId: userMessage.id,
+    text: input.message,
+    tasks: extract,
+    locale,
+    jobOptions,
+    onResults: (taskResults) => scope.onEvent?.({ type: 'taskResults', messageId: userMessage.id, taskResults }),
+  });
   let partial = '';
   let index = 0;
   try {
@@ -200,7 +206,7 @@ async function generateTurn(engine: Engine, database: Repository, parts: TurnPar
       reply = undefined;
     }
     // The reply ended early: so does an extraction still running (one that completed is stored already).
-    extraction.stop(error);
+    extraction.stop(new AbortedError({ message: 'The reply ended early.', cause: error }));
     await extraction.settled;
     throw reply === null ? deletedDuringReply(conversation.id) : error;
   }
@@ -223,50 +229,6 @@ async function generateTurn(engine: Engine, database: Repository, parts: TurnPar
     userMessage: { ...userMessage, taskResults: [...userMessage.taskResults, ...extracted.stored] },
     reply: toMessageView({ ...reply, sentiment: null }),
     finishReason: result.finishReason,
-  };
-}
-
-interface ExtractionsStart {
-  messageId: string;
-  text: string;
-  tasks: readonly string[];
-  locale: Locale;
-  jobOptions: JobOptions;
-  scope: ChatTurnScope;
-}
-
-interface RunningExtractions {
-  /** Stops the extraction running and those not begun (the turn ended some other way). */
-  stop(reason: unknown): void;
-  /** Never rejects: what was stored, and the error that ended the rest if one did. */
-  settled: Promise<{ stored: TaskResultView[]; error?: unknown }>;
-}
-
-/** Starts the message's extractions as their own engine jobs, which the engine runs beside the reply's tokens. */
-function startExtractions(engine: Engine, database: Repository, start: ExtractionsStart): RunningExtractions {
-  const stored: TaskResultView[] = [];
-  if (start.tasks.length === 0) return { stop: () => {}, settled: Promise.resolve({ stored }) };
-  const controller = new AbortController();
-  const detach = forwardAbort(start.jobOptions.signal, controller);
-  const running = runChatExtractions(engine, database, {
-    messageId: start.messageId,
-    text: start.text,
-    tasks: start.tasks,
-    locale: start.locale,
-    jobOptions: { ...start.jobOptions, signal: controller.signal },
-    onResults: (taskResults) => {
-      stored.push(...taskResults);
-      start.scope.onEvent?.({ type: 'taskResults', messageId: start.messageId, taskResults });
-    },
-  });
-  const settled = running.then(
-    () => ({ stored }),
-    (error: unknown) => ({ stored, error }),
-  );
-  void settled.finally(detach);
-  return {
-    stop: (reason) => controller.abort(reason instanceof AbortedError ? reason : new AbortedError({ message: 'The reply ended early.' })),
-    settled,
   };
 }
 

@@ -298,6 +298,23 @@ describe.each(testDialects())('on %s', (dialect) => {
       expect(await repo.insertAssistantReply({ conversationId, ...reply })).toBeNull();
     });
 
+    it("stores a later extraction with a stored message (its conversation's owner, the message's time), none for one gone", async () => {
+      const conversation = await repo.createConversation({ owner: 'later-key' });
+      const at = new Date(conversation.createdAt.getTime() + 30_000);
+      const turn = await repo.insertUserTurn({ conversationId: conversation.id, content: 'my parcel', createdAt: at });
+      const keywords = { task: 'keywords', kind: 'extract', locale: 'en', value: ['parcel'], latencyMs: 3 } as const;
+      const rows = await repo.insertMessageResults({ messageId: turn!.message.id, taskResults: [keywords] });
+      expect(rows?.map((row) => [row.task, row.source, row.owner, row.conversationId, row.messageId, row.createdAt])).toEqual([
+        ['keywords', 'chat', 'later-key', conversation.id, turn!.message.id, at],
+      ]);
+      expect((await repo.listTaskResultsOfMessages([turn!.message.id])).get(turn!.message.id)).toEqual(rows);
+
+      await repo.deleteConversation(conversation.id, 'later-key');
+      expect(await repo.insertMessageResults({ messageId: turn!.message.id, taskResults: [keywords] })).toBeNull();
+      expect(await database.rows('select id from task_results where message_id = ?', turn!.message.id)).toEqual([]);
+      expect(await database.rows("select id from task_results where task = 'keywords' and owner = ?", 'later-key')).toHaveLength(1);
+    });
+
     it('deletes messages with their conversation but keeps the results, detached, for analytics', async () => {
       const owner = 'delete-key';
       const conversation = await repo.createConversation({ owner });

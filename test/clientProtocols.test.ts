@@ -1,0 +1,104 @@
+// Subscriptions from the clients newcomers pick: graphql-sse in single-connection mode, Apollo Client's HttpLink
+// (multipart HTTP subscriptions), each the real package against a real server on loopback.
+import path from 'node:path';
+import { ApolloClient, HttpLink, InMemoryCache, gql } from '@apollo/client';
+import { createClient, type Client as SseClient } from 'graphql-sse';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { Engine } from '../src/engine/index.js';
+import { createScratchDir, createTestService, loadTestEngine, type SqliteTestService } from './support/testApp.js';
+
+const scratch = createScratchDir('aio-client-protocols-');
+const CHAT_STREAM = `subscription ($input: ChatInput!) { chatStream(input: $input) {
+  __typename
+  ... on ChatDone { finishReason reply { content status } }
+} }`;
+const INPUT = { message: 'hello from a client', maxTokens: 6, temperature: 0, locale: 'EN' };
+
+type StreamEvent = { __typename: string; [key: string]: unknown };
+
+let engine: Engine;
+let service: SqliteTestService;
+let baseUrl: string;
+const disposers: (() => void)[] = [];
+
+beforeAll(async () => {
+  engine = await loadTestEngine();
+  service = createTestService(path.join(scratch.dir, 'clients.db'), engine);
+  const address = await service.app.start(0, '127.0.0.1');
+  baseUrl = `http://127.0.0.1:${address.port}/graphql`;
+});
+
+afterEach(() => {
+  for (const dispose of disposers.splice(0)) dispose();
+});
+
+afterAll(async () => {
+  await service.app.stop();
+  service.database.close();
+  await engine.dispose();
+  scratch.remove();
+});
+
+/** A stream ends with ChatDone after ChatStarted and its tokens; the reply is stored complete. */
+function expectCompleteStream(events: StreamEvent[]): void {
+  expect(events[0]!.__typename).toBe('ChatStarted');
+  expect(events.at(-1)).toMatchObject({ __typename: 'ChatDone', reply: { status: 'COMPLETE' } });
+  expect(events.slice(1, -1).every((event) => event.__typename === 'ChatToken')).toBe(true);
+}
+
+describe('graphql-sse, single-connection mode', () => {
+  function sseClient(): SseClient<true> {
+    const client = createClient({ url: baseUrl, singleConnection: true, retryAttempts: 0 });
+    disposers.push(() => client.dispose());
+    return client;
+  }
+
+  it('completes a chatStream on one reserved event stream', async () => {
+    const events: StreamEvent[] = [];
+    for await (const result of sseClient().iterate({ query: CHAT_STREAM, variables: { input: INPUT } })) {
+      expect(result.errors).toBeUndefined();
+      events.push((result.data as { chatStream: StreamEvent }).chatStream);
+    }
+    expectCompleteStream(events);
+  });
+
+  it('runs a query on the same stream', async () => {
+    const results = [];
+    for await (const result of sseClient().iterate({ query: '{ __typename }' })) results.push(result);
+    expect(results).toEqual([{ data: { __typename: 'Query' } }]);
+  });
+});
+
+describe("Apollo Client's HttpLink (multipart subscriptions)", () => {
+  function apolloClient(): ApolloClient {
+    const client = new ApolloClient({ link: new HttpLink({ uri: baseUrl }), cache: new InMemoryCache() });
+    disposers.push(() => client.stop());
+    return client;
+  }
+
+  /** Every result until the subscription completes or errors; Apollo reports GraphQL errors as `error`. */
+  function collect(variables: Record<string, unknown>) {
+    const results: { data?: unknown; error?: unknown }[] = [];
+    return new Promise<typeof results>((resolve) => {
+      apolloClient()
+        .subscribe({ query: gql(CHAT_STREAM), variables, fetchPolicy: 'no-cache' })
+        .subscribe({
+          next: (result) => void results.push(result),
+          error: (error) => resolve([...results, { error }]),
+          complete: () => resolve(results),
+        });
+    });
+  }
+
+  it('streams a chatStream to the end', async () => {
+    const results = await collect({ input: INPUT });
+    expect(results.every((result) => result.error === undefined)).toBe(true);
+    expectCompleteStream(results.map((result) => (result.data as { chatStream: StreamEvent }).chatStream));
+  });
+
+  it('gets bad input as a coded GraphQL error', async () => {
+    const results = await collect({ input: { ...INPUT, message: '' } });
+    const error = results.at(-1)?.error as { errors?: { extensions?: { code?: string } }[] } | undefined;
+    expect(error?.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+  });
+});

@@ -10,8 +10,11 @@ import { createScratchDir, createTestService, loadTestEngine, type SqliteTestSer
 const scratch = createScratchDir('aio-client-protocols-');
 const CHAT_STREAM = `subscription ($input: ChatInput!) { chatStream(input: $input) {
   __typename
+  ... on ChatStarted { conversation { id } }
   ... on ChatDone { finishReason reply { content status } }
 } }`;
+/** Long enough that the client leaves well before the end. */
+const LONG_INPUT = { message: 'a long one', maxTokens: 1500, temperature: 0, locale: 'EN' };
 const INPUT = { message: 'hello from a client', maxTokens: 6, temperature: 0, locale: 'EN' };
 
 type StreamEvent = { __typename: string; [key: string]: unknown };
@@ -38,6 +41,14 @@ afterAll(async () => {
   await engine.dispose();
   scratch.remove();
 });
+
+function storedStatuses(conversationId: string): string[] {
+  return (
+    service.database.sqlite
+      .prepare('select status from messages where conversation_id = ? order by created_at, id')
+      .all(conversationId) as { status: string }[]
+  ).map((row) => row.status);
+}
 
 /** A stream ends with ChatDone after ChatStarted and its tokens; the reply is stored complete. */
 function expectCompleteStream(events: StreamEvent[]): void {
@@ -67,6 +78,28 @@ describe('graphql-sse, single-connection mode', () => {
     for await (const result of sseClient().iterate({ query: '{ __typename }' })) results.push(result);
     expect(results).toEqual([{ data: { __typename: 'Query' } }]);
   });
+
+  it('stops the reply, stored as ABORTED, when the client completes the subscription', async () => {
+    let conversationId = '';
+    const iterator = sseClient().iterate({ query: CHAT_STREAM, variables: { input: LONG_INPUT } });
+    let tokens = 0;
+    for await (const result of iterator) {
+      const event = (result.data as { chatStream: StreamEvent }).chatStream;
+      if (event.__typename === 'ChatStarted') conversationId = (event['conversation'] as { id: string }).id;
+      if (event.__typename === 'ChatToken' && ++tokens === 3) break;
+    }
+    await expect.poll(() => storedStatuses(conversationId), { timeout: 5_000 }).toEqual(['complete', 'aborted']);
+  });
+
+  it.each([
+    ['an invalid operation', '{ noSuchField }', 'GRAPHQL_VALIDATION_FAILED'],
+    ['a syntax error', '{ __typename', 'GRAPHQL_PARSE_FAILED'],
+  ])('answers %s with a coded error on the stream', async (_, query, code) => {
+    const results = [];
+    for await (const result of sseClient().iterate({ query })) results.push(result);
+    expect(results).toHaveLength(1);
+    expect(results[0]!.errors?.map((error) => error.extensions?.['code'])).toEqual([code]);
+  });
 });
 
 describe("Apollo Client's HttpLink (multipart subscriptions)", () => {
@@ -94,6 +127,24 @@ describe("Apollo Client's HttpLink (multipart subscriptions)", () => {
     const results = await collect({ input: INPUT });
     expect(results.every((result) => result.error === undefined)).toBe(true);
     expectCompleteStream(results.map((result) => (result.data as { chatStream: StreamEvent }).chatStream));
+  });
+
+  it('stops the reply, stored as ABORTED, when the client unsubscribes', async () => {
+    let conversationId = '';
+    let tokens = 0;
+    await new Promise<void>((resolve) => {
+      const subscription = apolloClient()
+        .subscribe({ query: gql(CHAT_STREAM), variables: { input: LONG_INPUT }, fetchPolicy: 'no-cache' })
+        .subscribe((result) => {
+          const event = (result.data as { chatStream: StreamEvent }).chatStream;
+          if (event.__typename === 'ChatStarted') conversationId = (event['conversation'] as { id: string }).id;
+          if (event.__typename === 'ChatToken' && ++tokens === 3) {
+            subscription.unsubscribe();
+            resolve();
+          }
+        });
+    });
+    await expect.poll(() => storedStatuses(conversationId), { timeout: 5_000 }).toEqual(['complete', 'aborted']);
   });
 
   it('gets bad input as a coded GraphQL error', async () => {

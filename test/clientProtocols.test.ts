@@ -102,6 +102,19 @@ describe('graphql-sse, single-connection mode', () => {
   });
 });
 
+describe('graphql-sse, distinct connections (what worked before, unchanged)', () => {
+  it('completes a chatStream, one request per operation', async () => {
+    const client = createClient({ url: baseUrl, retryAttempts: 0 });
+    disposers.push(() => client.dispose());
+    const events: StreamEvent[] = [];
+    for await (const result of client.iterate({ query: CHAT_STREAM, variables: { input: INPUT } })) {
+      expect(result.errors).toBeUndefined();
+      events.push((result.data as { chatStream: StreamEvent }).chatStream);
+    }
+    expectCompleteStream(events);
+  });
+});
+
 describe("Apollo Client's HttpLink (multipart subscriptions)", () => {
   function apolloClient(): ApolloClient {
     const client = new ApolloClient({ link: new HttpLink({ uri: baseUrl }), cache: new InMemoryCache() });

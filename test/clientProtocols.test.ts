@@ -19,9 +19,14 @@ const INPUT = { message: 'hello from a client', maxTokens: 6, temperature: 0, lo
 
 type StreamEvent = { __typename: string; [key: string]: unknown };
 
+const KEY = 'client-protocols-key-0123456789';
+
 let engine: Engine;
 let service: SqliteTestService;
 let baseUrl: string;
+/** The same service with API_KEYS set. */
+let keyed: SqliteTestService;
+let keyedUrl: string;
 const disposers: (() => void)[] = [];
 
 beforeAll(async () => {
@@ -29,6 +34,8 @@ beforeAll(async () => {
   service = createTestService(path.join(scratch.dir, 'clients.db'), engine);
   const address = await service.app.start(0, '127.0.0.1');
   baseUrl = `http://127.0.0.1:${address.port}/graphql`;
+  keyed = createTestService(path.join(scratch.dir, 'keyed.db'), engine, { API_KEYS: KEY });
+  keyedUrl = `http://127.0.0.1:${(await keyed.app.start(0, '127.0.0.1')).port}/graphql`;
 });
 
 afterEach(() => {
@@ -38,6 +45,8 @@ afterEach(() => {
 afterAll(async () => {
   await service.app.stop();
   service.database.close();
+  await keyed.app.stop();
+  keyed.database.close();
   await engine.dispose();
   scratch.remove();
 });
@@ -164,5 +173,35 @@ describe("Apollo Client's HttpLink (multipart subscriptions)", () => {
     const results = await collect({ input: { ...INPUT, message: '' } });
     const error = results.at(-1)?.error as { errors?: { extensions?: { code?: string } }[] } | undefined;
     expect(error?.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+  });
+});
+
+describe('with API_KEYS', () => {
+  it('single-connection SSE needs the key to reserve its stream (401, UNAUTHENTICATED) and runs with it', async () => {
+    const reserve = await fetch(keyedUrl, { method: 'PUT' });
+    expect(reserve.status).toBe(401);
+    expect((await reserve.json()).errors[0].extensions.code).toBe('UNAUTHENTICATED');
+    const client = createClient({
+      url: keyedUrl,
+      singleConnection: true,
+      retryAttempts: 0,
+      headers: { authorization: `Bearer ${KEY}` },
+    });
+    disposers.push(() => client.dispose());
+    const results = [];
+    for await (const result of client.iterate({ query: '{ __typename }' })) results.push(result);
+    expect(results).toEqual([{ data: { __typename: 'Query' } }]);
+  });
+
+  it("Apollo's multipart subscription without the key is refused with UNAUTHENTICATED", async () => {
+    const client = new ApolloClient({ link: new HttpLink({ uri: keyedUrl }), cache: new InMemoryCache() });
+    disposers.push(() => client.stop());
+    const error = await new Promise<unknown>((resolve) => {
+      client
+        .subscribe({ query: gql(CHAT_STREAM), variables: { input: INPUT }, fetchPolicy: 'no-cache' })
+        .subscribe({ next: (result) => resolve(result.error), error: resolve, complete: () => resolve(undefined) });
+    });
+    expect(error).toMatchObject({ statusCode: 401 });
+    expect(JSON.parse((error as { bodyText: string }).bodyText).errors[0].extensions.code).toBe('UNAUTHENTICATED');
   });
 });

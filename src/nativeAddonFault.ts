@@ -9,18 +9,20 @@ const ABI_MISMATCH = /NODE_MODULE_VERSION (\d+)\.\s+This version of Node\.js req
 
 /**
  * One line saying what to run when `error` is a native addon that failed to load; undefined for any other error.
- * npm's own advice for a version mismatch (`npm rebuild`) builds again against the headers of the Node that runs
- * npm, which is the mistake when the service runs on another Node binary, so the line names this one's folder.
+ * npm's own advice for a version mismatch (`npm rebuild`) builds again for the Node that runs npm, which is the
+ * mistake when the service runs on another Node binary. So the rebuild runs npm on this one (first on PATH: both
+ * prebuild-install's download and node-gyp follow the Node running them) and compiles against this one's headers
+ * (`npm_config_nodedir`, its folder, so nothing is downloaded for them).
  */
 export function describeNativeAddonFault(error: unknown, execPath = process.execPath): string | undefined {
   const message = error instanceof Error ? error.message : String(error);
   const mismatch = ABI_MISMATCH.exec(message);
   if (mismatch) {
     const addon = addonPackageOf(message);
-    const nodeDir = path.dirname(path.dirname(execPath));
+    const binDir = path.dirname(execPath);
     return (
       `${addon}'s native addon was built for another Node.js (NODE_MODULE_VERSION ${mismatch[1]}, this one is ${mismatch[2]}); ` +
-      `rebuild it against this Node's headers: npm_config_nodedir=${nodeDir} npm rebuild ${addon}`
+      `rebuild it for this one: PATH=${binDir}:$PATH npm_config_nodedir=${path.dirname(binDir)} npm rebuild ${addon}`
     );
   }
   if (MISSING_BINDINGS.test(message)) {

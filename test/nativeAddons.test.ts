@@ -96,17 +96,17 @@ describe.concurrent('a native addon that cannot load', () => {
     expect(result.stderr).not.toContain('Could not locate the bindings file');
   });
 
-  it.runIf(hasCompiler())('built for another Node: one line with the rebuild against this Node’s headers', async () => {
+  it.runIf(hasCompiler())('built for another Node: one line with the rebuild for this Node, on it and its headers', async () => {
     const { root, addonDir } = projectWithBrokenAddon('mismatch');
     mkdirSync(path.join(addonDir, 'build', 'Release'), { recursive: true });
     const otherVersion = writeAddonForAnotherNode(path.join(addonDir, 'build', 'Release', 'better_sqlite3.node'));
     const result = await startIn(root);
     expect(result.code).toBe(1);
-    const nodeDir = path.dirname(path.dirname(process.execPath));
+    const binDir = path.dirname(process.execPath);
     expect(oursOf(result.stderr)).toEqual([
       `all-in-one: Error: ${ADDON}'s native addon was built for another Node.js (NODE_MODULE_VERSION ${otherVersion}, ` +
-        `this one is ${process.versions.modules}); rebuild it against this Node's headers: ` +
-        `npm_config_nodedir=${nodeDir} npm rebuild ${ADDON}`,
+        `this one is ${process.versions.modules}); rebuild it for this one: ` +
+        `PATH=${binDir}:$PATH npm_config_nodedir=${path.dirname(binDir)} npm rebuild ${ADDON}`,
     ]);
     // npm's generic advice (a plain `npm rebuild`) would build against the wrong headers again.
     expect(result.stderr).not.toContain('Please try re-compiling');

@@ -1,4 +1,4 @@
-// Turns a native addon that cannot load (install script skipped, built for another Node) into the one command that fixes it.
+// A native addon that cannot load (install script skipped, built for another Node): the one command that fixes it.
 import path from 'node:path';
 
 /** The addon whose `.node` file the message names, when it names none (better-sqlite3 is the one built at install). */
@@ -21,8 +21,9 @@ export function describeNativeAddonFault(error: unknown, execPath = process.exec
     const addon = addonPackageOf(message);
     const binDir = path.dirname(execPath);
     return (
-      `${addon}'s native addon was built for another Node.js (NODE_MODULE_VERSION ${mismatch[1]}, this one is ${mismatch[2]}); ` +
-      `rebuild it for this one: PATH=${binDir}:$PATH npm_config_nodedir=${path.dirname(binDir)} npm rebuild ${addon}`
+      `${addon}'s native addon was built for another Node.js ` +
+      `(NODE_MODULE_VERSION ${mismatch[1]}, this one is ${mismatch[2]}); rebuild it for this one: ` +
+      `PATH=${binDir}:$PATH npm_config_nodedir=${path.dirname(binDir)} npm rebuild ${addon}`
     );
   }
   if (MISSING_BINDINGS.test(message)) {

@@ -13,7 +13,7 @@ const scratch = createScratchDir('aio-addons-');
 
 afterAll(() => scratch.remove());
 
-/** The project's sources beside a node_modules of links to the real packages, except a copy of better-sqlite3 without its build. */
+/** The project's sources beside links to the real packages, except a copy of better-sqlite3 without its build. */
 function projectWithBrokenAddon(name: string): { root: string; addonDir: string } {
   const root = path.join(scratch.dir, name);
   mkdirSync(path.join(root, 'node_modules'), { recursive: true });
@@ -71,7 +71,8 @@ function writeAddonForAnotherNode(file: string): number {
     source,
     `#include <stddef.h>
 struct node_module { int nm_version; unsigned int nm_flags; void *nm_dso_handle; const char *nm_filename;
-  void *nm_register_func; void *nm_context_register_func; const char *nm_modname; void *nm_priv; struct node_module *nm_link; };
+  void *nm_register_func; void *nm_context_register_func; const char *nm_modname; void *nm_priv;
+  struct node_module *nm_link; };
 extern void node_module_register(void *);
 static struct node_module module = { ${otherVersion}, 0, NULL, "otherNode.c", NULL, NULL, "other", NULL, NULL };
 __attribute__((constructor)) static void registerModule(void) { node_module_register(&module); }
@@ -91,12 +92,13 @@ describe.concurrent('a native addon that cannot load', () => {
     const result = await startIn(root);
     expect(result.code).toBe(1);
     expect(oursOf(result.stderr)).toEqual([
-      `all-in-one: Error: ${ADDON}'s native addon is missing (its install script did not run); run: npm rebuild ${ADDON}`,
+      `all-in-one: Error: ${ADDON}'s native addon is missing (its install script did not run); ` +
+        `run: npm rebuild ${ADDON}`,
     ]);
     expect(result.stderr).not.toContain('Could not locate the bindings file');
   });
 
-  it.runIf(hasCompiler())('built for another Node: one line with the rebuild for this Node, on it and its headers', async () => {
+  it.runIf(hasCompiler())('built for another Node: one line, the rebuild on this Node and its headers', async () => {
     const { root, addonDir } = projectWithBrokenAddon('mismatch');
     mkdirSync(path.join(addonDir, 'build', 'Release'), { recursive: true });
     const otherVersion = writeAddonForAnotherNode(path.join(addonDir, 'build', 'Release', 'better_sqlite3.node'));
@@ -104,8 +106,8 @@ describe.concurrent('a native addon that cannot load', () => {
     expect(result.code).toBe(1);
     const binDir = path.dirname(process.execPath);
     expect(oursOf(result.stderr)).toEqual([
-      `all-in-one: Error: ${ADDON}'s native addon was built for another Node.js (NODE_MODULE_VERSION ${otherVersion}, ` +
-        `this one is ${process.versions.modules}); rebuild it for this one: ` +
+      `all-in-one: Error: ${ADDON}'s native addon was built for another Node.js ` +
+        `(NODE_MODULE_VERSION ${otherVersion}, this one is ${process.versions.modules}); rebuild it for this one: ` +
         `PATH=${binDir}:$PATH npm_config_nodedir=${path.dirname(binDir)} npm rebuild ${ADDON}`,
     ]);
     // npm's generic advice (a plain `npm rebuild`) would build against the wrong headers again.

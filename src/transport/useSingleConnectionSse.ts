@@ -4,7 +4,7 @@ import { createHandler } from 'graphql-sse/lib/use/fetch';
 import { isAsyncIterable, type Plugin } from 'graphql-yoga';
 import { withErrorCode } from '../schema/errors.js';
 
-/** graphql-sse sends the reserved stream's token in this header, or (EventSource, which sets no headers) as `?token=`. */
+/** The reserved stream's token; EventSource, which sets no headers, sends it as `?token=` instead. */
 const TOKEN_HEADER = 'x-graphql-event-stream-token';
 
 /**
@@ -34,7 +34,8 @@ export function useSingleConnectionSse(endpoint: string): Plugin {
             }
             const errors = enveloped.validate(enveloped.schema, document);
             if (errors.length > 0) {
-              return { data: null, errors: errors.map((error: unknown) => withErrorCode(error, 'GRAPHQL_VALIDATION_FAILED')) };
+              const coded = errors.map((error: unknown) => withErrorCode(error, 'GRAPHQL_VALIDATION_FAILED'));
+              return { data: null, errors: coded };
             }
             const args = {
               schema: enveloped.schema,
@@ -44,7 +45,8 @@ export function useSingleConnectionSse(endpoint: string): Plugin {
               operationName: params.operationName ?? null,
             };
             const kind = getOperationAST(document, params.operationName)?.operation;
-            const result: unknown = await (kind === 'subscription' ? enveloped.subscribe(args) : enveloped.execute(args));
+            const run = kind === 'subscription' ? enveloped.subscribe : enveloped.execute;
+            const result: unknown = await run(args);
             // graphql-sse tells a result from arguments by its `data` key, which a refusal (`{ errors }`) lacks.
             if (isAsyncIterable(result)) return result as AsyncIterable<ExecutionResult>;
             return { data: null, ...(result as ExecutionResult) };

@@ -1,7 +1,7 @@
 // A result sent on a stream (a socket message, a multipart part) has no status line: `extensions.http` is dropped.
 import type { ExecutionResult, FormattedExecutionResult, GraphQLFormattedError } from 'graphql';
 
-/** The result without its errors' `extensions.http` (a status and Retry-After, Yoga's to apply); undefined when it has none. */
+/** The result without its errors' `extensions.http` (a status and Retry-After); undefined when none has it. */
 export function withoutHttpExtensions(
   result: ExecutionResult | FormattedExecutionResult,
 ): FormattedExecutionResult | undefined {

@@ -1,10 +1,14 @@
 // Subscriptions from the clients newcomers pick: graphql-sse in single-connection mode, Apollo Client's HttpLink
 // (multipart HTTP subscriptions), each the real package against a real server on loopback.
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { ApolloClient, HttpLink, InMemoryCache, gql } from '@apollo/client';
 import { createClient, type Client as SseClient } from 'graphql-sse';
+import { createSchema, createYoga } from 'graphql-yoga';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Engine } from '../src/engine/index.js';
+import { useMultipartSubscriptions } from '../src/transport/useMultipartSubscriptions.js';
 import { createScratchDir, createTestService, loadTestEngine, type SqliteTestService } from './support/testApp.js';
 
 const scratch = createScratchDir('aio-client-protocols-');
@@ -27,7 +31,7 @@ let baseUrl: string;
 /** The same service with API_KEYS set. */
 let keyed: SqliteTestService;
 let keyedUrl: string;
-const disposers: (() => void)[] = [];
+const disposers: (() => unknown)[] = [];
 
 beforeAll(async () => {
   engine = await loadTestEngine();
@@ -38,8 +42,8 @@ beforeAll(async () => {
   keyedUrl = `http://127.0.0.1:${(await keyed.app.start(0, '127.0.0.1')).port}/graphql`;
 });
 
-afterEach(() => {
-  for (const dispose of disposers.splice(0)) dispose();
+afterEach(async () => {
+  for (const dispose of disposers.splice(0)) await dispose();
 });
 
 afterAll(async () => {
@@ -173,6 +177,97 @@ describe("Apollo Client's HttpLink (multipart subscriptions)", () => {
     const results = await collect({ input: { ...INPUT, message: '' } });
     const error = results.at(-1)?.error as { errors?: { extensions?: { code?: string } }[] } | undefined;
     expect(error?.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+  });
+});
+
+describe('multipart heartbeats', () => {
+  const APOLLO_ACCEPT = 'multipart/mixed;boundary=graphql;subscriptionSpec=1.0';
+
+  /** A subscription that yields once the test lets it: an event that waits (a reply queued behind others). */
+  function waitingYoga() {
+    let release = () => {};
+    const released = new Promise<void>((resolve) => (release = resolve));
+    const yoga = createYoga({
+      schema: createSchema({
+        typeDefs: 'type Query { ok: Boolean } type Subscription { waited: String }',
+        resolvers: {
+          Subscription: {
+            waited: {
+              subscribe: async function* () {
+                await released;
+                yield { waited: 'done' };
+              },
+            },
+          },
+        },
+      }),
+      plugins: [useMultipartSubscriptions({ heartbeatMs: 10 })],
+    });
+    return { yoga, release };
+  }
+
+  /** Reads `body` until a heartbeat part (`{}`) has gone out, then lets the subscription yield. */
+  async function releaseAfterHeartbeat(body: ReadableStream<Uint8Array>, release: () => void): Promise<string> {
+    const reader = body.getReader();
+    const decoder = new TextDecoder();
+    let text = '';
+    while (!text.includes('\r\n\r\n{}')) {
+      const chunk = await reader.read();
+      if (chunk.done) throw new Error(`the stream ended without a heartbeat: ${text}`);
+      text += decoder.decode(chunk.value, { stream: true });
+    }
+    release();
+    for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) {
+      text += decoder.decode(chunk.value, { stream: true });
+    }
+    return text;
+  }
+
+  it('sends empty parts while the stream waits, then the event and the closing boundary', async () => {
+    const { yoga, release } = waitingYoga();
+    const response = await yoga.fetch('http://yoga/graphql', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: APOLLO_ACCEPT },
+      body: JSON.stringify({ query: 'subscription { waited }' }),
+    });
+    const text = await releaseAfterHeartbeat(response.body!, release);
+    const parts = text.split('\r\n--graphql').slice(1, -1).map((part) => JSON.parse(part.split('\r\n\r\n')[1]!));
+    expect(parts.at(-1)).toEqual({ payload: { data: { waited: 'done' } } });
+    expect(new Set(parts.slice(0, -1).map((part) => JSON.stringify(part)))).toEqual(new Set(['{}']));
+    expect(text.endsWith('\r\n--graphql--\r\n')).toBe(true);
+  });
+
+  it('Apollo skips the heartbeats: only the event arrives', async () => {
+    const { yoga, release } = waitingYoga();
+    const server = createServer(yoga);
+    disposers.push(
+      () =>
+        new Promise((resolve) => {
+          server.close(resolve);
+          server.closeAllConnections();
+        }),
+    );
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    // Apollo reads its own copy of the body; this one lets the event go once a heartbeat has reached the client.
+    const watchingFetch = async (input: RequestInfo | URL, init?: RequestInit): Promise<Response> => {
+      const response = await fetch(input, init);
+      const [forApollo, watched] = response.body!.tee();
+      void releaseAfterHeartbeat(watched, release);
+      return new Response(forApollo, { status: response.status, headers: response.headers });
+    };
+    const { port } = server.address() as AddressInfo;
+    const apollo = new ApolloClient({
+      link: new HttpLink({ uri: `http://127.0.0.1:${port}/graphql`, fetch: watchingFetch }),
+      cache: new InMemoryCache(),
+    });
+    disposers.push(() => apollo.stop());
+    const results = await new Promise<unknown[]>((resolve, reject) => {
+      const seen: unknown[] = [];
+      apollo
+        .subscribe({ query: gql('subscription { waited }'), fetchPolicy: 'no-cache' })
+        .subscribe({ next: (result) => void seen.push(result), error: reject, complete: () => resolve(seen) });
+    });
+    expect(results).toEqual([{ data: { waited: 'done' } }]);
   });
 });
 

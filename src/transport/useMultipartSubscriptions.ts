@@ -9,6 +9,13 @@ const SUBSCRIPTION_SPEC = /^multipart\/mixed\s*;.*subscriptionSpec\s*=\s*"?1\.0"
 const BOUNDARY = 'graphql';
 const PART_HEADER = `\r\n--${BOUNDARY}\r\ncontent-type: application/json; charset=utf-8\r\n\r\n`;
 const LAST_BOUNDARY = `\r\n--${BOUNDARY}--\r\n`;
+/** Apollo's protocol sends an empty part (`{}`, which its client skips) this often, so proxies see a live stream. */
+export const HEARTBEAT_MS = 5_000;
+
+export interface MultipartSubscriptionsOptions {
+  /** Milliseconds between heartbeat parts while a stream is open. */
+  heartbeatMs?: number;
+}
 
 /** Yoga's own type, which its package does not export. */
 type ResultProcessor = Parameters<Parameters<NonNullable<Plugin['onResultProcess']>>[0]['setResultProcessor']>[0];
@@ -16,13 +23,15 @@ type ResultProcessor = Parameters<Parameters<NonNullable<Plugin['onResultProcess
 /**
  * Yoga streams a subscription only as SSE and answers Apollo's `multipart/mixed;subscriptionSpec=1.0` with an empty
  * 406. This writes each event as one part, `{"payload": <result>}`, and ends with the closing boundary; a stream
- * that breaks ends with a transport-level error (`payload: null`), masked like any unexpected error.
+ * that breaks ends with a transport-level error (`payload: null`), masked like any unexpected error. While the
+stream is open (a reply waiting in the queue), a heartbeat part goes out every `heartbeatMs`.
  */
-export function useMultipartSubscriptions(): Plugin {
+export function useMultipartSubscriptions({ heartbeatMs = HEARTBEAT_MS }: MultipartSubscriptionsOptions = {}): Plugin {
+  const processResult = apolloMultipartProcessor(heartbeatMs);
   return {
     onResultProcess({ request, result, setResultProcessor }) {
       if (!isAsyncIterable(result) || !acceptsApolloSubscriptions(request)) return;
-      setResultProcessor(processApolloMultipart, 'multipart/mixed');
+      setResultProcessor(processResult, 'multipart/mixed');
     },
   };
 }
@@ -32,27 +41,33 @@ function acceptsApolloSubscriptions(request: Request): boolean {
   return accept.split(',').some((mediaType) => SUBSCRIPTION_SPEC.test(mediaType.trim()));
 }
 
-const processApolloMultipart: ResultProcessor = (result, fetchAPI) => {
+const apolloMultipartProcessor = (heartbeatMs: number): ResultProcessor => (result, fetchAPI) => {
   const encoder = new fetchAPI.TextEncoder();
   const iterator = (result as AsyncIterable<unknown>)[Symbol.asyncIterator]();
   const part = (body: unknown) => encoder.encode(PART_HEADER + JSON.stringify(body));
+  let heartbeat: ReturnType<typeof setInterval> | undefined;
+  const end = (controller: ReadableStreamDefaultController<Uint8Array>, last?: unknown) => {
+    clearInterval(heartbeat);
+    if (last !== undefined) controller.enqueue(part(last));
+    controller.enqueue(encoder.encode(LAST_BOUNDARY));
+    controller.close();
+  };
   const body = new fetchAPI.ReadableStream<Uint8Array>({
+    start(controller) {
+      heartbeat = setInterval(() => controller.enqueue(part({})), heartbeatMs);
+    },
     async pull(controller) {
       try {
         const { done, value } = await iterator.next();
-        if (done) {
-          controller.enqueue(encoder.encode(LAST_BOUNDARY));
-          return controller.close();
-        }
+        if (done) return end(controller);
         const event = value as ExecutionResult;
         controller.enqueue(part({ payload: withoutHttpExtensions(event) ?? event }));
       } catch {
-        controller.enqueue(part({ payload: null, errors: [{ message: UNEXPECTED_ERROR_MESSAGE }] }));
-        controller.enqueue(encoder.encode(LAST_BOUNDARY));
-        controller.close();
+        end(controller, { payload: null, errors: [{ message: UNEXPECTED_ERROR_MESSAGE }] });
       }
     },
     async cancel() {
+      clearInterval(heartbeat);
       await iterator.return?.();
     },
   });

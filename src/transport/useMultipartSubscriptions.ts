@@ -10,7 +10,7 @@ const BOUNDARY = 'graphql';
 const PART_HEADER = `\r\n--${BOUNDARY}\r\ncontent-type: application/json; charset=utf-8\r\n\r\n`;
 const LAST_BOUNDARY = `\r\n--${BOUNDARY}--\r\n`;
 /** Apollo's protocol sends an empty part (`{}`, which its client skips) this often, so proxies see a live stream. */
-export const HEARTBEAT_MS = 5_000;
+const HEARTBEAT_MS = 5_000;
 
 export interface MultipartSubscriptionsOptions {
   /** Milliseconds between heartbeat parts while a stream is open. */
@@ -24,7 +24,7 @@ type ResultProcessor = Parameters<Parameters<NonNullable<Plugin['onResultProcess
  * Yoga streams a subscription only as SSE and answers Apollo's `multipart/mixed;subscriptionSpec=1.0` with an empty
  * 406. This writes each event as one part, `{"payload": <result>}`, and ends with the closing boundary; a stream
  * that breaks ends with a transport-level error (`payload: null`), masked like any unexpected error. While the
-stream is open (a reply waiting in the queue), a heartbeat part goes out every `heartbeatMs`.
+ * stream is open (a reply waiting in the queue), a heartbeat part goes out every `heartbeatMs`.
  */
 export function useMultipartSubscriptions({ heartbeatMs = HEARTBEAT_MS }: MultipartSubscriptionsOptions = {}): Plugin {
   const processResult = apolloMultipartProcessor(heartbeatMs);

@@ -3,6 +3,7 @@ import { getOperationAST, type ExecutionResult } from 'graphql';
 import { createHandler } from 'graphql-sse/lib/use/fetch';
 import { isAsyncIterable, type Plugin } from 'graphql-yoga';
 import { withErrorCode } from '../schema/errors.js';
+import { withoutHttpExtensions } from './withoutHttpExtensions.js';
 
 /** The reserved stream's token; EventSource, which sets no headers, sends it as `?token=` instead. */
 const TOKEN_HEADER = 'x-graphql-event-stream-token';
@@ -51,6 +52,9 @@ export function useSingleConnectionSse(endpoint: string): Plugin {
             if (isAsyncIterable(result)) return result as AsyncIterable<ExecutionResult>;
             return { data: null, ...(result as ExecutionResult) };
           },
+          // An event on the stream has no status line of its own (ENGINE_BUSY's status and Retry-After are HTTP's).
+          onNext: (_ctx, _req, result) =>
+            withoutHttpExtensions(result as ExecutionResult) as ExecutionResult | undefined,
         },
         yoga.fetchAPI,
       );

@@ -1,6 +1,5 @@
 // The HTTP server: GraphQL over HTTP and SSE (Yoga) and graphql-ws on one port, plus health probes and the web page.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { ExecutionResult, FormattedExecutionResult, GraphQLFormattedError } from 'graphql';
 import type { AddressInfo } from 'node:net';
 import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
 import { createYoga, type YogaServerInstance } from 'graphql-yoga';
@@ -32,6 +31,9 @@ import { acceptsConnection, ownerOfOperation, useApiKeyAuth } from './security/u
 import type { Services } from './service/Services.js';
 import { handleWebSocketUpgrade } from './transport/handleWebSocketUpgrade.js';
 import { limitConnections } from './transport/limitConnections.js';
+import { useMultipartSubscriptions } from './transport/useMultipartSubscriptions.js';
+import { useSingleConnectionSse } from './transport/useSingleConnectionSse.js';
+import { withoutHttpExtensions } from './transport/withoutHttpExtensions.js';
 
 export interface AppOptions {
   services: Services;
@@ -94,6 +96,8 @@ export function createApp(options: AppOptions): App {
       ...useGraphQLLimits(config.limits),
       useSubscriptionLimits(config.limits),
       useOperationScopes(),
+      useSingleConnectionSse(GRAPHQL_PATH),
+      useMultipartSubscriptions(),
     ],
   });
 
@@ -255,16 +259,6 @@ function realSignalOf(signal: AbortSignal): AbortSignal {
   const controller = new AbortController();
   forwardAbort(signal, controller);
   return controller.signal;
-}
-
-function withoutHttpExtensions(result: ExecutionResult | FormattedExecutionResult): FormattedExecutionResult | undefined {
-  if (!result.errors?.some((error) => error.extensions?.['http'] !== undefined)) return undefined;
-  const errors = result.errors.map((error): GraphQLFormattedError => {
-    const json = 'toJSON' in error ? error.toJSON() : error;
-    const { http: _http, ...extensions } = json.extensions ?? {};
-    return { ...json, extensions };
-  });
-  return { ...result, errors } as FormattedExecutionResult;
 }
 
 function sendJson(res: ServerResponse, status: number, body: unknown): void {

@@ -41,7 +41,8 @@ export function corsOptionsOf(policy: OriginPolicy) {
     return {
       origin: [origin],
       credentials: false,
-      methods: ['GET', 'POST'],
+      // PUT and DELETE: graphql-sse's single-connection mode reserves and stops its stream with them.
+      methods: ['GET', 'POST', 'PUT', 'DELETE'],
       exposedHeaders: ['x-request-id', 'retry-after'],
       maxAge: 600,
     };

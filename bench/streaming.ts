@@ -145,8 +145,8 @@ export const streaming: Benchmark = {
           'event-loop turn, i.e. until the previous token\'s GraphQL and socket work is done): with the default this ' +
           'benchmark measured 0.94–0.965 of the raw decode rate; with the change about 0.99. Two more engine changes ' +
           'shorten the time to first token: the prompt\'s last chunk is evaluated in the same decode that samples the ' +
-          'first token (before, the last prompt token had a decode of its own), and a remainder of up to 16 tokens ' +
-          'joins the last 64-token chunk instead of paying for a decode of its own (each decode reads all the weights).',
+          'first token (before, the last prompt token had a decode of its own), and a remainder of up to a quarter chunk ' +
+          'joins the last prompt chunk instead of paying for a decode of its own (each decode reads all the weights).',
       ],
     };
   },

@@ -206,7 +206,8 @@ async function measureLevel(
   ).finally(() => (running = false));
   await probe;
   const traces = settled.flatMap((outcome) => (outcome.status === 'fulfilled' ? [outcome.value] : []));
-  const failures = settled.flatMap((outcome) => (outcome.status === 'rejected' ? [String(outcome.reason)] : []));
+  // A graphql-ws client rejects with GraphQL errors or a close event, not always an Error: say what it was.
+  const failures = settled.flatMap((outcome) => (outcome.status === 'rejected' ? [describeFailure(outcome.reason)] : []));
   if (traces.length === 0) throw new Error(`Every one of ${streams} streams failed: ${failures.join('; ')}`);
   const endedAt = Math.max(...traces.map((trace) => trace.doneAt));
   const tokens = traces.reduce((sum, trace) => sum + trace.tokenCount, 0);
@@ -227,6 +228,13 @@ async function runtimeOf(service: ServiceProcess): Promise<string> {
   });
   const body = (await response.json()) as { data?: { engine: { runtime: string } } };
   return body.data?.engine.runtime ?? 'unknown';
+}
+
+function describeFailure(reason: unknown): string {
+  if (reason instanceof Error) return reason.message;
+  const close = reason as { code?: unknown; reason?: unknown };
+  if (typeof close?.code === 'number') return `socket closed ${close.code} ${String(close.reason ?? '')}`.trim();
+  return JSON.stringify(reason);
 }
 
 if (isMainModule(import.meta.url)) await runStandalone(concurrency);

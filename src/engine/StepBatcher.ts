@@ -43,7 +43,8 @@ interface PendingStep {
 /**
  * Every step waiting when a cycle starts is considered: all generated tokens (a reply's pace never waits), then the
  * prompt steps of one key — the key that has had the fewest prompt tokens evaluated, fair queuing by tokens — in the
- * order they came, within the cycle's prompt budget. One key's prompt work per cycle keeps fairness while jobs run,
+ * order they came, within the cycle's prompt budget (beside generated tokens, further keys in that order fill the
+ * rest of the small budget). One key's prompt work per cycle keeps fairness while jobs run,
  * not only at admission: a newcomer's short prompt is evaluated in the very next cycle, on its own, however much
  * prompt work another key has queued (a decode's time grows with the prompt tokens it carries, so sharing it would
  * cost the newcomer the other key's chunk too). The chosen steps start together; their evaluations reach the context in the same turn of
@@ -130,18 +131,23 @@ export class StepBatcher {
     const generating = this.#pending.filter((step) => step.shape.generating);
     const budget = generating.length > 0 ? this.#options.promptTokensBesideReplies : this.#options.promptTokensAlone;
     const chosen = [...generating];
-    const key = this.#nextPromptKey();
+    // Alone, a decode carries one key's prompt work; beside replies (which ride in every decode anyway) it takes the
+    // keys in fair order until the small budget is spent, so new replies' prompts are not held a decode each.
+    const keys = this.#promptKeysInOrder();
     let promptTokens = 0;
-    for (const step of this.#pending) {
-      if (step.shape.generating || step.key !== key) continue;
-      if (promptTokens > 0 && promptTokens + step.shape.tokens > budget) break;
-      chosen.push(step);
-      promptTokens += step.shape.tokens;
-    }
-    const cost = chosen.reduce((sum, step) => sum + (step.shape.generating ? 0 : Math.max(1, step.shape.tokens)), 0);
-    if (cost > 0) {
-      this.#clock = (this.#served.get(key) ?? this.#clock) + cost;
-      this.#served.set(key, this.#clock);
+    fill: for (const key of generating.length > 0 ? keys : keys.slice(0, 1)) {
+      let cost = 0;
+      for (const step of this.#pending) {
+        if (step.shape.generating || step.key !== key) continue;
+        if (promptTokens > 0 && promptTokens + step.shape.tokens > budget) {
+          this.#charge(key, cost);
+          break fill;
+        }
+        chosen.push(step);
+        promptTokens += step.shape.tokens;
+        cost += Math.max(1, step.shape.tokens);
+      }
+      this.#charge(key, cost);
     }
     const picked = new Set(chosen);
     for (let index = this.#pending.length - 1; index >= 0; index -= 1) {
@@ -152,12 +158,12 @@ export class StepBatcher {
   }
 
   /**
-   * The waiting key that has had the fewest prompt tokens evaluated (ties: whose step came first). A key that was not
+   * The waiting keys, the one with the fewest prompt tokens evaluated first (ties: whose step came first). A key that was not
    * waiting at the previous choice starts a little below the key served last — a newcomer goes first, and its next
    * steps (a saved state's load, then its text) follow without another key's decode in between — unless its own
    * recent work already put it further on.
    */
-  #nextPromptKey(): string | undefined {
+  #promptKeysInOrder(): (string | undefined)[] {
     const waiting: (string | undefined)[] = [];
     for (const step of this.#pending) if (!step.shape.generating && !waiting.includes(step.key)) waiting.push(step.key);
     for (const key of waiting) {
@@ -166,12 +172,14 @@ export class StepBatcher {
       this.#served.set(key, Math.max(this.#served.get(key) ?? start, start));
     }
     this.#wasWaiting = new Set(waiting);
-    let best: { key: string | undefined; served: number } | undefined;
-    for (const key of waiting) {
-      const served = this.#served.get(key) ?? 0;
-      if (!best || served < best.served) best = { key, served };
-    }
-    return best?.key;
+    // A stable sort: ties keep the order their first steps came in.
+    return waiting.sort((a, b) => (this.#served.get(a) ?? 0) - (this.#served.get(b) ?? 0));
+  }
+
+  #charge(key: string | undefined, cost: number): void {
+    if (cost === 0) return;
+    this.#clock = (this.#served.get(key) ?? this.#clock) + cost;
+    this.#served.set(key, this.#clock);
   }
 
   /** Keys with nothing waiting are forgotten once the map grows, so per-operation keys cannot pile up. */

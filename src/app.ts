@@ -6,7 +6,7 @@ import { createYoga, type YogaServerInstance } from 'graphql-yoga';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer } from 'ws';
 import type { AppConfig } from './config.js';
-import { forwardAbort } from './engine/index.js';
+import { forwardAbort } from './forwardAbort.js';
 import { RequestRefusedError } from './http/errors.js';
 import { createOriginPolicy } from './http/originPolicy.js';
 import { createPlaygroundPage } from './http/playgroundPage.js';

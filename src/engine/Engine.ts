@@ -3,7 +3,7 @@ import type { Llama, LlamaContext, LlamaModel } from 'node-llama-cpp';
 import { buildChatPrompt } from './chatPrompt.js';
 import { createChatStream, type ChatStream } from './ChatStream.js';
 import { BadInputError, ModelUnavailableError } from './errors.js';
-import { forwardAbort, type AbortSignalLike } from './forwardAbort.js';
+import { forwardAbort, type AbortSignalLike } from '../forwardAbort.js';
 import { generateReply, type SamplingOptions } from './generateReply.js';
 import type { JobFinishedEvent } from './JobProgress.js';
 import {

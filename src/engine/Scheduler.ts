@@ -1,7 +1,7 @@
 // The only way work reaches the model: bounded fair admission of jobs into lanes, and their steps batched per decode.
 import { FairQueue } from './FairQueue.js';
 import { FifoMutex } from './FifoMutex.js';
-import type { AbortSignalLike } from './forwardAbort.js';
+import type { AbortSignalLike } from '../forwardAbort.js';
 import { AbortedError, EngineBusyError, ModelUnavailableError, TimeoutError } from './errors.js';
 import { StepBatcher, type CycleReport, type StepBatcherOptions, type StepShape } from './StepBatcher.js';
 

@@ -19,7 +19,7 @@ export type { TaskInfo } from './tasks/TaskRegistry.js';
 export type { ScoringMethod } from './tasks/Classifier.js';
 export type { ClassifyTaskDefinition, ExtractSchema, ExtractTaskDefinition, LabelDefinition, TaskDefinition } from './tasks/definitions.js';
 export type { ChatStream } from './ChatStream.js';
-export { forwardAbort, type AbortSignalLike } from './forwardAbort.js';
+export type { AbortSignalLike } from '../forwardAbort.js';
 export type { FinishReason, ReplyResult } from './generateReply.js';
 export { DEFAULT_DOWNLOAD_CONNECT_TIMEOUT_MS, resolveModelSource } from './loadModel.js';
 export type { DownloadProgress, LlamaRuntime, ModelSource, ModelSourceKind, ModelSourceOptions } from './loadModel.js';

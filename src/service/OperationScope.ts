@@ -1,6 +1,7 @@
 // One GraphQL operation's share of the engine: whose turn its jobs take, how much it may ask, and when its work ends.
 import { ulid } from 'ulid';
-import { AbortedError, forwardAbort, type AbortSignalLike } from '../engine/index.js';
+import { AbortedError } from '../engine/index.js';
+import { forwardAbort, type AbortSignalLike } from '../forwardAbort.js';
 import { OperationTooLargeError } from './errors.js';
 
 /** Texts one operation may send to the engine, counting a text once per task it runs: two full batches. */

@@ -3,12 +3,12 @@ import type { ConversationPage, Repository, SentimentSource, SentimentStats, Sta
 import {
   AbortedError,
   BadInputError,
-  forwardAbort,
   type EngineStatus,
   type Locale,
   type SentimentLabel,
   type TaskInfo,
 } from '../engine/index.js';
+import { forwardAbort } from '../forwardAbort.js';
 import { analyzeAndStore, type AnalysisView } from './analysis.js';
 import { runChatTurn, type ChatTurnInput, type ChatTurnOutcome, type ChatTurnScope } from './chatTurn.js';
 import { ConversationTurns, type ConversationEntry } from './ConversationTurns.js';

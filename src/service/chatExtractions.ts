@@ -1,6 +1,7 @@
 // A chat message's extractions, run beside its reply (they steer nothing): each its own engine job, stored and told as it ends.
 import type { Repository } from '../db/index.js';
-import { AbortedError, forwardAbort, type Engine, type JobOptions, type Locale } from '../engine/index.js';
+import { AbortedError, type Engine, type JobOptions, type Locale } from '../engine/index.js';
+import { forwardAbort } from '../forwardAbort.js';
 import { storedShapeOf } from './analysis.js';
 import { toTaskResultView, type TaskResultView } from './views.js';
 

@@ -1,6 +1,6 @@
-// Lets an engine-owned controller follow a caller's signal, whatever object the caller's framework handed it.
+// Lets a controller follow another signal, whatever object a framework handed it (engine, service and HTTP share it).
 
-/** What the engine needs of a caller's signal; a real `AbortSignal` has it, and so do frameworks' look-alikes. */
+/** What is needed of a caller's signal; a real `AbortSignal` has it, and so do frameworks' look-alikes. */
 export type AbortSignalLike = Pick<AbortSignal, 'aborted' | 'reason' | 'addEventListener' | 'removeEventListener'>;
 
 /**

@@ -7,13 +7,10 @@ import { isMainModule, runStandalone, sized, type Benchmark, type BenchOptions }
 import { PROJECT_ROOT } from './lib/paths.js';
 import { figure, type BenchmarkResult, type Figure } from './lib/results.js';
 import { summarize } from './lib/stats.js';
-import { createApp } from '../src/app.js';
 import { loadConfig } from '../src/config.js';
+import { createService } from '../src/createService.js';
 import { SqliteRepository, type NewQuerySentiment, type Repository } from '../src/db/index.js';
 import { PostgresRepository } from '../src/db/postgres/index.js';
-import { createLogger } from '../src/logger.js';
-import { EngineHolder } from '../src/service/EngineHolder.js';
-import { Services } from '../src/service/Services.js';
 import { createTestDatabase, findPostgresBin, startPostgres } from '../test/support/postgresServer.js';
 
 const YEAR_MS = 365 * 24 * 3_600_000;
@@ -230,11 +227,7 @@ function seed(target: string, count: number, task?: string): Promise<Seeded> {
 
 function statsOverGraphQL(database: Repository) {
   const config = loadConfig({ LOG_LEVEL: 'silent', PLAYGROUND: 'false' });
-  const app = createApp({
-    services: new Services({ database, engine: new EngineHolder() }),
-    config,
-    logger: createLogger('silent'),
-  });
+  const { app } = createService(config, { repository: database, processMetrics: false });
   return async (range: { from: Date; to: Date }): Promise<void> => {
     const response = await app.yoga.fetch('http://yoga/graphql', {
       method: 'POST',

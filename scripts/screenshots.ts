@@ -5,14 +5,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Page } from 'playwright-core';
-import { createApp } from '../src/app.js';
 import { loadConfig } from '../src/config.js';
+import { createService } from '../src/createService.js';
 import { SqliteRepository, type NewQuerySentiment, type SentimentLabel } from '../src/db/index.js';
 import { Engine } from '../src/engine/index.js';
 import { ensureSyntheticModel } from '../src/engine/synth/index.js';
-import { createLogger } from '../src/logger.js';
-import { EngineHolder } from '../src/service/EngineHolder.js';
-import { Services } from '../src/service/Services.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const OUT_DIR = path.join(ROOT, 'docs', 'screenshots');
@@ -29,13 +26,14 @@ if (!existsSync(CHROMIUM_PATH)) {
 const scratch = mkdtempSync(path.join(os.tmpdir(), 'aio-screenshots-'));
 const modelPath = await ensureSyntheticModel({ shape: 'tiny', modelsDir: path.join(ROOT, '.tmp', 'test-models') });
 const engine = await Engine.load({ model: modelPath, modelsDir: path.dirname(modelPath), threads: 1, contextSize: 4096 });
-const config = loadConfig({ LOG_LEVEL: 'silent', DATABASE_PATH: path.join(scratch, 'screenshots.db') });
-const database = SqliteRepository.open({ path: config.databasePath });
-const holder = new EngineHolder();
-holder.set(engine);
-// The chat's tasks as the README suggests trying them, so the messages show their chips.
-const services = new Services({ database, engine: holder, chatTasks: ['sentiment', 'intent', 'keywords'] });
-const app = createApp({ services, config, logger: createLogger('silent') });
+const config = loadConfig({
+  LOG_LEVEL: 'silent',
+  DATABASE_PATH: path.join(scratch, 'screenshots.db'),
+  // The chat's tasks as the README suggests trying them, so the messages show their chips.
+  CHAT_TASKS: 'sentiment,intent,keywords',
+});
+const database = SqliteRepository.open(config.database.sqlite);
+const { app } = createService(config, { repository: database, engine });
 const { port } = await app.start(0, '127.0.0.1');
 const baseUrl = `http://127.0.0.1:${port}`;
 const browser = await chromium.launch({

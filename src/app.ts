@@ -5,7 +5,7 @@ import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
 import { createYoga, type YogaServerInstance } from 'graphql-yoga';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer } from 'ws';
-import type { AppConfig } from './config.js';
+import type { HttpConfig } from './config.js';
 import { forwardAbort } from './forwardAbort.js';
 import { RequestRefusedError } from './http/errors.js';
 import { createOriginPolicy } from './http/originPolicy.js';
@@ -38,7 +38,7 @@ import { withoutHttpExtensions } from './transport/withoutHttpExtensions.js';
 export interface AppOptions {
   services: Services;
   /** Limits, auth and other settings of the HTTP/WebSocket surface. */
-  config: AppConfig;
+  config: HttpConfig;
   logger: Logger;
   /** Served at `GET /metrics` and fed by every operation; without it there is no `/metrics` route. */
   metrics?: Metrics;

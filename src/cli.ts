@@ -40,7 +40,7 @@ export function createCli({ config, signal }: CliOptions): Command {
     .addCommand(analyzeCommand(config))
     .addCommand(chatCommand(config))
     .addCommand(statsCommand(config))
-    .addCommand(createEvalCommand({ config, ...(signal ? { signal } : {}) }))
+    .addCommand(createEvalCommand({ config: config.engine, ...(signal ? { signal } : {}) }))
     .addCommand(synthModelCommand());
 }
 

@@ -8,12 +8,14 @@ import {
   DEFAULT_CONNECT_TIMEOUT_MS,
   DEFAULT_POOL_SIZE,
   DEFAULT_STATEMENT_TIMEOUT_MS,
+  type OpenRepositoryOptions,
 } from './db/index.js';
 import {
   DEFAULT_DOWNLOAD_CONNECT_TIMEOUT_MS,
   ENGINE_DEFAULTS,
   loadTaskDefinitions,
   TaskDefinitionError,
+  type EngineOptions,
   type TaskCatalog,
 } from './engine/index.js';
 import {
@@ -27,6 +29,7 @@ import { readDescriptorLimit } from './limits/descriptorLimit.js';
 import { REQUEST_LIMIT_DEFAULTS, type RequestLimits } from './limits/requestLimits.js';
 import { MIN_API_KEY_CHARS } from './security/apiKeys.js';
 import { DEFAULT_MAX_OPERATION_TEXTS } from './service/OperationScope.js';
+import type { ServicesOptions } from './service/Services.js';
 
 export const DEFAULT_MODEL = 'hf:Qwen/Qwen2.5-0.5B-Instruct-GGUF/qwen2.5-0.5b-instruct-q8_0.gguf';
 /** Today's behaviour: every chat message gets its sentiment, which sets the reply's tone. */
@@ -34,65 +37,16 @@ const DEFAULT_CHAT_TASKS: readonly string[] = ['sentiment'];
 /** TASK_STATES_DIR's default, inside MODELS_DIR. */
 const DEFAULT_TASK_STATES_FOLDER = 'task-states';
 
-export interface AppConfig {
+/** The HTTP and WebSocket surface's settings: createApp's. */
+export interface HttpConfig {
   host: string;
+  port: number;
   /** Browser origins allowed to call the API from their own pages (ALLOWED_ORIGINS); `*` any. */
   allowedOrigins: readonly string[];
   /** Host names the service answers to besides loopback, addresses and HOST (ALLOWED_HOSTS); `*` any. */
   allowedHosts: readonly string[];
-  port: number;
-  /** The SQLite file (DATABASE_PATH), used when DATABASE_URL is unset. */
-  databasePath: string;
-  /** A postgres:// URL (DATABASE_URL): the shared PostgreSQL of several replicas instead of the SQLite file. */
-  databaseUrl: string | undefined;
-  /** PostgreSQL connections per replica (DATABASE_POOL_SIZE). */
-  databasePoolSize: number;
-  /** How long a PostgreSQL connection may take to open or free up (DATABASE_CONNECT_TIMEOUT_MS). */
-  databaseConnectTimeoutMs: number;
-  /** PostgreSQL cancels a statement running longer (DATABASE_STATEMENT_TIMEOUT_MS; 0: never). */
-  databaseStatementTimeoutMs: number;
-  /**
-   * This instance's name (REPLICA_NAME): a `replica` label on every metric, a field in every log line, the PostgreSQL
-   * application name. Defaults to host:port with DATABASE_URL (replicas share a database), and to none on SQLite.
-   */
-  replicaName: string | undefined;
-  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   /** Serve GraphiQL at GET /graphql. */
   playground: boolean;
-  model: string;
-  modelsDir: string;
-  /** Where the task instructions' saved states are kept across restarts (TASK_STATES_DIR); undefined: `off`. */
-  taskStatesDir: string | undefined;
-  /** A Hugging Face mirror for `hf:` models (HF_ENDPOINT), e.g. an internal proxy; unset: huggingface.co. */
-  huggingFaceEndpoint: string | undefined;
-  /** How long an uncached `hf:` model's host may take to answer before start-up gives up (MODEL_CONNECT_TIMEOUT_MS). */
-  modelConnectTimeoutMs: number;
-  gpu: 'off' | 'auto';
-  threads: number;
-  contextSize: number;
-  batchSize: number;
-  warmConversations: number;
-  /** Replies generated at once, one decode carrying a token of each (MAX_PARALLEL_REPLIES). */
-  maxParallelReplies: number;
-  /** Sequences for task prompts, sharing the tasks' saved instruction states (TASK_SEQUENCES). */
-  taskSequences: number;
-  /** Which llama.cpp build to load (LLAMA_RUNTIME): the native one when built, or node-llama-cpp's prebuilt one. */
-  runtime: 'auto' | 'native' | 'prebuilt';
-  /** The built-in tasks and TASKS_FILE's, validated at start-up, and what `analyze` runs by default. */
-  tasks: TaskCatalog;
-  /** Tasks run on every chat message before the reply (CHAT_TASKS); their classify labels may steer the reply. */
-  chatTasks: readonly string[];
-  /** How the KV cache stores keys and values (KV_CACHE_TYPE): `q8_0` (half the memory) or `f16`. */
-  kvCacheType: 'f16' | 'q8_0';
-  useMmap: boolean;
-  maxQueue: number;
-  /** Jobs one API key may have waiting (MAX_QUEUE_PER_KEY). */
-  maxQueuePerKey: number;
-  jobTimeoutMs: number;
-  maxInputChars: number;
-  maxBatchTexts: number;
-  /** Texts (× tasks) one GraphQL operation may send to the engine, aliases and batches together (MAX_OPERATION_TEXTS). */
-  maxOperationTexts: number;
   /** Bearer secrets (API_KEYS); empty leaves the API open. Never logged. */
   apiKeys: readonly string[];
   /** `GET /metrics` needs an API key too (METRICS_AUTH; on by default when API_KEYS is set). */
@@ -101,10 +55,51 @@ export interface AppConfig {
   limits: RequestLimits;
   /** How many connections, and WebSockets of each kind, the server holds at once. */
   connections: ConnectionLimits;
-  /** How long a statement waits for another process's lock on the database file. */
-  databaseBusyTimeoutMs: number;
-  /** How often the SQLite file and its write-ahead log are checked between writes (a deleted log is rebuilt). */
-  databaseFileCheckMs: number;
+}
+
+/**
+ * The engine's settings, in the shape `Engine.load` takes (callbacks and progress bars are added where it is loaded).
+ * `taskStatesDir` undefined: TASK_STATES_DIR is `off`; `huggingFaceEndpoint` undefined: huggingface.co.
+ */
+export type EngineConfig = Required<
+  Omit<
+    EngineOptions,
+    | 'taskStatesDir'
+    | 'huggingFaceEndpoint'
+    | 'mutexScope'
+    | 'downloadProgress'
+    | 'onWarning'
+    | 'onWarmUp'
+    | 'onJobFinished'
+  >
+> &
+  Pick<EngineOptions, 'taskStatesDir' | 'huggingFaceEndpoint'>;
+
+/**
+ * Both dialects' settings, so a `--db` flag can switch dialect and keep them; `openOptionsOf` picks the one to open:
+ * PostgreSQL when `url` (DATABASE_URL) is set, otherwise the SQLite file.
+ */
+export interface DatabaseConfig {
+  /** A postgres:// URL (DATABASE_URL): the shared PostgreSQL of several replicas instead of the SQLite file. */
+  url: string | undefined;
+  postgres: Omit<Extract<OpenRepositoryOptions, { dialect: 'postgres' }>, 'url'>;
+  sqlite: Extract<OpenRepositoryOptions, { dialect: 'sqlite' }>;
+}
+
+/** The settings the service layer takes besides its repository and engine. */
+export type ServiceConfig = Required<Pick<ServicesOptions, 'chatTasks' | 'maxOperationTexts'>>;
+
+export interface AppConfig {
+  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  /**
+   * This instance's name (REPLICA_NAME): a `replica` label on every metric, a field in every log line, the PostgreSQL
+   * application name. Defaults to host:port with DATABASE_URL (replicas share a database), and to none on SQLite.
+   */
+  replicaName: string | undefined;
+  http: HttpConfig;
+  engine: EngineConfig;
+  database: DatabaseConfig;
+  service: ServiceConfig;
 }
 
 export class ConfigError extends CodedError {
@@ -124,61 +119,87 @@ export function loadConfig(env: Env = process.env, descriptorLimit = readDescrip
   const read = new EnvReader(env);
   const port = read.integer('PORT', 4000, { min: 0, max: 65_535 });
   const databaseUrl = read.postgresUrl('DATABASE_URL');
+  // Host and port tell apart replicas on one machine as well as on many; one SQLite file has one instance.
+  const replicaName = read.optional('REPLICA_NAME') ?? (databaseUrl === undefined ? undefined : `${os.hostname()}:${port}`);
+  const { tasks, chatTasks } = readTasks(read);
   return {
-    host: read.string('HOST', '127.0.0.1'),
-    allowedOrigins: read.list('ALLOWED_ORIGINS', parseOrigin),
-    allowedHosts: read.list('ALLOWED_HOSTS', parseHostPattern),
-    port,
-    databasePath: path.resolve(read.string('DATABASE_PATH', './data/all-in-one.db')),
-    databaseUrl,
-    databasePoolSize: read.integer('DATABASE_POOL_SIZE', DEFAULT_POOL_SIZE, { min: 1, max: 1000 }),
-    databaseConnectTimeoutMs: read.integer('DATABASE_CONNECT_TIMEOUT_MS', DEFAULT_CONNECT_TIMEOUT_MS, {
-      min: 100,
-      max: 600_000,
-    }),
-    databaseStatementTimeoutMs: read.integer('DATABASE_STATEMENT_TIMEOUT_MS', DEFAULT_STATEMENT_TIMEOUT_MS, {
-      min: 0,
-      max: 3_600_000,
-    }),
-    // Host and port tell apart replicas on one machine as well as on many; one SQLite file has one instance.
-    replicaName: read.optional('REPLICA_NAME') ?? (databaseUrl === undefined ? undefined : `${os.hostname()}:${port}`),
     logLevel: read.oneOf('LOG_LEVEL', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], 'info'),
-    playground: read.boolean('PLAYGROUND', true),
-    model: read.string('MODEL', DEFAULT_MODEL),
-    modelsDir: path.resolve(read.string('MODELS_DIR', './models')),
-    taskStatesDir: readTaskStatesDir(read),
-    huggingFaceEndpoint: read.url('HF_ENDPOINT'),
-    modelConnectTimeoutMs: read.integer('MODEL_CONNECT_TIMEOUT_MS', DEFAULT_DOWNLOAD_CONNECT_TIMEOUT_MS, {
-      min: 100,
-      max: 600_000,
-    }),
-    gpu: read.oneOf('GPU', ['off', 'auto'], ENGINE_DEFAULTS.gpu),
-    threads: read.integer('THREADS', os.availableParallelism(), { min: 1, max: 256 }),
-    contextSize: read.integer('CONTEXT_SIZE', ENGINE_DEFAULTS.contextSize, { min: 256, max: 131_072 }),
-    batchSize: read.integer('BATCH_SIZE', ENGINE_DEFAULTS.batchSize, { min: 16, max: 8192 }),
-    warmConversations: read.integer('WARM_CONVERSATIONS', ENGINE_DEFAULTS.warmConversations, { min: 1, max: 64 }),
-    maxParallelReplies: read.integer('MAX_PARALLEL_REPLIES', ENGINE_DEFAULTS.maxParallelReplies, { min: 1, max: 64 }),
-    taskSequences: read.integer('TASK_SEQUENCES', ENGINE_DEFAULTS.taskSequences, { min: 1, max: 16 }),
-    runtime: read.oneOf('LLAMA_RUNTIME', ['auto', 'native', 'prebuilt'], ENGINE_DEFAULTS.runtime),
-    kvCacheType: read.oneOf('KV_CACHE_TYPE', ['q8_0', 'f16'], ENGINE_DEFAULTS.kvCacheType),
-    ...readTasks(read),
-    useMmap: read.boolean('USE_MMAP', ENGINE_DEFAULTS.useMmap),
-    maxQueue: read.integer('MAX_QUEUE', ENGINE_DEFAULTS.maxQueue, { min: 0, max: 10_000 }),
-    maxQueuePerKey: read.integer('MAX_QUEUE_PER_KEY', ENGINE_DEFAULTS.maxQueuePerKey, { min: 0, max: 10_000 }),
-    jobTimeoutMs: read.integer('JOB_TIMEOUT_MS', ENGINE_DEFAULTS.jobTimeoutMs, { min: 100, max: 3_600_000 }),
-    maxInputChars: read.integer('MAX_INPUT_CHARS', ENGINE_DEFAULTS.maxInputChars, { min: 1, max: 1_000_000 }),
-    maxBatchTexts: read.integer('MAX_BATCH_TEXTS', ENGINE_DEFAULTS.maxBatchTexts, { min: 1, max: 1000 }),
-    maxOperationTexts: read.integer('MAX_OPERATION_TEXTS', DEFAULT_MAX_OPERATION_TEXTS, { min: 1, max: 100_000 }),
-    apiKeys: read.secrets('API_KEYS', MIN_API_KEY_CHARS),
-    metricsAuth: readMetricsAuth(read),
-    limits: readRequestLimits(read),
-    connections: readConnectionLimits(read, descriptorLimit),
-    databaseBusyTimeoutMs: read.integer('DATABASE_BUSY_TIMEOUT_MS', DEFAULT_BUSY_TIMEOUT_MS, { min: 0, max: 600_000 }),
-    databaseFileCheckMs: read.integer('DATABASE_FILE_CHECK_MS', DEFAULT_FILE_CHECK_INTERVAL_MS, { min: 10, max: 600_000 }),
+    replicaName,
+    http: {
+      host: read.string('HOST', '127.0.0.1'),
+      port,
+      allowedOrigins: read.list('ALLOWED_ORIGINS', parseOrigin),
+      allowedHosts: read.list('ALLOWED_HOSTS', parseHostPattern),
+      playground: read.boolean('PLAYGROUND', true),
+      apiKeys: read.secrets('API_KEYS', MIN_API_KEY_CHARS),
+      metricsAuth: readMetricsAuth(read),
+      limits: readRequestLimits(read),
+      connections: readConnectionLimits(read, descriptorLimit),
+    },
+    engine: {
+      model: read.string('MODEL', DEFAULT_MODEL),
+      modelsDir: path.resolve(read.string('MODELS_DIR', './models')),
+      taskStatesDir: readTaskStatesDir(read),
+      huggingFaceEndpoint: read.url('HF_ENDPOINT'),
+      downloadConnectTimeoutMs: read.integer('MODEL_CONNECT_TIMEOUT_MS', DEFAULT_DOWNLOAD_CONNECT_TIMEOUT_MS, {
+        min: 100,
+        max: 600_000,
+      }),
+      gpu: read.oneOf('GPU', ['off', 'auto'], ENGINE_DEFAULTS.gpu),
+      threads: read.integer('THREADS', os.availableParallelism(), { min: 1, max: 256 }),
+      contextSize: read.integer('CONTEXT_SIZE', ENGINE_DEFAULTS.contextSize, { min: 256, max: 131_072 }),
+      batchSize: read.integer('BATCH_SIZE', ENGINE_DEFAULTS.batchSize, { min: 16, max: 8192 }),
+      warmConversations: read.integer('WARM_CONVERSATIONS', ENGINE_DEFAULTS.warmConversations, { min: 1, max: 64 }),
+      maxParallelReplies: read.integer('MAX_PARALLEL_REPLIES', ENGINE_DEFAULTS.maxParallelReplies, { min: 1, max: 64 }),
+      taskSequences: read.integer('TASK_SEQUENCES', ENGINE_DEFAULTS.taskSequences, { min: 1, max: 16 }),
+      runtime: read.oneOf('LLAMA_RUNTIME', ['auto', 'native', 'prebuilt'], ENGINE_DEFAULTS.runtime),
+      kvCacheType: read.oneOf('KV_CACHE_TYPE', ['q8_0', 'f16'], ENGINE_DEFAULTS.kvCacheType),
+      tasks,
+      useMmap: read.boolean('USE_MMAP', ENGINE_DEFAULTS.useMmap),
+      maxQueue: read.integer('MAX_QUEUE', ENGINE_DEFAULTS.maxQueue, { min: 0, max: 10_000 }),
+      maxQueuePerKey: read.integer('MAX_QUEUE_PER_KEY', ENGINE_DEFAULTS.maxQueuePerKey, { min: 0, max: 10_000 }),
+      jobTimeoutMs: read.integer('JOB_TIMEOUT_MS', ENGINE_DEFAULTS.jobTimeoutMs, { min: 100, max: 3_600_000 }),
+      maxInputChars: read.integer('MAX_INPUT_CHARS', ENGINE_DEFAULTS.maxInputChars, { min: 1, max: 1_000_000 }),
+      maxBatchTexts: read.integer('MAX_BATCH_TEXTS', ENGINE_DEFAULTS.maxBatchTexts, { min: 1, max: 1000 }),
+    },
+    database: {
+      url: databaseUrl,
+      postgres: {
+        dialect: 'postgres',
+        poolSize: read.integer('DATABASE_POOL_SIZE', DEFAULT_POOL_SIZE, { min: 1, max: 1000 }),
+        connectTimeoutMs: read.integer('DATABASE_CONNECT_TIMEOUT_MS', DEFAULT_CONNECT_TIMEOUT_MS, {
+          min: 100,
+          max: 600_000,
+        }),
+        statementTimeoutMs: read.integer('DATABASE_STATEMENT_TIMEOUT_MS', DEFAULT_STATEMENT_TIMEOUT_MS, {
+          min: 0,
+          max: 3_600_000,
+        }),
+        applicationName: replicaName === undefined ? 'all-in-one' : `all-in-one ${replicaName}`,
+      },
+      sqlite: {
+        dialect: 'sqlite',
+        path: path.resolve(read.string('DATABASE_PATH', './data/all-in-one.db')),
+        busyTimeoutMs: read.integer('DATABASE_BUSY_TIMEOUT_MS', DEFAULT_BUSY_TIMEOUT_MS, { min: 0, max: 600_000 }),
+        fileCheckIntervalMs: read.integer('DATABASE_FILE_CHECK_MS', DEFAULT_FILE_CHECK_INTERVAL_MS, {
+          min: 10,
+          max: 600_000,
+        }),
+      },
+    },
+    service: {
+      chatTasks,
+      maxOperationTexts: read.integer('MAX_OPERATION_TEXTS', DEFAULT_MAX_OPERATION_TEXTS, { min: 1, max: 100_000 }),
+    },
   };
 }
 
-function readTasks(read: EnvReader): Pick<AppConfig, 'tasks' | 'chatTasks'> {
+/** What `openRepository` opens: PostgreSQL when DATABASE_URL (or `--db`) gave a URL, otherwise the SQLite file. */
+export function openOptionsOf(database: DatabaseConfig): OpenRepositoryOptions {
+  return database.url === undefined ? database.sqlite : { ...database.postgres, url: database.url };
+}
+
+function readTasks(read: EnvReader): { tasks: TaskCatalog; chatTasks: readonly string[] } {
   const file = read.optional('TASKS_FILE');
   let tasks: TaskCatalog;
   try {

@@ -1,17 +1,8 @@
-// The service's life: open the database, listen, load the model, print the banner, stop cleanly on signals.
-import { createApp } from './app.js';
+// The service's life: listen, load the model, print the banner, stop cleanly on signals (src/createService.ts builds it).
 import { CodedError } from './CodedError.js';
 import type { AppConfig } from './config.js';
-import { databaseOptionsOf } from './databaseOptions.js';
-import { openRepository } from './db/index.js';
-import { Engine } from './engine/index.js';
-import { engineOptionsOf } from './engineOptions.js';
-import { createLogger } from './logger.js';
-import { createMetrics } from './observability/metrics.js';
+import { openService } from './createService.js';
 import { formatStartupBanner } from './observability/startupBanner.js';
-import { logWarmUpProgress } from './observability/warmUpLog.js';
-import { EngineHolder } from './service/EngineHolder.js';
-import { Services } from './service/Services.js';
 import { createShutdown } from './shutdown.js';
 
 /** A stuck shutdown must not keep the process alive forever. */
@@ -27,33 +18,16 @@ export class ListenError extends CodedError {
  * rejects (after closing what it opened) when the database, the port or the model is unavailable.
  */
 export async function runServer(config: AppConfig): Promise<void> {
-  const log = createLogger(config.logLevel, config.replicaName === undefined ? {} : { replica: config.replicaName });
-  const databaseOptions = databaseOptionsOf(config);
-  const database = await openRepository(
-    databaseOptions.dialect === 'sqlite'
-      ? { ...databaseOptions, onWarning: (message) => log.warn({ database: databaseOptions.path }, message) }
-      : databaseOptions,
-  );
-  const engineHolder = new EngineHolder();
-  const metrics = createMetrics({
-    engineStatus: () => engineHolder.current?.status(),
-    ...(config.replicaName === undefined ? {} : { replica: config.replicaName }),
-  });
-  const services = new Services({
-    database,
-    engine: engineHolder,
-    onSentiment: metrics.recordSentiment,
-    chatTasks: config.chatTasks,
-    maxOperationTexts: config.maxOperationTexts,
-  });
-  const app = createApp({ services, config, logger: log, metrics });
+  const service = await openService(config);
+  const { app, logger: log, repository: database, engine: engineHolder, services } = service;
+  const { host, port } = config.http;
   let address;
   try {
-    address = await app.start(config.port, config.host);
+    address = await app.start(port, host);
   } catch (error) {
     await database.close();
     const reason = error instanceof Error ? error.message : String(error);
-    throw new ListenError({ message: `cannot listen on ${config.host}:${config.port}: ${reason}`, cause: error });
+    throw new ListenError({ message: `cannot listen on ${host}:${port}: ${reason}`, cause: error });
   }
   const url = `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`;
   log.info({ url, playground: `${url}/graphql`, database: database.location }, 'listening; loading the model');
@@ -80,21 +54,16 @@ export async function runServer(config: AppConfig): Promise<void> {
   process.once('SIGINT', () => void stop('SIGINT'));
 
   try {
-    const engine = await Engine.load({
-      ...engineOptionsOf(config),
-      onWarning: (message) => log.warn(message),
-      onWarmUp: logWarmUpProgress(log),
-      onJobFinished: metrics.recordJob,
-    });
+    const engine = await service.loadEngine();
     if (stopping) return void (await engine.dispose());
     engineHolder.set(engine);
     const status = engine.status();
     const { model, threads, contextSize } = status;
-    const auth = config.apiKeys.length > 0;
+    const auth = config.http.apiKeys.length > 0;
     log.info(
       {
         url,
-        playground: config.playground ? `${url}/graphql` : null,
+        playground: config.http.playground ? `${url}/graphql` : null,
         metrics: `${url}/metrics`,
         model: model.name,
         modelSource: model.source.spec,
@@ -112,7 +81,7 @@ export async function runServer(config: AppConfig): Promise<void> {
     );
     if (!auth) log.warn({ url }, 'API_KEYS is not set: anyone who can reach this address may call the API');
     if (config.logLevel !== 'silent') {
-      const { playground, metricsAuth } = config;
+      const { playground, metricsAuth } = config.http;
       const banner = { url, playground, metricsAuth, model, engine: status, database: database.location, auth };
       process.stderr.write(formatStartupBanner(banner));
     }

@@ -203,7 +203,7 @@ describe('keyring and API_KEYS', () => {
     const open = createApiKeyring([]);
     expect(open.enabled).toBe(false);
     expect(open.ownerOf(undefined)).toBeNull();
-    expect(loadConfig({}).apiKeys).toEqual([]);
+    expect(loadConfig({}).http.apiKeys).toEqual([]);
   });
 
   it('maps each key to its own stable fingerprint', () => {

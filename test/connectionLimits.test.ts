@@ -236,15 +236,15 @@ describe('MAX_CONNECTIONS', () => {
 
 describe('the caps in the configuration', () => {
   it('sizes the defaults from the descriptor limit, WebSockets taking at most half of the connections', () => {
-    expect(loadConfig({}, 20_000).connections).toEqual({
+    expect(loadConfig({}, 20_000).http.connections).toEqual({
       maxConnections: 19_744,
       maxWebSockets: 2048,
       maxWebSocketsPerClient: 128,
       maxWebSocketsPerKey: 128,
       maxUninitializedWebSockets: 256,
     });
-    expect(loadConfig({}, 1024).connections).toMatchObject({ maxConnections: 768, maxWebSockets: 384 });
-    expect(loadConfig({ MAX_CONNECTIONS: '100' }, 20_000).connections).toMatchObject({ maxWebSockets: 50 });
+    expect(loadConfig({}, 1024).http.connections).toMatchObject({ maxConnections: 768, maxWebSockets: 384 });
+    expect(loadConfig({ MAX_CONNECTIONS: '100' }, 20_000).http.connections).toMatchObject({ maxWebSockets: 50 });
     // Without /proc, the smallest soft limit common systems give.
     expect(defaultMaxConnections(undefined)).toBe(768);
   });

@@ -133,7 +133,7 @@ describe('introspection', () => {
   it('keeps suggestions where introspection is on (the development default)', async () => {
     const open = createTestService(path.join(scratch.dir, 'open.db'), engine);
     leftovers.push(() => open.database.close());
-    expect(open.config.limits.introspection).toBe(true);
+    expect(open.config.http.limits.introspection).toBe(true);
     const body = await open.graphql('{ engin { ready } }');
     expect(body.errors?.[0]?.message).toMatch(/Did you mean "engine"/);
     expect((await open.graphql('{ __schema { queryType { name } } }')).data).toEqual({

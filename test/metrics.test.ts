@@ -315,7 +315,7 @@ describe('request ids and operation logs', () => {
         done();
       },
     });
-    const logged = createApp({ services: service.services, config: service.config, logger: pino({ level: 'info' }, sink) });
+    const logged = createApp({ services: service.services, config: service.config.http, logger: pino({ level: 'info' }, sink) });
     leftovers.push({ close: () => logged.stop() });
     const secret = 'my very private worry';
     const response = await logged.yoga.fetch('http://yoga/graphql', {

@@ -17,7 +17,7 @@ export function analyzeCommand(config: AppConfig): Command {
   const command = new Command('analyze')
     .description('Run several tasks on one text in one engine job and print a line per task')
     .argument('<text>', 'the text to analyze')
-    .addOption(taskListOption(config.tasks))
+    .addOption(taskListOption(config.engine.tasks))
     .addOption(localeOption('prompt language for every task (default: zh for Chinese script, else en)'))
     .option('--json', 'print {locale, results} as JSON, results in the order the tasks ran');
   addModelOptions(command, config);

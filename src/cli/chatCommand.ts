@@ -1,8 +1,7 @@
 // `chat`: an interactive terminal chat through the same service as the API, so every turn is stored like the server's.
 import { createInterface } from 'node:readline';
 import { Command, InvalidArgumentError } from 'commander';
-import type { AppConfig } from '../config.js';
-import { databaseOptionsOf } from '../databaseOptions.js';
+import { openOptionsOf, type AppConfig } from '../config.js';
 import { openRepository } from '../db/index.js';
 import { Engine, type Locale } from '../engine/index.js';
 import { engineOptionsOf } from '../engineOptions.js';
@@ -33,7 +32,7 @@ export function chatCommand(config: AppConfig): Command {
   addDatabaseOption(command, config);
   return command.action(async (flags: ChatFlags) => {
     const settings = withFlags(config, flags);
-    const database = await openRepository(databaseOptionsOf(settings));
+    const database = await openRepository(openOptionsOf(settings.database));
     const holder = new EngineHolder();
     try {
       holder.set(
@@ -42,7 +41,7 @@ export function chatCommand(config: AppConfig): Command {
           onWarning: (message) => process.stderr.write(`warning: ${message}\n`),
         }),
       );
-      await converse(new Services({ database, engine: holder, chatTasks: settings.chatTasks }), flags, database.location);
+      await converse(new Services({ database, engine: holder, chatTasks: settings.service.chatTasks }), flags, database.location);
     } finally {
       await holder.close()?.dispose();
       await database.close();

@@ -17,7 +17,7 @@ export function classifyCommand(config: AppConfig): Command {
   const command = new Command('classify')
     .description('Run a classify task on one text: prints e.g. "intent: complaint (87%)" and every label\'s probability')
     .argument('<text>', 'the text to classify')
-    .addOption(taskOption(config.tasks, 'classify'))
+    .addOption(taskOption(config.engine.tasks, 'classify'))
     .addOption(localeOption('prompt language (default: zh for Chinese script, else en)'))
     .option('--json', 'print {task, label, confidence, scores, locale} as JSON');
   addModelOptions(command, config);

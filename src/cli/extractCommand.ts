@@ -17,7 +17,7 @@ export function extractCommand(config: AppConfig): Command {
   const command = new Command('extract')
     .description("Run an extract task on one text and print its answer, JSON that matches the task's schema")
     .argument('<text>', 'the text to extract from')
-    .addOption(taskOption(config.tasks, 'extract'))
+    .addOption(taskOption(config.engine.tasks, 'extract'))
     .addOption(localeOption('prompt language (default: zh for Chinese script, else en)'))
     .option('--json', 'print {task, value, locale} as JSON');
   addModelOptions(command, config);

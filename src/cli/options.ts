@@ -1,7 +1,7 @@
 // Flags shared by the commands; each defaults to the configuration (environment), and a given flag overrides it.
 import path from 'node:path';
 import { InvalidArgumentError, Option, type Command } from 'commander';
-import type { AppConfig } from '../config.js';
+import type { AppConfig, DatabaseConfig } from '../config.js';
 
 export interface ModelFlags {
   model: string;
@@ -11,14 +11,14 @@ export interface ModelFlags {
 
 export function addModelOptions(command: Command, config: AppConfig): Command {
   return command
-    .option('--model <model>', 'a .gguf path, an hf: URI, or synthetic:tiny (env MODEL)', config.model)
-    .option('--models-dir <dir>', 'where models are downloaded or generated (env MODELS_DIR)', config.modelsDir)
-    .option('--threads <n>', 'CPU threads for the model (env THREADS)', positiveInteger, config.threads);
+    .option('--model <model>', 'a .gguf path, an hf: URI, or synthetic:tiny (env MODEL)', config.engine.model)
+    .option('--models-dir <dir>', 'where models are downloaded or generated (env MODELS_DIR)', config.engine.modelsDir)
+    .option('--threads <n>', 'CPU threads for the model (env THREADS)', positiveInteger, config.engine.threads);
 }
 
 export function addDatabaseOption(command: Command, config: AppConfig): Command {
   // The default is described, not shown: a DATABASE_URL may hold a password.
-  const current = config.databaseUrl === undefined ? config.databasePath : 'DATABASE_URL';
+  const current = config.database.url === undefined ? config.database.sqlite.path : 'DATABASE_URL';
   return command.option(
     '--db <file-or-url>',
     `SQLite database file or postgres:// URL (env DATABASE_PATH or DATABASE_URL; now ${current})`,
@@ -33,17 +33,20 @@ export function localeOption(description: string): Option {
 export function withFlags(config: AppConfig, flags: Partial<ModelFlags> & { db?: string }): AppConfig {
   return {
     ...config,
-    ...(flags.model === undefined ? {} : { model: flags.model }),
-    ...(flags.modelsDir === undefined ? {} : { modelsDir: path.resolve(flags.modelsDir) }),
-    ...(flags.threads === undefined ? {} : { threads: flags.threads }),
-    ...databaseFlag(flags.db),
+    engine: {
+      ...config.engine,
+      ...(flags.model === undefined ? {} : { model: flags.model }),
+      ...(flags.modelsDir === undefined ? {} : { modelsDir: path.resolve(flags.modelsDir) }),
+      ...(flags.threads === undefined ? {} : { threads: flags.threads }),
+    },
+    database: withDatabaseFlag(config.database, flags.db),
   };
 }
 
-function databaseFlag(db: string | undefined): Partial<AppConfig> {
-  if (db === undefined) return {};
-  if (/^postgres(ql)?:\/\//.test(db)) return { databaseUrl: db };
-  return { databasePath: path.resolve(db), databaseUrl: undefined };
+function withDatabaseFlag(database: DatabaseConfig, db: string | undefined): DatabaseConfig {
+  if (db === undefined) return database;
+  if (/^postgres(ql)?:\/\//.test(db)) return { ...database, url: db };
+  return { ...database, url: undefined, sqlite: { ...database.sqlite, path: path.resolve(db) } };
 }
 
 export function positiveInteger(value: string): number {

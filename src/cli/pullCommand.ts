@@ -11,13 +11,13 @@ const BYTES_PER_MB = 1_000_000;
 export function pullCommand(config: AppConfig): Command {
   return new Command('pull')
     .description('Download an hf: model into MODELS_DIR (or generate a synthetic one) so that serving starts offline')
-    .argument('[model]', 'hf: URI, synthetic:<shape> or a .gguf path to check (default: env MODEL)', config.model)
-    .option('--models-dir <dir>', 'where models are kept (env MODELS_DIR)', config.modelsDir)
+    .argument('[model]', 'hf: URI, synthetic:<shape> or a .gguf path to check (default: env MODEL)', config.engine.model)
+    .option('--models-dir <dir>', 'where models are kept (env MODELS_DIR)', config.engine.modelsDir)
     .option(
       '--connect-timeout <ms>',
       'give up when the model host does not answer within this time (env MODEL_CONNECT_TIMEOUT_MS)',
       positiveInteger,
-      config.modelConnectTimeoutMs,
+      config.engine.downloadConnectTimeoutMs,
     )
     .action(async (model: string, flags: { modelsDir: string; connectTimeout: number }) => {
       const source = await resolveModelSource({

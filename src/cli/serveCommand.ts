@@ -12,13 +12,14 @@ interface ServeFlags extends ModelFlags {
 export function serveCommand(config: AppConfig): Command {
   const command = new Command('serve')
     .description('Run the GraphQL service (HTTP, SSE and WebSocket on one port, /metrics, health probes)')
-    .option('--host <host>', 'interface to listen on (env HOST)', config.host)
-    .option('--port <port>', 'port; 0 picks a free one (env PORT)', nonNegativeInteger, config.port);
+    .option('--host <host>', 'interface to listen on (env HOST)', config.http.host)
+    .option('--port <port>', 'port; 0 picks a free one (env PORT)', nonNegativeInteger, config.http.port);
   addModelOptions(command, config);
   addDatabaseOption(command, config);
   return command.action(async (flags: ServeFlags) => {
     // Loaded here, not above: the GraphQL stack takes a second to import, which every other command would pay.
     const { runServer } = await import('../server.js');
-    await runServer({ ...withFlags(config, flags), host: flags.host, port: flags.port });
+    const settings = withFlags(config, flags);
+    await runServer({ ...settings, http: { ...settings.http, host: flags.host, port: flags.port } });
   });
 }

@@ -1,7 +1,6 @@
 // `stats`: sentiment totals and a per-bucket chart read from the database (read-only; the server may be running).
 import { Command, InvalidArgumentError, Option } from 'commander';
-import type { AppConfig } from '../config.js';
-import { databaseOptionsOf } from '../databaseOptions.js';
+import { openOptionsOf, type AppConfig } from '../config.js';
 import { openRepository, type SentimentSource, type StatsBucket } from '../db/index.js';
 import { EngineHolder } from '../service/EngineHolder.js';
 import { Services, type StatsFilter } from '../service/Services.js';
@@ -33,7 +32,7 @@ export function statsCommand(config: AppConfig): Command {
   addDatabaseOption(command, config);
   return command.action(async (flags: StatsFlags) => {
     // Read-only: creates and migrates nothing, and never takes the write lock from a running server.
-    const database = await openRepository(databaseOptionsOf(withFlags(config, flags), { readonly: true }));
+    const database = await openRepository({ ...openOptionsOf(withFlags(config, flags).database), readonly: true });
     try {
       const services = new Services({ database, engine: new EngineHolder() });
       const filter: StatsFilter = { from: flags.from ?? null, to: flags.to ?? null, source: flags.source ?? null };

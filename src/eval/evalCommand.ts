@@ -1,7 +1,7 @@
 // The `eval` command's options as a commander Command, so `npm run eval` and a CLI subcommand share them.
 
 import { Command, InvalidArgumentError, Option } from 'commander';
-import type { AppConfig } from '../config.js';
+import type { EngineConfig } from '../config.js';
 import type { Locale } from './classifier.js';
 import { createDownloadProgressBar, createProgressBar } from '../terminal/progressBar.js';
 import { DEFAULT_METHOD, runEvalCommand, type EvalMethodChoice } from './runEvalCommand.js';
@@ -13,12 +13,12 @@ const ETA_WINDOW_TEXTS = 50;
 
 /** The service settings the evaluation reuses, so it measures the engine as the API runs it. */
 export type EvalConfig = Pick<
-  AppConfig,
+  EngineConfig,
   'model' | 'modelsDir' | 'threads' | 'gpu' | 'contextSize' | 'batchSize' | 'useMmap' | 'maxInputChars' | 'tasks'
 >;
 
 export interface CreateEvalCommandOptions {
-  /** Defaults for --model, --models-dir and --threads, and the engine settings (normally `loadConfig()`). */
+  /** Defaults for --model, --models-dir and --threads, and the engine settings (normally `loadConfig().engine`). */
   config: EvalConfig;
   /** Aborts a run in progress (the entry point wires it to SIGINT). */
   signal?: AbortSignal;

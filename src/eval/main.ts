@@ -12,7 +12,7 @@ const controller = new AbortController();
 process.once('SIGINT', () => controller.abort());
 
 try {
-  await createEvalCommand({ config: loadConfig(), signal: controller.signal }).parseAsync(process.argv);
+  await createEvalCommand({ config: loadConfig().engine, signal: controller.signal }).parseAsync(process.argv);
 } catch (error) {
   if (controller.signal.aborted) {
     process.stderr.write('eval: interrupted\n');

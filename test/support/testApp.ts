@@ -3,25 +3,18 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { inject } from 'vitest';
-import { createApp, type App } from '../../src/app.js';
-import { loadConfig, type AppConfig } from '../../src/config.js';
 import type { DestinationStream } from 'pino';
-import { createLogger } from '../../src/logger.js';
+import { loadConfig, type AppConfig } from '../../src/config.js';
+import { createService, type Service } from '../../src/createService.js';
 import { SqliteRepository, type Repository } from '../../src/db/index.js';
 import type { SqliteDatabase } from '../../src/db/sqlite/openSqlite.js';
 import { Engine, type EngineOptions } from '../../src/engine/index.js';
-import { createMetrics, type Metrics } from '../../src/observability/metrics.js';
-import { EngineHolder } from '../../src/service/EngineHolder.js';
-import { Services } from '../../src/service/Services.js';
 
-export interface TestService {
-  app: App;
-  config: AppConfig;
-  repository: Repository;
-  engine: EngineHolder;
-  services: Services;
-  /** The app's metrics; an engine reports its jobs there with `onJobFinished: (event) => metrics.recordJob(event)`. */
-  metrics: Metrics;
+/**
+ * The service as `createService` assembles it; an engine the test loads reports its jobs to the metrics with
+ * `onJobFinished: (event) => metrics.recordJob(event)`.
+ */
+export interface TestService extends Service {
   /** POSTs a GraphQL operation in-process through `yoga.fetch` and returns the parsed body. */
   graphql(query: string, variables?: Record<string, unknown>): Promise<GraphQLBody>;
 }
@@ -69,7 +62,7 @@ export function createTestService(
   env: Record<string, string> = {},
 ): SqliteTestService {
   const config: AppConfig = loadConfig({ LOG_LEVEL: 'silent', ...env, DATABASE_PATH: databasePath });
-  const repository = SqliteRepository.open({ path: databasePath, busyTimeoutMs: config.databaseBusyTimeoutMs });
+  const repository = SqliteRepository.open(config.database.sqlite);
   return { ...createTestServiceOn(repository, engine, env), database: repository.database, databasePath };
 }
 
@@ -84,24 +77,10 @@ export function createTestServiceOn(
   logDestination?: DestinationStream,
 ): TestService {
   const config: AppConfig = loadConfig({ LOG_LEVEL: 'silent', ...env });
-  const holder = new EngineHolder();
-  if (engine) holder.set(engine);
-  const metrics = createMetrics({ engineStatus: () => holder.current?.status(), processMetrics: false });
-  const services = new Services({
-    database: repository,
-    engine: holder,
-    onSentiment: metrics.recordSentiment,
-    chatTasks: config.chatTasks,
-    maxOperationTexts: config.maxOperationTexts,
-  });
-  const app = createApp({ services, config, logger: createLogger(config.logLevel, {}, logDestination), metrics });
+  const service = createService(config, { repository, engine, logDestination, processMetrics: false });
+  const { app } = service;
   return {
-    app,
-    config,
-    repository,
-    engine: holder,
-    services,
-    metrics,
+    ...service,
     graphql: async (query, variables) => {
       const response = await app.yoga.fetch('http://yoga/graphql', {
         method: 'POST',

@@ -41,7 +41,8 @@ export function chatCommand(config: AppConfig): Command {
           onWarning: (message) => process.stderr.write(`warning: ${message}\n`),
         }),
       );
-      await converse(new Services({ database, engine: holder, chatTasks: settings.service.chatTasks }), flags, database.location);
+      const services = new Services({ database, engine: holder, chatTasks: settings.service.chatTasks });
+      await converse(services, flags, database.location);
     } finally {
       await holder.close()?.dispose();
       await database.close();

@@ -123,7 +123,7 @@ function storedTurn(conversationId: string) {
   return service.database.sqlite
     .prepare(
       `select m.role, m.content, m.status, m.token_count as tokenCount, s.label, s.confidence, s.locale
-       from messages m left join sentiments s on s.message_id = m.id
+       from messages m left join task_results s on s.message_id = m.id and s.task = 'sentiment'
        where m.conversation_id = ? order by m.created_at, m.id`,
     )
     .all(conversationId) as {

@@ -7,7 +7,7 @@ import type { TimeDialect } from '../stats/timeRanges.js';
 import type { PgExecutor, PostgresDatabase } from './openPostgres.js';
 import { taskHourlyCounts, taskResults } from './schema.js';
 
-const POSTGRES_TIME: TimeDialect = {
+export const POSTGRES_TIME: TimeDialect = {
   // date_part is double precision (extract is numeric, several times slower per row); the cast rounds to whole ms.
   epochMs: (column) => sql`cast(date_part('epoch', ${column}) * 1000 as bigint)`,
   monthStart: sql.raw(`cast(date_part('epoch', date_trunc('month', to_timestamp(at / 1000.0), 'UTC')) * 1000 as bigint)`),

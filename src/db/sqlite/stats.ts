@@ -8,7 +8,7 @@ import type { SqliteDatabase } from './openSqlite.js';
 import { taskHourlyCounts, taskResults } from './schema.js';
 
 // Timestamps are integer epoch ms already; months are calendar months, so they need the date functions.
-const SQLITE_TIME: TimeDialect = {
+export const SQLITE_TIME: TimeDialect = {
   epochMs: (column) => sql`${column}`,
   monthStart: sql.raw(`unixepoch(at / 1000, 'unixepoch', 'start of month') * 1000`),
   hourOf: (column) => sql`${column} - ${column} % ${HOUR_MS}`,

@@ -206,6 +206,7 @@ describe.each(testDialects())('on %s', (dialect) => {
         userMessage.id,
       );
       expect(stored).toEqual([
+        { task: 'sentiment', source: 'chat', messageId: userMessage.id },
         { task: 'intent', source: 'chat', messageId: userMessage.id },
         { task: 'keywords', source: 'chat', messageId: userMessage.id },
       ]);

@@ -60,25 +60,103 @@ const CONVERSATIONS = [
   { id: '01J0000000000000000000CNVA', owner: ALICE, title: 'kept talk', at: T - HOUR },
   { id: '01J0000000000000000000CNVB', owner: null, title: 'to delete', at: T - HOUR },
 ];
+const message = (n: number, conversation: number, role: string, content: string, at: number) => ({
+  id: `01J0000000000000000000MSG${n}`,
+  conversationId: CONVERSATIONS[conversation]!.id,
+  role,
+  content,
+  at,
+});
 const MESSAGES = [
-  { id: '01J0000000000000000000MSG1', conversationId: CONVERSATIONS[0]!.id, role: 'user', content: 'I love it', at: T },
-  { id: '01J0000000000000000000MSG2', conversationId: CONVERSATIONS[0]!.id, role: 'assistant', content: 'Glad!', at: T + 1 },
-  { id: '01J0000000000000000000MSG3', conversationId: CONVERSATIONS[1]!.id, role: 'user', content: '太糟糕了', at: T + 50 * 60_000 },
-  { id: '01J0000000000000000000MSG4', conversationId: CONVERSATIONS[0]!.id, role: 'user', content: 'ok', at: T + 2 * HOUR },
+  message(1, 0, 'user', 'I love it', T),
+  message(2, 0, 'assistant', 'Glad!', T + 1),
+  message(3, 1, 'user', '太糟糕了', T + 50 * 60_000),
+  // A message stored without a sentiment (CHAT_TASKS left it out).
+  message(4, 0, 'user', 'ok', T + 2 * HOUR),
 ];
+const [CONVERSATION_A, CONVERSATION_B] = [CONVERSATIONS[0]!.id, CONVERSATIONS[1]!.id];
+const chatOf = (conversationId: string | null, messageId: string | null) =>
+  ({ source: 'chat', conversationId, messageId, text: null }) as const;
+const queryOf = (text: string) => ({ source: 'query', conversationId: null, messageId: null, text }) as const;
 const SENTIMENTS: OldSentiment[] = [
-  { id: '01J00000000000000000000S01', source: 'chat', owner: ALICE, conversationId: CONVERSATIONS[0]!.id, messageId: MESSAGES[0]!.id, text: null, locale: 'en', label: 'positive', scores: [0.7, 0.2, 0.1], latencyMs: 11.5, at: T },
-  { id: '01J00000000000000000000S02', source: 'chat', owner: null, conversationId: CONVERSATIONS[1]!.id, messageId: MESSAGES[2]!.id, text: null, locale: 'zh', label: 'negative', scores: [0.1, 0.8, 0.1], latencyMs: 9, at: T + 50 * 60_000 },
-  { id: '01J00000000000000000000S03', source: 'query', owner: ALICE, conversationId: null, messageId: null, text: 'great service', locale: 'en', label: 'positive', scores: [1 / 3 + 0.2, 1 / 3 - 0.1, 1 / 3 - 0.1], latencyMs: 7.25, at: T + 25 * 60_000 },
-  { id: '01J00000000000000000000S04', source: 'query', owner: ALICE, conversationId: null, messageId: null, text: '一般般', locale: 'zh', label: 'neutral', scores: [0.123456789012345, 0.2, 0.676543210987655], latencyMs: 5, at: Date.UTC(2026, 5, 2, 9) },
-  { id: '01J00000000000000000000S05', source: 'query', owner: null, conversationId: null, messageId: null, text: 'meh', locale: 'en', label: 'neutral', scores: [0.25, 0.25, 0.5], latencyMs: 4, at: Date.UTC(2026, 5, 3, 23, 59, 59, 999) },
-  { id: '01J00000000000000000000S06', source: 'query', owner: ALICE, conversationId: null, messageId: null, text: 'terrible', locale: 'en', label: 'negative', scores: [0.05, 0.9, 0.05], latencyMs: 6, at: Date.UTC(2026, 4, 31, 23, 30) },
-  { id: '01J00000000000000000000S07', source: 'chat', owner: ALICE, conversationId: null, messageId: null, text: null, locale: 'en', label: 'positive', scores: [0.6, 0.3, 0.1], latencyMs: 8, at: T + 105 * 60_000 },
+  {
+    id: '01J00000000000000000000S01',
+    ...chatOf(CONVERSATION_A, MESSAGES[0]!.id),
+    owner: ALICE,
+    locale: 'en',
+    label: 'positive',
+    scores: [0.7, 0.2, 0.1],
+    latencyMs: 11.5,
+    at: T,
+  },
+  {
+    id: '01J00000000000000000000S02',
+    ...chatOf(CONVERSATION_B, MESSAGES[2]!.id),
+    owner: null,
+    locale: 'zh',
+    label: 'negative',
+    scores: [0.1, 0.8, 0.1],
+    latencyMs: 9,
+    at: T + 50 * 60_000,
+  },
+  {
+    id: '01J00000000000000000000S03',
+    ...queryOf('great service'),
+    owner: ALICE,
+    locale: 'en',
+    label: 'positive',
+    // Doubles that need all 17 digits: the move must keep them exactly.
+    scores: [1 / 3 + 0.2, 1 / 3 - 0.1, 1 / 3 - 0.1],
+    latencyMs: 7.25,
+    at: T + 25 * 60_000,
+  },
+  {
+    id: '01J00000000000000000000S04',
+    ...queryOf('一般般'),
+    owner: ALICE,
+    locale: 'zh',
+    label: 'neutral',
+    scores: [0.123456789012345, 0.2, 0.676543210987655],
+    latencyMs: 5,
+    at: Date.UTC(2026, 5, 2, 9),
+  },
+  {
+    id: '01J00000000000000000000S05',
+    ...queryOf('meh'),
+    owner: null,
+    locale: 'en',
+    label: 'neutral',
+    scores: [0.25, 0.25, 0.5],
+    latencyMs: 4,
+    at: Date.UTC(2026, 5, 3, 23, 59, 59, 999),
+  },
+  {
+    id: '01J00000000000000000000S06',
+    ...queryOf('terrible'),
+    owner: ALICE,
+    locale: 'en',
+    label: 'negative',
+    scores: [0.05, 0.9, 0.05],
+    latencyMs: 6,
+    at: Date.UTC(2026, 4, 31, 23, 30),
+  },
+  // A chat result whose conversation was deleted under today's release: its links are already null.
+  {
+    id: '01J00000000000000000000S07',
+    ...chatOf(null, null),
+    owner: ALICE,
+    locale: 'en',
+    label: 'positive',
+    scores: [0.6, 0.3, 0.1],
+    latencyMs: 8,
+    at: T + 105 * 60_000,
+  },
 ];
 // Written in the sentiment's transaction, after it: its monotonic ULID sorts after the sentiment's.
 const INTENT = { id: '01J00000000000000000000T01', messageId: MESSAGES[0]!.id, label: 'praise', confidence: 0.6 };
 
-const confidenceOf = (sentiment: OldSentiment): number => sentiment.scores[['positive', 'negative', 'neutral'].indexOf(sentiment.label)]!;
+const confidenceOf = (sentiment: OldSentiment): number =>
+  sentiment.scores[['positive', 'negative', 'neutral'].indexOf(sentiment.label)]!;
 
 /** What today's sentimentStats answers over the fixture: counted here row by row, independently of any roll-up. */
 function expectedStats(range: StatsRange, rows: readonly OldSentiment[] = SENTIMENTS) {
@@ -220,7 +298,8 @@ async function openUpgraded(dialect: Dialect, location: string): Promise<SqliteR
 
 async function storedResults(repository: SqliteRepository | PostgresRepository): Promise<TaskResultRow[]> {
   if (repository instanceof SqliteRepository) {
-    return repository.database.read((db) => db.select().from(sqliteSchema.taskResults).orderBy(sqliteSchema.taskResults.id).all());
+    const { taskResults } = sqliteSchema;
+    return repository.database.read((db) => db.select().from(taskResults).orderBy(taskResults.id).all());
   }
   return repository.database.db.select().from(pgSchema.taskResults).orderBy(pgSchema.taskResults.id);
 }
@@ -229,7 +308,8 @@ async function storedResults(repository: SqliteRepository | PostgresRepository):
 async function sentimentStatsPlan(repository: SqliteRepository | PostgresRepository, range: StatsRange): Promise<string> {
   if (repository instanceof SqliteRepository) {
     const tables = { results: sqliteSchema.taskResults, hourly: sqliteSchema.taskHourlyCounts };
-    const query = new SQLiteSyncDialect().sqlToQuery(taskStatsQuery(tables, SQLITE_TIME, { task: 'sentiment', ...range }));
+    const statement = taskStatsQuery(tables, SQLITE_TIME, { task: 'sentiment', ...range });
+    const query = new SQLiteSyncDialect().sqlToQuery(statement);
     const plan = repository.database.sqlite.prepare(`explain query plan ${query.sql}`).all(...query.params);
     return (plan as { detail: string }[]).map((step) => step.detail).join('\n');
   }
@@ -291,7 +371,11 @@ describe.each(testDialects())('a database written by the release before the one 
         ['neutral', neutral],
       ]);
     }
-    expect(stored.find((row) => row.task === 'intent')).toMatchObject({ id: INTENT.id, label: 'praise', messageId: INTENT.messageId });
+    expect(stored.find((row) => row.task === 'intent')).toMatchObject({
+      id: INTENT.id,
+      label: 'praise',
+      messageId: INTENT.messageId,
+    });
 
     // A conversation's messages show their sentiment (and the task's other results) as before.
     const messages = await services.messages(CONVERSATIONS[0]!.id);
@@ -330,7 +414,9 @@ describe.each(testDialects())('a database written by the release before the one 
       services.sentimentStats(range.owner, { ...range, conversationId: range.conversationId ?? null }, range.bucket);
     for (const range of ranges) {
       const expected = expectedStats(range);
-      expect(await answer(range)).toEqual({ ...expected, averageConfidence: expect.closeTo(expected.averageConfidence, 10) });
+      // Summing per hour and label first may round differently in the last bits.
+      const averageConfidence = expect.closeTo(expected.averageConfidence, 10);
+      expect(await answer(range)).toEqual({ ...expected, averageConfidence });
     }
     expect(await repository.taskStats({ task: 'sentiment', owner: ALICE, bucket: 'day' })).toMatchObject({ total: 5 });
 
@@ -363,7 +449,8 @@ describe.each(testDialects())('a database written by the release before the one 
     const yearRange = { from: new Date(Date.UTC(2025, 11, 1)), to: new Date(Date.UTC(2026, 11, 1) + 1) };
     const withNew = await answer({ owner: ALICE, bucket: 'hour', ...yearRange });
     expect(withNew.total).toBe(6);
-    expect(withNew.series.find((point) => point.start.getTime() === T - (T % HOUR))).toMatchObject({ total: 3, positive: 3 });
+    const hourOfT = withNew.series.find((point) => point.start.getTime() === T - (T % HOUR));
+    expect(hourOfT).toMatchObject({ total: 3, positive: 3 });
 
     // sentimentStats over whole hours still reads the roll-up by its key (task = 'sentiment'), not the rows.
     const plan = await sentimentStatsPlan(repository, { owner: ALICE, bucket: 'day', ...yearRange });
@@ -378,7 +465,11 @@ describe.each(testDialects())('a database written by the release before the one 
     const tables =
       repository instanceof SqliteRepository
         ? repository.database.sqlite.prepare(`select name from sqlite_schema where type = 'table'`).pluck().all()
-        : (await repository.database.pool.query<{ name: string }>(`select tablename as name from pg_tables where schemaname = 'public'`)).rows.map((row) => row.name);
+        : (
+            await repository.database.pool.query<{ name: string }>(
+              `select tablename as name from pg_tables where schemaname = 'public'`,
+            )
+          ).rows.map((row) => row.name);
     expect(tables).not.toContain('sentiments');
     expect(tables).not.toContain('sentiment_hourly_counts');
     expect(tables).toEqual(expect.arrayContaining(['task_results', 'task_hourly_counts']));

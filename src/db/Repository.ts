@@ -85,7 +85,7 @@ export interface AssistantReplyInput {
   createdAt?: Date;
 }
 
-/** What the tasks found in one text of a query (`sentiment`, `analyze`, ...): the text is kept, since no message holds it. */
+/** What the tasks found in one text of a query: the text is kept, since no message holds it. */
 export interface QueryAnalysisInput {
   owner: string | null;
   text: string;

@@ -18,8 +18,8 @@ import { assertDateInRange } from './dateRange.js';
 import { assertId } from './ids.js';
 import { OperationScope } from './OperationScope.js';
 import { classifyAndStore } from './sentiment.js';
-import { SENTIMENT_TASK, toSentimentStats, type SentimentStats } from './sentimentStats.js';
-import { toMessageView, type ConversationView, type MessageView, type SentimentView } from './views.js';
+import { toSentimentStats, type SentimentStats } from './sentimentStats.js';
+import { SENTIMENT_TASK, toMessageView, type ConversationView, type MessageView, type SentimentView } from './views.js';
 
 export interface ServicesOptions {
   database: Repository;

@@ -2,7 +2,7 @@
 import type { NewTaskResult, Repository } from '../db/index.js';
 import type { Engine, Locale, SentimentResult } from '../engine/index.js';
 import { keyOf } from './OperationScope.js';
-import { toSentimentView, type SentimentView } from './views.js';
+import { SENTIMENT_TASK, toSentimentView, type SentimentView } from './views.js';
 
 export interface ClassifyRequest {
   texts: readonly string[];
@@ -39,7 +39,7 @@ export async function classifyAndStore(
 export function toNewTaskResult(result: SentimentResult): NewTaskResult {
   const { positive, negative, neutral } = result.scores;
   return {
-    task: 'sentiment',
+    task: SENTIMENT_TASK,
     kind: 'classify',
     locale: result.locale,
     label: result.label,

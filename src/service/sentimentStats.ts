@@ -20,9 +20,6 @@ export interface SentimentStats extends LabelCounts {
   series: SentimentSeriesPoint[];
 }
 
-/** The task whose statistics these are. */
-export const SENTIMENT_TASK = 'sentiment';
-
 /** taskStats of `sentiment` in the SentimentStats shape: a label that never occurred counts 0. */
 export function toSentimentStats(stats: TaskStats): SentimentStats {
   return {

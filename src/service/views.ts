@@ -58,8 +58,8 @@ export interface MessageView {
 
 export type ConversationView = ConversationRow;
 
-/** The task whose results are also shown as a Sentiment. */
-const SENTIMENT_TASK = 'sentiment';
+/** The task whose results are also shown as a Sentiment, and counted by sentimentStats. */
+export const SENTIMENT_TASK = 'sentiment';
 
 /** A stored result of the task `sentiment` as a Sentiment: scores keyed positive/negative/neutral, as stored. */
 export function toSentimentView(row: TaskResultRow): SentimentView {

@@ -144,7 +144,7 @@ interface StoredTaskResult {
   value: string | null;
 }
 
-/** What the chat's tasks stored for a message (sentiment keeps its own table), by task. */
+/** What the chat's tasks stored for a message (its sentiment included), by task. */
 function storedTaskResults(from: SqliteTestService, messageId: string): Map<string, StoredTaskResult> {
   const rows = from.database.sqlite
     .prepare('select task, label, confidence, value from task_results where message_id = ?')

@@ -9,8 +9,9 @@ import { figure, type BenchmarkResult, type Figure } from './lib/results.js';
 import { summarize } from './lib/stats.js';
 import { loadConfig } from '../src/config.js';
 import { createService } from '../src/createService.js';
-import { SqliteRepository, type NewQuerySentiment, type Repository } from '../src/db/index.js';
+import { SqliteRepository, type QueryAnalysisInput, type Repository } from '../src/db/index.js';
 import { PostgresRepository } from '../src/db/postgres/index.js';
+import { toSentimentStats } from '../src/service/sentimentStats.js';
 import { createTestDatabase, findPostgresBin, startPostgres } from '../test/support/postgresServer.js';
 
 const YEAR_MS = 365 * 24 * 3_600_000;
@@ -96,7 +97,9 @@ async function measureDialect(
       await graphql(range);
       for (let run = 0; run < queryRuns; run += 1) {
         viaGraphQL.push((await timed(() => graphql(range))).ms);
-        const measured = await timed(() => repository.sentimentStats({ owner: null, bucket: 'day', ...range }));
+        const measured = await timed(async () =>
+          toSentimentStats(await repository.taskStats({ task: 'sentiment', owner: null, bucket: 'day', ...range })),
+        );
         direct.push(measured.ms);
         total = measured.value.total;
         tasks.push(
@@ -250,7 +253,8 @@ async function naiveDailyStats(database: Repository, range: { from: Date; to: Da
         `select created_at - created_at % ${DAY_MS} as day, count(*) as total,
            sum(label = 'positive') as positive, sum(label = 'negative') as negative, sum(label = 'neutral') as neutral,
            avg(confidence) as average_confidence
-         from sentiments where owner is null and created_at >= ? and created_at < ? group by 1 order by 1`,
+         from task_results where owner is null and task = 'sentiment' and created_at >= ? and created_at < ?
+         group by 1 order by 1`,
       )
       .all(range.from.getTime(), range.to.getTime());
   }
@@ -259,24 +263,28 @@ async function naiveDailyStats(database: Repository, range: { from: Date; to: Da
     `select date_trunc('day', created_at, 'UTC') as day, count(*) as total,
        count(*) filter (where label = 'positive') as positive, count(*) filter (where label = 'negative') as negative,
        count(*) filter (where label = 'neutral') as neutral, avg(confidence) as average_confidence
-     from sentiments where owner is null and created_at >= $1 and created_at < $2 group by 1 order by 1`,
+     from task_results where owner is null and task = 'sentiment' and created_at >= $1 and created_at < $2
+     group by 1 order by 1`,
     [range.from, range.to],
   );
   return result.rows;
 }
 
 async function measureInserts(database: Repository, batches: number) {
-  const record = (index: number): NewQuerySentiment => ({
+  const record = (index: number): QueryAnalysisInput => ({
     owner: null,
     text: `benchmark text ${index}`,
-    locale: 'en',
-    method: 'logprob',
-    label: (['positive', 'negative', 'neutral'] as const)[index % 3]!,
-    confidence: 0.8,
-    scorePositive: 0.8,
-    scoreNegative: 0.1,
-    scoreNeutral: 0.1,
-    latencyMs: 12,
+    taskResults: [
+      {
+        task: 'sentiment',
+        kind: 'classify',
+        locale: 'en',
+        label: (['positive', 'negative', 'neutral'] as const)[index % 3]!,
+        confidence: 0.8,
+        scores: { positive: 0.8, negative: 0.1, neutral: 0.1 },
+        latencyMs: 12,
+      },
+    ],
   });
   const batchedRowsPerSecond: number[] = [];
   const singleRowsPerSecond: number[] = [];
@@ -284,11 +292,11 @@ async function measureInserts(database: Repository, batches: number) {
   for (let round = 0; round < 3; round += 1) {
     let startedAt = performance.now();
     for (let batch = 0; batch < batches; batch += 1) {
-      await database.insertQuerySentiments(Array.from({ length: BATCH }, (_, item) => record(batch * BATCH + item)));
+      await database.insertQueryAnalyses(Array.from({ length: BATCH }, (_, item) => record(batch * BATCH + item)));
     }
     batchedRowsPerSecond.push((batches * BATCH * 1000) / (performance.now() - startedAt));
     startedAt = performance.now();
-    for (let item = 0; item < batches * 4; item += 1) await database.insertQuerySentiments([record(item)]);
+    for (let item = 0; item < batches * 4; item += 1) await database.insertQueryAnalyses([record(item)]);
     singleRowsPerSecond.push((batches * 4 * 1000) / (performance.now() - startedAt));
   }
   return { batchedRowsPerSecond, singleRowsPerSecond };

@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { chromium, type Page } from 'playwright-core';
 import { loadConfig } from '../src/config.js';
 import { createService } from '../src/createService.js';
-import { SqliteRepository, type NewQuerySentiment, type SentimentLabel } from '../src/db/index.js';
+import { SqliteRepository, type QueryAnalysisInput } from '../src/db/index.js';
 import { Engine } from '../src/engine/index.js';
 import { ensureSyntheticModel } from '../src/engine/synth/index.js';
 
@@ -117,29 +117,36 @@ async function seedHistory(): Promise<void> {
     state = (Math.imul(state, 1_103_515_245) + 12_345) >>> 0;
     return state / 2 ** 32;
   };
-  const records: NewQuerySentiment[] = [];
+  const records: QueryAnalysisInput[] = [];
   const today = Math.floor(Date.now() / DAY_MS) * DAY_MS;
   for (let day = HISTORY_DAYS; day >= 1; day -= 1) {
     const count = 6 + Math.floor(random() * 18);
     for (let index = 0; index < count; index += 1) {
       const roll = random();
-      const label: SentimentLabel = roll < 0.5 ? 'positive' : roll < 0.78 ? 'negative' : 'neutral';
+      const label = roll < 0.5 ? 'positive' : roll < 0.78 ? 'negative' : 'neutral';
       const confidence = 0.55 + random() * 0.4;
       const rest = (1 - confidence) / 2;
       records.push({
         owner: null,
         text: 'sample',
-        locale: 'en',
-        method: 'logprob',
-        label,
-        confidence,
-        scorePositive: label === 'positive' ? confidence : rest,
-        scoreNegative: label === 'negative' ? confidence : rest,
-        scoreNeutral: label === 'neutral' ? confidence : rest,
-        latencyMs: 8,
+        taskResults: [
+          {
+            task: 'sentiment',
+            kind: 'classify',
+            locale: 'en',
+            label,
+            confidence,
+            scores: {
+              positive: label === 'positive' ? confidence : rest,
+              negative: label === 'negative' ? confidence : rest,
+              neutral: label === 'neutral' ? confidence : rest,
+            },
+            latencyMs: 8,
+          },
+        ],
         createdAt: new Date(today - day * DAY_MS + Math.floor(random() * DAY_MS)),
       });
     }
   }
-  await database.insertQuerySentiments(records);
+  await database.insertQueryAnalyses(records);
 }

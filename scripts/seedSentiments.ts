@@ -1,7 +1,7 @@
 // Fills a database (a SQLite file or a PostgreSQL URL) with synthetic sentiment results spread over the last year,
 // for the analytics benchmark.
 import { parseArgs } from 'node:util';
-import { SqliteRepository, type Repository, type SentimentLabel } from '../src/db/index.js';
+import { SqliteRepository, type Repository } from '../src/db/index.js';
 import { PostgresRepository } from '../src/db/postgres/index.js';
 import { newId } from '../src/db/ids.js';
 
@@ -32,8 +32,9 @@ if (values.db === undefined || !Number.isInteger(count) || count <= 0) {
   process.exit(2);
 }
 const owner = values.owner ?? null;
-const task = values.task;
-const TASK_LABELS = ['question', 'request', 'complaint'] as const;
+// Sentiments are the results of the task `sentiment`, stored like every other task's.
+const task = values.task ?? 'sentiment';
+const LABELS = values.task === undefined ? ['positive', 'negative', 'neutral'] : ['question', 'request', 'complaint'];
 
 // mulberry32: small, fast and deterministic; quality is irrelevant for synthetic load.
 let state = RANDOM_SEED;
@@ -44,9 +45,9 @@ function random(): number {
   return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
 }
 
-function pickLabel(): SentimentLabel {
+function pickLabel(): string {
   const roll = random();
-  return roll < 0.45 ? 'positive' : roll < 0.75 ? 'negative' : 'neutral';
+  return LABELS[roll < 0.45 ? 0 : roll < 0.75 ? 1 : 2]!;
 }
 
 const now = Date.now();
@@ -55,17 +56,13 @@ const times = Float64Array.from({ length: count }, () => now - YEAR_MS + Math.fl
 
 interface SeedRow {
   id: string;
-  /** The task's label when seeding task results; scores then hold its probabilities as JSON. */
-  taskLabel: string;
-  scores: string;
   source: 'chat' | 'query';
   owner: string | null;
   text: string | null;
-  label: SentimentLabel;
+  label: string;
   confidence: number;
-  scorePositive: number;
-  scoreNegative: number;
-  scoreNeutral: number;
+  /** Every label's probability, as JSON. */
+  scores: string;
   latencyMs: number;
   createdAt: number;
 }
@@ -78,23 +75,16 @@ function rowsOf(start: number, end: number): SeedRow[] {
     const confidence = 0.5 + random() * 0.5;
     const rest = (1 - confidence) / 2;
     const isChat = random() < CHAT_SHARE;
-    const taskLabel = TASK_LABELS[['positive', 'negative', 'neutral'].indexOf(label)] ?? 'question';
-    const scores = JSON.stringify(
-      Object.fromEntries(TASK_LABELS.map((name) => [name, name === taskLabel ? confidence : rest])),
-    );
+    const scores = JSON.stringify(Object.fromEntries(LABELS.map((name) => [name, name === label ? confidence : rest])));
     rows.push({
       id: newId(at),
-      taskLabel,
-      scores,
       // Chat results without a conversation look like those whose conversation was deleted: a real state.
       source: isChat ? 'chat' : 'query',
       owner,
       text: isChat ? null : (QUERY_TEXTS[i % QUERY_TEXTS.length] ?? null),
       label,
       confidence,
-      scorePositive: label === 'positive' ? confidence : rest,
-      scoreNegative: label === 'negative' ? confidence : rest,
-      scoreNeutral: label === 'neutral' ? confidence : rest,
+      scores,
       latencyMs: 5 + random() * 20,
       createdAt: at,
     });
@@ -108,16 +98,11 @@ type Writer = (rows: SeedRow[]) => Promise<void>;
 function sqliteWriter(repository: SqliteRepository): Writer {
   const { sqlite } = repository.database;
   const insert = sqlite.prepare(
-    task === undefined
-      ? `INSERT INTO sentiments (id, source, owner, text, locale, method, label, confidence,
-           score_positive, score_negative, score_neutral, latency_ms, created_at)
-         VALUES (@id, @source, @owner, @text, 'en', 'logprob', @label, @confidence,
-           @scorePositive, @scoreNegative, @scoreNeutral, @latencyMs, @createdAt)`
-      : `INSERT INTO task_results (id, task, kind, source, owner, text, locale, label, confidence, scores, latency_ms, created_at)
-         VALUES (@id, @task, 'classify', @source, @owner, @text, 'en', @taskLabel, @confidence, @scores, @latencyMs, @createdAt)`,
+    `INSERT INTO task_results (id, task, kind, source, owner, text, locale, label, confidence, scores, latency_ms, created_at)
+     VALUES (@id, @task, 'classify', @source, @owner, @text, 'en', @label, @confidence, @scores, @latencyMs, @createdAt)`,
   );
   const insertAll = sqlite.transaction((rows: SeedRow[]) => {
-    for (const row of rows) insert.run(task === undefined ? row : { ...row, task });
+    for (const row of rows) insert.run({ ...row, task });
   });
   return async (rows) => insertAll(rows);
 }
@@ -126,45 +111,21 @@ function sqliteWriter(repository: SqliteRepository): Writer {
 function postgresWriter(repository: PostgresRepository): Writer {
   const { pool } = repository.database;
   const column = <K extends keyof SeedRow>(rows: SeedRow[], key: K) => rows.map((row) => row[key]);
-  if (task !== undefined) {
-    return async (rows) => {
-      await pool.query(
-        `INSERT INTO task_results (id, task, kind, source, owner, text, locale, label, confidence, scores, latency_ms, created_at)
-         SELECT id, $1, 'classify', source, owner, text, 'en', label, confidence, scores, latency, to_timestamp(at / 1000.0)
-         FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::float8[], $8::text[], $9::float8[],
-           $10::float8[]) AS t(id, source, owner, text, label, confidence, scores, latency, at)`,
-        [
-          task,
-          column(rows, 'id'),
-          column(rows, 'source'),
-          column(rows, 'owner'),
-          column(rows, 'text'),
-          column(rows, 'taskLabel'),
-          column(rows, 'confidence'),
-          column(rows, 'scores'),
-          column(rows, 'latencyMs'),
-          column(rows, 'createdAt'),
-        ],
-      );
-    };
-  }
   return async (rows) => {
     await pool.query(
-      `INSERT INTO sentiments (id, source, owner, text, locale, method, label, confidence,
-         score_positive, score_negative, score_neutral, latency_ms, created_at)
-       SELECT id, source, owner, text, 'en', 'logprob', label, confidence, pos, neg, neu, latency, to_timestamp(at / 1000.0)
-       FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::float8[], $7::float8[], $8::float8[],
-         $9::float8[], $10::float8[], $11::float8[]) AS t(id, source, owner, text, label, confidence, pos, neg, neu, latency, at)`,
+      `INSERT INTO task_results (id, task, kind, source, owner, text, locale, label, confidence, scores, latency_ms, created_at)
+       SELECT id, $1, 'classify', source, owner, text, 'en', label, confidence, scores, latency, to_timestamp(at / 1000.0)
+       FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::float8[], $8::text[], $9::float8[],
+         $10::float8[]) AS t(id, source, owner, text, label, confidence, scores, latency, at)`,
       [
+        task,
         column(rows, 'id'),
         column(rows, 'source'),
         column(rows, 'owner'),
         column(rows, 'text'),
         column(rows, 'label'),
         column(rows, 'confidence'),
-        column(rows, 'scorePositive'),
-        column(rows, 'scoreNegative'),
-        column(rows, 'scoreNeutral'),
+        column(rows, 'scores'),
         column(rows, 'latencyMs'),
         column(rows, 'createdAt'),
       ],
@@ -195,7 +156,7 @@ try {
   const rebuildMs = performance.now() - rebuildStarted;
   const rowsPerSecond = Math.round(count / (insertMs / 1000));
   console.log(
-    `inserted ${count} ${task === undefined ? 'sentiments' : `${task} results`} in ${(insertMs / 1000).toFixed(1)} s (${rowsPerSecond} rows/s)`,
+    `inserted ${count} ${values.task === undefined ? 'sentiments' : `${task} results`} in ${(insertMs / 1000).toFixed(1)} s (${rowsPerSecond} rows/s)`,
   );
   console.log(`rebuilt the hourly roll-up in ${rebuildMs.toFixed(0)} ms`);
 
@@ -204,17 +165,15 @@ try {
   for (let run = 0; run < STATS_RUNS; run += 1) {
     const started = performance.now();
     const range = { from: new Date(now - YEAR_MS), to: new Date(now + 1) };
-    const stats =
-      task === undefined
-        ? await repository.sentimentStats({ owner, bucket: 'day', ...range })
-        : await repository.taskStats({ task, owner, bucket: 'day', ...range });
+    // sentimentStats is this query of task `sentiment`, reshaped by the service.
+    const stats = await repository.taskStats({ task, owner, bucket: 'day', ...range });
     total = stats.total;
     timings.push(performance.now() - started);
   }
   timings.sort((a, b) => a - b);
   const median = timings[Math.floor(timings.length / 2)] ?? Number.NaN;
   console.log(
-    `${task === undefined ? 'sentimentStats' : 'taskStats'}, last year by day over ${total} rows: median ${median.toFixed(1)} ms of ${STATS_RUNS}`,
+    `${values.task === undefined ? 'sentimentStats' : 'taskStats'}, last year by day over ${total} rows: median ${median.toFixed(1)} ms of ${STATS_RUNS}`,
   );
 } finally {
   await repository.close();

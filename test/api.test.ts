@@ -43,7 +43,7 @@ async function serviceOn(
 
 const SENTIMENT_FIELDS = 'id label confidence scores { positive negative neutral } emoji display locale latencyMs createdAt';
 
-const COUNT_SENTIMENTS = 'select cast(count(*) as integer) as n from sentiments';
+const COUNT_SENTIMENTS = "select cast(count(*) as integer) as n from task_results where task = 'sentiment'";
 const COUNT_MESSAGES = 'select cast(count(*) as integer) as n from messages';
 const COUNT_CONVERSATIONS = 'select cast(count(*) as integer) as n from conversations';
 
@@ -108,7 +108,7 @@ describe.each(testDialects())('on %s', (dialect) => {
       expect(sentiment.display).toMatch(/^(😄|😡|😐) LLM 情感判断: (正面|负面|中性)$/);
       expect(sentiment.locale).toBe('ZH');
       expect(sentiment.id).toMatch(/^[0-9A-HJKMNP-TV-Z]{26}$/);
-      const stored = await db.rows('select source, text from sentiments where id = ?', sentiment.id);
+      const stored = await db.rows("select source, text from task_results where task = 'sentiment' and id = ?", sentiment.id);
       expect(stored).toEqual([{ source: 'query', text: '今天的实验终于成功了，太棒了！' }]);
     });
 
@@ -284,7 +284,8 @@ describe.each(testDialects())('on %s', (dialect) => {
       }`);
       expect(body.errors).toBeUndefined();
       const rows = await db.rows<{ source: string; label: string; n: number; confidence: number }>(
-        `select source, label, cast(count(*) as integer) as n, sum(confidence) as confidence from sentiments group by source, label`,
+        `select source, label, cast(count(*) as integer) as n, sum(confidence) as confidence from task_results
+         where task = 'sentiment' group by source, label`,
       );
       const count = (filter: (row: (typeof rows)[number]) => boolean) =>
         rows.filter(filter).reduce((sum, row) => sum + row.n, 0);

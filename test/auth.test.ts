@@ -176,7 +176,7 @@ describe('ownership', () => {
     await post('{ sentiments(texts: ["one", "two", "three"], locale: EN) { id } }', { key: KEY_B });
     const count = (key: string) =>
       (
-        service.database.sqlite.prepare('select count(*) as n from sentiments where owner = ?').get(fingerprintOf(key)) as {
+        service.database.sqlite.prepare("select count(*) as n from task_results where task = 'sentiment' and owner = ?").get(fingerprintOf(key)) as {
           n: number;
         }
       ).n;
@@ -189,7 +189,7 @@ describe('ownership', () => {
 
   it('stores a fingerprint of the key as the owner, never the key', async () => {
     const owners = service.database.sqlite
-      .prepare('select owner from conversations union select owner from sentiments')
+      .prepare('select owner from conversations union select owner from task_results')
       .all()
       .map((row: any) => row.owner);
     expect(owners.length).toBeGreaterThan(0);

@@ -290,7 +290,7 @@ describe('GraphQL operations with bad input', () => {
     expect(['POSITIVE', 'NEGATIVE', 'NEUTRAL']).toContain(body.data!.sentiment.label);
     const { positive, negative, neutral } = body.data!.sentiment.scores;
     expect(positive + negative + neutral).toBeCloseTo(1, 6);
-    const stored = service.database.sqlite.prepare('select text from sentiments where text = ?').get(text);
+    const stored = service.database.sqlite.prepare("select text from task_results where task = 'sentiment' and text = ?").get(text);
     expect(stored).toEqual({ text });
   });
 });

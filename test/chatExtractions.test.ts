@@ -93,8 +93,12 @@ describe.each(testDialects())('CHAT_TASKS with an extraction, on %s', (dialect) 
     expect(extracted.taskResults[0].task).toBe('retelling');
     expect([...extracted.taskResults[0].value]).toHaveLength(400);
     expect(events.at(-1).reply.status).toBe('COMPLETE');
-    const stored = await db.rows('select task, source from task_results where message_id = ?', userMessage.id);
-    expect(stored).toEqual([{ task: 'retelling', source: 'chat' }]);
+    // The message's sentiment is stored beside it, in the same table.
+    const stored = await db.rows('select task, source from task_results where message_id = ? order by id', userMessage.id);
+    expect(stored).toEqual([
+      { task: 'sentiment', source: 'chat' },
+      { task: 'retelling', source: 'chat' },
+    ]);
   });
 
   it('stops a running extraction with the reply: unsubscribing stores the reply ABORTED and no half extraction', async () => {
@@ -123,6 +127,7 @@ describe.each(testDialects())('CHAT_TASKS with an extraction, on %s', (dialect) 
       messageId,
     );
     expect(reply).toEqual([{ status: 'aborted' }]);
-    expect(await db.rows('select task from task_results where message_id = ?', messageId)).toEqual([]);
+    // Only the sentiment, stored with the message before the reply: no half extraction.
+    expect(await db.rows('select task from task_results where message_id = ?', messageId)).toEqual([{ task: 'sentiment' }]);
   });
 });

@@ -161,12 +161,12 @@ describe('all-in-one', () => {
   it('stats prints totals per label and a chart per day', async () => {
     const databasePath = path.join(scratch.dir, 'stats.db');
     const database = SqliteRepository.open({ path: databasePath });
-    const row = { owner: null, locale: 'en' as const, method: 'logprob' as const, confidence: 0.8, latencyMs: 5 };
-    const scores = { scorePositive: 0.1, scoreNegative: 0.1, scoreNeutral: 0.1 };
-    await database.insertQuerySentiments([
-      { ...row, ...scores, label: 'positive', text: 'a' },
-      { ...row, ...scores, label: 'positive', text: 'b' },
-      { ...row, ...scores, label: 'negative', text: 'c' },
+    const result = { task: 'sentiment', kind: 'classify', locale: 'en', confidence: 0.8, latencyMs: 5 } as const;
+    const scores = { positive: 0.1, negative: 0.1, neutral: 0.1 };
+    await database.insertQueryAnalyses([
+      { owner: null, text: 'a', taskResults: [{ ...result, scores, label: 'positive' }] },
+      { owner: null, text: 'b', taskResults: [{ ...result, scores, label: 'positive' }] },
+      { owner: null, text: 'c', taskResults: [{ ...result, scores, label: 'negative' }] },
     ]);
     await database.close();
 

@@ -190,7 +190,7 @@ describe('a full disk', () => {
     leftovers.push(() => void reopened.close());
     expect(reopened.pragma('integrity_check', { simple: true })).toBe('ok');
     const has = (table: string, id: string) => reopened.prepare(`select 1 from ${table} where id = ?`).get(id) !== undefined;
-    expect(acknowledged.sentiments.filter((id) => !has('sentiments', id))).toEqual([]);
+    expect(acknowledged.sentiments.filter((id) => !has('task_results', id))).toEqual([]);
     expect(
       acknowledged.chats.filter(
         (chat) => !has('conversations', chat.conversation) || !has('messages', chat.user) || !has('messages', chat.reply),

@@ -12,13 +12,15 @@ import {
   DatabaseUnavailableError,
   SqliteRepository,
   type ConversationRow,
-  type NewSentiment,
+  type NewTaskResult,
   type OpenSqliteOptions,
+  type QueryAnalysisInput,
   type Repository,
-  type SentimentLabel,
-  type SentimentStatsOptions,
   type StatsBucket,
+  type StatsRange,
 } from '../src/db/index.js';
+import type { SentimentLabel } from '../src/engine/index.js';
+import { toSentimentStats } from '../src/service/sentimentStats.js';
 import { createDatabase, testDialects, type TestDatabase } from './support/dialects.js';
 
 let tempDir = '';
@@ -50,18 +52,42 @@ function open(options: OpenSqliteOptions): SqliteRepository {
   return repository;
 }
 
-function classified(label: SentimentLabel, confidence = 0.9): NewSentiment {
+/** A result of the task `sentiment`, as the service stores it. */
+function classified(label: SentimentLabel, confidence = 0.9): NewTaskResult {
   const rest = (1 - confidence) / 2;
   return {
+    task: 'sentiment',
+    kind: 'classify',
     locale: 'en',
-    method: 'logprob',
     label,
     confidence,
-    scorePositive: label === 'positive' ? confidence : rest,
-    scoreNegative: label === 'negative' ? confidence : rest,
-    scoreNeutral: label === 'neutral' ? confidence : rest,
+    scores: {
+      positive: label === 'positive' ? confidence : rest,
+      negative: label === 'negative' ? confidence : rest,
+      neutral: label === 'neutral' ? confidence : rest,
+    },
     latencyMs: 12.5,
   };
+}
+
+/** sentimentStats as the service answers it: taskStats of `sentiment`, reshaped. */
+async function sentimentStats(repository: Repository, options: StatsRange) {
+  return toSentimentStats(await repository.taskStats({ task: 'sentiment', ...options }));
+}
+
+/** A `sentiments` query's batch: one sentiment per text, in one transaction. */
+function insertQuerySentiments(
+  repository: Repository,
+  records: (Omit<QueryAnalysisInput, 'taskResults'> & { sentiment: NewTaskResult })[],
+) {
+  return repository.insertQueryAnalyses(records.map(({ sentiment, ...input }) => ({ ...input, taskResults: [sentiment] })));
+}
+
+/** Each message's sentiment label (null when it has none), oldest message first. */
+async function sentimentLabels(repository: Repository, conversationId: string): Promise<(string | null)[]> {
+  const listed = await repository.listMessages(conversationId);
+  const results = await repository.listTaskResultsOfMessages(listed.map((message) => message.id));
+  return listed.map((message) => results.get(message.id)?.find((r) => r.task === 'sentiment')?.label ?? null);
 }
 
 const SPAWN_SCRIPT = `
@@ -97,7 +123,7 @@ describe('SQLite files', () => {
     const { sqlite } = open({ path: freshPath() }).database;
     const tables = sqlite.prepare(`SELECT name FROM sqlite_schema WHERE type = 'table' ORDER BY name`).pluck().all();
     expect(tables).toEqual(
-      expect.arrayContaining(['conversations', 'messages', 'sentiments', 'sentiment_hourly_counts', '__drizzle_migrations']),
+      expect.arrayContaining(['conversations', 'messages', 'task_results', 'task_hourly_counts', '__drizzle_migrations']),
     );
     expect(sqlite.pragma('journal_mode', { simple: true })).toBe('wal');
     expect(sqlite.pragma('foreign_keys', { simple: true })).toBe(1);
@@ -107,12 +133,12 @@ describe('SQLite files', () => {
     const dbPath = freshPath();
     const first = open({ path: dbPath });
     const conversation = await first.createConversation({ owner: 'alice', title: 'Hello' });
-    await first.insertUserTurn({ conversationId: conversation.id, content: 'I love it', sentiment: classified('positive') });
+    await first.insertUserTurn({ conversationId: conversation.id, content: 'I love it', taskResults: [classified('positive')] });
     await first.close();
 
     const second = open({ path: dbPath });
     expect(await second.getConversation(conversation.id, 'alice')).toMatchObject({ id: conversation.id, title: 'Hello' });
-    expect((await second.listMessages(conversation.id)).map((m) => m.sentiment?.label)).toEqual(['positive']);
+    expect(await sentimentLabels(second, conversation.id)).toEqual(['positive']);
     // Each migration recorded once, however often the file was opened.
     const migrationFiles = readdirSync(fileURLToPath(new URL('../migrations/sqlite', import.meta.url))).filter((name) =>
       name.endsWith('.sql'),
@@ -229,8 +255,8 @@ describe.each(testDialects())('on %s', (dialect) => {
       const turn = await repo.insertUserTurn({
         conversationId: conversation.id,
         content: 'This is awful',
-        sentiment: classified('negative', 0.7),
         taskResults: [
+          classified('negative', 0.7),
           {
             task: 'intent',
             kind: 'classify',
@@ -254,7 +280,8 @@ describe.each(testDialects())('on %s', (dialect) => {
         createdAt: new Date(later.getTime() + 1_000),
       });
 
-      expect(turn?.sentiment).toMatchObject({
+      expect(turn?.taskResults[0]).toMatchObject({
+        task: 'sentiment',
         source: 'chat',
         owner: 'chat-key',
         conversationId: conversation.id,
@@ -262,7 +289,8 @@ describe.each(testDialects())('on %s', (dialect) => {
         text: null,
       });
       const listed = await repo.listMessages(conversation.id);
-      expect(listed.map((m) => [m.role, m.content, m.status, m.sentiment?.label ?? null])).toEqual([
+      const labels = await sentimentLabels(repo, conversation.id);
+      expect(listed.map((m, index) => [m.role, m.content, m.status, labels[index]])).toEqual([
         ['user', 'This is awful', 'complete', 'negative'],
         ['assistant', 'I am sorry to hear', 'aborted', null],
       ]);
@@ -281,6 +309,7 @@ describe.each(testDialects())('on %s', (dialect) => {
           r.value && JSON.parse(r.value),
         ]),
       ).toEqual([
+        ['sentiment', 'classify', 'negative', 0.7, { positive: (1 - 0.7) / 2, negative: 0.7, neutral: (1 - 0.7) / 2 }, null],
         ['intent', 'classify', 'complaint', 0.6, { complaint: 0.6, other: 0.4 }, null],
         ['keywords', 'extract', null, null, null, ['awful']],
       ]);
@@ -293,7 +322,7 @@ describe.each(testDialects())('on %s', (dialect) => {
       const conversation = await repo.createConversation({ owner: null });
       await repo.deleteConversation(conversation.id, null);
       const conversationId = conversation.id;
-      expect(await repo.insertUserTurn({ conversationId, content: 'hi', sentiment: classified('neutral') })).toBeNull();
+      expect(await repo.insertUserTurn({ conversationId, content: 'hi', taskResults: [classified('neutral')] })).toBeNull();
       const reply = { content: 'partial', status: 'failed', finishReason: null, tokenCount: null, latencyMs: null } as const;
       expect(await repo.insertAssistantReply({ conversationId, ...reply })).toBeNull();
     });
@@ -331,8 +360,7 @@ describe.each(testDialects())('on %s', (dialect) => {
       const turn = await repo.insertUserTurn({
         conversationId,
         content: 'great',
-        sentiment: classified('positive'),
-        taskResults: [intent],
+        taskResults: [classified('positive'), intent],
       });
       const reply = { content: 'yay', status: 'complete', finishReason: 'stop', tokenCount: 1, latencyMs: 1 } as const;
       await repo.insertAssistantReply({ conversationId, ...reply });
@@ -340,17 +368,17 @@ describe.each(testDialects())('on %s', (dialect) => {
       expect(await repo.deleteConversation(conversation.id, owner)).toBe(true);
       expect(await repo.listMessages(conversation.id)).toEqual([]);
       const kept = await database.rows(
-        'select conversation_id, message_id, label from sentiments where id = ?',
-        turn?.sentiment?.id,
+        'select conversation_id, message_id, label from task_results where id = ?',
+        turn?.taskResults[0]?.id,
       );
       expect(kept).toEqual([{ conversation_id: null, message_id: null, label: 'positive' }]);
       const keptTask = await database.rows(
         'select conversation_id, message_id, label from task_results where id = ?',
-        turn?.taskResults[0]?.id,
+        turn?.taskResults[1]?.id,
       );
       expect(keptTask).toEqual([{ conversation_id: null, message_id: null, label: 'praise' }]);
-      expect((await repo.sentimentStats({ owner, bucket: 'day' })).total).toBe(1);
-      expect((await repo.sentimentStats({ owner, bucket: 'day', conversationId: conversation.id })).total).toBe(0);
+      expect((await sentimentStats(repo, { owner, bucket: 'day' })).total).toBe(1);
+      expect((await sentimentStats(repo, { owner, bucket: 'day', conversationId: conversation.id })).total).toBe(0);
       expect((await repo.taskStats({ task: 'intent', owner, bucket: 'day' })).labels).toEqual([
         { label: 'praise', count: 1 },
       ]);
@@ -364,28 +392,28 @@ describe.each(testDialects())('on %s', (dialect) => {
 
     beforeAll(async () => {
       // 2024-01-29 and 2024-02-05 are Mondays; 2024-02-04 is a Sunday.
-      await repo.insertQuerySentiments([
-        { ...classified('positive', 0.8), owner, text: 'a', createdAt: at('2024-01-31T23:30:00Z') },
-        { ...classified('negative', 0.6), owner, text: 'b', createdAt: at('2024-02-01T00:10:00Z') },
-        { ...classified('neutral', 0.5), owner, text: 'c', createdAt: at('2024-02-04T23:59:59.999Z') },
-        { ...classified('positive', 0.9), owner, text: 'd', createdAt: at('2024-02-05T00:00:00Z') },
-        { ...classified('negative', 0.99), owner: 'other-key', text: 'not ours', createdAt: at('2024-02-01T00:20:00Z') },
-        { ...classified('neutral', 0.4), owner: null, text: "nobody's", createdAt: at('2024-02-01T00:30:00Z') },
+      await insertQuerySentiments(repo, [
+        { sentiment: classified('positive', 0.8), owner, text: 'a', createdAt: at('2024-01-31T23:30:00Z') },
+        { sentiment: classified('negative', 0.6), owner, text: 'b', createdAt: at('2024-02-01T00:10:00Z') },
+        { sentiment: classified('neutral', 0.5), owner, text: 'c', createdAt: at('2024-02-04T23:59:59.999Z') },
+        { sentiment: classified('positive', 0.9), owner, text: 'd', createdAt: at('2024-02-05T00:00:00Z') },
+        { sentiment: classified('negative', 0.99), owner: 'other-key', text: 'not ours', createdAt: at('2024-02-01T00:20:00Z') },
+        { sentiment: classified('neutral', 0.4), owner: null, text: "nobody's", createdAt: at('2024-02-01T00:30:00Z') },
       ]);
       conversationId = (await repo.createConversation({ owner })).id;
       const createdAt = at('2024-02-05T00:45:00Z');
-      await repo.insertUserTurn({ conversationId, content: 'e', sentiment: classified('positive', 0.7), createdAt });
+      await repo.insertUserTurn({ conversationId, content: 'e', taskResults: [classified('positive', 0.7)], createdAt });
     });
 
-    const series = async (bucket: StatsBucket, extra: Partial<SentimentStatsOptions> = {}) =>
-      (await repo.sentimentStats({ owner, bucket, ...extra })).series.map((p) => [p.start.toISOString(), p.total]);
+    const series = async (bucket: StatsBucket, extra: Partial<StatsRange> = {}) =>
+      (await sentimentStats(repo, { owner, bucket, ...extra })).series.map((p) => [p.start.toISOString(), p.total]);
 
     it('totals what was stored for the owner and nobody else', async () => {
-      const stats = await repo.sentimentStats({ owner, bucket: 'day' });
+      const stats = await sentimentStats(repo, { owner, bucket: 'day' });
       expect(stats).toMatchObject({ total: 5, positive: 3, negative: 1, neutral: 1 });
       expect(stats.averageConfidence).toBeCloseTo((0.8 + 0.6 + 0.5 + 0.9 + 0.7) / 5, 10);
-      expect(await repo.sentimentStats({ owner: null, bucket: 'day' })).toMatchObject({ total: 1, neutral: 1 });
-      expect(await repo.sentimentStats({ owner: 'nobody-key', bucket: 'day' })).toEqual({
+      expect(await sentimentStats(repo, { owner: null, bucket: 'day' })).toMatchObject({ total: 1, neutral: 1 });
+      expect(await sentimentStats(repo, { owner: 'nobody-key', bucket: 'day' })).toEqual({
         total: 0,
         positive: 0,
         negative: 0,
@@ -417,28 +445,28 @@ describe.each(testDialects())('on %s', (dialect) => {
         ['2024-01-01T00:00:00.000Z', 1],
         ['2024-02-01T00:00:00.000Z', 4],
       ]);
-      const [week] = (await repo.sentimentStats({ owner, bucket: 'week' })).series;
+      const [week] = (await sentimentStats(repo, { owner, bucket: 'week' })).series;
       expect(week).toMatchObject({ positive: 1, negative: 1, neutral: 1 });
     });
 
     it('filters by source and conversation', async () => {
-      expect(await repo.sentimentStats({ owner, bucket: 'day', source: 'chat' })).toMatchObject({ total: 1, positive: 1 });
-      expect(await repo.sentimentStats({ owner, bucket: 'day', source: 'query' })).toMatchObject({ total: 4, positive: 2 });
+      expect(await sentimentStats(repo, { owner, bucket: 'day', source: 'chat' })).toMatchObject({ total: 1, positive: 1 });
+      expect(await sentimentStats(repo, { owner, bucket: 'day', source: 'query' })).toMatchObject({ total: 4, positive: 2 });
       expect(await series('hour', { conversationId })).toEqual([['2024-02-05T00:00:00.000Z', 1]]);
-      expect((await repo.sentimentStats({ owner: 'other-key', bucket: 'day', conversationId })).total).toBe(0);
+      expect((await sentimentStats(repo, { owner: 'other-key', bucket: 'day', conversationId })).total).toBe(0);
     });
 
     it('treats from as inclusive and to as exclusive, also inside partial hours', async () => {
       const range = async (from: string, to: string) =>
-        (await repo.sentimentStats({ owner, bucket: 'hour', from: at(from), to: at(to) })).total;
+        (await sentimentStats(repo, { owner, bucket: 'hour', from: at(from), to: at(to) })).total;
       expect(await range('2024-02-01T00:00:00Z', '2024-02-05T00:00:00Z')).toBe(2);
       expect(await range('2024-02-01T00:10:00Z', '2024-02-05T00:00:00.001Z')).toBe(3);
       // Both edges fall mid-hour: whole hours come from the roll-up, the edges from the rows themselves.
       expect(await range('2024-01-31T23:45:00Z', '2024-02-05T00:30:00Z')).toBe(3);
       expect(await range('2024-02-05T00:00:00Z', '2024-02-05T00:30:00Z')).toBe(1);
       expect(await range('2024-02-05T00:30:00Z', '2024-02-05T00:00:00Z')).toBe(0);
-      expect((await repo.sentimentStats({ owner, bucket: 'day', from: at('2024-02-05T00:00:00Z') })).total).toBe(2);
-      expect((await repo.sentimentStats({ owner, bucket: 'day', to: at('2024-02-01T00:10:00Z') })).total).toBe(1);
+      expect((await sentimentStats(repo, { owner, bucket: 'day', from: at('2024-02-05T00:00:00Z') })).total).toBe(2);
+      expect((await sentimentStats(repo, { owner, bucket: 'day', to: at('2024-02-01T00:10:00Z') })).total).toBe(1);
     });
 
     it('counts exactly the rows inside arbitrary ranges, whatever hours their edges cut through', async () => {
@@ -452,17 +480,18 @@ describe.each(testDialects())('on %s', (dialect) => {
       const span = 3 * 24 * 3_600_000;
       const times = Array.from({ length: 96 }, () => start + Math.floor(random() * span));
       for (let i = 0; i < times.length; i += 32) {
-        await repo.insertQuerySentiments(
+        await insertQuerySentiments(
+          repo,
           times
             .slice(i, i + 32)
-            .map((t) => ({ ...classified('neutral'), owner: randomOwner, text: 'x', createdAt: new Date(t) })),
+            .map((t) => ({ sentiment: classified('neutral'), owner: randomOwner, text: 'x', createdAt: new Date(t) })),
         );
       }
       for (let trial = 0; trial < 40; trial += 1) {
         const from = start + Math.floor(random() * span);
         const to = from + Math.floor(random() * span * 0.5);
         const expected = times.filter((t) => t >= from && t < to).length;
-        const stats = await repo.sentimentStats({
+        const stats = await sentimentStats(repo, {
           owner: randomOwner,
           bucket: 'hour',
           from: new Date(from),
@@ -474,10 +503,10 @@ describe.each(testDialects())('on %s', (dialect) => {
     });
 
     it('gives the same answer after rebuilding the hourly roll-ups from the rows', async () => {
-      const before = await repo.sentimentStats({ owner, bucket: 'hour' });
+      const before = await sentimentStats(repo, { owner, bucket: 'hour' });
       const tasksBefore = await repo.taskStats({ task: 'intent', owner: 'delete-key', bucket: 'hour' });
       await repo.rebuildHourlyCounts();
-      expect(await repo.sentimentStats({ owner, bucket: 'hour' })).toEqual({
+      expect(await sentimentStats(repo, { owner, bucket: 'hour' })).toEqual({
         ...before,
         // Summing per hour first may round differently in the last bits.
         averageConfidence: expect.closeTo(before.averageConfidence, 10),

@@ -46,8 +46,10 @@ const REVIEW = 'The delivery came two days late and the box was damaged, but sup
 const BATCH = `{ sentiments(texts: ${JSON.stringify(Array.from({ length: 32 }, (_, index) => `${index}: ${REVIEW}`))}) { label } }`;
 const SHORT = '{ sentiment(text: "I love it") { label } }';
 
-function count(service: SqliteTestService, table: 'sentiments' | 'task_results'): number {
-  return (service.database.sqlite.prepare(`select count(*) as n from ${table}`).get() as { n: number }).n;
+/** Stored sentiments, or stored results of the other tasks (all live in task_results). */
+function count(service: SqliteTestService, results: 'sentiments' | 'task_results'): number {
+  const which = results === 'sentiments' ? "task = 'sentiment'" : "task <> 'sentiment'";
+  return (service.database.sqlite.prepare(`select count(*) as n from task_results where ${which}`).get() as { n: number }).n;
 }
 
 async function engineIdle(): Promise<void> {

@@ -171,17 +171,20 @@ describe.skipIf(!adminUrl)('PostgreSQL', () => {
       const record = {
         owner: null,
         text: 'kept out',
-        locale: 'en',
-        method: 'logprob',
-        label: 'neutral',
-        confidence: 0.5,
-        scorePositive: 0.25,
-        scoreNegative: 0.25,
-        scoreNeutral: 0.5,
-        latencyMs: 1,
+        taskResults: [
+          {
+            task: 'sentiment',
+            kind: 'classify',
+            locale: 'en',
+            label: 'neutral',
+            confidence: 0.5,
+            scores: { positive: 0.25, negative: 0.25, neutral: 0.5 },
+            latencyMs: 1,
+          },
+        ],
       } as const;
       expect(await readOnly.problem()).toBeUndefined();
-      await expect(readOnly.insertQuerySentiments([record])).rejects.toBeInstanceOf(DatabaseUnavailableError);
+      await expect(readOnly.insertQueryAnalyses([record])).rejects.toBeInstanceOf(DatabaseUnavailableError);
       expect(await readOnly.problem()).toBe('it is read-only');
       // The probe's own write is refused as well, so the answer holds.
       expect(await readOnly.problem()).toBe('it is read-only');

@@ -411,7 +411,7 @@ async function countRows(databaseUrl: string): Promise<{ sentiments: number; use
   await client.connect();
   try {
     const result = await client.query<{ sentiments: number; user_messages: number; messages: number }>(
-      `select (select count(*)::int from sentiments) as sentiments,
+      `select (select count(*)::int from task_results where task = 'sentiment') as sentiments,
          (select count(*)::int from messages where role = 'user') as user_messages,
          (select count(*)::int from messages) as messages`,
     );

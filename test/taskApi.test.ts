@@ -9,6 +9,7 @@ import { migrate } from 'drizzle-orm/better-sqlite3/migrator';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SqliteRepository } from '../src/db/index.js';
 import type { Engine } from '../src/engine/index.js';
+import { toSentimentStats } from '../src/service/sentimentStats.js';
 import { createDatabase, testDialects, type Dialect, type TestDatabase } from './support/dialects.js';
 import {
   createScratchDir,
@@ -132,7 +133,7 @@ describe.each(testDialects())('on %s', (dialect) => {
       expect(JSON.parse(stored!.value)).toEqual(extracted.data!.extract.value);
     });
 
-    it('analyzes with the default tasks, returns and stores them in order, sentiment among its own records', async () => {
+    it('analyzes with the default tasks, returns and stores them in order, sentiment in the same results store', async () => {
       const body = await service.graphql(
         `{ analyze(text: "I love the new update, thank you!") { locale results { ${RESULT} } } }`,
       );
@@ -141,8 +142,8 @@ describe.each(testDialects())('on %s', (dialect) => {
       expect(locale).toBe('EN');
       expect(results.map((result: { task: string }) => result.task)).toEqual(['sentiment', 'intent', 'keywords']);
       const [sentiment, intent, keywords] = results;
-      expect(await db.rows('select source, text from sentiments where id = ?', sentiment.id)).toEqual([
-        { source: 'query', text: 'I love the new update, thank you!' },
+      expect(await db.rows('select task, source, text from task_results where id = ?', sentiment.id)).toEqual([
+        { task: 'sentiment', source: 'query', text: 'I love the new update, thank you!' },
       ]);
       const rows = await db.rows<{ id: string }>(
         'select id from task_results where id in (?, ?) order by id',
@@ -205,6 +206,7 @@ describe.each(testDialects())('on %s', (dialect) => {
         userMessage.id,
       );
       expect(stored).toEqual([
+        { task: 'sentiment', source: 'chat', messageId: userMessage.id },
         { task: 'intent', source: 'chat', messageId: userMessage.id },
         { task: 'keywords', source: 'chat', messageId: userMessage.id },
       ]);
@@ -261,7 +263,7 @@ describe.each(testDialects())('on %s', (dialect) => {
         `{ taskStats(task: "intent", filter: { from: "2020-01-01T00:00:00Z", to: "${new Date(Date.now() + 1000).toISOString()}" }) { total } }`,
       );
       expect(inHour.data!.taskStats.total).toBe(texts.length);
-      // Sentiment's statistics come from its own records, through the same query.
+      // Sentiment's statistics come from the same results store, through the same query.
       const sentiment = await a('{ taskStats(task: "sentiment") { total labels { label } } }');
       expect(sentiment.data!.taskStats.total).toBe(0);
     });
@@ -305,13 +307,28 @@ describe('the migration', () => {
 
     const upgraded = SqliteRepository.open({ path: databasePath });
     try {
-      expect(upgraded.database.sqlite.prepare('select * from sentiments order by id').all()).toEqual(before.rows);
+      // The sentiments now live in the one results store, under the same ids (the `method` column is not kept).
+      const moved = (before.rows as Record<string, unknown>[]).map(
+        ({ method: _method, score_positive, score_negative, score_neutral, ...row }) => ({
+          ...row,
+          task: 'sentiment',
+          kind: 'classify',
+          scores: JSON.stringify({ positive: score_positive, negative: score_negative, neutral: score_neutral }),
+          value: null,
+        }),
+      );
+      expect(upgraded.database.sqlite.prepare("select * from task_results where task = 'sentiment' order by id").all()).toEqual(
+        moved,
+      );
       expect(upgraded.database.sqlite.prepare('select * from conversations').all()).toEqual(before.conversations);
-      expect(upgraded.database.sqlite.prepare('select count(*) as n from task_results').get()).toEqual({ n: 0 });
-      const stats = await upgraded.sentimentStats({ owner: null, bucket: 'day' });
+      expect(upgraded.database.sqlite.prepare("select count(*) as n from task_results where task <> 'sentiment'").get()).toEqual({
+        n: 0,
+      });
+      const stats = toSentimentStats(await upgraded.taskStats({ task: 'sentiment', owner: null, bucket: 'day' }));
       expect(stats).toMatchObject({ total: 3, positive: 2, negative: 1, neutral: 0 });
       expect(stats.averageConfidence).toBeCloseTo(0.6, 9);
-      const ranged = await upgraded.sentimentStats({
+      const ranged = await upgraded.taskStats({
+        task: 'sentiment',
         owner: null,
         bucket: 'hour',
         from: new Date(at + 30_000),

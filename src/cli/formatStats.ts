@@ -1,5 +1,6 @@
 // Sentiment statistics as text for a terminal: totals with bars, then one line per bucket.
-import type { SentimentStats, StatsBucket } from '../db/index.js';
+import type { StatsBucket } from '../db/index.js';
+import type { SentimentStats } from '../service/sentimentStats.js';
 
 /** Widest bar, in characters; the largest count fills it. */
 const BAR_WIDTH = 40;

@@ -1,7 +1,7 @@
 // `stats`: sentiment totals and a per-bucket chart read from the database (read-only; the server may be running).
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { openOptionsOf, type AppConfig } from '../config.js';
-import { openRepository, type SentimentSource, type StatsBucket } from '../db/index.js';
+import { openRepository, type ResultSource, type StatsBucket } from '../db/index.js';
 import { EngineHolder } from '../service/EngineHolder.js';
 import { Services, type StatsFilter } from '../service/Services.js';
 import { formatStats } from './formatStats.js';
@@ -10,7 +10,7 @@ import { addDatabaseOption, withFlags } from './options.js';
 interface StatsFlags {
   db?: string;
   bucket: StatsBucket;
-  source?: SentimentSource;
+  source?: ResultSource;
   from?: Date;
   to?: Date;
   owner?: string;
@@ -18,7 +18,7 @@ interface StatsFlags {
 }
 
 const BUCKETS: readonly StatsBucket[] = ['hour', 'day', 'week', 'month'];
-const SOURCES: readonly SentimentSource[] = ['chat', 'query'];
+const SOURCES: readonly ResultSource[] = ['chat', 'query'];
 
 export function statsCommand(config: AppConfig): Command {
   const command = new Command('stats')

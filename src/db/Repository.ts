@@ -4,12 +4,9 @@ import type {
   FinishReason,
   MessageRow,
   MessageStatus,
-  MessageWithSentiment,
-  SentimentRow,
-  SentimentSource,
+  ResultSource,
   StoredLocale,
   TaskResultRow,
-  TaskResultSource,
 } from './rows.js';
 
 export const DEFAULT_PAGE_SIZE = 20;
@@ -36,20 +33,6 @@ export interface ConversationPage {
   endCursor: string | null;
 }
 
-/** One sentiment as the engine reports it, before it belongs to a chat message or a query. */
-export type NewSentiment = Pick<
-  SentimentRow,
-  'locale' | 'method' | 'label' | 'confidence' | 'scorePositive' | 'scoreNegative' | 'scoreNeutral' | 'latencyMs'
->;
-
-/** A `sentiment`/`sentiments` query result: the classified text is kept, since no message holds it. */
-export interface NewQuerySentiment extends NewSentiment {
-  owner: string | null;
-  text: string;
-  /** Defaults to now. */
-  createdAt?: Date;
-}
-
 /** One task's result as the engine reports it, before it belongs to a message or a query. */
 export type NewTaskResult =
   | {
@@ -71,9 +54,7 @@ export interface UserTurnInput {
    */
   newConversation?: CreateConversationInput;
   content: string;
-  /** The sentiment of `content`, made before this call (absent when CHAT_TASKS leaves sentiment out). */
-  sentiment?: NewSentiment;
-  /** The other chat tasks' results on `content`, stored with it. */
+  /** The chat tasks' results on `content` (its sentiment among them), made before this call and stored with it. */
   taskResults?: readonly NewTaskResult[];
   /** Defaults to now. */
   createdAt?: Date;
@@ -89,7 +70,6 @@ export interface UserTurn {
   /** The conversation as the turn left it (updatedAt moved to the message). */
   conversation: ConversationRow;
   message: MessageRow;
-  sentiment: SentimentRow | null;
   taskResults: TaskResultRow[];
 }
 
@@ -105,15 +85,17 @@ export interface AssistantReplyInput {
   createdAt?: Date;
 }
 
+/** What the tasks found in one text of a query: the text is kept, since no message holds it. */
 export interface QueryAnalysisInput {
   owner: string | null;
   text: string;
-  sentiment?: NewSentiment;
   taskResults: readonly NewTaskResult[];
+  /** Defaults to now. */
+  createdAt?: Date;
 }
 
 export interface QueryAnalysis {
-  sentiment: SentimentRow | null;
+  /** In the order given. */
   taskResults: TaskResultRow[];
 }
 
@@ -126,34 +108,12 @@ export interface StatsRange {
   /** Exclusive upper bound on createdAt, so consecutive ranges never count a row twice. */
   to?: Date;
   conversationId?: string;
-  source?: SentimentSource;
+  source?: ResultSource;
   bucket: StatsBucket;
 }
 
-export type SentimentStatsOptions = StatsRange;
-
 export interface TaskStatsOptions extends StatsRange {
   task: string;
-  source?: TaskResultSource;
-}
-
-export interface LabelCounts {
-  total: number;
-  positive: number;
-  negative: number;
-  neutral: number;
-}
-
-export interface SentimentSeriesPoint extends LabelCounts {
-  /** Start of the UTC bucket. */
-  start: Date;
-}
-
-export interface SentimentStats extends LabelCounts {
-  /** 0 when there is nothing to average. */
-  averageConfidence: number;
-  /** Non-empty buckets only, ascending by start. */
-  series: SentimentSeriesPoint[];
 }
 
 export interface LabelCount {
@@ -197,8 +157,8 @@ export interface Repository {
    */
   deleteConversation(id: string, owner: string | null): Promise<boolean>;
 
-  /** Messages oldest first, each with its sentiment. Not owner-scoped: reach it through getConversation. */
-  listMessages(conversationId: string): Promise<MessageWithSentiment[]>;
+  /** Messages oldest first (their results: listTaskResultsOfMessages). Not owner-scoped: reach it through getConversation. */
+  listMessages(conversationId: string): Promise<MessageRow[]>;
   /** The user message with its chat results, in one transaction; null if the conversation no longer exists. */
   insertUserTurn(input: UserTurnInput): Promise<UserTurn | null>;
   /**
@@ -215,18 +175,17 @@ export interface Repository {
    */
   lockConversation(conversationId: string, signal: AbortSignal): Promise<ConversationLock>;
 
-  /** A batch of query results in one transaction, returned in input order. */
-  insertQuerySentiments(records: readonly NewQuerySentiment[]): Promise<SentimentRow[]>;
-  /** What analyze/classify/extract found in one text (source QUERY), in one transaction. */
-  insertQueryAnalysis(input: QueryAnalysisInput): Promise<QueryAnalysis>;
+  /** What a query's tasks found in each of its texts (source QUERY), in one transaction, returned in input order. */
+  insertQueryAnalyses(inputs: readonly QueryAnalysisInput[]): Promise<QueryAnalysis[]>;
   /** The results stored for these messages, grouped by message, in the order they were stored. */
   listTaskResultsOfMessages(messageIds: readonly string[]): Promise<Map<string, TaskResultRow[]>>;
 
-  /** Counts per label, average confidence and a per-bucket series, aggregated in the database, from one snapshot. */
-  sentimentStats(options: SentimentStatsOptions): Promise<SentimentStats>;
-  /** The same for any classify task's stored results. */
+  /**
+   * Counts per label, average confidence and a per-bucket series of a classify task's stored results (sentiment's
+   * too), aggregated in the database from one snapshot.
+   */
   taskStats(options: TaskStatsOptions): Promise<TaskStats>;
-  /** Recomputes the hourly roll-ups from the rows, for bulk loads that wrote rows directly. */
+  /** Recomputes the hourly roll-up from the rows, for bulk loads that wrote rows directly. */
   rebuildHourlyCounts(): Promise<void>;
 
   /**

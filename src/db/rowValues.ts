@@ -7,14 +7,13 @@ import {
   MAX_PAGE_SIZE,
   type AssistantReplyInput,
   type CreateConversationInput,
-  type NewSentiment,
   type NewTaskResult,
 } from './Repository.js';
-import type { ConversationRow, SentimentRow, TaskResultRow } from './rows.js';
+import type { ConversationRow, TaskResultRow } from './rows.js';
 import { hourStartOf } from './stats/timeRanges.js';
 
 /** Where a result belongs: a chat message (its text is the message's), or a query (its text kept with it). */
-export type ResultContext = Pick<SentimentRow, 'source' | 'owner' | 'conversationId' | 'messageId' | 'text' | 'createdAt'>;
+export type ResultContext = Pick<TaskResultRow, 'source' | 'owner' | 'conversationId' | 'messageId' | 'text' | 'createdAt'>;
 
 export function conversationValues(
   input: CreateConversationInput,
@@ -62,22 +61,6 @@ export function queryContext(owner: string | null, text: string, createdAt: Date
   return { source: 'query', owner, conversationId: null, messageId: null, text, createdAt };
 }
 
-export function sentimentValues(sentiment: NewSentiment, context: ResultContext): SentimentRow {
-  return {
-    id: newId(context.createdAt.getTime()),
-    ...context,
-    // Listed one by one: callers may pass a wider engine result, and only these fields are columns.
-    locale: sentiment.locale,
-    method: sentiment.method,
-    label: sentiment.label,
-    confidence: sentiment.confidence,
-    scorePositive: sentiment.scorePositive,
-    scoreNegative: sentiment.scoreNegative,
-    scoreNeutral: sentiment.scoreNeutral,
-    latencyMs: sentiment.latencyMs,
-  };
-}
-
 export function taskResultValues(result: NewTaskResult, context: ResultContext): TaskResultRow {
   const classified = result.kind === 'classify';
   return {
@@ -91,19 +74,6 @@ export function taskResultValues(result: NewTaskResult, context: ResultContext):
     confidence: classified ? result.confidence : null,
     scores: classified ? JSON.stringify(result.scores) : null,
     value: classified ? null : JSON.stringify(result.value),
-  };
-}
-
-/** One stored sentiment as a row to add to its hour of sentiment_hourly_counts. */
-export function sentimentHourlyIncrement(row: SentimentRow) {
-  return {
-    ownerKey: ownerKey(row.owner),
-    source: row.source,
-    hourStart: new Date(hourStartOf(row.createdAt.getTime())),
-    positive: row.label === 'positive' ? 1 : 0,
-    negative: row.label === 'negative' ? 1 : 0,
-    neutral: row.label === 'neutral' ? 1 : 0,
-    confidenceSum: row.confidence,
   };
 }
 

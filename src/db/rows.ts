@@ -5,18 +5,14 @@ export const MESSAGE_STATUSES = ['complete', 'aborted', 'failed'] as const;
 export const FINISH_REASONS = ['stop', 'length', 'aborted'] as const;
 export const RESULT_SOURCES = ['chat', 'query'] as const;
 export const LOCALES = ['zh', 'en'] as const;
-export const SENTIMENT_METHODS = ['logprob', 'generate'] as const;
-export const SENTIMENT_LABELS = ['positive', 'negative', 'neutral'] as const;
 export const TASK_KINDS = ['classify', 'extract'] as const;
 
 export type MessageRole = (typeof MESSAGE_ROLES)[number];
 export type MessageStatus = (typeof MESSAGE_STATUSES)[number];
 export type FinishReason = (typeof FINISH_REASONS)[number];
 /** Where a result came from: a chat message, or a query on a text (whose text is then kept). */
-export type SentimentSource = (typeof RESULT_SOURCES)[number];
-export type TaskResultSource = SentimentSource;
+export type ResultSource = (typeof RESULT_SOURCES)[number];
 export type StoredLocale = (typeof LOCALES)[number];
-export type SentimentLabel = (typeof SENTIMENT_LABELS)[number];
 
 export interface ConversationRow {
   id: string;
@@ -39,30 +35,11 @@ export interface MessageRow {
   createdAt: Date;
 }
 
-export interface SentimentRow {
-  id: string;
-  source: SentimentSource;
-  owner: string | null;
-  conversationId: string | null;
-  messageId: string | null;
-  /** Only QUERY results keep their text; CHAT results point at their message instead. */
-  text: string | null;
-  locale: StoredLocale;
-  method: (typeof SENTIMENT_METHODS)[number];
-  label: SentimentLabel;
-  confidence: number;
-  scorePositive: number;
-  scoreNegative: number;
-  scoreNeutral: number;
-  latencyMs: number;
-  createdAt: Date;
-}
-
 export interface TaskResultRow {
   id: string;
   task: string;
   kind: (typeof TASK_KINDS)[number];
-  source: TaskResultSource;
+  source: ResultSource;
   owner: string | null;
   conversationId: string | null;
   messageId: string | null;
@@ -76,8 +53,4 @@ export interface TaskResultRow {
   value: string | null;
   latencyMs: number;
   createdAt: Date;
-}
-
-export interface MessageWithSentiment extends MessageRow {
-  sentiment: SentimentRow | null;
 }

@@ -1,5 +1,5 @@
 // `sentimentStats` for analysts: totals and a time series, aggregated in SQL over every stored result.
-import type { SentimentSeriesPoint, SentimentStats as Stats } from '../db/index.js';
+import type { SentimentSeriesPoint, SentimentStats as Stats } from '../service/sentimentStats.js';
 import { builder } from './builder.js';
 
 export const TimeBucketEnum = builder.enumType('TimeBucket', {

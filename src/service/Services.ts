@@ -1,5 +1,5 @@
 // What a request can do, across engine and database: the one object resolvers talk to.
-import type { ConversationPage, Repository, SentimentSource, SentimentStats, StatsBucket, TaskStats } from '../db/index.js';
+import type { ConversationPage, Repository, ResultSource, StatsBucket, TaskStats } from '../db/index.js';
 import {
   AbortedError,
   BadInputError,
@@ -18,13 +18,14 @@ import { assertDateInRange } from './dateRange.js';
 import { assertId } from './ids.js';
 import { OperationScope } from './OperationScope.js';
 import { classifyAndStore } from './sentiment.js';
-import { toMessageView, type ConversationView, type MessageView, type SentimentView } from './views.js';
+import { toSentimentStats, type SentimentStats } from './sentimentStats.js';
+import { SENTIMENT_TASK, toMessageView, type ConversationView, type MessageView, type SentimentView } from './views.js';
 
 export interface ServicesOptions {
   database: Repository;
   engine: EngineHolder;
   /** Told about every sentiment stored (a query's, or a chat message's); for metrics. */
-  onSentiment?: (sentiment: { label: SentimentLabel; source: SentimentSource; locale: Locale }) => void;
+  onSentiment?: (sentiment: { label: SentimentLabel; source: ResultSource; locale: Locale }) => void;
   /** Tasks run on every chat message before the reply (CHAT_TASKS); default: sentiment. */
   chatTasks?: readonly string[];
   /** Texts (× tasks) one GraphQL operation may send to the engine (MAX_OPERATION_TEXTS). */
@@ -35,7 +36,7 @@ export interface StatsFilter {
   from?: Date | null;
   to?: Date | null;
   conversationId?: string | null;
-  source?: SentimentSource | null;
+  source?: ResultSource | null;
 }
 
 export interface PageArguments {
@@ -128,7 +129,7 @@ export class Services {
     });
   }
 
-  /** Counts per label of a classify task, owner-scoped; sentiment's come from its own records, as sentimentStats. */
+  /** Counts per label of a classify task (sentiment's too), owner-scoped. */
   async taskStats(task: string, owner: string | null, filter: StatsFilter, bucket: StatsBucket): Promise<TaskStats> {
     const tasks = this.tasks();
     const definition = tasks.find((candidate) => candidate.name === task);
@@ -139,28 +140,7 @@ export class Services {
     if (definition.kind !== 'classify') {
       throw new BadInputError({ message: `Task "${task}" is an extract task; only classify tasks have label statistics.` });
     }
-    this.#checkStatsFilter(filter);
-    const options = {
-      owner,
-      bucket,
-      ...(filter.from ? { from: filter.from } : {}),
-      ...(filter.to ? { to: filter.to } : {}),
-      ...(filter.conversationId ? { conversationId: filter.conversationId } : {}),
-      ...(filter.source ? { source: filter.source } : {}),
-    };
-    if (task !== 'sentiment') return this.#database.taskStats({ task, ...options });
-    const stats = await this.#database.sentimentStats(options);
-    const counts = (point: { positive: number; negative: number; neutral: number }) =>
-      (['positive', 'negative', 'neutral'] as const)
-        .map((label) => ({ label, count: point[label] }))
-        .filter(({ count }) => count > 0)
-        .sort((a, b) => b.count - a.count || a.label.localeCompare(b.label));
-    return {
-      total: stats.total,
-      averageConfidence: stats.averageConfidence,
-      labels: counts(stats),
-      series: stats.series.map((point) => ({ start: point.start, total: point.total, labels: counts(point) })),
-    };
+    return this.#taskStats(task, owner, filter, bucket);
   }
 
   /**
@@ -269,8 +249,13 @@ export class Services {
   }
 
   async sentimentStats(owner: string | null, filter: StatsFilter, bucket: StatsBucket): Promise<SentimentStats> {
+    return toSentimentStats(await this.#taskStats(SENTIMENT_TASK, owner, filter, bucket));
+  }
+
+  #taskStats(task: string, owner: string | null, filter: StatsFilter, bucket: StatsBucket): Promise<TaskStats> {
     this.#checkStatsFilter(filter);
-    return this.#database.sentimentStats({
+    return this.#database.taskStats({
+      task,
       owner,
       bucket,
       ...(filter.from ? { from: filter.from } : {}),

@@ -1,10 +1,8 @@
-// Tasks on a text: run them in one engine job, store every result (sentiment in its own table), hand back views.
-import type { NewSentiment, NewTaskResult, Repository } from '../db/index.js';
+// Tasks on a text: run them in one engine job, store every result, hand back views.
+import type { NewTaskResult, Repository } from '../db/index.js';
 import type { Engine, Locale, TaskResult, TaskRun } from '../engine/index.js';
 import { keyOf } from './OperationScope.js';
-import { sentimentAsTaskResult, toTaskResultView, type TaskResultView } from './views.js';
-
-const SENTIMENT = 'sentiment';
+import { toTaskResultView, type TaskResultView } from './views.js';
 
 export interface AnalysisRequest {
   text: string;
@@ -26,9 +24,8 @@ export interface AnalysisView {
   results: TaskResultView[];
 }
 
-/** A run's results split the way they are stored: the sentiment (if it ran) apart from the rest. */
+/** A run's results the way they are stored. */
 export interface StoredShape {
-  sentiment?: NewSentiment;
   taskResults: NewTaskResult[];
 }
 
@@ -44,40 +41,19 @@ export async function analyzeAndStore(
     ...keyOf(request),
   });
   request.signal?.throwIfAborted();
-  const stored = await database.insertQueryAnalysis({ owner: request.owner, text: request.text, ...storedShapeOf(run) });
-  // Back in the order asked for: the sentiment sits wherever it was in the list.
-  const others = stored.taskResults.map(toTaskResultView);
-  const results = run.results.map((result) =>
-    result.task === SENTIMENT && stored.sentiment ? sentimentAsTaskResult(stored.sentiment) : others.shift()!,
-  );
-  return { locale: run.locale, results };
+  const [stored] = await database.insertQueryAnalyses([
+    { owner: request.owner, text: request.text, ...storedShapeOf(run) },
+  ]);
+  return { locale: run.locale, results: stored!.taskResults.map(toTaskResultView) };
 }
 
 export function storedShapeOf(run: TaskRun): StoredShape {
-  const shape: StoredShape = { taskResults: [] };
-  for (const result of run.results) {
-    if (result.task === SENTIMENT && result.kind === 'classify') shape.sentiment = sentimentOf(result, run.locale);
-    else shape.taskResults.push(newTaskResultOf(result, run.locale));
-  }
-  return shape;
+  return { taskResults: run.results.map((result) => newTaskResultOf(result, run.locale)) };
 }
 
 /** The labels of a run's classify tasks, which may steer a chat reply. */
 export function steeringOf(run: TaskRun): { task: string; label: string }[] {
   return run.results.flatMap((result) => (result.kind === 'classify' ? [{ task: result.task, label: result.label }] : []));
-}
-
-function sentimentOf(result: Extract<TaskResult, { kind: 'classify' }>, locale: Locale): NewSentiment {
-  return {
-    locale,
-    method: 'logprob',
-    label: result.label as NewSentiment['label'],
-    confidence: result.confidence,
-    scorePositive: result.scores['positive'] ?? 0,
-    scoreNegative: result.scores['negative'] ?? 0,
-    scoreNeutral: result.scores['neutral'] ?? 0,
-    latencyMs: result.latencyMs,
-  };
 }
 
 function newTaskResultOf(result: TaskResult, locale: Locale): NewTaskResult {

@@ -227,7 +227,7 @@ async function generateTurn(engine: Engine, database: Repository, parts: TurnPar
   return {
     conversation: (await database.getConversation(conversation.id, scope.owner)) ?? conversation,
     userMessage: { ...userMessage, taskResults: [...userMessage.taskResults, ...extracted.stored] },
-    reply: toMessageView({ ...reply, sentiment: null }),
+    reply: toMessageView(reply),
     finishReason: result.finishReason,
   };
 }

@@ -1,8 +1,8 @@
 // A sentiment query: classify the texts in one engine job and store every result (source QUERY).
-import type { Repository } from '../db/index.js';
+import type { NewTaskResult, Repository } from '../db/index.js';
 import type { Engine, Locale, SentimentResult } from '../engine/index.js';
 import { keyOf } from './OperationScope.js';
-import { toSentimentView, type SentimentView } from './views.js';
+import { SENTIMENT_TASK, toSentimentView, type SentimentView } from './views.js';
 
 export interface ClassifyRequest {
   texts: readonly string[];
@@ -26,21 +26,25 @@ export async function classifyAndStore(
     ...keyOf(request),
   });
   request.signal?.throwIfAborted();
-  const rows = await database.insertQuerySentiments(
-    results.map((result, index) => ({ ...toNewSentiment(result), owner: request.owner, text: request.texts[index]! })),
+  const analyses = await database.insertQueryAnalyses(
+    results.map((result, index) => ({
+      owner: request.owner,
+      text: request.texts[index]!,
+      taskResults: [toNewTaskResult(result)],
+    })),
   );
-  return rows.map(toSentimentView);
+  return analyses.map((analysis) => toSentimentView(analysis.taskResults[0]!));
 }
 
-export function toNewSentiment(result: SentimentResult) {
+export function toNewTaskResult(result: SentimentResult): NewTaskResult {
+  const { positive, negative, neutral } = result.scores;
   return {
+    task: SENTIMENT_TASK,
+    kind: 'classify',
     locale: result.locale,
-    method: result.method,
     label: result.label,
     confidence: result.confidence,
-    scorePositive: result.scores.positive,
-    scoreNegative: result.scores.negative,
-    scoreNeutral: result.scores.neutral,
+    scores: { positive, negative, neutral },
     latencyMs: result.latencyMs,
   };
 }

@@ -1,5 +1,5 @@
-// What the API shows of stored rows: sentiments with their display line, messages with their sentiment.
-import type { ConversationRow, MessageWithSentiment, SentimentRow, TaskResultRow } from '../db/index.js';
+// What the API shows of stored rows: task results, sentiments with their display line, messages with their results.
+import type { ConversationRow, MessageRow, TaskResultRow } from '../db/index.js';
 import { sentimentDisplay, sentimentEmoji, type Locale, type SentimentLabel } from '../engine/index.js';
 
 export interface SentimentView {
@@ -14,7 +14,7 @@ export interface SentimentView {
   createdAt: Date;
 }
 
-/** A classify task's stored result; sentiment's too (its id is then the sentiment record's). */
+/** A classify task's stored result; sentiment's too. */
 export interface ClassificationView {
   kind: 'classify';
   id: string;
@@ -58,32 +58,19 @@ export interface MessageView {
 
 export type ConversationView = ConversationRow;
 
-export function toSentimentView(row: SentimentRow): SentimentView {
-  return {
-    id: row.id,
-    label: row.label,
-    confidence: row.confidence,
-    scores: { positive: row.scorePositive, negative: row.scoreNegative, neutral: row.scoreNeutral },
-    emoji: sentimentEmoji(row.label),
-    display: sentimentDisplay(row.label, row.locale),
-    locale: row.locale,
-    latencyMs: row.latencyMs,
-    createdAt: row.createdAt,
-  };
-}
+/** The task whose results are also shown as a Sentiment, and counted by sentimentStats. */
+export const SENTIMENT_TASK = 'sentiment';
 
-export function sentimentAsTaskResult(row: SentimentRow): ClassificationView {
+/** A stored result of the task `sentiment` as a Sentiment: scores keyed positive/negative/neutral, as stored. */
+export function toSentimentView(row: TaskResultRow): SentimentView {
+  const label = row.label as SentimentLabel;
   return {
-    kind: 'classify',
     id: row.id,
-    task: 'sentiment',
-    label: row.label,
-    confidence: row.confidence,
-    scores: [
-      { label: 'positive', probability: row.scorePositive },
-      { label: 'negative', probability: row.scoreNegative },
-      { label: 'neutral', probability: row.scoreNeutral },
-    ],
+    label,
+    confidence: row.confidence!,
+    scores: JSON.parse(row.scores ?? '{}') as Record<SentimentLabel, number>,
+    emoji: sentimentEmoji(label),
+    display: sentimentDisplay(label, row.locale),
     locale: row.locale,
     latencyMs: row.latencyMs,
     createdAt: row.createdAt,
@@ -103,7 +90,8 @@ export function toTaskResultView(row: TaskResultRow): TaskResultView {
   };
 }
 
-export function toMessageView(row: MessageWithSentiment, taskResults: readonly TaskResultRow[] = []): MessageView {
+export function toMessageView(row: MessageRow, taskResults: readonly TaskResultRow[] = []): MessageView {
+  const sentiment = taskResults.find((result) => result.task === SENTIMENT_TASK && result.kind === 'classify');
   return {
     id: row.id,
     conversationId: row.conversationId,
@@ -112,8 +100,8 @@ export function toMessageView(row: MessageWithSentiment, taskResults: readonly T
     status: row.status,
     finishReason: row.finishReason,
     createdAt: row.createdAt,
-    sentiment: row.sentiment ? toSentimentView(row.sentiment) : null,
-    taskResults: [...(row.sentiment ? [sentimentAsTaskResult(row.sentiment)] : []), ...taskResults.map(toTaskResultView)],
+    sentiment: sentiment ? toSentimentView(sentiment) : null,
+    taskResults: taskResults.map(toTaskResultView),
     tokenCount: row.tokenCount,
     latencyMs: row.latencyMs,
   };

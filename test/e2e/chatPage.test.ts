@@ -123,7 +123,7 @@ function storedTurn(conversationId: string) {
   return service.database.sqlite
     .prepare(
       `select m.role, m.content, m.status, m.token_count as tokenCount, s.label, s.confidence, s.locale
-       from messages m left join sentiments s on s.message_id = m.id
+       from messages m left join task_results s on s.message_id = m.id and s.task = 'sentiment'
        where m.conversation_id = ? order by m.created_at, m.id`,
     )
     .all(conversationId) as {
@@ -144,7 +144,7 @@ interface StoredTaskResult {
   value: string | null;
 }
 
-/** What the chat's tasks stored for a message (sentiment keeps its own table), by task. */
+/** What the chat's tasks stored for a message (its sentiment included), by task. */
 function storedTaskResults(from: SqliteTestService, messageId: string): Map<string, StoredTaskResult> {
   const rows = from.database.sqlite
     .prepare('select task, label, confidence, value from task_results where message_id = ?')

@@ -1,22 +1,20 @@
 // PostgreSQL: the messages of a conversation, the user turn (with its results) and the reply, each written whole.
 import { asc, eq, sql } from 'drizzle-orm';
 import type { AssistantReplyInput, MessageResultsInput, UserTurn, UserTurnInput } from '../Repository.js';
-import type { ConversationRow, MessageRow, MessageWithSentiment, TaskResultRow } from '../rows.js';
+import type { ConversationRow, MessageRow, TaskResultRow } from '../rows.js';
 import { assistantMessageValues, chatContext, conversationValues, userMessageValues } from '../rowValues.js';
 import { throwMapped } from './conversations.js';
 import type { PgExecutor, PostgresDatabase } from './openPostgres.js';
-import { writeSentiment, writeTaskResults } from './results.js';
-import { conversations, messages, sentiments } from './schema.js';
+import { writeTaskResults } from './results.js';
+import { conversations, messages } from './schema.js';
 
-export async function listMessages(pg: PostgresDatabase, conversationId: string): Promise<MessageWithSentiment[]> {
-  const rows = await pg.db
-    .select({ message: messages, sentiment: sentiments })
+export async function listMessages(pg: PostgresDatabase, conversationId: string): Promise<MessageRow[]> {
+  return pg.db
+    .select()
     .from(messages)
-    .leftJoin(sentiments, eq(sentiments.messageId, messages.id))
     .where(eq(messages.conversationId, conversationId))
     .orderBy(asc(messages.createdAt), asc(messages.id))
     .catch(throwMapped(pg));
-  return rows.map(({ message, sentiment }) => ({ ...message, sentiment }));
 }
 
 export async function insertUserTurn(pg: PostgresDatabase, input: UserTurnInput): Promise<UserTurn | null> {
@@ -30,9 +28,8 @@ export async function insertUserTurn(pg: PostgresDatabase, input: UserTurnInput)
     const values = userMessageValues(input.conversationId, input.content, createdAt);
     const [message] = await tx.insert(messages).values(values).returning();
     const context = chatContext(conversation, input.conversationId, message!.id, createdAt);
-    const sentiment = input.sentiment ? await writeSentiment(tx, input.sentiment, context) : null;
     const taskResults = await writeTaskResults(tx, input.taskResults ?? [], context);
-    return { conversation, message: message!, sentiment, taskResults };
+    return { conversation, message: message!, taskResults };
   });
 }
 

@@ -3,8 +3,8 @@ import type { DialectQueries } from '../bindQueries.js';
 import { createConversation, deleteConversation, getConversation, listConversations } from './conversations.js';
 import { insertAssistantReply, insertMessageResults, insertUserTurn, listMessages } from './messages.js';
 import type { PostgresDatabase } from './openPostgres.js';
-import { insertQueryAnalysis, insertQuerySentiments, listTaskResultsOfMessages } from './results.js';
-import { rebuildHourlyCounts, sentimentStats, taskStats } from './stats.js';
+import { insertQueryAnalyses, listTaskResultsOfMessages } from './results.js';
+import { rebuildHourlyCounts, taskStats } from './stats.js';
 
 export const POSTGRES_QUERIES: DialectQueries<PostgresDatabase> = {
   createConversation,
@@ -15,10 +15,8 @@ export const POSTGRES_QUERIES: DialectQueries<PostgresDatabase> = {
   insertUserTurn,
   insertMessageResults,
   insertAssistantReply,
-  insertQuerySentiments,
-  insertQueryAnalysis,
+  insertQueryAnalyses,
   listTaskResultsOfMessages,
-  sentimentStats,
   taskStats,
   rebuildHourlyCounts,
 };

@@ -1,39 +1,19 @@
-// PostgreSQL: sentiment and task results, each stored in the same transaction as its hourly roll-up.
+// PostgreSQL: task results (sentiment's included), each stored in the same transaction as its hourly roll-up.
 import { inArray } from 'drizzle-orm';
-import type { NewQuerySentiment, NewSentiment, NewTaskResult, QueryAnalysis, QueryAnalysisInput } from '../Repository.js';
-import type { SentimentRow, TaskResultRow } from '../rows.js';
+import type { NewTaskResult, QueryAnalysis, QueryAnalysisInput } from '../Repository.js';
+import type { TaskResultRow } from '../rows.js';
 import {
   addedToHour,
   groupByMessage,
   isClassification,
   queryContext,
-  sentimentHourlyIncrement,
-  sentimentValues,
   taskHourlyIncrement,
   taskResultValues,
   type ResultContext,
 } from '../rowValues.js';
 import { throwMapped } from './conversations.js';
 import type { PgExecutor, PostgresDatabase } from './openPostgres.js';
-import { sentimentHourlyCounts, sentiments, taskHourlyCounts, taskResults } from './schema.js';
-
-export async function writeSentiment(
-  tx: PgExecutor,
-  sentiment: NewSentiment,
-  context: ResultContext,
-): Promise<SentimentRow> {
-  const [row] = await tx.insert(sentiments).values(sentimentValues(sentiment, context)).returning();
-  const t = sentimentHourlyCounts;
-  // An upsert is atomic in PostgreSQL: replicas adding to the same hour at once both count.
-  await tx
-    .insert(t)
-    .values(sentimentHourlyIncrement(row!))
-    .onConflictDoUpdate({
-      target: [t.ownerKey, t.source, t.hourStart],
-      set: addedToHour(t, ['positive', 'negative', 'neutral', 'confidenceSum']),
-    });
-  return row!;
-}
+import { taskHourlyCounts, taskResults } from './schema.js';
 
 export async function writeTaskResult(
   tx: PgExecutor,
@@ -42,6 +22,7 @@ export async function writeTaskResult(
 ): Promise<TaskResultRow> {
   const [row] = await tx.insert(taskResults).values(taskResultValues(result, context)).returning();
   if (isClassification(row!)) {
+    // An upsert is atomic in PostgreSQL: replicas adding to the same hour at once both count.
     const t = taskHourlyCounts;
     await tx
       .insert(t)
@@ -54,27 +35,20 @@ export async function writeTaskResult(
   return row!;
 }
 
-export async function insertQuerySentiments(
+export async function insertQueryAnalyses(
   pg: PostgresDatabase,
-  records: readonly NewQuerySentiment[],
-): Promise<SentimentRow[]> {
-  if (records.length === 0) return [];
+  inputs: readonly QueryAnalysisInput[],
+): Promise<QueryAnalysis[]> {
+  if (inputs.length === 0) return [];
   const now = new Date();
   return pg.write(async (tx) => {
-    const rows: SentimentRow[] = [];
+    const analyses: QueryAnalysis[] = [];
     // One after another: a transaction is one connection, which runs one statement at a time anyway.
-    for (const record of records) {
-      rows.push(await writeSentiment(tx, record, queryContext(record.owner, record.text, record.createdAt ?? now)));
+    for (const input of inputs) {
+      const context = queryContext(input.owner, input.text, input.createdAt ?? now);
+      analyses.push({ taskResults: await writeTaskResults(tx, input.taskResults, context) });
     }
-    return rows;
-  });
-}
-
-export async function insertQueryAnalysis(pg: PostgresDatabase, input: QueryAnalysisInput): Promise<QueryAnalysis> {
-  const context = queryContext(input.owner, input.text, new Date());
-  return pg.write(async (tx) => {
-    const sentiment = input.sentiment ? await writeSentiment(tx, input.sentiment, context) : null;
-    return { sentiment, taskResults: await writeTaskResults(tx, input.taskResults, context) };
+    return analyses;
   });
 }
 

@@ -9,7 +9,6 @@ import {
   primaryKey,
   text,
   timestamp,
-  uniqueIndex,
 } from 'drizzle-orm/pg-core';
 import { classifyHasLabel, oneOf, ownerIsNullOrNonEmpty } from '../checks.js';
 import {
@@ -18,8 +17,6 @@ import {
   MESSAGE_ROLES,
   MESSAGE_STATUSES,
   RESULT_SOURCES,
-  SENTIMENT_LABELS,
-  SENTIMENT_METHODS,
   TASK_KINDS,
 } from '../rows.js';
 
@@ -65,51 +62,6 @@ export const messages = pgTable(
     check('messages_status_check', oneOf(t.status, MESSAGE_STATUSES)),
     check('messages_finish_reason_check', oneOf(t.finishReason, FINISH_REASONS)),
   ],
-);
-
-export const sentiments = pgTable(
-  'sentiments',
-  {
-    id: ulid('id').primaryKey(),
-    source: text('source', { enum: RESULT_SOURCES }).notNull(),
-    owner: text('owner'),
-    conversationId: ulid('conversation_id').references(() => conversations.id, { onDelete: 'set null' }),
-    messageId: ulid('message_id').references(() => messages.id, { onDelete: 'set null' }),
-    text: text('text'),
-    locale: text('locale', { enum: LOCALES }).notNull(),
-    method: text('method', { enum: SENTIMENT_METHODS }).notNull(),
-    label: text('label', { enum: SENTIMENT_LABELS }).notNull(),
-    confidence: doublePrecision('confidence').notNull(),
-    scorePositive: doublePrecision('score_positive').notNull(),
-    scoreNegative: doublePrecision('score_negative').notNull(),
-    scoreNeutral: doublePrecision('score_neutral').notNull(),
-    latencyMs: doublePrecision('latency_ms').notNull(),
-    createdAt: instant('created_at').notNull(),
-  },
-  (t) => [
-    uniqueIndex('sentiments_message_id_idx').on(t.messageId),
-    index('sentiments_conversation_created_idx').on(t.conversationId, t.createdAt),
-    index('sentiments_owner_source_created_idx').on(t.owner, t.source, t.createdAt),
-    check('sentiments_owner_check', ownerIsNullOrNonEmpty(t.owner)),
-    check('sentiments_source_check', oneOf(t.source, RESULT_SOURCES)),
-    check('sentiments_locale_check', oneOf(t.locale, LOCALES)),
-    check('sentiments_method_check', oneOf(t.method, SENTIMENT_METHODS)),
-    check('sentiments_label_check', oneOf(t.label, SENTIMENT_LABELS)),
-  ],
-);
-
-export const sentimentHourlyCounts = pgTable(
-  'sentiment_hourly_counts',
-  {
-    ownerKey: text('owner_key').notNull(),
-    source: text('source', { enum: RESULT_SOURCES }).notNull(),
-    hourStart: instant('hour_start').notNull(),
-    positive: integer('positive').notNull(),
-    negative: integer('negative').notNull(),
-    neutral: integer('neutral').notNull(),
-    confidenceSum: doublePrecision('confidence_sum').notNull(),
-  },
-  (t) => [primaryKey({ columns: [t.ownerKey, t.source, t.hourStart] })],
 );
 
 export const taskResults = pgTable(

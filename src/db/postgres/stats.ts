@@ -1,36 +1,28 @@
-// PostgreSQL: sentimentStats and taskStats, the shared statements run in one read-only snapshot; roll-up repair.
+// PostgreSQL: taskStats, the shared statement run in one read-only snapshot; roll-up repair.
 import { sql, type SQL } from 'drizzle-orm';
-import type { SentimentStats, SentimentStatsOptions, TaskStats, TaskStatsOptions } from '../Repository.js';
+import type { TaskStats, TaskStatsOptions } from '../Repository.js';
 import { rebuildRollupStatements } from '../stats/rebuildRollups.js';
-import { sentimentStatsQuery, toSentimentStats, type SentimentBucketRow } from '../stats/sentimentStatsQuery.js';
 import { taskStatsQuery, toTaskStats, type TaskBucketRow } from '../stats/taskStatsQuery.js';
 import type { TimeDialect } from '../stats/timeRanges.js';
 import type { PgExecutor, PostgresDatabase } from './openPostgres.js';
-import { sentimentHourlyCounts, sentiments, taskHourlyCounts, taskResults } from './schema.js';
+import { taskHourlyCounts, taskResults } from './schema.js';
 
-const POSTGRES_TIME: TimeDialect = {
+export const POSTGRES_TIME: TimeDialect = {
   // date_part is double precision (extract is numeric, several times slower per row); the cast rounds to whole ms.
   epochMs: (column) => sql`cast(date_part('epoch', ${column}) * 1000 as bigint)`,
   monthStart: sql.raw(`cast(date_part('epoch', date_trunc('month', to_timestamp(at / 1000.0), 'UTC')) * 1000 as bigint)`),
   hourOf: (column) => sql`date_trunc('hour', ${column}, 'UTC')`,
 };
 
-export async function sentimentStats(pg: PostgresDatabase, options: SentimentStatsOptions): Promise<SentimentStats> {
-  const query = sentimentStatsQuery({ sentiments, hourly: sentimentHourlyCounts }, POSTGRES_TIME, options);
-  return toSentimentStats(await pg.read((db) => rows<SentimentBucketRow>(db, query)));
-}
+const TABLES = { results: taskResults, hourly: taskHourlyCounts };
 
 export async function taskStats(pg: PostgresDatabase, options: TaskStatsOptions): Promise<TaskStats> {
-  const query = taskStatsQuery({ results: taskResults, hourly: taskHourlyCounts }, POSTGRES_TIME, options);
+  const query = taskStatsQuery(TABLES, POSTGRES_TIME, options);
   return toTaskStats(await pg.read((db) => rows<TaskBucketRow>(db, query)));
 }
 
 export async function rebuildHourlyCounts(pg: PostgresDatabase): Promise<void> {
-  const statements = rebuildRollupStatements(
-    { sentiments, hourly: sentimentHourlyCounts },
-    { results: taskResults, hourly: taskHourlyCounts },
-    POSTGRES_TIME,
-  );
+  const statements = rebuildRollupStatements(TABLES, POSTGRES_TIME);
   await pg.write(async (tx) => {
     for (const statement of statements) await tx.execute(statement);
   });

@@ -1,24 +1,21 @@
 // SQLite: the messages of a conversation, the user turn (with its results) and the assistant reply, each written whole.
 import { asc, eq, sql } from 'drizzle-orm';
 import type { AssistantReplyInput, MessageResultsInput, UserTurn, UserTurnInput } from '../Repository.js';
-import type { ConversationRow, MessageRow, MessageWithSentiment, TaskResultRow } from '../rows.js';
+import type { ConversationRow, MessageRow, TaskResultRow } from '../rows.js';
 import { assistantMessageValues, chatContext, conversationValues, userMessageValues } from '../rowValues.js';
 import type { DbExecutor, SqliteDatabase } from './openSqlite.js';
-import { writeSentiment, writeTaskResult } from './results.js';
-import { conversations, messages, sentiments } from './schema.js';
+import { writeTaskResult } from './results.js';
+import { conversations, messages } from './schema.js';
 
-export function listMessages(app: SqliteDatabase, conversationId: string): MessageWithSentiment[] {
-  return app
-    .read((db) =>
-      db
-        .select({ message: messages, sentiment: sentiments })
-        .from(messages)
-        .leftJoin(sentiments, eq(sentiments.messageId, messages.id))
-        .where(eq(messages.conversationId, conversationId))
-        .orderBy(asc(messages.createdAt), asc(messages.id))
-        .all(),
-    )
-    .map(({ message, sentiment }) => ({ ...message, sentiment }));
+export function listMessages(app: SqliteDatabase, conversationId: string): MessageRow[] {
+  return app.read((db) =>
+    db
+      .select()
+      .from(messages)
+      .where(eq(messages.conversationId, conversationId))
+      .orderBy(asc(messages.createdAt), asc(messages.id))
+      .all(),
+  );
 }
 
 /** The message and its CHAT results in one transaction (before generation starts); bumps updatedAt. */
@@ -33,9 +30,8 @@ export function insertUserTurn(app: SqliteDatabase, input: UserTurnInput): UserT
     const values = userMessageValues(input.conversationId, input.content, createdAt);
     const message = tx.insert(messages).values(values).returning().get();
     const context = chatContext(conversation, input.conversationId, message.id, createdAt);
-    const sentiment = input.sentiment ? writeSentiment(tx, input.sentiment, context) : null;
     const taskResults = (input.taskResults ?? []).map((result) => writeTaskResult(tx, result, context));
-    return { conversation, message, sentiment, taskResults };
+    return { conversation, message, taskResults };
   });
 }
 

@@ -3,8 +3,8 @@ import type { DialectQueries } from '../bindQueries.js';
 import { createConversation, deleteConversation, getConversation, listConversations } from './conversations.js';
 import { insertAssistantReply, insertMessageResults, insertUserTurn, listMessages } from './messages.js';
 import type { SqliteDatabase } from './openSqlite.js';
-import { insertQueryAnalysis, insertQuerySentiments, listTaskResultsOfMessages } from './results.js';
-import { rebuildHourlyCounts, sentimentStats, taskStats } from './stats.js';
+import { insertQueryAnalyses, listTaskResultsOfMessages } from './results.js';
+import { rebuildHourlyCounts, taskStats } from './stats.js';
 
 export const SQLITE_QUERIES: DialectQueries<SqliteDatabase> = {
   createConversation,
@@ -15,10 +15,8 @@ export const SQLITE_QUERIES: DialectQueries<SqliteDatabase> = {
   insertUserTurn,
   insertMessageResults,
   insertAssistantReply,
-  insertQuerySentiments,
-  insertQueryAnalysis,
+  insertQueryAnalyses,
   listTaskResultsOfMessages,
-  sentimentStats,
   taskStats,
   rebuildHourlyCounts,
 };

@@ -1,34 +1,18 @@
-// SQLite: sentiment and task results, each stored in the same transaction as its hourly roll-up.
+// SQLite: task results (sentiment's included), each stored in the same transaction as its hourly roll-up.
 import { inArray } from 'drizzle-orm';
-import type { NewQuerySentiment, NewSentiment, NewTaskResult, QueryAnalysis, QueryAnalysisInput } from '../Repository.js';
-import type { SentimentRow, TaskResultRow } from '../rows.js';
+import type { NewTaskResult, QueryAnalysis, QueryAnalysisInput } from '../Repository.js';
+import type { TaskResultRow } from '../rows.js';
 import {
   addedToHour,
   groupByMessage,
   isClassification,
   queryContext,
-  sentimentHourlyIncrement,
-  sentimentValues,
   taskHourlyIncrement,
   taskResultValues,
   type ResultContext,
 } from '../rowValues.js';
 import type { DbExecutor, SqliteDatabase } from './openSqlite.js';
-import { sentimentHourlyCounts, sentiments, taskHourlyCounts, taskResults } from './schema.js';
-
-/** Inserts one sentiment and counts it in its hour; runs inside the caller's transaction. */
-export function writeSentiment(tx: DbExecutor, sentiment: NewSentiment, context: ResultContext): SentimentRow {
-  const row = tx.insert(sentiments).values(sentimentValues(sentiment, context)).returning().get();
-  const t = sentimentHourlyCounts;
-  tx.insert(t)
-    .values(sentimentHourlyIncrement(row))
-    .onConflictDoUpdate({
-      target: [t.ownerKey, t.source, t.hourStart],
-      set: addedToHour(t, ['positive', 'negative', 'neutral', 'confidenceSum']),
-    })
-    .run();
-  return row;
-}
+import { taskHourlyCounts, taskResults } from './schema.js';
 
 /** Inserts one task result and counts a classification in its hour; runs inside the caller's transaction. */
 export function writeTaskResult(tx: DbExecutor, result: NewTaskResult, context: ResultContext): TaskResultRow {
@@ -46,20 +30,15 @@ export function writeTaskResult(tx: DbExecutor, result: NewTaskResult, context: 
   return row;
 }
 
-export function insertQuerySentiments(app: SqliteDatabase, records: readonly NewQuerySentiment[]): SentimentRow[] {
-  if (records.length === 0) return [];
+export function insertQueryAnalyses(app: SqliteDatabase, inputs: readonly QueryAnalysisInput[]): QueryAnalysis[] {
+  if (inputs.length === 0) return [];
   const now = new Date();
   return app.write((tx) =>
-    records.map((record) => writeSentiment(tx, record, queryContext(record.owner, record.text, record.createdAt ?? now))),
+    inputs.map((input) => {
+      const context = queryContext(input.owner, input.text, input.createdAt ?? now);
+      return { taskResults: input.taskResults.map((result) => writeTaskResult(tx, result, context)) };
+    }),
   );
-}
-
-export function insertQueryAnalysis(app: SqliteDatabase, input: QueryAnalysisInput): QueryAnalysis {
-  const context = queryContext(input.owner, input.text, new Date());
-  return app.write((tx) => ({
-    sentiment: input.sentiment ? writeSentiment(tx, input.sentiment, context) : null,
-    taskResults: input.taskResults.map((result) => writeTaskResult(tx, result, context)),
-  }));
 }
 
 export function listTaskResultsOfMessages(app: SqliteDatabase, messageIds: readonly string[]): Map<string, TaskResultRow[]> {

@@ -1,15 +1,6 @@
-// SQLite table definitions: conversations, messages, sentiment and task results, and their hourly roll-ups.
-import { check, index, integer, primaryKey, real, sqliteTable, text, uniqueIndex } from 'drizzle-orm/sqlite-core';
-import {
-  FINISH_REASONS,
-  LOCALES as SENTIMENT_LOCALES,
-  MESSAGE_ROLES,
-  MESSAGE_STATUSES,
-  RESULT_SOURCES as SENTIMENT_SOURCES,
-  SENTIMENT_LABELS,
-  SENTIMENT_METHODS,
-  TASK_KINDS,
-} from '../rows.js';
+// SQLite table definitions: conversations, messages, every task's results (sentiment's included) and their hourly roll-up.
+import { check, index, integer, primaryKey, real, sqliteTable, text } from 'drizzle-orm/sqlite-core';
+import { FINISH_REASONS, LOCALES, MESSAGE_ROLES, MESSAGE_STATUSES, RESULT_SOURCES, TASK_KINDS } from '../rows.js';
 import { classifyHasLabel, oneOf, ownerIsNullOrNonEmpty } from '../checks.js';
 
 export const conversations = sqliteTable(
@@ -52,75 +43,23 @@ export const messages = sqliteTable(
   ],
 );
 
-export const sentiments = sqliteTable(
-  'sentiments',
-  {
-    id: text('id').primaryKey(),
-    source: text('source', { enum: SENTIMENT_SOURCES }).notNull(),
-    owner: text('owner'),
-    // SET NULL rather than CASCADE: deleting a conversation removes its text (the messages) but keeps the
-    // anonymous label history, so analytics totals do not shrink when users tidy up.
-    conversationId: text('conversation_id').references(() => conversations.id, { onDelete: 'set null' }),
-    messageId: text('message_id').references(() => messages.id, { onDelete: 'set null' }),
-    // Only QUERY results keep their text; CHAT results point at their message instead.
-    text: text('text'),
-    locale: text('locale', { enum: SENTIMENT_LOCALES }).notNull(),
-    method: text('method', { enum: SENTIMENT_METHODS }).notNull(),
-    label: text('label', { enum: SENTIMENT_LABELS }).notNull(),
-    confidence: real('confidence').notNull(),
-    scorePositive: real('score_positive').notNull(),
-    scoreNegative: real('score_negative').notNull(),
-    scoreNeutral: real('score_neutral').notNull(),
-    latencyMs: real('latency_ms').notNull(),
-    createdAt: integer('created_at', { mode: 'timestamp_ms' }).notNull(),
-  },
-  (t) => [
-    // One sentiment per message; also the lookup for the message join and ON DELETE SET NULL.
-    uniqueIndex('sentiments_message_id_idx').on(t.messageId),
-    // Per-conversation stats and the ON DELETE SET NULL lookup; a conversation holds few rows.
-    index('sentiments_conversation_created_idx').on(t.conversationId, t.createdAt),
-    // Owner-wide stats read whole hours from the roll-up and only the partial hours at the edges from here.
-    index('sentiments_owner_source_created_idx').on(t.owner, t.source, t.createdAt),
-    check('sentiments_owner_check', ownerIsNullOrNonEmpty(t.owner)),
-    check('sentiments_source_check', oneOf(t.source, SENTIMENT_SOURCES)),
-    check('sentiments_locale_check', oneOf(t.locale, SENTIMENT_LOCALES)),
-    check('sentiments_method_check', oneOf(t.method, SENTIMENT_METHODS)),
-    check('sentiments_label_check', oneOf(t.label, SENTIMENT_LABELS)),
-  ],
-);
-
-// Per owner, source and UTC hour: label counts and the confidence sum, kept in the same transaction as
-// every sentiment insert. A year of stats then aggregates ~17,000 rows instead of scanning a million.
-export const sentimentHourlyCounts = sqliteTable(
-  'sentiment_hourly_counts',
-  {
-    ownerKey: text('owner_key').notNull(),
-    source: text('source', { enum: SENTIMENT_SOURCES }).notNull(),
-    // Epoch ms like every timestamp here; the mode only makes drizzle hand it over as a Date.
-    hourStart: integer('hour_start', { mode: 'timestamp_ms' }).notNull(),
-    positive: integer('positive').notNull(),
-    negative: integer('negative').notNull(),
-    neutral: integer('neutral').notNull(),
-    confidenceSum: real('confidence_sum').notNull(),
-  },
-  (t) => [primaryKey({ columns: [t.ownerKey, t.source, t.hourStart] })],
-);
-
-// Results of every task but sentiment (which keeps its own table above): a classification's label and per-label
-// probabilities, or an extraction's JSON answer. Same sources, owners and links as sentiments.
+// Results of every task, sentiment included: a classification's label and per-label probabilities, or an extraction's
+// JSON answer; from a chat message or a query.
 export const taskResults = sqliteTable(
   'task_results',
   {
     id: text('id').primaryKey(),
     task: text('task').notNull(),
     kind: text('kind', { enum: TASK_KINDS }).notNull(),
-    source: text('source', { enum: SENTIMENT_SOURCES }).notNull(),
+    source: text('source', { enum: RESULT_SOURCES }).notNull(),
     owner: text('owner'),
+    // SET NULL rather than CASCADE: deleting a conversation removes its text (the messages) but keeps the
+    // anonymous result history, so analytics totals do not shrink when users tidy up.
     conversationId: text('conversation_id').references(() => conversations.id, { onDelete: 'set null' }),
     messageId: text('message_id').references(() => messages.id, { onDelete: 'set null' }),
     // Only QUERY results keep their text; CHAT results point at their message instead.
     text: text('text'),
-    locale: text('locale', { enum: SENTIMENT_LOCALES }).notNull(),
+    locale: text('locale', { enum: LOCALES }).notNull(),
     // classify: the label, its probability, and every label's as a JSON object.
     label: text('label'),
     confidence: real('confidence'),
@@ -138,20 +77,20 @@ export const taskResults = sqliteTable(
     index('task_results_owner_task_source_created_idx').on(t.owner, t.task, t.source, t.createdAt),
     check('task_results_owner_check', ownerIsNullOrNonEmpty(t.owner)),
     check('task_results_kind_check', oneOf(t.kind, TASK_KINDS)),
-    check('task_results_source_check', oneOf(t.source, SENTIMENT_SOURCES)),
-    check('task_results_locale_check', oneOf(t.locale, SENTIMENT_LOCALES)),
+    check('task_results_source_check', oneOf(t.source, RESULT_SOURCES)),
+    check('task_results_locale_check', oneOf(t.locale, LOCALES)),
     check('task_results_shape_check', classifyHasLabel(t.kind, t.label, t.confidence)),
   ],
 );
 
 // Per owner, task, source, label and UTC hour: the count and the confidence sum of classify results, kept in the
-// same transaction as every insert (like sentiment_hourly_counts), so taskStats reads hours, not rows.
+// same transaction as every insert. A year of stats then aggregates hours instead of scanning a million rows.
 export const taskHourlyCounts = sqliteTable(
   'task_hourly_counts',
   {
     ownerKey: text('owner_key').notNull(),
     task: text('task').notNull(),
-    source: text('source', { enum: SENTIMENT_SOURCES }).notNull(),
+    source: text('source', { enum: RESULT_SOURCES }).notNull(),
     label: text('label').notNull(),
     hourStart: integer('hour_start', { mode: 'timestamp_ms' }).notNull(),
     count: integer('count').notNull(),

@@ -1,8 +1,9 @@
-// taskStats in SQL written once for every dialect, on the same plan as sentimentStats: whole hours plus edges.
-import { and, eq, sql, type Column, type SQL, type Table } from 'drizzle-orm';
+// taskStats (sentimentStats too) in SQL written once for every dialect: the roll-up's whole hours plus the rows at the
+// range's edges.
+import { and, eq, gte, inArray, lt, sql, type Column, type SQL, type Table } from 'drizzle-orm';
 import { ownedBy, ownerKey } from '../owner.js';
 import type { LabelCount, TaskStats, TaskStatsOptions } from '../Repository.js';
-import { sourceIn, timeWithin } from './sentimentStatsQuery.js';
+import { RESULT_SOURCES } from '../rows.js';
 import { bucketStart, rangeParts, type TimeDialect } from './timeRanges.js';
 
 /** The two tables taskStats reads, in whichever dialect's definitions. */
@@ -20,7 +21,10 @@ export interface TaskBucketRow {
   confidenceSum: number;
 }
 
-/** The one statement behind taskStats: a single pass, from which the totals and label counts are summed. */
+/**
+ * The one statement behind taskStats: a single pass over the roll-up and the edge rows, from which the totals and label
+ * counts are summed (one statement is one snapshot in both dialects, so the series and the totals always agree).
+ */
 export function taskStatsQuery(tables: TaskStatsTables, dialect: TimeDialect, options: TaskStatsOptions): SQL {
   const rows = sql.join(rowSources(tables, dialect, options), sql` union all `);
   return sql`select cast(${bucketStart(options.bucket, dialect)} as double precision) as start, label,
@@ -55,6 +59,7 @@ export function toTaskStats(buckets: readonly TaskBucketRow[]): TaskStats {
 function rowSources(tables: TaskStatsTables, dialect: TimeDialect, options: TaskStatsOptions): SQL[] {
   const from = options.from?.getTime();
   const to = options.to?.getTime();
+  // The roll-up has no conversation column: a conversation's few rows are read directly.
   if (options.conversationId !== undefined) return [resultRows(tables, dialect, options, from, to)];
   const { wholeHours, edges } = rangeParts(from, to);
   return [
@@ -97,4 +102,20 @@ function resultRows(
   );
   return sql`select ${dialect.epochMs(t.createdAt)} as at, ${t.label} as label, 1 as count,
     ${t.confidence} as confidence_sum from ${t} where ${where}`;
+}
+
+/** [from, to) on a timestamp column; the bounds go through the column's own mapping (epoch ms or timestamptz). */
+function timeWithin(column: Column, from: number | undefined, to: number | undefined): SQL | undefined {
+  return and(
+    from === undefined ? undefined : gte(column, new Date(from)),
+    to === undefined ? undefined : lt(column, new Date(to)),
+  );
+}
+
+/**
+ * Naming every source even when unfiltered keeps `source` an equality in the index, so the time after it is still
+ * a range scan rather than a filter.
+ */
+function sourceIn(column: Column, options: { source?: string | undefined }): SQL {
+  return inArray(column, options.source === undefined ? [...RESULT_SOURCES] : [options.source]);
 }

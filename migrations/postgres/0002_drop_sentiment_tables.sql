@@ -1,0 +1,2 @@
+DROP TABLE "sentiment_hourly_counts" CASCADE;--> statement-breakpoint
+DROP TABLE "sentiments" CASCADE;

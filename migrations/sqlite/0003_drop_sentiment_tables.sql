@@ -1,0 +1,2 @@
+DROP TABLE `sentiment_hourly_counts`;--> statement-breakpoint
+DROP TABLE `sentiments`;

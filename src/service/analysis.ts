@@ -67,7 +67,8 @@ export function steeringOf(run: TaskRun): { task: string; label: string }[] {
   return run.results.flatMap((result) => (result.kind === 'classify' ? [{ task: result.task, label: result.label }] : []));
 }
 
-function sentimentOf(result: Extract<TaskResult, { kind: 'classify' }>, locale: Locale): NewSentiment {
+/** A `sentiment` classification as the sentiment record it is stored as. */
+export function sentimentOf(result: Extract<TaskResult, { kind: 'classify' }>, locale: Locale): NewSentiment {
   return {
     locale,
     method: 'logprob',

@@ -1,6 +1,7 @@
 // A sentiment query: classify the texts in one engine job and store every result (source QUERY).
 import type { Repository } from '../db/index.js';
-import type { Engine, Locale, SentimentResult } from '../engine/index.js';
+import { SENTIMENT_TASK_NAME, type Engine, type Locale, type TaskRun } from '../engine/index.js';
+import { sentimentOf } from './analysis.js';
 import { keyOf } from './OperationScope.js';
 import { toSentimentView, type SentimentView } from './views.js';
 
@@ -20,27 +21,21 @@ export async function classifyAndStore(
   database: Repository,
   request: ClassifyRequest,
 ): Promise<SentimentView[]> {
-  const results = await engine.classifyBatch(request.texts, {
+  const runs = await engine.runTaskBatch(request.texts, [SENTIMENT_TASK_NAME], {
     ...(request.locale ? { locale: request.locale } : {}),
     ...(request.signal ? { signal: request.signal } : {}),
     ...keyOf(request),
   });
   request.signal?.throwIfAborted();
   const rows = await database.insertQuerySentiments(
-    results.map((result, index) => ({ ...toNewSentiment(result), owner: request.owner, text: request.texts[index]! })),
+    runs.map((run, index) => ({ ...toNewSentiment(run), owner: request.owner, text: request.texts[index]! })),
   );
   return rows.map(toSentimentView);
 }
 
-export function toNewSentiment(result: SentimentResult) {
-  return {
-    locale: result.locale,
-    method: result.method,
-    label: result.label,
-    confidence: result.confidence,
-    scorePositive: result.scores.positive,
-    scoreNegative: result.scores.negative,
-    scoreNeutral: result.scores.neutral,
-    latencyMs: result.latencyMs,
-  };
+/** A run of the task `sentiment` alone as the sentiment record it is stored as. */
+function toNewSentiment(run: TaskRun) {
+  const [result] = run.results;
+  if (result?.kind !== 'classify') throw new Error('A sentiment run gave no classification.');
+  return sentimentOf(result, run.locale);
 }

@@ -1,6 +1,7 @@
 // What the API shows of stored rows: sentiments with their display line, messages with their sentiment.
 import type { ConversationRow, MessageWithSentiment, SentimentRow, TaskResultRow } from '../db/index.js';
-import { sentimentDisplay, sentimentEmoji, type Locale, type SentimentLabel } from '../engine/index.js';
+import type { Locale, SentimentLabel } from '../engine/index.js';
+import { sentimentDisplay, sentimentEmoji } from './sentimentDisplay.js';
 
 export interface SentimentView {
   id: string;

@@ -1,4 +1,4 @@
-// Every prompt the engine sends to the model, in Chinese and English, as ChatML parts.
+// The ChatML framing of every prompt the engine sends (the chat's own wording too); a task's wording is in its definition.
 
 export type Locale = 'zh' | 'en';
 

@@ -150,6 +150,8 @@ describe('tasks in the engine', () => {
       'other',
     ]);
     expect(engine.defaultAnalysis).toEqual(['sentiment', 'intent', 'keywords']);
+    // Sentiment is shown like any classify task (as `tasks --json` prints it): its own prompt wording is not a field.
+    expect(Object.keys(tasks[0]!).sort()).toEqual(['description', 'instruction', 'kind', 'labels', 'name', 'scoring']);
   });
 
   it('always extracts an answer that parses and fits the schema, even from random weights', async () => {

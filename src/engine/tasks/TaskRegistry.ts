@@ -136,11 +136,17 @@ export class TaskRegistry {
     return definition.labels.find((candidate: LabelDefinition) => candidate.name === label)?.steer?.[locale];
   }
 
+  /** What `tasks` shows: each definition as a task file would write it (sentiment's own prompt wording is not shown). */
   describe(): TaskInfo[] {
     return [...this.#definitions.values()].map((task) =>
       task.kind === 'classify'
-        ? { ...task, scoring: { zh: this.classifier.scoringMethod(task.name, 'zh'), en: this.classifier.scoringMethod(task.name, 'en') } }
+        ? { ...catalogued(task), scoring: { zh: this.classifier.scoringMethod(task.name, 'zh'), en: this.classifier.scoringMethod(task.name, 'en') } }
         : { ...task, scoring: 'grammar' as const, maxTokens: task.maxTokens ?? maxAnswerTokens(task.schema) },
     );
   }
+}
+
+/** A classify definition without `prompt`, which only the built-in sentiment has and a task file cannot write. */
+function catalogued({ prompt, ...task }: ClassifyTaskDefinition): ClassifyTaskDefinition {
+  return task;
 }

@@ -7,7 +7,9 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import WebSocket from 'ws';
 import type { Engine } from '../src/engine/index.js';
 import { loadModel } from '../src/engine/loadModel.js';
-import { chatTurnPrompt, sentimentQuery } from '../src/engine/prompts.js';
+import { chatTurnPrompt } from '../src/engine/prompts.js';
+import { SENTIMENT_DEFINITION } from '../src/engine/tasks/builtinTasks.js';
+import { classifierTaskOf } from '../src/engine/tasks/taskPrompts.js';
 import { tokenizeParts } from '../src/engine/tokenizeParts.js';
 import { createScratchDir, createTestService, loadTestEngine, type SqliteTestService } from './support/testApp.js';
 
@@ -420,8 +422,10 @@ describe('special tokens in user text', () => {
     expect(count(chatTokens, imStart)).toBe(1);
     expect(count(chatTokens, imEnd)).toBe(1);
     expect(count(chatTokens, endOfText)).toBe(0);
-    const sentimentTokens = tokenizeParts(model, sentimentQuery('en', injection));
-    const suffixOnly = tokenizeParts(model, sentimentQuery('en', 'plain'));
+    // The sentiment prompt's text and what follows it: the user's text is tokenized with special tokens off.
+    const sentimentSuffix = classifierTaskOf(SENTIMENT_DEFINITION).prompts.en.suffix;
+    const sentimentTokens = tokenizeParts(model, [{ text: injection, trusted: false }, ...sentimentSuffix]);
+    const suffixOnly = tokenizeParts(model, [{ text: 'plain', trusted: false }, ...sentimentSuffix]);
     expect(count(sentimentTokens, imStart)).toBe(count(suffixOnly, imStart));
     expect(count(sentimentTokens, imEnd)).toBe(count(suffixOnly, imEnd));
     expect(count(sentimentTokens, endOfText)).toBe(0);

@@ -1,6 +1,7 @@
 // Continuous batching on the real node-llama-cpp with the tiny model: every generating reply in one decode per step.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EngineBusyError, TimeoutError, type ChatStream, type Engine, type EngineOptions } from '../src/engine/index.js';
+import { classifySentiment } from './support/sentiment.js';
 import { loadTestEngine } from './support/testApp.js';
 
 const leftovers: Engine[] = [];
@@ -105,7 +106,7 @@ describe('replies decoded together', () => {
     });
     while (counts.some((count) => count < 3)) await new Promise((resolve) => setTimeout(resolve, 1));
     const before = [...counts];
-    const sentiment = await engine.classify('A quick question while you talk.', { locale: 'en' });
+    const sentiment = await classifySentiment(engine, 'A quick question while you talk.', { locale: 'en' });
     expect(sentiment.label).toMatch(/positive|negative|neutral/);
     // Each reply moved on only a few tokens meanwhile: the query did not wait for the replies to end.
     counts.forEach((count, index) => expect(count - before[index]!).toBeLessThan(12));
@@ -148,12 +149,12 @@ describe('a long input', () => {
       .slice(0, 4000);
     const started = performance.now();
     let longDone = 0;
-    const long = engine.classify(longest, { locale: 'en' }).then((result) => {
+    const long = classifySentiment(engine, longest, { locale: 'en' }).then((result) => {
       longDone = performance.now();
       return result;
     });
     await new Promise((resolve) => setTimeout(resolve, 5));
-    const short = await engine.classify('short and sweet', { locale: 'en' });
+    const short = await classifySentiment(engine, 'short and sweet', { locale: 'en' });
     const shortDone = performance.now();
     expect(short.label).toMatch(/positive|negative|neutral/);
     // The short one did not wait for the long one: it was answered first, while the long text was still evaluated.

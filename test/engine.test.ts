@@ -11,7 +11,11 @@ import {
   TimeoutError,
   type ChatStream,
   type EngineOptions,
+  type SentimentLabel,
 } from '../src/engine/index.js';
+import { classifyByGenerating } from '../src/eval/generateBaseline.js';
+import { sentimentDisplay, sentimentEmoji } from '../src/service/sentimentDisplay.js';
+import { classifySentiment } from './support/sentiment.js';
 import { TEST_THREADS } from './support/testApp.js';
 
 const threads = TEST_THREADS;
@@ -56,28 +60,29 @@ describe('Engine on the tiny synthetic model', () => {
 
   it('classifies with a valid label, scores summing to 1 and the original display format', async () => {
     for (const locale of ['zh', 'en'] as const) {
-      const result = await engine.classify('今天的实验终于成功了，太棒了! Great news.', { locale });
+      const result = await classifySentiment(engine, '今天的实验终于成功了，太棒了! Great news.', { locale });
       expect(['positive', 'negative', 'neutral']).toContain(result.label);
       const { positive, negative, neutral } = result.scores;
       expect(positive + negative + neutral).toBeCloseTo(1, 6);
       expect(result.confidence).toBe(result.scores[result.label]);
       expect(result.confidence).toBe(Math.max(positive, negative, neutral));
-      expect(result.parsed).toBe(true);
+      expect(result.locale).toBe(locale);
+      const display = sentimentDisplay(result.label as SentimentLabel, result.locale);
       const caption =
         locale === 'zh'
           ? /^(😄|😡|😐) LLM 情感判断: (正面|负面|中性)$/
           : /^(😄|😡|😐) LLM sentiment: (positive|negative|neutral)$/;
-      expect(result.display).toMatch(caption);
-      expect(result.emoji).toBe(result.display.split(' ')[0]);
+      expect(display).toMatch(caption);
+      expect(sentimentEmoji(result.label as SentimentLabel)).toBe(display.split(' ')[0]);
     }
   });
 
   it('gives the same answer for the same text, whatever was classified or chatted in between', async () => {
     const text = 'The service was slow but the food was fine.';
-    const first = await engine.classify(text, { locale: 'en' });
-    await engine.classify('Something completely different, and much longer than the first text was.', { locale: 'en' });
+    const first = await classifySentiment(engine, text, { locale: 'en' });
+    await classifySentiment(engine, 'Something completely different, and much longer than the first text was.', { locale: 'en' });
     await collect(engine.chat({ history: [], message: text, temperature: 0, maxTokens: 8, locale: 'en' }));
-    const again = await engine.classify(text, { locale: 'en' });
+    const again = await classifySentiment(engine, text, { locale: 'en' });
     expect(again.label).toBe(first.label);
     for (const label of ['positive', 'negative', 'neutral'] as const) {
       expect(again.scores[label]).toBeCloseTo(first.scores[label], 5);
@@ -88,25 +93,24 @@ describe('Engine on the tiny synthetic model', () => {
     const fresh = await openEngine({ taskSequences: 1 });
     const text = '第一句话。';
     // Warming up left the English instructions resident in the one task sequence, the Chinese ones saved.
-    const warm = await fresh.classify(text, { locale: 'zh' });
+    const warm = await classifySentiment(fresh, text, { locale: 'zh' });
     expect(warm.prefix).toBe('loaded');
     // Another language on the one task sequence, then the baseline method, which clears the sequence: the Chinese
     // instructions come back from their saved state, not from a new evaluation.
-    const other = await fresh.classify('Another language.', { locale: 'en' });
+    const other = await classifySentiment(fresh, 'Another language.', { locale: 'en' });
     expect(other.prefix).not.toBe('evaluated');
-    await fresh.classify(text, { locale: 'zh', method: 'generate' });
-    const restored = await fresh.classify(text, { locale: 'zh' });
+    await classifyByGenerating(fresh, text, { locale: 'zh' });
+    const restored = await classifySentiment(fresh, text, { locale: 'zh' });
     expect(restored.prefix).toBe('loaded');
     expect(restored.promptTokens).toBe(warm.promptTokens);
     expect(restored.label).toBe(warm.label);
     expect(restored.scores.positive).toBeCloseTo(warm.scores.positive, 5);
-    expect(fresh.usesSinglePassSentiment('zh')).toBe(true);
+    expect(fresh.tasks().find((task) => task.name === 'sentiment')).toMatchObject({ scoring: { zh: 'first-token' } });
   });
 
   it('runs the original generate-and-parse method as a baseline, evaluating the whole prompt each time', async () => {
-    const logprob = await engine.classify('I love it', { locale: 'en' });
-    const baseline = await engine.classify('I love it', { locale: 'en', method: 'generate' });
-    expect(baseline.method).toBe('generate');
+    const logprob = await classifySentiment(engine, 'I love it', { locale: 'en' });
+    const baseline = await classifyByGenerating(engine, 'I love it', { locale: 'en' });
     expect(typeof baseline.rawAnswer).toBe('string');
     expect(baseline.promptTokens).toBeGreaterThan(logprob.promptTokens);
     const sum = baseline.scores.positive + baseline.scores.negative + baseline.scores.neutral;
@@ -115,25 +119,27 @@ describe('Engine on the tiny synthetic model', () => {
 
   it('classifies a batch in one job, in order, with the same results as single calls', async () => {
     const texts = ['good', '很糟糕的体验', 'an ordinary day'];
-    const batch = await engine.classifyBatch(texts, { locale: 'en' });
+    const batch = (await engine.runTaskBatch(texts, ['sentiment'], { locale: 'en' })).flatMap(({ results }) =>
+      results.flatMap((result) => (result.kind === 'classify' ? [result] : [])),
+    );
     expect(batch).toHaveLength(3);
     for (const [index, text] of texts.entries()) {
-      const single = await engine.classify(text, { locale: 'en' });
+      const single = await classifySentiment(engine, text, { locale: 'en' });
       expect(batch[index]!.label).toBe(single.label);
       expect(batch[index]!.scores.positive).toBeCloseTo(single.scores.positive, 5);
     }
   });
 
   it('refuses empty, oversized and malformed input with BadInputError', async () => {
-    await expect(engine.classify('   ')).rejects.toBeInstanceOf(BadInputError);
-    await expect(engine.classify('x'.repeat(engine.maxInputChars + 1))).rejects.toBeInstanceOf(BadInputError);
+    await expect(classifySentiment(engine, '   ')).rejects.toBeInstanceOf(BadInputError);
+    await expect(classifySentiment(engine, 'x'.repeat(engine.maxInputChars + 1))).rejects.toBeInstanceOf(BadInputError);
     // Within MAX_INPUT_CHARS but more tokens than the context holds: refused before any work, never shifted.
-    await expect(engine.classify('x '.repeat(engine.maxInputChars / 2))).rejects.toThrow(
+    await expect(classifySentiment(engine, 'x '.repeat(engine.maxInputChars / 2))).rejects.toThrow(
       /needs \d+ prompt tokens, more than the 1024-token context/,
     );
-    await expect(engine.classify('x'.repeat(engine.maxInputChars))).rejects.toBeInstanceOf(BadInputError);
-    await expect(engine.classify('lone \uD800 surrogate')).rejects.toBeInstanceOf(BadInputError);
-    await expect(engine.classifyBatch(Array.from({ length: 33 }, () => 'a'))).rejects.toBeInstanceOf(BadInputError);
+    await expect(classifySentiment(engine, 'x'.repeat(engine.maxInputChars))).rejects.toBeInstanceOf(BadInputError);
+    await expect(classifySentiment(engine, 'lone \uD800 surrogate')).rejects.toBeInstanceOf(BadInputError);
+    await expect(engine.runTaskBatch(Array.from({ length: 33 }, () => 'a'), ['sentiment'])).rejects.toBeInstanceOf(BadInputError);
     expect(() => engine.chat({ history: [], message: 'hi', maxTokens: 0 })).toThrow(BadInputError);
     expect(() => engine.chat({ history: [], message: 'hi', temperature: -1 })).toThrow(BadInputError);
     expect(() => engine.chat({ history: [], message: '' })).toThrow(BadInputError);
@@ -184,7 +190,7 @@ describe('Engine on the tiny synthetic model', () => {
     // At most one more token after the abort (plus any bytes of a character still pending).
     expect(result.completionTokens).toBeLessThan(3 + 6);
     expect(engine.status().runningJobs).toEqual([]);
-    await expect(engine.classify('next job runs at once')).resolves.toHaveProperty('label');
+    await expect(classifySentiment(engine, 'next job runs at once')).resolves.toHaveProperty('label');
   });
 
   it('accepts a look-alike signal, as web frameworks hand resolvers, and stops when it aborts', async () => {
@@ -202,7 +208,7 @@ describe('Engine on the tiny synthetic model', () => {
     }
     const signal = new LookAlikeSignal();
     expect(signal instanceof AbortSignal).toBe(false);
-    await expect(engine.classify('a look-alike signal is fine', { signal })).resolves.toHaveProperty('label');
+    await expect(classifySentiment(engine, 'a look-alike signal is fine', { signal })).resolves.toHaveProperty('label');
     const stream = engine.chat({ history: [], message: 'Write a long answer.', temperature: 0, maxTokens: 400 }, { signal });
     const deltas: string[] = [];
     for await (const delta of stream) {
@@ -235,7 +241,7 @@ describe('Engine on the tiny synthetic model', () => {
       expect(delta).not.toBe('');
       deltas += 1;
       if (deltas === 2) {
-        sentimentDone = engine.classify('Quick question, are you fast?', { locale: 'en' }).then(() => {
+        sentimentDone = classifySentiment(engine, 'Quick question, are you fast?', { locale: 'en' }).then(() => {
           deltasWhenSentimentDone = deltas;
         });
       }

@@ -5,9 +5,9 @@ import { availableParallelism, tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { computeCalibration } from '../src/eval/calibration.js';
-import { SENTIMENT_LABELS, type OwnedEngine, type SentimentAnswer, type SentimentLabel } from '../src/eval/classifier.js';
+import { SENTIMENT_LABELS, type OwnedEngine, type SentimentLabel } from '../src/eval/classifier.js';
 import { percentile, summarize } from '../src/eval/distribution.js';
-import { loadTaskDefinitions } from '../src/engine/index.js';
+import { loadTaskDefinitions, type PromptPart } from '../src/engine/index.js';
 import {
   DatasetColumnsError,
   EmptyDatasetError,
@@ -375,33 +375,28 @@ function scriptedEngine(options: {
   const state = {
     calls: [] as string[],
     disposed: false,
-    async classify(text: string, classifyOptions?: { method?: string; locale?: string }): Promise<SentimentAnswer> {
+    // The generate-and-parse baseline: a whole prompt completed, its answer parsed by the harness.
+    async complete(prompt: readonly PromptPart[]) {
+      const text = prompt.find((part) => !part.trusted)!.text;
       const example = exampleFor(text);
-      state.calls.push(`${classifyOptions?.method}:${classifyOptions?.locale}:${example.line}`);
+      const locale = prompt[0]!.text.includes('情感分析师') ? 'zh' : 'en';
+      state.calls.push(`generate:${locale}:${example.line}`);
       if (options.failOn?.has(example.line)) throw new Error('input too long');
-      const generateUnparsed = classifyOptions?.method === 'generate' && options.unparsed?.has(example.line);
-      // Unparsed answers carry a tie-break label of positive, as the engine's argmax over uniform scores does.
-      const label = (generateUnparsed ? 'positive' : (options.wrong?.get(example.line) ?? example.label)) as SentimentLabel;
-      const scores = generateUnparsed
-        ? { positive: 1 / 3, negative: 1 / 3, neutral: 1 / 3 }
-        : (scoresFor(label) as Record<SentimentLabel, number>);
-      return {
-        label,
-        confidence: scores[label],
-        scores,
-        latencyMs: classifyOptions?.method === 'generate' ? 50 : 5,
-        promptTokens: classifyOptions?.method === 'generate' ? 120 : 30,
-        parsed: !generateUnparsed,
-        ...(classifyOptions?.method === 'generate' ? { rawAnswer: generateUnparsed ? '???' : `😄 ${label}` } : {}),
-      };
+      const label = options.wrong?.get(example.line) ?? example.label;
+      return { text: options.unparsed?.has(example.line) ? '???' : `😄 ${label}`, promptTokens: 120, latencyMs: 50 };
     },
+    // Sentiment by its label probabilities is the task `sentiment` through runTasks, as the harness asks for it.
     async runTasks(text: string, tasks: readonly string[], runOptions?: { locale?: string; kind?: string }) {
       const example = exampleFor(text);
-      state.calls.push(`${tasks.join('+')}:${runOptions?.kind}:${runOptions?.locale}:${example.line}`);
+      const sentiment = tasks.length === 1 && tasks[0] === 'sentiment';
+      state.calls.push(
+        sentiment ? `logprob:${runOptions?.locale}:${example.line}` : `${tasks.join('+')}:${runOptions?.kind}:${runOptions?.locale}:${example.line}`,
+      );
       if (options.failOn?.has(example.line)) throw new Error('input too long');
       const label = options.wrong?.get(example.line) ?? example.label;
       const scores = scoresFor(label);
-      return { results: [{ kind: 'classify' as const, label, confidence: 0.8, scores, latencyMs: 7, promptTokens: 12 }] };
+      const cost = sentiment ? { latencyMs: 5, promptTokens: 30 } : { latencyMs: 7, promptTokens: 12 };
+      return { results: [{ kind: 'classify' as const, label, confidence: 0.8, scores, ...cost }] };
     },
     async dispose() {
       state.disposed = true;

@@ -10,6 +10,7 @@ import { ConfigError, loadConfig } from '../src/config.js';
 import { BadInputError, type Engine, type JobFinishedEvent } from '../src/engine/index.js';
 import { createMetrics } from '../src/observability/metrics.js';
 import { describeError } from '../src/schema/errors.js';
+import { classifySentiment } from './support/sentiment.js';
 import { createScratchDir, createTestService, loadTestEngine, type SqliteTestService } from './support/testApp.js';
 
 const scratch = createScratchDir('aio-metrics-');
@@ -114,6 +115,21 @@ describe('GET /metrics', () => {
     expect(valueOf(after, 'allinone_engine_running_jobs')).toBe(0);
     expect(valueOf(after, 'allinone_model_load_seconds')).toBeGreaterThan(0);
     expect(valueOf(after, 'allinone_model_info', { synthetic: 'true' })).toBe(1);
+  });
+
+  it('reports a sentiment batch as one job of kind sentiment-batch, and a task run by its task kind', async () => {
+    const before = await scrape();
+    const batch = await service.graphql('query Moods { sentiments(texts: ["good", "bad", "fine"], locale: EN) { label } }');
+    const intent = await service.graphql('query Intent { classify(task: "intent", text: "Where is my parcel?") { label } }');
+    expect(batch.errors).toBeUndefined();
+    expect(intent.errors).toBeUndefined();
+    const after = await scrape();
+    const moved = (labels: Record<string, string>) =>
+      valueOf(after, 'allinone_engine_job_duration_seconds_count', labels) -
+      valueOf(before, 'allinone_engine_job_duration_seconds_count', labels);
+    expect(moved({ kind: 'sentiment-batch', outcome: 'ok' })).toBe(1);
+    expect(moved({ kind: 'sentiment', outcome: 'ok' })).toBe(0);
+    expect(moved({ kind: 'classify', outcome: 'ok' })).toBe(1);
   });
 
   it('counts a subscription over SSE once, when its stream ends, and a query over graphql-ws', async () => {
@@ -270,7 +286,7 @@ describe('METRICS_AUTH', () => {
 describe('engine job reports', () => {
   it('says how each job ended: a refused abort, a reply stopped mid-way', async () => {
     const reported = jobEvents.length;
-    await expect(engine.classify('too late', { locale: 'en', signal: AbortSignal.abort() })).rejects.toMatchObject({
+    await expect(classifySentiment(engine, 'too late', { locale: 'en', signal: AbortSignal.abort() })).rejects.toMatchObject({
       code: 'ABORTED',
     });
     const stopping = new AbortController();

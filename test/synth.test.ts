@@ -13,9 +13,8 @@ import {
 } from 'node-llama-cpp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PrefixStates } from '../src/engine/PrefixStates.js';
-import { INTENT_DEFINITION } from '../src/engine/tasks/builtinTasks.js';
+import { INTENT_DEFINITION, SENTIMENT_DEFINITION } from '../src/engine/tasks/builtinTasks.js';
 import { Classifier } from '../src/engine/tasks/Classifier.js';
-import { SENTIMENT_TASK } from '../src/engine/tasks/sentimentTask.js';
 import { classifierTaskOf } from '../src/engine/tasks/taskPrompts.js';
 import { float16Bits } from '../src/engine/synth/ggml.js';
 import { ensureSyntheticModel, syntheticModelPath, writeSyntheticModel } from '../src/engine/synth/index.js';
@@ -221,7 +220,7 @@ describe('Qwen2.5 vocabulary (tiny-qwen-vocab)', () => {
     const states = await PrefixStates.create();
     try {
       const classifier = new Classifier(model, states);
-      classifier.add(SENTIMENT_TASK);
+      classifier.add(classifierTaskOf(SENTIMENT_DEFINITION));
       classifier.add(classifierTaskOf(INTENT_DEFINITION));
       for (const task of ['sentiment', 'intent']) {
         for (const locale of ['zh', 'en'] as const) expect([task, locale, classifier.scoringMethod(task, locale)]).toEqual([task, locale, 'first-token']);

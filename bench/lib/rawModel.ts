@@ -10,15 +10,9 @@ import {
   type SentimentLabel,
 } from '../../src/engine/index.js';
 import { loadLlama } from '../../src/engine/loadModel.js';
-import {
-  ASSISTANT_REPLY_LEAD,
-  chatSystemPrompt,
-  chatTurnPrompt,
-  LABEL_CONTINUATIONS,
-  sentimentPrefix,
-  sentimentQuery,
-  TONE_HINT,
-} from '../../src/engine/prompts.js';
+import { ASSISTANT_REPLY_LEAD, chatSystemPrompt, chatTurnPrompt } from '../../src/engine/prompts.js';
+import { SENTIMENT_DEFINITION } from '../../src/engine/tasks/builtinTasks.js';
+import { classifierTaskOf } from '../../src/engine/tasks/taskPrompts.js';
 import { TextDeltaDecoder } from '../../src/engine/TextDeltaDecoder.js';
 import { tokenizeParts } from '../../src/engine/tokenizeParts.js';
 
@@ -74,7 +68,7 @@ export function chatPromptTokens(
   request: { history?: readonly ChatTurn[]; message: string; locale: Locale; userSentiment?: SentimentLabel },
 ): Token[] {
   return [
-    ...tokenizeParts(model, chatSystemPrompt(request.locale, request.userSentiment ? [TONE_HINT[request.locale][request.userSentiment]] : [])),
+    ...tokenizeParts(model, chatSystemPrompt(request.locale, request.userSentiment ? toneHint(request.userSentiment, request.locale) : [])),
     ...(request.history ?? []).flatMap((turn) => tokenizeParts(model, chatTurnPrompt(turn))),
     ...tokenizeParts(model, [...chatTurnPrompt({ role: 'user', content: request.message }), ...ASSISTANT_REPLY_LEAD]),
   ];
@@ -140,17 +134,27 @@ export function tokensPerSecond(tokenAt: readonly number[]): number {
   return ((tokenAt.length - 1) * 1000) / (last - first);
 }
 
+/** The sentiment task as the engine's classifier runs it. */
+const SENTIMENT_PROMPTS = classifierTaskOf(SENTIMENT_DEFINITION).prompts;
+
+/** The steering line the engine adds to a reply's system prompt for the user's sentiment (none for neutral). */
+function toneHint(label: SentimentLabel, locale: Locale): string[] {
+  const steer = SENTIMENT_DEFINITION.labels.find((candidate) => candidate.name === label)?.steer;
+  return steer ? [steer[locale]] : [];
+}
+
 /** The engine's sentiment prompt for a text: the constant prefix (kept warm) and the per-call query. */
 export function sentimentPromptTokens(model: LlamaModel, text: string, locale: Locale): { prefix: Token[]; query: Token[] } {
+  const prompt = SENTIMENT_PROMPTS[locale];
   return {
-    prefix: tokenizeParts(model, sentimentPrefix(locale)),
-    query: tokenizeParts(model, sentimentQuery(locale, text)),
+    prefix: tokenizeParts(model, prompt.prefix),
+    query: tokenizeParts(model, [{ text, trusted: false }, ...prompt.suffix]),
   };
 }
 
 /** First tokens of every spelling of every label, as the engine's classifier reads them. */
 export function labelFirstTokens(model: LlamaModel, locale: Locale): Token[] {
-  const spellings = Object.values(LABEL_CONTINUATIONS[locale]).flat();
+  const spellings = Object.values(SENTIMENT_PROMPTS[locale].spellings).flat();
   return [...new Set(spellings.map((spelling) => tokenizeParts(model, [{ text: spelling, trusted: false }])[0]!))];
 }
 

@@ -1,8 +1,9 @@
 // `sentiment "text"`: loads the model, classifies one text and prints the display line (or the whole result).
 import { Command } from 'commander';
 import type { AppConfig } from '../config.js';
-import type { Locale } from '../engine/index.js';
+import { SENTIMENT_TASK_NAME, type Locale, type SentimentLabel } from '../engine/index.js';
 import { detectLocale } from '../engine/detectLocale.js';
+import { sentimentDisplay } from '../service/sentimentDisplay.js';
 import { addModelOptions, localeOption, type ModelFlags } from './options.js';
 import { withEngine } from './withEngine.js';
 
@@ -20,9 +21,10 @@ export function sentimentCommand(config: AppConfig): Command {
   addModelOptions(command, config);
   return command.action((text: string, flags: SentimentFlags) =>
     withEngine(config, flags, async (engine) => {
-      const result = await engine.classify(text, { locale: flags.locale ?? detectLocale(text) });
-      if (!flags.json) return console.log(result.display);
-      const { label, confidence, scores, display, locale, latencyMs } = result;
+      const { locale, results } = await engine.runTasks(text, [SENTIMENT_TASK_NAME], { locale: flags.locale ?? detectLocale(text) });
+      const { label, confidence, scores, latencyMs } = results[0] as Extract<(typeof results)[number], { kind: 'classify' }>;
+      const display = sentimentDisplay(label as SentimentLabel, locale);
+      if (!flags.json) return console.log(display);
       console.log(JSON.stringify({ label, confidence, scores, display, locale, latencyMs }));
     }),
   );

@@ -1,4 +1,4 @@
-// A first-come-first-served async mutex: the one gate every model evaluation passes through.
+// A first-come-first-served async mutex: the whole-job gate of `mutexScope: 'job'` (see Scheduler's MutexScope).
 
 type Release = () => void;
 

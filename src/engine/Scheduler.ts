@@ -10,7 +10,8 @@ export type JobKind = 'sentiment' | 'sentiment-batch' | 'chat' | 'classify' | 'e
 /**
  * How jobs share the model: `step` gathers the steps of every running job into one decode per cycle (a generated
  * token of each reply, a chunk of a new prompt), so jobs interleave; `job` lets one job hold the model from its
- * start to its end, the naive design that the fairness benchmark measures for contrast.
+ * start to its end, the naive design that the fairness benchmark measures for contrast. It stays in the product
+ * (one branch in `#run` and FifoMutex) so that contrast is measured on this engine, not on a copy that would drift.
  */
 export type MutexScope = 'step' | 'job';
 

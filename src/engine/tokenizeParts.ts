@@ -11,3 +11,8 @@ export function tokenizeParts(model: LlamaModel, parts: readonly PromptPart[]): 
   }
   return tokens;
 }
+
+/** A user's text alone, tokenized once per call and shared by every task the call runs (special tokens off). */
+export function tokenizeText(model: LlamaModel, text: string): Token[] {
+  return tokenizeParts(model, [{ text, trusted: false }]);
+}

@@ -1,6 +1,6 @@
 // Refuses input the engine cannot serve, with messages a client developer can act on.
 import { BadInputError } from './errors.js';
-import type { SamplingOptions } from './generateReply.js';
+import type { SamplingOptions } from './chat/generateReply.js';
 import type { ChatTurn } from './prompts.js';
 
 /** Beyond this a reply would not fit any context we create; also bounds a client's demand on the engine. */

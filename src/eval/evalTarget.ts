@@ -1,8 +1,9 @@
 // What an evaluation measures: sentiment (with its generate-and-parse baseline) or any other classify task, by name.
 
-import type { ClassifyTaskDefinition, TaskCatalog } from '../engine/index.js';
+import { SENTIMENT_DEFINITION, type ClassifyTaskDefinition, type TaskCatalog } from '../engine/index.js';
 import type { ClassifierAnswer, EvalEngine, Locale, SentimentMethod } from './classifier.js';
 import { EvalTaskError, UnsupportedOptionError } from './errors.js';
+import { classifyByGenerating } from './generateBaseline.js';
 import { SENTIMENT_VOCABULARY, taskVocabulary, type LabelVocabulary } from './labels.js';
 
 export const SENTIMENT_TASK = 'sentiment';
@@ -34,10 +35,9 @@ export const SENTIMENT_TARGET: EvalTarget = {
   vocabulary: SENTIMENT_VOCABULARY,
   methods: ['logprob', 'generate'],
   neutralOnBinary: true,
-  async answer(engine, text, options) {
-    const answer = await engine.classify(text, options);
-    // An unparseable answer names no label, whatever tie-break label it carries: score it as NEUTRAL.
-    return answer.parsed ? answer : { ...answer, label: 'neutral' };
+  answer(engine, text, options) {
+    if (options.method === 'generate') return classifyByGenerating(engine, text, options);
+    return classifyTaskTarget(SENTIMENT_DEFINITION).answer(engine, text, options);
   },
 };
 

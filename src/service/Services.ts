@@ -3,6 +3,7 @@ import type { ConversationPage, Repository, ResultSource, StatsBucket, TaskStats
 import {
   AbortedError,
   BadInputError,
+  SENTIMENT_TASK_NAME,
   type EngineStatus,
   type Locale,
   type SentimentLabel,
@@ -19,7 +20,7 @@ import { assertId } from './ids.js';
 import { OperationScope } from './OperationScope.js';
 import { classifyAndStore } from './sentiment.js';
 import { toSentimentStats, type SentimentStats } from './sentimentStats.js';
-import { SENTIMENT_TASK, toMessageView, type ConversationView, type MessageView, type SentimentView } from './views.js';
+import { toMessageView, type ConversationView, type MessageView, type SentimentView } from './views.js';
 
 export interface ServicesOptions {
   database: Repository;
@@ -249,7 +250,7 @@ export class Services {
   }
 
   async sentimentStats(owner: string | null, filter: StatsFilter, bucket: StatsBucket): Promise<SentimentStats> {
-    return toSentimentStats(await this.#taskStats(SENTIMENT_TASK, owner, filter, bucket));
+    return toSentimentStats(await this.#taskStats(SENTIMENT_TASK_NAME, owner, filter, bucket));
   }
 
   #taskStats(task: string, owner: string | null, filter: StatsFilter, bucket: StatsBucket): Promise<TaskStats> {

@@ -1,8 +1,9 @@
-// A sentiment query: classify the texts in one engine job and store every result (source QUERY).
-import type { NewTaskResult, Repository } from '../db/index.js';
-import type { Engine, Locale, SentimentResult } from '../engine/index.js';
+// A sentiment query: the task `sentiment` on each text in one engine job, every result stored (source QUERY).
+import type { Repository } from '../db/index.js';
+import { SENTIMENT_TASK_NAME, type Engine, type Locale } from '../engine/index.js';
+import { storedShapeOf } from './analysis.js';
 import { keyOf } from './OperationScope.js';
-import { SENTIMENT_TASK, toSentimentView, type SentimentView } from './views.js';
+import { toSentimentView, type SentimentView } from './views.js';
 
 export interface ClassifyRequest {
   texts: readonly string[];
@@ -20,31 +21,14 @@ export async function classifyAndStore(
   database: Repository,
   request: ClassifyRequest,
 ): Promise<SentimentView[]> {
-  const results = await engine.classifyBatch(request.texts, {
+  const runs = await engine.runTaskBatch(request.texts, [SENTIMENT_TASK_NAME], {
     ...(request.locale ? { locale: request.locale } : {}),
     ...(request.signal ? { signal: request.signal } : {}),
     ...keyOf(request),
   });
   request.signal?.throwIfAborted();
   const analyses = await database.insertQueryAnalyses(
-    results.map((result, index) => ({
-      owner: request.owner,
-      text: request.texts[index]!,
-      taskResults: [toNewTaskResult(result)],
-    })),
+    runs.map((run, index) => ({ owner: request.owner, text: request.texts[index]!, ...storedShapeOf(run) })),
   );
   return analyses.map((analysis) => toSentimentView(analysis.taskResults[0]!));
-}
-
-export function toNewTaskResult(result: SentimentResult): NewTaskResult {
-  const { positive, negative, neutral } = result.scores;
-  return {
-    task: SENTIMENT_TASK,
-    kind: 'classify',
-    locale: result.locale,
-    label: result.label,
-    confidence: result.confidence,
-    scores: { positive, negative, neutral },
-    latencyMs: result.latencyMs,
-  };
 }

@@ -1,6 +1,7 @@
 // What the API shows of stored rows: task results, sentiments with their display line, messages with their results.
 import type { ConversationRow, MessageRow, TaskResultRow } from '../db/index.js';
-import { sentimentDisplay, sentimentEmoji, type Locale, type SentimentLabel } from '../engine/index.js';
+import { SENTIMENT_TASK_NAME, type Locale, type SentimentLabel } from '../engine/index.js';
+import { sentimentDisplay, sentimentEmoji } from './sentimentDisplay.js';
 
 export interface SentimentView {
   id: string;
@@ -58,9 +59,6 @@ export interface MessageView {
 
 export type ConversationView = ConversationRow;
 
-/** The task whose results are also shown as a Sentiment, and counted by sentimentStats. */
-export const SENTIMENT_TASK = 'sentiment';
-
 /** A stored result of the task `sentiment` as a Sentiment: scores keyed positive/negative/neutral, as stored. */
 export function toSentimentView(row: TaskResultRow): SentimentView {
   const label = row.label as SentimentLabel;
@@ -91,7 +89,7 @@ export function toTaskResultView(row: TaskResultRow): TaskResultView {
 }
 
 export function toMessageView(row: MessageRow, taskResults: readonly TaskResultRow[] = []): MessageView {
-  const sentiment = taskResults.find((result) => result.task === SENTIMENT_TASK && result.kind === 'classify');
+  const sentiment = taskResults.find((result) => result.task === SENTIMENT_TASK_NAME && result.kind === 'classify');
   return {
     id: row.id,
     conversationId: row.conversationId,

@@ -10,8 +10,8 @@ import { tokenizeParts } from '../tokenizeParts.js';
 export interface ClassifierPrompt {
   /** Constant part (instructions, the opening of the user turn): evaluated once, then restored. */
   prefix: PromptPart[];
-  /** Per-call part: the text, then the pre-filled start of the answer, so the very next token is the verdict. */
-  query(text: string): PromptPart[];
+  /** What follows the text: the pre-filled start of the answer, so the very next token is the verdict. */
+  suffix: PromptPart[];
   /** Every way the model may write each label right after the answer lead; a label's score sums its spellings. */
   spellings: Readonly<Record<string, readonly string[]>>;
 }
@@ -48,6 +48,7 @@ const LABEL_LOGIT_BIAS = 1000;
 interface Plan {
   prefixKey: string;
   prefixTokens: Token[];
+  suffixTokens: Token[];
   spellings: { label: string; tokens: Token[] }[];
   method: ScoringMethod;
   firstTokens: Set<Token>;
@@ -76,10 +77,10 @@ export class Classifier {
     return this.#planFor(task, locale).method;
   }
 
-  /** Tokens a call on `text` needs in its sequence: the prompt, plus room for the longest label. */
-  tokensNeeded(task: ClassifierTask, locale: Locale, text: string): number {
-    const plan = this.#planFor(task.name, locale);
-    return plan.prefixTokens.length + this.#queryTokens(task, locale, text).length + plan.longestSpelling;
+  /** Tokens a call on a text of `textTokens` tokens needs in its sequence: the prompt, plus room for the longest label. */
+  tokensNeeded(task: string, locale: Locale, textTokens: number): number {
+    const plan = this.#planFor(task, locale);
+    return plan.prefixTokens.length + textTokens + plan.suffixTokens.length + plan.longestSpelling;
   }
 
   /** Evaluates the task's instructions (or loads their saved state) so that the first call evaluates only its text. */
@@ -93,12 +94,12 @@ export class Classifier {
     sequence: LlamaContextSequence,
     task: ClassifierTask,
     locale: Locale,
-    text: string,
+    textTokens: readonly Token[],
   ): Promise<Classification> {
     const startedAt = performance.now();
     const plan = this.#planFor(task.name, locale);
     const prefix = await this.#states.restore(job, sequence, plan.prefixKey, plan.prefixTokens);
-    const promptTokens = [...plan.prefixTokens, ...this.#queryTokens(task, locale, text)];
+    const promptTokens = [...plan.prefixTokens, ...textTokens, ...plan.suffixTokens];
     const { mass, evaluated } =
       plan.method === 'first-token'
         ? await this.#firstTokenMass(job, sequence, plan, promptTokens)
@@ -119,10 +120,6 @@ export class Classifier {
     const plan = this.#plans.get(planKey(task, locale));
     if (!plan) throw new Error(`Task "${task}" has no ${locale} prompt.`);
     return plan;
-  }
-
-  #queryTokens(task: ClassifierTask, locale: Locale, text: string): Token[] {
-    return tokenizeParts(this.#model, task.prompts[locale].query(text));
   }
 
   #plan(task: ClassifierTask, locale: Locale): Plan {
@@ -146,6 +143,7 @@ export class Classifier {
     return {
       prefixKey: planKey(task.name, locale),
       prefixTokens: tokenizeParts(this.#model, prompt.prefix),
+      suffixTokens: tokenizeParts(this.#model, prompt.suffix),
       spellings,
       method: distinct ? 'first-token' : 'whole-label',
       firstTokens,

@@ -7,10 +7,10 @@ import {
   type LlamaModel,
   type Token,
 } from 'node-llama-cpp';
+import { generateTokens } from '../generateTokens.js';
 import type { PrefixRestore, PrefixStates } from '../PrefixStates.js';
 import type { Locale } from '../prompts.js';
 import type { JobContext } from '../Scheduler.js';
-import { syncSequence } from '../syncSequence.js';
 import { tokenizeParts } from '../tokenizeParts.js';
 import { answerSchemaOf, type AnswerSchema } from './answerSchema.js';
 import type { ExtractTaskDefinition } from './definitions.js';
@@ -35,17 +35,14 @@ interface Plan {
   answer: AnswerSchema;
   maxTokens: number;
   prefixTokens: Record<Locale, Token[]>;
+  suffixTokens: Record<Locale, Token[]>;
 }
-
-/** Each generated token is a step like a reply's, so extractions decode in the same batches as chats. */
-const GENERATED_TOKEN = { tokens: 1, generating: true } as const;
 
 export class Extractor {
   readonly #llama: Llama;
   readonly #model: LlamaModel;
   readonly #states: PrefixStates;
   readonly #plans = new Map<string, Plan>();
-  readonly #tasks = new Map<string, ExtractTaskDefinition>();
 
   constructor(llama: Llama, model: LlamaModel, states: PrefixStates) {
     this.#llama = llama;
@@ -56,23 +53,23 @@ export class Extractor {
   /** Builds the task's grammar; call once per task at load. */
   async add(task: ExtractTaskDefinition): Promise<void> {
     const grammar = await this.#llama.createGrammarForJsonSchema(task.schema as never);
-    const prefixTokens = {
-      zh: tokenizeParts(this.#model, extractPrompt(task, 'zh').prefix),
-      en: tokenizeParts(this.#model, extractPrompt(task, 'en').prefix),
-    };
+    const tokensOf = (part: 'prefix' | 'suffix') => ({
+      zh: tokenizeParts(this.#model, extractPrompt(task, 'zh')[part]),
+      en: tokenizeParts(this.#model, extractPrompt(task, 'en')[part]),
+    });
     this.#plans.set(task.name, {
       grammar,
       answer: answerSchemaOf(task.name, task.schema),
       maxTokens: task.maxTokens ?? maxAnswerTokens(task.schema),
-      prefixTokens,
+      prefixTokens: tokensOf('prefix'),
+      suffixTokens: tokensOf('suffix'),
     });
-    this.#tasks.set(task.name, task);
   }
 
-  /** Tokens a call on `text` needs in its sequence: the prompt and the longest answer. */
-  tokensNeeded(task: string, locale: Locale, text: string): number {
+  /** Tokens a call on a text of `textTokens` tokens needs in its sequence: the prompt and the longest answer. */
+  tokensNeeded(task: string, locale: Locale, textTokens: number): number {
     const plan = this.#planFor(task);
-    return plan.prefixTokens[locale].length + this.#queryTokens(task, locale, text).length + plan.maxTokens;
+    return plan.prefixTokens[locale].length + textTokens + plan.suffixTokens[locale].length + plan.maxTokens;
   }
 
   /** Evaluates the task's instructions (or loads their saved state) so that the first call evaluates only its text. */
@@ -85,31 +82,22 @@ export class Extractor {
     sequence: LlamaContextSequence,
     task: string,
     locale: Locale,
-    text: string,
+    textTokens: readonly Token[],
   ): Promise<Extraction> {
     const startedAt = performance.now();
     const plan = this.#planFor(task);
     const prefix = await this.#states.restore(job, sequence, prefixKey(task, locale), plan.prefixTokens[locale]);
-    const promptTokens = [...plan.prefixTokens[locale], ...this.#queryTokens(task, locale, text)];
+    const promptTokens = [...plan.prefixTokens[locale], ...textTokens, ...plan.suffixTokens[locale]];
     const grammarEvaluationState = new LlamaGrammarEvaluationState({ model: this.#model, grammar: plan.grammar });
     const generated: Token[] = [];
-    let generator: ReturnType<LlamaContextSequence['evaluate']> | undefined;
     let evaluated = 0;
-    try {
-      // Greedy under the grammar: an extraction is an answer, not a creative text.
-      const synced = await syncSequence(job, sequence, promptTokens, (pending) => {
-        generator = sequence.evaluate(pending, { temperature: 0, grammarEvaluationState });
-        return generator.next();
-      });
-      evaluated = synced.evaluated;
-      let next = synced.value;
-      while (!next.done && generated.length < plan.maxTokens) {
-        generated.push(next.value);
-        if (this.#answerEnded(generated, plan.answer)) break;
-        next = await job.step(() => generator!.next(), GENERATED_TOKEN);
-      }
-    } finally {
-      await generator?.return();
+    // Greedy under the grammar: an extraction is an answer, not a creative text.
+    const tokens = generateTokens(job, sequence, promptTokens, { temperature: 0, grammarEvaluationState }, (count) => {
+      evaluated = count;
+    });
+    for await (const token of tokens) {
+      generated.push(token);
+      if (generated.length >= plan.maxTokens || this.#answerEnded(generated, plan.answer)) break;
     }
     const json = this.#model.detokenize(generated).trimEnd();
     return {
@@ -141,10 +129,6 @@ export class Extractor {
     const plan = this.#plans.get(task);
     if (!plan) throw new Error(`Extract task "${task}" was never added.`);
     return plan;
-  }
-
-  #queryTokens(task: string, locale: Locale, text: string): Token[] {
-    return tokenizeParts(this.#model, extractPrompt(this.#tasks.get(task)!, locale).query(text));
   }
 }
 

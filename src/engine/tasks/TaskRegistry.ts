@@ -1,15 +1,17 @@
-// Every task the engine knows, compiled once at load: classifiers planned for the tokenizer, extractors' grammars built.
-import type { Llama, LlamaModel } from 'node-llama-cpp';
+// Every task the engine knows, compiled once at load (classifiers planned for the tokenizer, extractors' grammars
+// built), and run whatever its kind: the one place that tells a classify task from an extract task.
+import type { Llama, LlamaContextSequence, LlamaModel, Token } from 'node-llama-cpp';
 import { BadInputError } from '../errors.js';
-import type { PrefixStates } from '../PrefixStates.js';
+import type { PrefixRestore, PrefixStates } from '../PrefixStates.js';
 import type { Locale } from '../prompts.js';
+import type { JobContext } from '../Scheduler.js';
+import type { TaskResult } from '../types.js';
 import { Classifier, type ClassifierTask, type ScoringMethod } from './Classifier.js';
 import type { ClassifyTaskDefinition, ExtractTaskDefinition, LabelDefinition, TaskDefinition, TaskSelection } from './definitions.js';
 import { BUILTIN_TASKS } from './builtinTasks.js';
 import { Extractor } from './Extractor.js';
 import { TaskDefinitionError, type TaskCatalog } from './loadTaskDefinitions.js';
 import { maxAnswerTokens } from './schemaBound.js';
-import { SENTIMENT_TASK, SENTIMENT_TASK_NAME } from './sentimentTask.js';
 import { MIN_TEXT_TOKENS } from './taskLimits.js';
 import { classifierTaskOf } from './taskPrompts.js';
 
@@ -52,8 +54,7 @@ export class TaskRegistry {
       if (task.kind === 'extract') {
         await registry.extractor.add(task);
       } else {
-        // Sentiment keeps the original product's prompt; every other classify task is built from its definition.
-        const compiled = task.name === SENTIMENT_TASK_NAME ? SENTIMENT_TASK : classifierTaskOf(task);
+        const compiled = classifierTaskOf(task);
         registry.classifier.add(compiled);
         registry.#classifierTasks.set(task.name, compiled);
       }
@@ -68,10 +69,7 @@ export class TaskRegistry {
    */
   #checkFits(task: TaskDefinition, catalog: TaskCatalog, { contextSize, onWarning }: TaskRegistryOptions): void {
     for (const locale of ['en', 'zh'] as const) {
-      const needed =
-        task.kind === 'classify'
-          ? this.classifier.tokensNeeded(this.classifierTask(task.name), locale, '')
-          : this.extractor.tokensNeeded(task.name, locale, '');
+      const needed = this.tokensNeeded(task.name, locale, 0);
       if (needed + MIN_TEXT_TOKENS <= contextSize) continue;
       const what =
         `the instructions (${locale}) and the longest answer take ${needed} tokens, ` +
@@ -108,10 +106,27 @@ export class TaskRegistry {
     return task;
   }
 
-  classifierTask(name: string): ClassifierTask {
-    const task = this.#classifierTasks.get(name);
-    if (!task) throw new Error(`"${name}" is not a classify task.`);
-    return task;
+  /** Tokens task `name` needs in its sequence for a text of `textTokens` tokens: its prompt and longest answer. */
+  tokensNeeded(name: string, locale: Locale, textTokens: number): number {
+    return this.get(name).kind === 'classify'
+      ? this.classifier.tokensNeeded(name, locale, textTokens)
+      : this.extractor.tokensNeeded(name, locale, textTokens);
+  }
+
+  /** Runs task `name` on a text (its tokens) in `sequence`, whatever the task's kind. */
+  async run(job: JobContext, sequence: LlamaContextSequence, name: string, locale: Locale, text: readonly Token[]): Promise<TaskResult> {
+    const classifierTask = this.#classifierTasks.get(name);
+    if (classifierTask) {
+      return { task: name, kind: 'classify', ...(await this.classifier.classify(job, sequence, classifierTask, locale, text)) };
+    }
+    return { task: name, kind: 'extract', ...(await this.extractor.extract(job, sequence, name, locale, text)) };
+  }
+
+  /** Evaluates task `name`'s instructions into `sequence` (or loads their saved state), whatever the task's kind. */
+  warmUp(job: JobContext, sequence: LlamaContextSequence, name: string, locale: Locale): Promise<PrefixRestore> {
+    return this.#classifierTasks.has(name)
+      ? this.classifier.warmUp(job, sequence, name, locale)
+      : this.extractor.warmUp(job, sequence, name, locale);
   }
 
   /** The chat system prompt line that `label` of classify task `task` asks for, if it asks for one. */
@@ -121,11 +136,17 @@ export class TaskRegistry {
     return definition.labels.find((candidate: LabelDefinition) => candidate.name === label)?.steer?.[locale];
   }
 
+  /** What `tasks` shows: each definition as a task file would write it (sentiment's own prompt wording is not shown). */
   describe(): TaskInfo[] {
     return [...this.#definitions.values()].map((task) =>
       task.kind === 'classify'
-        ? { ...task, scoring: { zh: this.classifier.scoringMethod(task.name, 'zh'), en: this.classifier.scoringMethod(task.name, 'en') } }
+        ? { ...catalogued(task), scoring: { zh: this.classifier.scoringMethod(task.name, 'zh'), en: this.classifier.scoringMethod(task.name, 'en') } }
         : { ...task, scoring: 'grammar' as const, maxTokens: task.maxTokens ?? maxAnswerTokens(task.schema) },
     );
   }
+}
+
+/** A classify definition without `prompt`, which only the built-in sentiment has and a task file cannot write. */
+function catalogued({ prompt, ...task }: ClassifyTaskDefinition): ClassifyTaskDefinition {
+  return task;
 }

@@ -1,28 +1,48 @@
 // The tasks every service has: sentiment (the original product's), intent and keywords. TASKS_FILE may redefine the last two.
-import { TONE_HINT } from '../prompts.js';
 import type { ClassifyTaskDefinition, ExtractTaskDefinition, TaskSelection } from './definitions.js';
 
-/** Sentiment keeps its own prompt and display (tasks/sentimentTask.ts); this describes it like any other task. */
+export const SENTIMENT_TASK_NAME = 'sentiment';
+export type SentimentLabel = 'positive' | 'negative' | 'neutral';
+export const SENTIMENT_LABELS: readonly SentimentLabel[] = ['positive', 'negative', 'neutral'];
+
+/**
+ * The original product's task, defined once: its prompt (the English answer is pre-filled up to "Sentiment:", so the
+ * next token is the label with its leading space, one token in Qwen's BPE), labels, spellings and the reply's tone.
+ */
 export const SENTIMENT_DEFINITION: ClassifyTaskDefinition = {
   kind: 'classify',
-  name: 'sentiment',
+  name: SENTIMENT_TASK_NAME,
   description: 'Emotional polarity of the text: positive, negative or neutral.',
   instruction: {
     en: "Classify the user's text as positive, negative or neutral.",
     zh: '判断用户输入内容的情绪倾向：正面、负面或中性。',
+  },
+  prompt: {
+    system: {
+      zh:
+        '你是一个冷酷的情感分析师，只关注情绪极性。判断用户输入内容的情绪倾向，' +
+        '只回答“正面”“负面”或“中性”中的一个词。禁止解释、禁止扩展、禁止换行。',
+      en:
+        'You are a cold, precise sentiment analyst who only cares about emotional polarity. ' +
+        "Classify the user's text as positive, negative or neutral. Answer with exactly one word, no explanation.",
+    },
+    answerLead: { zh: '', en: 'Sentiment:' },
   },
   labels: [
     {
       name: 'positive',
       description: { en: 'happy, pleased, grateful', zh: '开心、满意、感激' },
       spellings: { en: ['positive', 'Positive'], zh: ['正面'] },
-      steer: { en: TONE_HINT.en.positive, zh: TONE_HINT.zh.positive },
+      steer: { en: 'The user is in a good mood: share their joy sincerely.', zh: '用户此刻情绪积极，请真诚地分享这份喜悦。' },
     },
     {
       name: 'negative',
       description: { en: 'upset, angry, disappointed', zh: '难过、生气、失望' },
       spellings: { en: ['negative', 'Negative'], zh: ['负面'] },
-      steer: { en: TONE_HINT.en.negative, zh: TONE_HINT.zh.negative },
+      steer: {
+        en: 'The user seems upset right now: acknowledge their feelings first, then answer gently and briefly.',
+        zh: '用户此刻情绪低落或不满，请先体谅和安抚，再温和、简洁地回应。',
+      },
     },
     {
       name: 'neutral',
@@ -101,6 +121,6 @@ export const KEYWORDS_DEFINITION: ExtractTaskDefinition = {
 export const BUILTIN_TASKS = [SENTIMENT_DEFINITION, INTENT_DEFINITION, KEYWORDS_DEFINITION] as const;
 
 /** Built-in tasks a TASKS_FILE may not redefine. */
-export const FIXED_TASKS: readonly string[] = [SENTIMENT_DEFINITION.name];
+export const FIXED_TASKS: readonly string[] = [SENTIMENT_TASK_NAME];
 
-export const DEFAULT_SELECTION: TaskSelection = { analyze: ['sentiment', 'intent', 'keywords'] };
+export const DEFAULT_SELECTION: TaskSelection = { analyze: [SENTIMENT_TASK_NAME, 'intent', 'keywords'] };

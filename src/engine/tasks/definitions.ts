@@ -24,6 +24,11 @@ export interface ClassifyTaskDefinition {
   /** What to decide; the label list with descriptions is appended to it. */
   readonly instruction: Localized<string>;
   readonly labels: readonly LabelDefinition[];
+  /**
+   * The whole system text and answer lead, instead of the instruction with its label list appended and the usual
+   * lead: only the built-in sentiment has it, to keep the original product's prompt (and so its scores) unchanged.
+   */
+  readonly prompt?: { readonly system: Localized<string>; readonly answerLead: Localized<string> };
 }
 
 /** The subset of JSON Schema an extraction's answer may be described with: bounded, so its grammar ends. */

@@ -1,5 +1,5 @@
 // The prompts of tasks defined as data: the instruction, the labels listed with their meaning, the answer lead.
-import { taskPrefix, taskQuery, type Locale, type PromptPart } from '../prompts.js';
+import { taskPrefix, taskSuffix, type Locale, type PromptPart } from '../prompts.js';
 import type { ClassifierPrompt, ClassifierTask } from './Classifier.js';
 import type { ClassifyTaskDefinition, ExtractTaskDefinition } from './definitions.js';
 
@@ -19,11 +19,11 @@ const JSON_ONLY: Record<Locale, string> = { en: 'Answer with JSON only.', zh: 'å
 function classifyPrompt(task: ClassifyTaskDefinition, locale: Locale): ClassifierPrompt {
   const colon = locale === 'zh' ? 'ï¼š' : ': ';
   const list = task.labels.map((label) => `- ${label.spellings[locale][0]}${colon}${label.description[locale]}`);
-  const system = [task.instruction[locale], LABEL_LIST_INTRO[locale], ...list].join('\n');
-  const lead = ANSWER_LEAD[locale];
+  const system = task.prompt?.system[locale] ?? [task.instruction[locale], LABEL_LIST_INTRO[locale], ...list].join('\n');
+  const lead = task.prompt?.answerLead[locale] ?? ANSWER_LEAD[locale];
   return {
     prefix: taskPrefix(system),
-    query: (text) => taskQuery(text, lead),
+    suffix: taskSuffix(lead),
     spellings: Object.fromEntries(
       task.labels.map((label) => [
         label.name,
@@ -44,12 +44,13 @@ export function classifierTaskOf(task: ClassifyTaskDefinition): ClassifierTask {
 
 export interface ExtractPrompt {
   prefix: PromptPart[];
-  query(text: string): PromptPart[];
+  /** What follows the text: the opening of the answer. */
+  suffix: PromptPart[];
 }
 
 export function extractPrompt(task: ExtractTaskDefinition, locale: Locale): ExtractPrompt {
   return {
     prefix: taskPrefix(`${task.instruction[locale]}\n${JSON_ONLY[locale]}`),
-    query: (text) => taskQuery(text, ''),
+    suffix: taskSuffix(''),
   };
 }

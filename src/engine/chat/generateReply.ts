@@ -1,9 +1,9 @@
 // One chat reply: evaluate the prompt (reusing the resident prefix), then sample token by token, one step each.
 import type { LlamaContextSequence, LlamaModel, Token } from 'node-llama-cpp';
-import { AbortedError } from './errors.js';
-import type { JobContext } from './Scheduler.js';
-import { syncSequence } from './syncSequence.js';
-import { TextDeltaDecoder } from './TextDeltaDecoder.js';
+import { AbortedError } from '../errors.js';
+import { generateTokens } from '../generateTokens.js';
+import type { JobContext } from '../Scheduler.js';
+import { TextDeltaDecoder } from '../TextDeltaDecoder.js';
 
 export type FinishReason = 'stop' | 'length' | 'aborted';
 
@@ -32,8 +32,6 @@ export interface ReplyResult {
 }
 
 const REPEAT_PENALTY_WINDOW = 64;
-/** The next token of a reply: it joins every cycle, beside the other replies' tokens. */
-const GENERATED_TOKEN = { tokens: 1, generating: true } as const;
 
 export async function generateReply(
   job: JobContext,
@@ -74,27 +72,17 @@ export async function generateReply(
             },
           }),
     };
-    // The generator evaluates the prompt's last chunk and samples the first reply token in one decode.
-    let generator: ReturnType<LlamaContextSequence['evaluate']> | undefined;
-    try {
-      const synced = await syncSequence(job, sequence, promptTokens, (pending) => {
-        generator = sequence.evaluate(pending, samplingOptions);
-        return generator.next();
-      });
-      promptTokensEvaluated = synced.evaluated;
-      let next = synced.value;
-      while (!next.done) {
-        generatedTokens.push(next.value);
-        onToken();
-        emit(decoder.push(next.value));
-        if (generatedTokens.length >= sampling.maxTokens) {
-          finishReason = 'length';
-          break;
-        }
-        next = await job.step(() => generator!.next(), GENERATED_TOKEN);
+    const tokens = generateTokens(job, sequence, promptTokens, samplingOptions, (evaluated) => {
+      promptTokensEvaluated = evaluated;
+    });
+    for await (const token of tokens) {
+      generatedTokens.push(token);
+      onToken();
+      emit(decoder.push(token));
+      if (generatedTokens.length >= sampling.maxTokens) {
+        finishReason = 'length';
+        break;
       }
-    } finally {
-      await generator?.return();
     }
   } catch (error) {
     // A caller's abort is a normal end with the text so far; a timeout or shutdown is an error for the caller.

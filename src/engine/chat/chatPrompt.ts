@@ -1,15 +1,14 @@
 // A chat turn's prompt: system prompt, as many recent turns as fit, the new message and room for the reply.
 import type { LlamaModel, Token } from 'node-llama-cpp';
-import { BadInputError } from './errors.js';
+import { BadInputError } from '../errors.js';
 import {
   ASSISTANT_REPLY_LEAD,
   chatSystemPrompt,
   chatTurnPrompt,
   type ChatTurn,
   type Locale,
-  type SentimentLabel,
-} from './prompts.js';
-import { tokenizeParts } from './tokenizeParts.js';
+} from '../prompts.js';
+import { tokenizeParts } from '../tokenizeParts.js';
 
 export interface ChatPromptRequest {
   history: readonly ChatTurn[];

@@ -1,0 +1,40 @@
+// The one token loop: brings a sequence to a prompt, then yields each generated token, every next one a scheduler step.
+import type { LlamaContextSequence, Token } from 'node-llama-cpp';
+import type { JobContext } from './Scheduler.js';
+import { syncSequence } from './syncSequence.js';
+
+export type EvaluateOptions = NonNullable<Parameters<LlamaContextSequence['evaluate']>[1]>;
+
+/** The next generated token: it joins every cycle, beside the other jobs' generated tokens. */
+const GENERATED_TOKEN = { tokens: 1, generating: true } as const;
+
+/**
+ * Yields tokens until the model ends its answer; a caller stops earlier by leaving its `for await` (no step is taken
+ * for a token nobody asked for). node-llama-cpp's generator is closed in `finally` whichever way the loop ends (done,
+ * left, or a step refused by an abort, a timeout or shutdown), so the sequence is never left mid-evaluation.
+ * The prompt's last chunk and the first token are one decode; `onPromptEvaluated` is told how many prompt tokens
+ * were evaluated (the rest was reused from the KV cache).
+ */
+export async function* generateTokens(
+  job: JobContext,
+  sequence: LlamaContextSequence,
+  promptTokens: readonly Token[],
+  options: EvaluateOptions,
+  onPromptEvaluated: (evaluated: number) => void,
+): AsyncGenerator<Token, void, undefined> {
+  let generator: ReturnType<LlamaContextSequence['evaluate']> | undefined;
+  try {
+    const synced = await syncSequence(job, sequence, promptTokens, (pending) => {
+      generator = sequence.evaluate(pending, options);
+      return generator.next();
+    });
+    onPromptEvaluated(synced.evaluated);
+    let next = synced.value;
+    while (!next.done) {
+      yield next.value;
+      next = await job.step(() => generator!.next(), GENERATED_TOKEN);
+    }
+  } finally {
+    await generator?.return();
+  }
+}

@@ -12,6 +12,7 @@ import { sentiment } from './sentiment.js';
 import { startup } from './startup.js';
 import { streaming } from './streaming.js';
 import { tasks } from './tasks.js';
+import { threadPool } from './threadPool.js';
 
 export const BENCHMARKS: readonly Benchmark[] = [
   streaming,
@@ -26,4 +27,5 @@ export const BENCHMARKS: readonly Benchmark[] = [
   replicas,
   tasks,
   floods,
+  threadPool,
 ];

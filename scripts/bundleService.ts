@@ -11,6 +11,10 @@ const PROJECT_ROOT = fileURLToPath(new URL('..', import.meta.url));
  */
 export const SERVICE_BUNDLE_PATH = path.join(PROJECT_ROOT, 'dist', 'service', 'main.mjs');
 
+/** `npm start`'s first module, beside the bundle: it sizes libuv's thread pool, then imports the bundle. */
+export const START_FILE = 'start.cjs';
+
+/** Builds the bundle at `outfile` and the start file beside it; returns the start file's path. */
 export async function bundleService(outfile: string = SERVICE_BUNDLE_PATH): Promise<string> {
   await build({
     entryPoints: { [path.basename(outfile, '.mjs')]: path.join(PROJECT_ROOT, 'src', 'main.ts') },
@@ -29,5 +33,16 @@ export async function bundleService(outfile: string = SERVICE_BUNDLE_PATH): Prom
     packages: 'external',
     logLevel: 'warning',
   });
-  return outfile;
+  // The entry `npm start` runs: CommonJS, loaded as is (see src/start.cts).
+  const start = path.join(path.dirname(outfile), START_FILE);
+  await build({
+    entryPoints: [path.join(PROJECT_ROOT, 'src', 'start.cts')],
+    outfile: start,
+    bundle: false,
+    platform: 'node',
+    format: 'cjs',
+    target: 'node20',
+    logLevel: 'warning',
+  });
+  return start;
 }

@@ -7,7 +7,7 @@ import { afterAll, describe, expect, inject, it } from 'vitest';
 import { openSqlite, SqliteRepository } from '../src/db/index.js';
 import { createScratchDir } from './support/testApp.js';
 
-const BIN = fileURLToPath(new URL('../bin/all-in-one.js', import.meta.url));
+const BIN = fileURLToPath(new URL('../bin/all-in-one.cjs', import.meta.url));
 const EXAMPLE_TASKS = fileURLToPath(new URL('../examples/support-tickets.yaml', import.meta.url));
 const DISPLAY_LINE = /^(😄|😡|😐) LLM sentiment: (positive|negative|neutral)$/;
 const scratch = createScratchDir('aio-cli-');

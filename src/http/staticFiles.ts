@@ -1,6 +1,5 @@
 // Serves files from fixed folders and fixed paths: GET and HEAD only, known types only, never outside a root.
-import { createReadStream, type Stats } from 'node:fs';
-import { stat } from 'node:fs/promises';
+import { readFileSync, statSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import path from 'node:path';
 
@@ -30,6 +29,7 @@ export function createStaticFiles(options: StaticFilesOptions): StaticFilesHandl
   const files = new Map(Object.entries(options.files ?? {}).map(([route, file]) => [route, path.resolve(file)]));
   const folders = Object.entries(options.folders ?? {}).map(([prefix, dir]) => ({ prefix, root: path.resolve(dir) }));
   const extraHeaders = options.headers ?? {};
+  const cache: FileCache = new Map();
 
   return (req, res) => {
     const pathname = (req.url ?? '/').split(/[?#]/, 1)[0]!;
@@ -48,7 +48,7 @@ export function createStaticFiles(options: StaticFilesOptions): StaticFilesHandl
       res.end('Method not allowed');
       return true;
     }
-    void sendFile(req, res, file, extraHeaders);
+    sendFile(req, res, file, extraHeaders, cache);
     return true;
   };
 }
@@ -75,19 +75,23 @@ export function resolveInside(root: string, encoded: string): string | null {
   return CONTENT_TYPES[path.extname(file).toLowerCase()] === undefined ? null : file;
 }
 
-async function sendFile(
+/** Each file's bytes as last read, under the tag of the version they belong to. */
+type FileCache = Map<string, { etag: string; body: Buffer }>;
+
+/**
+ * Synchronous on purpose: these are a few small local files, and the asynchronous calls would queue on libuv's thread
+ * pool, where `npm start` keeps one thread for the model's decodes (src/start.cts): each call would wait for a decode.
+ * A file is read again only when its size or time changes, so an edited page is served at once.
+ */
+function sendFile(
   req: IncomingMessage,
   res: ServerResponse,
   file: string,
   extraHeaders: Readonly<Record<string, string>>,
-): Promise<void> {
-  let stats: Stats;
-  try {
-    stats = await stat(file);
-  } catch {
-    return sendText(res, 404, 'Not found');
-  }
-  if (!stats.isFile()) return sendText(res, 404, 'Not found');
+  cache: FileCache,
+): void {
+  const stats = statSync(file, { throwIfNoEntry: false });
+  if (!stats?.isFile()) return sendText(res, 404, 'Not found');
 
   const etag = `W/"${stats.size.toString(16)}-${Math.floor(stats.mtimeMs).toString(16)}"`;
   const headers = {
@@ -103,14 +107,17 @@ async function sendFile(
     res.end();
     return;
   }
-  res.writeHead(200, { ...headers, 'content-length': stats.size });
-  if (req.method === 'HEAD') {
-    res.end();
-    return;
+  let cached = cache.get(file);
+  if (cached?.etag !== etag) {
+    try {
+      cached = { etag, body: readFileSync(file) };
+    } catch {
+      return sendText(res, 404, 'Not found');
+    }
+    cache.set(file, cached);
   }
-  const stream = createReadStream(file);
-  stream.once('error', (error) => res.destroy(error));
-  stream.pipe(res);
+  res.writeHead(200, { ...headers, 'content-length': cached.body.length });
+  res.end(req.method === 'HEAD' ? undefined : cached.body);
 }
 
 function sendText(res: ServerResponse, status: number, text: string): void {

@@ -145,6 +145,8 @@ async function measurePeer(
     const startedAt = performance.now();
     const traces = await Promise.all(prompts.map((tokens, index) => client.complete(tokens, sizes.streamTokens, index)));
     const streamTokens = traces.reduce((sum, trace) => sum + trace.tokens, 0);
+    // The streams took over every slot: the sentiment prefix is evaluated again, untimed, as the service keeps it warm.
+    for (const locale of ['en', 'zh'] as const) await client.classify('Warm-up.', locale);
     const classifyStartedAt = performance.now();
     for (const { text, locale } of sizes.texts) await client.classify(text, locale);
     const classifyMs = performance.now() - classifyStartedAt;
@@ -188,6 +190,7 @@ async function measureService(options: BenchOptions, modelPath: string, run: num
     const startedAt = performance.now();
     const traces = await Promise.all(messages.streams.map((sentence, index) => chat(sentence, sizes.streamTokens, index)));
     const streamTokens = traces.reduce((sum, trace) => sum + trace.tokenCount, 0);
+    for (const locale of ['en', 'zh'] as const) await sentimentQuery(service.url, 'Warm-up.', locale);
     const classifyStartedAt = performance.now();
     for (const { text, locale } of sizes.texts) await sentimentQuery(service.url, text, locale);
     const classifyMs = performance.now() - classifyStartedAt;

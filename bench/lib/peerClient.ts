@@ -189,6 +189,7 @@ async function* readEvents(body: ReadableStream<Uint8Array>): AsyncGenerator<Rec
     while ((end = buffer.indexOf('\n')) >= 0) {
       const line = buffer.slice(0, end).trim();
       buffer = buffer.slice(end + 1);
+      if (line === 'data: [DONE]') return;
       if (line.startsWith('data: ')) yield JSON.parse(line.slice(6)) as Record<string, any>;
       else if (line.startsWith('error: ')) throw new Error(`llama-server stream error: ${line.slice(7)}`);
     }

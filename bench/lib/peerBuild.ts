@@ -1,6 +1,6 @@
 // The peer's binaries: llama-server built once from the llama.cpp source node-llama-cpp bundles, cached outside the repo.
-import { execFileSync, spawn } from 'node:child_process';
-import { appendFileSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { appendFileSync, closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { PROJECT_ROOT } from './paths.js';
@@ -94,11 +94,18 @@ export async function ensurePeerBuild(log: (message: string) => void): Promise<P
   }
 }
 
-/** The bundle's HEAD commit (`git bundle list-heads`). */
+/** The bundle's head commit, read from its header (`# v2 git bundle`, then `<sha> <ref>` lines): no git needed. */
 function bundleCommit(): string {
-  const heads = execFileSync('git', ['bundle', 'list-heads', SOURCE_BUNDLE], { encoding: 'utf8' });
-  const commit = heads.match(/^([0-9a-f]{40}) /m)?.[1];
-  if (!commit) throw new Error(`No commit in ${SOURCE_BUNDLE}: ${heads.trim()}`);
+  const file = openSync(SOURCE_BUNDLE, 'r');
+  const head = Buffer.alloc(4096);
+  try {
+    readSync(file, head, 0, head.length, 0);
+  } finally {
+    closeSync(file);
+  }
+  const header = head.toString('latin1').split('\n\n')[0]!;
+  const commit = header.match(/^([0-9a-f]{40}) /m)?.[1];
+  if (!commit) throw new Error(`No commit in the header of ${SOURCE_BUNDLE}.`);
   return commit;
 }
 

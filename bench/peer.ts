@@ -107,7 +107,7 @@ export const peer: Benchmark = {
 /** A smoke run is part of `npm test`: it uses a build made earlier and never starts one (about 14 minutes). */
 function whyUnavailable(options: Pick<BenchOptions, 'smoke'>): string | undefined {
   if (peerBuilt()) return undefined;
-  return options.smoke ? 'no cached llama-server build (`npm run bench:peer` makes one)' : peerBuildMissing();
+  return options.smoke ? 'no cached llama-server build with this benchmark\'s flags (`npm run bench:peer` makes one)' : peerBuildMissing();
 }
 
 /** Kept across runs and processes: token ids of our prompt texts, each chat message's label, the command lines. */

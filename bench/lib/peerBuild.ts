@@ -13,7 +13,10 @@ const CMAKE_CONFIGURE = [
   '-DGGML_NATIVE=ON',
   '-DLLAMA_CURL=OFF',
   '-DLLAMA_USE_PREBUILT_UI=OFF',
+  ...noAmx(),
 ];
+/** Written into build/ once a build succeeds: a binary built with other flags (or half built) is not taken as ours. */
+const MARKER = 'all-in-one.configure';
 const TARGETS = ['llama-server', 'llama-bench'];
 /** Tools a build needs; a smoke run needs none of them (it never builds). */
 const BUILD_TOOLS = ['git', 'cmake', 'g++'];
@@ -32,6 +35,18 @@ export interface PeerBuild {
   log: string;
 }
 
+/**
+ * A CPU may announce AMX that its virtual machine does not let a process use (this project's Firecracker machines:
+ * `-march=native` compiles ggml's AMX kernels and llama-server dies of SIGILL at its first `tilezero`). The compiler
+ * keeps an ISA flag given explicitly over what `-march=native` implies, so the native build keeps everything but AMX,
+ * which node-llama-cpp's prebuilt binaries do not use either: both sides run the same AVX-512 kernels.
+ */
+function noAmx(): string[] {
+  if (process.arch !== 'x64') return [];
+  const flags = '-mno-amx-tile -mno-amx-int8 -mno-amx-bf16';
+  return [`-DCMAKE_C_FLAGS=${flags}`, `-DCMAKE_CXX_FLAGS=${flags}`];
+}
+
 /** Where this checkout's peer lives, built or not: `${XDG_CACHE_HOME:-~/.cache}/all-in-one/peer/<commit>/`. */
 export function peerBuild(): PeerBuild {
   const commit = bundleCommit().slice(0, 12);
@@ -47,12 +62,21 @@ export function peerBuild(): PeerBuild {
   };
 }
 
+/** Whether a complete build with this module's flags is in the cache. */
 export function peerBuilt(): boolean {
   try {
-    return existsSync(peerBuild().server);
+    return isBuilt(peerBuild());
   } catch {
     return false;
   }
+}
+
+function isBuilt(build: PeerBuild): boolean {
+  return existsSync(build.server) && readFileOr(markerOf(build), '') === CMAKE_CONFIGURE.join('\n');
+}
+
+function markerOf(build: PeerBuild): string {
+  return path.join(build.dir, 'build', MARKER);
 }
 
 /** Why this machine cannot build the peer (no bundle, no git/cmake/g++), or undefined. */
@@ -63,18 +87,20 @@ export function peerBuildMissing(): string | undefined {
 }
 
 /**
- * The built peer, building it first when absent (clone, configure, build: ~14 min on 2 cores). A lock folder beside
+ * The built peer, building it first when absent or built with other flags (clone, configure, build: ~14 min on 2
+ * cores; a reconfigured clone rebuilds what the new flags change). A lock folder beside
  * the clone keeps two runs from building at once: the second waits for the first and uses its result.
  */
 export async function ensurePeerBuild(log: (message: string) => void): Promise<PeerBuild> {
   const build = peerBuild();
-  if (existsSync(build.server)) return build;
+  if (isBuilt(build)) return build;
   const missing = peerBuildMissing();
   if (missing !== undefined) throw new Error(`Cannot build llama-server: ${missing}.`);
   const lock = `${build.dir}.lock`;
   await takeLock(lock, log);
   try {
-    if (existsSync(build.server)) return build;
+    if (isBuilt(build)) return build;
+    rmSync(markerOf(build), { force: true });
     mkdirSync(path.dirname(build.dir), { recursive: true });
     writeFileSync(build.log, `llama-server build of ${build.commit}, ${new Date().toISOString()}\n`);
     log(`peer: building llama-server ${build.commit} into ${build.dir} (about 14 min on 2 cores; log ${build.log})`);
@@ -87,6 +113,7 @@ export async function ensurePeerBuild(log: (message: string) => void): Promise<P
     const jobs = String(os.availableParallelism());
     await step(build, 'build', 'cmake', ['--build', 'build', `-j${jobs}`, '--target', ...TARGETS], build.dir);
     if (!existsSync(build.server)) throw new Error(`The llama.cpp build ended without ${build.server}; see ${build.log}.`);
+    writeFileSync(markerOf(build), CMAKE_CONFIGURE.join('\n'));
     log(`peer: built ${build.server}`);
     return build;
   } finally {

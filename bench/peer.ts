@@ -127,8 +127,9 @@ async function measurePeer(
   shared: Shared,
 ): Promise<Sample> {
   const peer: PeerProcess = await startPeerProcess({ server: build.server, modelPath, threads: options.threads, slots });
-  // For the report: the binary and the model by name (the port differs from start to start).
-  shared.commands.set(slots, peer.command.replace(build.server, 'llama-server').replace(modelPath, path.basename(modelPath)));
+  // For the report: the binary and the model by name, the port as what it is (it differs from start to start).
+  const command = peer.command.replace(build.server, 'llama-server').replace(modelPath, path.basename(modelPath));
+  shared.commands.set(slots, command.replace(/--port \d+/, '--port <free port>'));
   try {
     const client = new PeerClient(peer.url, shared.tokens);
     const messages = chatMessages(options, sizes, run);

@@ -1,5 +1,5 @@
 // Loopback client of llama-server: the service's exact prompts as tokens, streamed completions timed, labels read.
-import { SAMPLING_DEFAULTS, type Locale, type SentimentLabel } from '../../src/engine/index.js';
+import { SAMPLING_DEFAULTS, SENTIMENT_LABELS, type Locale, type SentimentLabel } from '../../src/engine/index.js';
 import {
   ASSISTANT_REPLY_LEAD,
   chatSystemPrompt,
@@ -124,14 +124,20 @@ export class PeerClient {
         min_p: 0,
         temperature: 1,
         seed: 0,
+        return_tokens: true,
       }),
     });
-    const body = (await response.json()) as { completion_probabilities?: { top_probs?: { id: number; prob: number }[] }[] };
-    const read = body.completion_probabilities?.[0]?.top_probs;
-    if (!response.ok || !read) throw new Error(`llama-server gave no label probabilities: ${JSON.stringify(body).slice(0, 300)}`);
+    const body = (await response.json()) as {
+      completion_probabilities?: { top_probs?: { id: number; prob: number }[] }[];
+      tokens?: number[];
+    };
+    // llama-server reports no probabilities for a token that ends inside a multi-byte character (the tiny model
+    // spells Chinese labels in bytes): the label sampled from the same distribution stands in.
+    const read = body.completion_probabilities?.[0]?.top_probs ?? body.tokens?.slice(0, 1).map((id) => ({ id, prob: 1 }));
+    if (!response.ok || !read?.length) throw new Error(`llama-server gave no label: ${JSON.stringify(body).slice(0, 300)}`);
     const score = (label: SentimentLabel) =>
       labels.filter(([of]) => of === label).reduce((sum, [, token]) => sum + (read.find((item) => item.id === token)?.prob ?? 0), 0);
-    const ranked = (['positive', 'negative', 'neutral'] as const).map((label) => ({ label, score: score(label) }));
+    const ranked = SENTIMENT_LABELS.map((label) => ({ label, score: score(label) }));
     return ranked.reduce((best, item) => (item.score > best.score ? item : best)).label;
   }
 

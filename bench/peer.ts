@@ -385,7 +385,7 @@ function report(
     figures,
     tables,
     notes: [
-      `The peer is llama.cpp's own server, built natively (GGML_NATIVE=ON, Release) from the source node-llama-cpp ` +
+      `The peer is llama.cpp's own server, built natively (GGML_NATIVE=ON, Release, AMX off: see bench/lib/peerBuild.ts) from the source node-llama-cpp ` +
         `bundles (node_modules/node-llama-cpp/llama/gitRelease.bundle, commit ${build.commit}), cached in ` +
         `${build.dir.replace(os.homedir(), '~')} by \`npm run bench:peer\`. Its command lines: ` +
         [...commands.values()].map((command) => `\`${command}\``).join('; ') +

@@ -1,4 +1,5 @@
 // Loopback client of llama-server: the service's exact prompts as tokens, streamed completions timed, labels read.
+import { Agent, request, type IncomingMessage } from 'node:http';
 import { SAMPLING_DEFAULTS, SENTIMENT_LABELS, type Locale, type SentimentLabel } from '../../src/engine/index.js';
 import {
   ASSISTANT_REPLY_LEAD,
@@ -16,6 +17,11 @@ const REPEAT_LAST_N = 64;
 const TOP_K = 40;
 /** Large enough that the label tokens are the only candidates, as the engine's classifier lifts them. */
 const LABEL_BIAS = 1000;
+/**
+ * A connection per request: llama-server (cpp-httplib) closes a kept-alive connection after 100 requests or 5 s
+ * idle, and a POST sent as it closes fails (fetch does not retry it). On loopback a connection costs well under 1 ms.
+ */
+const NO_KEEP_ALIVE = new Agent({ keepAlive: false });
 
 /**
  * A prompt as llama-server takes it: our own (trusted) parts as token ids, tokenized with control tokens honoured,
@@ -59,29 +65,25 @@ export class PeerClient {
   /** A streamed completion of exactly `tokens` tokens (end of generation ignored), sampled as the service samples. */
   async complete(prompt: PeerPrompt, tokens: number, seed: number): Promise<PeerTrace> {
     const sentAt = performance.now();
-    const response = await fetch(`${this.#url}/completion`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({
-        prompt,
-        n_predict: tokens,
-        ignore_eos: true,
-        stream: true,
-        cache_prompt: true,
-        temperature: SAMPLING_DEFAULTS.temperature,
-        top_p: SAMPLING_DEFAULTS.topP,
-        top_k: TOP_K,
-        min_p: 0,
-        repeat_penalty: SAMPLING_DEFAULTS.repeatPenalty,
-        repeat_last_n: REPEAT_LAST_N,
-        seed,
-      }),
+    const response = await post(`${this.#url}/completion`, {
+      prompt,
+      n_predict: tokens,
+      ignore_eos: true,
+      stream: true,
+      cache_prompt: true,
+      temperature: SAMPLING_DEFAULTS.temperature,
+      top_p: SAMPLING_DEFAULTS.topP,
+      top_k: TOP_K,
+      min_p: 0,
+      repeat_penalty: SAMPLING_DEFAULTS.repeatPenalty,
+      repeat_last_n: REPEAT_LAST_N,
+      seed,
     });
-    if (!response.ok || !response.body) throw new Error(`llama-server /completion: HTTP ${response.status} ${await response.text()}`);
+    if (response.statusCode !== 200) throw new Error(`llama-server /completion: HTTP ${response.statusCode} ${await readBody(response)}`);
     const eventAt: number[] = [];
     const decodedAt: number[] = [];
     let final: Record<string, any> | undefined;
-    for await (const event of readEvents(response.body)) {
+    for await (const event of readEvents(response)) {
       const now = performance.now();
       if (typeof event['content'] === 'string' && event['content'] !== '') {
         eventAt.push(now);
@@ -109,32 +111,28 @@ export class PeerClient {
   async classify(text: string, locale: Locale): Promise<SentimentLabel> {
     const labels = await this.#labelTokens(locale);
     const ids = [...new Set(labels.map(([, token]) => token))];
-    const response = await fetch(`${this.#url}/completion`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({
-        prompt: await this.#prompt([...sentimentPrefix(locale), ...sentimentQuery(locale, text)]),
-        n_predict: 1,
-        cache_prompt: true,
-        n_probs: ids.length,
-        post_sampling_probs: true,
-        logit_bias: ids.map((token) => [token, LABEL_BIAS]),
-        top_k: ids.length,
-        top_p: 1,
-        min_p: 0,
-        temperature: 1,
-        seed: 0,
-        return_tokens: true,
-      }),
+    const response = await post(`${this.#url}/completion`, {
+      prompt: await this.#prompt([...sentimentPrefix(locale), ...sentimentQuery(locale, text)]),
+      n_predict: 1,
+      cache_prompt: true,
+      n_probs: ids.length,
+      post_sampling_probs: true,
+      logit_bias: ids.map((token) => [token, LABEL_BIAS]),
+      top_k: ids.length,
+      top_p: 1,
+      min_p: 0,
+      temperature: 1,
+      seed: 0,
+      return_tokens: true,
     });
-    const body = (await response.json()) as {
+    const body = JSON.parse(await readBody(response)) as {
       completion_probabilities?: { top_probs?: { id: number; prob: number }[] }[];
       tokens?: number[];
     };
     // llama-server reports no probabilities for a token that ends inside a multi-byte character (the tiny model
     // spells Chinese labels in bytes): the label sampled from the same distribution stands in.
     const read = body.completion_probabilities?.[0]?.top_probs ?? body.tokens?.slice(0, 1).map((id) => ({ id, prob: 1 }));
-    if (!response.ok || !read?.length) throw new Error(`llama-server gave no label: ${JSON.stringify(body).slice(0, 300)}`);
+    if (response.statusCode !== 200 || !read?.length) throw new Error(`llama-server gave no label: ${JSON.stringify(body).slice(0, 300)}`);
     const score = (label: SentimentLabel) =>
       labels.filter(([of]) => of === label).reduce((sum, [, token]) => sum + (read.find((item) => item.id === token)?.prob ?? 0), 0);
     const ranked = SENTIMENT_LABELS.map((label) => ({ label, score: score(label) }));
@@ -164,13 +162,9 @@ export class PeerClient {
     const key = `${special ? 's' : 'p'}:${text}`;
     const cached = this.#tokens.get(key);
     if (cached) return cached;
-    const response = await fetch(`${this.#url}/tokenize`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ content: text, add_special: false, parse_special: special }),
-    });
-    const body = (await response.json()) as { tokens?: number[] };
-    if (!response.ok || !body.tokens) throw new Error(`llama-server /tokenize: HTTP ${response.status}`);
+    const response = await post(`${this.#url}/tokenize`, { content: text, add_special: false, parse_special: special });
+    const body = JSON.parse(await readBody(response)) as { tokens?: number[] };
+    if (response.statusCode !== 200 || !body.tokens) throw new Error(`llama-server /tokenize: HTTP ${response.statusCode}`);
     this.#tokens.set(key, body.tokens);
     return body.tokens;
   }
@@ -184,13 +178,26 @@ export function peerTokensPerSecond(trace: PeerTrace): number {
   return ((trace.decodedAt.at(-1)! - trace.decodedAt[0]!) * 1000) / (last - first);
 }
 
+/** POSTs JSON on a connection of its own; resolves with the response as soon as its headers arrive. */
+function post(url: string, body: unknown): Promise<IncomingMessage> {
+  return new Promise((resolve, reject) => {
+    const sent = request(url, { method: 'POST', agent: NO_KEEP_ALIVE, headers: { 'content-type': 'application/json' } }, resolve);
+    sent.once('error', reject);
+    sent.end(JSON.stringify(body));
+  });
+}
+
+async function readBody(response: IncomingMessage): Promise<string> {
+  let body = '';
+  for await (const chunk of response.setEncoding('utf8')) body += chunk as string;
+  return body;
+}
+
 /** The JSON of each `data:` line of a server-sent event stream; an `error:` line ends it with that error. */
-async function* readEvents(body: ReadableStream<Uint8Array>): AsyncGenerator<Record<string, any>> {
-  const decoder = new TextDecoder();
-  const reader = body.getReader();
+async function* readEvents(response: IncomingMessage): AsyncGenerator<Record<string, any>> {
   let buffer = '';
-  for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) {
-    buffer += decoder.decode(chunk.value, { stream: true });
+  for await (const chunk of response.setEncoding('utf8')) {
+    buffer += chunk as string;
     let end: number;
     while ((end = buffer.indexOf('\n')) >= 0) {
       const line = buffer.slice(0, end).trim();

@@ -6,6 +6,7 @@ import { floods } from './floods.js';
 import type { Benchmark } from './lib/benchmark.js';
 import { memory } from './memory.js';
 import { multiTurn } from './multiTurn.js';
+import { peer } from './peer.js';
 import { replicas } from './replicas.js';
 import { runtime } from './runtime.js';
 import { sentiment } from './sentiment.js';
@@ -27,5 +28,6 @@ export const BENCHMARKS: readonly Benchmark[] = [
   replicas,
   tasks,
   floods,
+  peer,
   threadPool,
 ];

@@ -17,7 +17,7 @@ export async function runSuite(options: BenchOptions, benchmarks: readonly Bench
   const results: BenchmarkResult[] = [];
   let quietBudgetMs = QUIET_BUDGET_MS;
   for (const benchmark of benchmarks) {
-    const missing = benchmark.unavailable?.();
+    const missing = benchmark.unavailable?.(options);
     if (missing !== undefined) {
       options.log(`${benchmark.id}: left out: ${missing}`);
       continue;

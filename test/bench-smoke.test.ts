@@ -24,8 +24,8 @@ describe('npm run bench -- --smoke', () => {
       sentences: loadSentences(),
       log: () => {},
     });
-    // Only a benchmark that names what the machine lacks (a server package) may be left out.
-    const runnable = BENCHMARKS.filter((benchmark) => benchmark.unavailable?.() === undefined);
+    // Only a benchmark that names what the machine lacks (a server package, a llama-server build) may be left out.
+    const runnable = BENCHMARKS.filter((benchmark) => benchmark.unavailable?.({ smoke: true }) === undefined);
     expect(suite.benchmarks.map((result) => result.id)).toEqual(runnable.map((benchmark) => benchmark.id));
     expect(runnable.map((benchmark) => benchmark.id)).toEqual(expect.arrayContaining(['streaming', 'analytics', 'runtime']));
     for (const result of suite.benchmarks) {
@@ -42,6 +42,8 @@ describe('npm run bench -- --smoke', () => {
       suite.benchmarks.find((result) => result.id === 'runtime')?.settings['native build present'] === true;
     // The analytics benchmark measures PostgreSQL wherever its server binaries are installed (always in CI).
     const postgres = findPostgresBin() !== undefined;
+    // The peer runs in smoke mode only on a llama-server built earlier (a smoke run never builds one).
+    const peerBuilt = suite.benchmarks.some((result) => result.id === 'peer');
     expect(targets).toEqual([
       'streaming/tokens-per-second-graphql-ws',
       'streaming/ttft-overhead-graphql-ws',
@@ -63,6 +65,11 @@ describe('npm run bench -- --smoke', () => {
       ...['keys', 'anonymous'].flatMap((mode) =>
         ['batches', 'aliased-extracts', 'longest-texts', 'all-at-once'].map((flood) => `floods/short-query-p95-${mode}-${flood}`),
       ),
+      ...(peerBuilt
+        ? ['decode', 'aggregate', 'ttft-p95', 'ttft-p95-limit', 'peak-rss', 'ready', 'classify', 'classify-batches', 'batch-per-single'].map(
+            (id) => `peer/${id}`,
+          )
+        : []),
     ]);
     const report = renderReport(suite);
     for (const result of suite.benchmarks) expect(report).toContain(`## ${result.title}`);

@@ -29,8 +29,8 @@ export interface Benchmark {
   /** Also the npm script suffix: `npm run bench:<id>`. */
   id: string;
   title: string;
-  /** Why this machine cannot run it (a missing server package), or undefined; the suite then leaves it out. */
-  unavailable?(): string | undefined;
+  /** Why this machine cannot run it (a missing server package, a build a smoke run may not make), or undefined; the suite then leaves it out. */
+  unavailable?(options: Pick<BenchOptions, 'smoke'>): string | undefined;
   run(options: BenchOptions): Promise<Omit<BenchmarkResult, 'id' | 'title' | 'durationMs'>>;
 }
 

@@ -6,9 +6,11 @@ const REPRODUCE = `\`\`\`sh
 npm run bench                          # every benchmark; writes bench/results/latest.json and this file
 npm run bench -- --threads 2 --runs 3  # explicit thread count (default: the machine's cores) and repetitions
 npm run bench:streaming                # one benchmark: streaming, sentiment, fairness, multi-turn, memory,
-                                       # concurrency, analytics, startup, runtime, replicas, tasks
+                                       # concurrency, analytics, startup, runtime, replicas, tasks, floods, peer
                                        # (JSON in bench/results/; analytics and replicas start their own
                                        # PostgreSQL, replicas its own nginx)
+npm run bench:peer                     # versus llama.cpp: builds llama-server once (cmake, g++; ~14 min on
+                                       # 2 cores) into ~/.cache/all-in-one/peer/<commit>/, then compares
 npm run bench -- --smoke               # tiny model, one iteration: checks that the suite runs (part of npm test)
 \`\`\`
 

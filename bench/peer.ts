@@ -1,0 +1,420 @@
+// Benchmark 13: the service against llama.cpp's own server (built from the source node-llama-cpp bundles) on the same
+// model, context, KV settings and threads: decode, 8 streams, peak memory, start-up and classification, alternating.
+import os from 'node:os';
+import path from 'node:path';
+import {
+  benchModelPath,
+  isMainModule,
+  runStandalone,
+  serviceEnv,
+  sized,
+  type Benchmark,
+  type BenchOptions,
+} from './lib/benchmark.js';
+import { chatOverSse, clientTokensPerSecond, postGraphQL, sentimentQuery, type StreamTrace } from './lib/clients.js';
+import { ensurePeerBuild, peerBuildMissing, peerBuilt, type PeerBuild } from './lib/peerBuild.js';
+import { PeerClient, peerTokensPerSecond, type PeerTrace } from './lib/peerClient.js';
+import { startPeerProcess, type PeerProcess } from './lib/peerProcess.js';
+import { formatNumber } from './lib/report.js';
+import { figure, type Figure, type Table } from './lib/results.js';
+import { mixedSentences, type Sentence } from './lib/sentences.js';
+import { startServiceProcess } from './lib/serviceProcess.js';
+import { percentile, summarize, type Summary } from './lib/stats.js';
+import { ENGINE_DEFAULTS, SAMPLING_DEFAULTS, type SentimentLabel } from '../src/engine/index.js';
+
+const MB = 1_000_000;
+/** The issue's targets, as ratios against the peer measured in the same run (and two absolute limits). */
+const TARGETS = {
+  decode: 0.95,
+  aggregate: 0.9,
+  ttftRatio: 1.25,
+  ttftMs: 3000,
+  rss: 1.15,
+  readyMs: 2000,
+  classify: 0.95,
+  batchPerSingle: 1,
+} as const;
+/** The many-streams level the issue compares, and the peer's slots for it. */
+const STREAMS = 8;
+/**
+ * Every service sequence (each chat sequence and each task sequence) holds the whole per-sequence context, so a peer
+ * with this many slots holds the same KV cache; a peer with only the reply slots is measured for contrast.
+ */
+const SAME_KV_SLOTS = ENGINE_DEFAULTS.maxParallelReplies + ENGINE_DEFAULTS.taskSequences;
+const REPLY_SLOTS = ENGINE_DEFAULTS.maxParallelReplies;
+const BATCH = `query ($texts: [String!]!) { sentiments(texts: $texts) { label } }`;
+
+type Side = 'peer' | 'service';
+
+/** What one process measured in one run. */
+interface Sample {
+  side: Side;
+  slots: number;
+  run: number;
+  readyMs: number;
+  decodeTokensPerSecond: number;
+  decodeTokens: number;
+  aggregateTokensPerSecond: number;
+  streamTokens: number;
+  ttftP95Ms: number;
+  classifyPerSecond: number;
+  /** Service only: the `sentiments` batches. */
+  batchPerSecond?: number;
+  peakRssBytes: number;
+}
+
+interface Sizes {
+  decodeTokens: number;
+  streams: number;
+  streamTokens: number;
+  texts: Sentence[];
+  batch: number;
+}
+
+export const peer: Benchmark = {
+  id: 'peer',
+  title: '13. Versus llama.cpp',
+  unavailable: whyUnavailable,
+  async run(options) {
+    const missing = whyUnavailable(options);
+    if (missing !== undefined) throw new Error(`The peer benchmark cannot run: ${missing}.`);
+    const build = await ensurePeerBuild(options.log);
+    const modelPath = await benchModelPath(options);
+    const sizes: Sizes = {
+      decodeTokens: sized(options, 128, 8),
+      streams: sized(options, STREAMS, 2),
+      streamTokens: sized(options, 64, 4),
+      texts: mixedSentences(options.sentences, sized(options, 48, 4)),
+      batch: sized(options, ENGINE_DEFAULTS.maxBatchTexts, 2),
+    };
+    const shared: Shared = { tokens: new Map(), labels: new Map(), commands: new Map() };
+    const peerSlots = [...new Set([STREAMS, SAME_KV_SLOTS, REPLY_SLOTS])];
+    const samples: Sample[] = [];
+    for (let run = 0; run < options.runs; run += 1) {
+      // A/B/A/B: which side goes first alternates from run to run, so a slow moment does not land on one side only.
+      const sides: (() => Promise<Sample>)[] = [
+        () => measurePeer(options, build, modelPath, peerSlots[0]!, run, sizes, shared),
+        () => measureService(options, modelPath, run, sizes),
+        ...peerSlots.slice(1).map((slots) => () => measurePeer(options, build, modelPath, slots, run, sizes, shared)),
+      ];
+      const order = run % 2 === 0 ? sides : [sides[1]!, sides[0]!, ...sides.slice(2)];
+      for (const measure of order) samples.push(await measure());
+    }
+    return report(options, build, modelPath, sizes, samples, shared.commands);
+  },
+};
+
+/** A smoke run is part of `npm test`: it uses a build made earlier and never starts one (about 14 minutes). */
+function whyUnavailable(options: Pick<BenchOptions, 'smoke'>): string | undefined {
+  if (peerBuilt()) return undefined;
+  return options.smoke ? 'no cached llama-server build with this benchmark\'s flags (`npm run bench:peer` makes one)' : peerBuildMissing();
+}
+
+/** Kept across runs and processes: token ids of our prompt texts, each chat message's label, the command lines. */
+interface Shared {
+  tokens: Map<string, number[]>;
+  labels: Map<string, SentimentLabel>;
+  commands: Map<number, string>;
+}
+
+async function measurePeer(
+  options: BenchOptions,
+  build: PeerBuild,
+  modelPath: string,
+  slots: number,
+  run: number,
+  sizes: Sizes,
+  shared: Shared,
+): Promise<Sample> {
+  const peer: PeerProcess = await startPeerProcess({ server: build.server, modelPath, threads: options.threads, slots });
+  // For the report: the binary and the model by name, the port as what it is (it differs from start to start).
+  const command = peer.command.replace(build.server, 'llama-server').replace(modelPath, path.basename(modelPath));
+  shared.commands.set(slots, command.replace(/--port \d+/, '--port <free port>'));
+  try {
+    const client = new PeerClient(peer.url, shared.tokens);
+    const messages = chatMessages(options, sizes, run);
+    // Untimed: warm-up, and each message's label, which picks its system prompt's tone line (as the service's verdict does).
+    for (const locale of ['en', 'zh'] as const) await client.classify('Warm-up.', locale);
+    for (const { text, locale } of messages.all) {
+      if (!shared.labels.has(text)) shared.labels.set(text, await client.classify(text, locale));
+    }
+    const prompt = (sentence: Sentence) => client.chatPrompt(sentence.text, sentence.locale, shared.labels.get(sentence.text)!);
+    await client.complete(await prompt(messages.warmUp), 4, run);
+
+    const decode = await client.complete(await prompt(messages.decode), sizes.decodeTokens, run);
+    const prompts = await Promise.all(messages.streams.map(prompt));
+    const startedAt = performance.now();
+    const traces = await Promise.all(prompts.map((tokens, index) => client.complete(tokens, sizes.streamTokens, index)));
+    const streamTokens = traces.reduce((sum, trace) => sum + trace.tokens, 0);
+    // The streams took over every slot: the sentiment prefix is evaluated again, untimed, as the service keeps it warm.
+    for (const locale of ['en', 'zh'] as const) await client.classify('Warm-up.', locale);
+    const classifyStartedAt = performance.now();
+    for (const { text, locale } of sizes.texts) await client.classify(text, locale);
+    const classifyMs = performance.now() - classifyStartedAt;
+    const sample: Sample = {
+      side: 'peer',
+      slots,
+      run,
+      readyMs: peer.readyMs,
+      decodeTokensPerSecond: peerTokensPerSecond(decode),
+      decodeTokens: decode.tokens,
+      aggregateTokensPerSecond: (streamTokens * 1000) / (Math.max(...traces.map((trace) => trace.doneAt)) - startedAt),
+      streamTokens,
+      ttftP95Ms: percentile(traces.map(peerTimeToFirstToken), 95),
+      classifyPerSecond: (sizes.texts.length * 1000) / classifyMs,
+      peakRssBytes: peer.memory().peakRssBytes,
+    };
+    logSample(options, sample);
+    return sample;
+  } finally {
+    await peer.stop();
+  }
+}
+
+async function measureService(options: BenchOptions, modelPath: string, run: number, sizes: Sizes): Promise<Sample> {
+  const databasePath = path.join(options.workDir, `peer-${process.pid}-${run}.db`);
+  const service = await startServiceProcess(serviceEnv(options, modelPath, databasePath));
+  try {
+    const messages = chatMessages(options, sizes, run);
+    const chat = (sentence: Sentence, maxTokens: number, seed: number) =>
+      chatOverSse(service.url, {
+        message: sentence.text,
+        locale: sentence.locale,
+        maxTokens,
+        temperature: SAMPLING_DEFAULTS.temperature,
+        seed,
+      });
+    for (const locale of ['en', 'zh'] as const) await sentimentQuery(service.url, 'Warm-up.', locale);
+    await chat(messages.warmUp, 4, run);
+
+    const decode = await chat(messages.decode, sizes.decodeTokens, run);
+    const startedAt = performance.now();
+    const traces = await Promise.all(messages.streams.map((sentence, index) => chat(sentence, sizes.streamTokens, index)));
+    const streamTokens = traces.reduce((sum, trace) => sum + trace.tokenCount, 0);
+    for (const locale of ['en', 'zh'] as const) await sentimentQuery(service.url, 'Warm-up.', locale);
+    const classifyStartedAt = performance.now();
+    for (const { text, locale } of sizes.texts) await sentimentQuery(service.url, text, locale);
+    const classifyMs = performance.now() - classifyStartedAt;
+    const batchStartedAt = performance.now();
+    for (let start = 0; start < sizes.texts.length; start += sizes.batch) {
+      const texts = sizes.texts.slice(start, start + sizes.batch).map((sentence) => sentence.text);
+      await postGraphQL(service.url, BATCH, { texts });
+    }
+    const batchMs = performance.now() - batchStartedAt;
+    const sample: Sample = {
+      side: 'service',
+      slots: REPLY_SLOTS,
+      run,
+      readyMs: service.readyMs,
+      decodeTokensPerSecond: clientTokensPerSecond(decode),
+      decodeTokens: decode.tokenCount,
+      aggregateTokensPerSecond: (streamTokens * 1000) / (Math.max(...traces.map((trace) => trace.doneAt)) - startedAt),
+      streamTokens,
+      ttftP95Ms: percentile(traces.map(serviceTimeToFirstToken), 95),
+      classifyPerSecond: (sizes.texts.length * 1000) / classifyMs,
+      batchPerSecond: (sizes.texts.length * 1000) / batchMs,
+      peakRssBytes: service.memory().peakRssBytes,
+    };
+    logSample(options, sample);
+    return sample;
+  } finally {
+    await service.stop();
+  }
+}
+
+/** The same messages on both sides within a run, different ones from run to run. */
+function chatMessages(options: BenchOptions, sizes: Sizes, run: number) {
+  const perRun = 2 + sizes.streams;
+  const all = mixedSentences(options.sentences, perRun * (run + 1)).slice(perRun * run);
+  return { all, warmUp: all[0]!, decode: all[1]!, streams: all.slice(2) };
+}
+
+function peerTimeToFirstToken(trace: PeerTrace): number {
+  return trace.firstTokenAt - trace.sentAt;
+}
+
+function serviceTimeToFirstToken(trace: StreamTrace): number {
+  return (trace.deltaAt[0] ?? Number.NaN) - trace.subscribedAt;
+}
+
+function logSample(options: BenchOptions, sample: Sample): void {
+  options.log(
+    `peer (${sample.side}${sample.side === 'peer' ? `, ${sample.slots} slots` : ''}, run ${sample.run + 1}): ` +
+      `ready ${Math.round(sample.readyMs)} ms, decode ${sample.decodeTokensPerSecond.toFixed(1)} tok/s, ` +
+      `aggregate ${sample.aggregateTokensPerSecond.toFixed(1)} tok/s, TTFT p95 ${Math.round(sample.ttftP95Ms)} ms, ` +
+      `classify ${sample.classifyPerSecond.toFixed(2)}${sample.batchPerSecond ? ` / batches ${sample.batchPerSecond.toFixed(2)}` : ''} texts/s, ` +
+      `peak RSS ${Math.round(sample.peakRssBytes / MB)} MB`,
+  );
+}
+
+function report(
+  options: BenchOptions,
+  build: PeerBuild,
+  modelPath: string,
+  sizes: Sizes,
+  samples: Sample[],
+  commands: Map<number, string>,
+) {
+  const of = (side: Side, slots: number) => samples.filter((sample) => sample.side === side && sample.slots === slots);
+  const service = of('service', REPLY_SLOTS);
+  const peers = of('peer', STREAMS);
+  const sameKv = of('peer', SAME_KV_SLOTS);
+  const replySlots = of('peer', REPLY_SLOTS);
+  const measure = (items: Sample[], pick: (sample: Sample) => number): Summary => summarize(items.map(pick));
+  const peerLabel = (slots: number) => `llama-server, ${slots} slots`;
+  const streams = `${sizes.streams} concurrent streams × ${sizes.streamTokens} tokens`;
+  const figures: Figure[] = [
+    figure({
+      id: 'decode',
+      label: `One stream, decode rate seen by the client (${sizes.decodeTokens} tokens; after the first token)`,
+      unit: 'tok/s',
+      value: measure(service, (sample) => sample.decodeTokensPerSecond),
+      baseline: { label: peerLabel(STREAMS), value: measure(peers, (sample) => sample.decodeTokensPerSecond) },
+      target: { on: 'ratio', op: '>=', threshold: TARGETS.decode },
+    }),
+    figure({
+      id: 'aggregate',
+      label: `${streams}, aggregate (service at its defaults)`,
+      unit: 'tok/s',
+      value: measure(service, (sample) => sample.aggregateTokensPerSecond),
+      baseline: { label: peerLabel(STREAMS), value: measure(peers, (sample) => sample.aggregateTokensPerSecond) },
+      target: { on: 'ratio', op: '>=', threshold: TARGETS.aggregate },
+    }),
+    figure({
+      id: 'ttft-p95',
+      label: `${streams}, p95 time to first token (per run, from sending the request)`,
+      unit: 'ms',
+      value: measure(service, (sample) => sample.ttftP95Ms),
+      baseline: { label: peerLabel(STREAMS), value: measure(peers, (sample) => sample.ttftP95Ms) },
+      target: { on: 'ratio', op: '<=', threshold: TARGETS.ttftRatio },
+    }),
+    figure({
+      id: 'ttft-p95-limit',
+      label: `${streams}, p95 time to first token of the service, against the absolute limit`,
+      unit: 'ms',
+      value: measure(service, (sample) => sample.ttftP95Ms),
+      target: { on: 'value', op: '<=', threshold: TARGETS.ttftMs },
+    }),
+    figure({
+      id: 'peak-rss',
+      label: `Peak RSS after this work, service at its defaults (${REPLY_SLOTS} reply and ${ENGINE_DEFAULTS.taskSequences} task sequences of ${ENGINE_DEFAULTS.contextSize} tokens)`,
+      unit: 'MB',
+      value: measure(service, (sample) => sample.peakRssBytes / MB),
+      baseline: { label: `${peerLabel(SAME_KV_SLOTS)} (the same KV cache)`, value: measure(sameKv, (sample) => sample.peakRssBytes / MB) },
+      target: { on: 'ratio', op: '<=', threshold: TARGETS.rss },
+    }),
+    figure({
+      id: 'ready',
+      label: 'Process start to ready (service: /readyz = 200, compiled as `npm start` runs it; peer: /health = 200)',
+      unit: 'ms',
+      value: measure(service, (sample) => sample.readyMs),
+      baseline: { label: peerLabel(SAME_KV_SLOTS), value: measure(sameKv, (sample) => sample.readyMs) },
+      target: { on: 'value', op: '<=', threshold: TARGETS.readyMs },
+    }),
+    figure({
+      id: 'classify',
+      label: `Classification, ${sizes.texts.length} texts one at a time (\`sentiment\` queries)`,
+      unit: 'texts/s',
+      value: measure(service, (sample) => sample.classifyPerSecond),
+      baseline: { label: `${peerLabel(STREAMS)}, one-token completions`, value: measure(peers, (sample) => sample.classifyPerSecond) },
+      target: { on: 'ratio', op: '>=', threshold: TARGETS.classify },
+    }),
+    figure({
+      id: 'classify-batches',
+      label: `Classification, the same texts in \`sentiments\` batches of ${sizes.batch}`,
+      unit: 'texts/s',
+      value: measure(service, (sample) => sample.batchPerSecond!),
+      baseline: { label: `${peerLabel(STREAMS)}, one-token completions`, value: measure(peers, (sample) => sample.classifyPerSecond) },
+      target: { on: 'ratio', op: '>=', threshold: TARGETS.classify },
+    }),
+    figure({
+      id: 'batch-per-single',
+      label: `\`sentiments\` batches of ${sizes.batch} against single \`sentiment\` queries, per text`,
+      unit: 'texts/s',
+      value: measure(service, (sample) => sample.batchPerSecond!),
+      baseline: { label: 'single queries', value: measure(service, (sample) => sample.classifyPerSecond) },
+      target: { on: 'ratio', op: '>=', threshold: TARGETS.batchPerSingle },
+    }),
+  ];
+  const find = (id: string) => figures.find((item) => item.id === id)!;
+  const versus = (id: string, label: string, target: string, decimals = 1) => {
+    const item = find(id);
+    const number = (value: number) => formatNumber(Number(value.toFixed(decimals)));
+    return [label, `${number(item.baseline!.value.median)} ${item.unit}`, `${number(item.value.median)} ${item.unit}`, `${formatNumber(item.ratio!.value, 3)}×`, target, item.pass ? 'met' : '**missed**'];
+  };
+  const tables: Table[] = [
+    {
+      title: 'Versus llama.cpp (medians; ratio = All-in-One / llama-server)',
+      columns: ['', 'llama-server', 'All-in-One (defaults)', 'Ratio', 'Target', ''],
+      rows: [
+        versus('decode', `One stream, decode seen by the client (${sizes.decodeTokens} tokens)`, `≥ ${TARGETS.decode}×`),
+        versus('aggregate', `${streams}, aggregate (peer: ${STREAMS} slots)`, `≥ ${TARGETS.aggregate}×`),
+        versus('ttft-p95', `${streams}, p95 time to first token`, `≤ ${TARGETS.ttftRatio}× and ≤ ${TARGETS.ttftMs} ms`, 0),
+        versus('peak-rss', `Peak RSS (peer: ${SAME_KV_SLOTS} slots, the same KV cache)`, `≤ ${TARGETS.rss}×`, 0),
+        versus('ready', 'Start to ready', `≤ ${TARGETS.readyMs} ms`, 0),
+        versus('classify', `Classification, ${sizes.texts.length} texts (single queries)`, `≥ ${TARGETS.classify}×`, 2),
+        versus('classify-batches', `Classification, ${sizes.texts.length} texts (batches of ${sizes.batch})`, `≥ ${TARGETS.classify}×`, 2),
+      ],
+    },
+    {
+      title: 'Every process, in the order run',
+      columns: ['Run', 'Side', 'Slots', 'Ready (ms)', 'Decode tok/s (tokens)', 'Aggregate tok/s (tokens)', 'TTFT p95 (ms)', 'Classify texts/s (batches)', 'Peak RSS (MB)'],
+      rows: samples.map((sample) => [
+        sample.run + 1,
+        sample.side === 'peer' ? 'llama-server' : 'All-in-One',
+        sample.slots,
+        Math.round(sample.readyMs),
+        `${sample.decodeTokensPerSecond.toFixed(1)} (${sample.decodeTokens})`,
+        `${sample.aggregateTokensPerSecond.toFixed(1)} (${sample.streamTokens})`,
+        Math.round(sample.ttftP95Ms),
+        `${sample.classifyPerSecond.toFixed(2)}${sample.batchPerSecond === undefined ? '' : ` (${sample.batchPerSecond.toFixed(2)})`}`,
+        Math.round(sample.peakRssBytes / MB),
+      ]),
+    },
+  ];
+  const contrast = replySlots.length > 0 && REPLY_SLOTS !== SAME_KV_SLOTS;
+  return {
+    settings: {
+      threads: options.threads,
+      runs: options.runs,
+      model: path.basename(modelPath),
+      'llama.cpp commit': build.commit,
+      'per-sequence context': ENGINE_DEFAULTS.contextSize,
+      'KV cache': `${ENGINE_DEFAULTS.kvCacheType} K and V, flash attention`,
+    },
+    figures,
+    tables,
+    notes: [
+      `The peer is llama.cpp's own server, built natively (GGML_NATIVE=ON, Release, AMX off: see bench/lib/peerBuild.ts) from the source node-llama-cpp ` +
+        `bundles (node_modules/node-llama-cpp/llama/gitRelease.bundle, commit ${build.commit}), cached in ` +
+        `${build.dir.replace(os.homedir(), '~')} by \`npm run bench:peer\`. Its command lines: ` +
+        [...commands.values()].map((command) => `\`${command}\``).join('; ') +
+        '. llama-server splits `-c` evenly across its `-np` slots, so each slot has the service\'s per-sequence context.',
+      'Each run starts every process afresh, one at a time (nothing else runs beside the process measured), and ' +
+        'alternates which side goes first. Both sides get the same messages and do the same model work: the service\'s ' +
+        'exact chat prompt for a new conversation (system prompt with the tone line of the message\'s label, the ' +
+        'message, the assistant lead; the peer\'s prompt is built from the same parts and labelled by the same ' +
+        'classification, untimed), sampled with the service\'s defaults (temperature, top-p, top-k 40, repeat penalty ' +
+        'over the last 64 tokens), seeded, over SSE on loopback. The peer ignores the end of generation; the service ' +
+        'counts the tokens it actually generated (shown in brackets in the per-process table).',
+      'Decode: tokens after the first over the time from the first to the last streamed token. Aggregate: all ' +
+        'streams\' tokens over the time from sending the first request to the last stream\'s end. Time to first ' +
+        'token: from sending the request to the first event with text; the service\'s includes its verdict on the ' +
+        'message (a sentiment classification before the reply) and storing the turn.',
+      `Classification: the peer runs the engine's sentiment prompt as a one-token completion with \`cache_prompt\` ` +
+        '(the constant prefix stays in the slot), the label tokens lifted by a logit bias and read from the ' +
+        'probabilities after sampling (top-k = the label tokens), as the engine reads them; the service answers ' +
+        '`sentiment` queries one at a time, then the same texts as `sentiments` batches.',
+      'Peak RSS is the sum of VmHWM over the process and its children, read after all of the work above; the model ' +
+        'file is memory-mapped on both sides. llama-server keeps its default prompt cache in RAM (`--cache-ram`).' +
+        (contrast
+          ? ` The per-process table also has llama-server with only the service's ${REPLY_SLOTS} reply slots ` +
+            `(${REPLY_SLOTS} × ${ENGINE_DEFAULTS.contextSize} tokens of KV cache), for contrast.`
+          : ''),
+      'The service starts with its default TASK_STATES_DIR (inside the models folder), so a start after the first ' +
+        'loads the saved instruction states, as a restart of `npm start` does.',
+    ],
+  };
+}
+
+if (isMainModule(import.meta.url)) await runStandalone(peer);

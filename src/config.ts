@@ -137,6 +137,8 @@ export function loadConfig(env: Env = process.env, descriptorLimit = readDescrip
       }),
       gpu: read.oneOf('GPU', ['off', 'auto'], ENGINE_DEFAULTS.gpu),
       threads: read.integer('THREADS', os.availableParallelism(), { min: 1, max: 256 }),
+      // Node's own variable, read here only to report it: `npm start` sets it to 1 before Node starts the pool.
+      threadPoolSize: read.integer('UV_THREADPOOL_SIZE', ENGINE_DEFAULTS.threadPoolSize, { min: 1, max: 1024 }),
       contextSize: read.integer('CONTEXT_SIZE', ENGINE_DEFAULTS.contextSize, { min: 256, max: 131_072 }),
       batchSize: read.integer('BATCH_SIZE', ENGINE_DEFAULTS.batchSize, { min: 16, max: 8192 }),
       warmConversations: read.integer('WARM_CONVERSATIONS', ENGINE_DEFAULTS.warmConversations, { min: 1, max: 64 }),

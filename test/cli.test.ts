@@ -231,7 +231,7 @@ describe('all-in-one', () => {
       expect(banner).toContain(`Database    ${path.join(scratch.dir, 'serve.db')}`);
       expect(banner).toMatch(/Auth +off/);
       expect(banner).toMatch(
-        /Engine +llama\.cpp (native build \(npm run build:native\)|prebuilt binary), 1 thread, 6 replies at once, 2048-token sequences/,
+        /Engine +llama\.cpp (native build \(npm run build:native\)|prebuilt binary), 1 thread \(decodes on a pool of \d+\), 6 replies at once, 2048-token sequences/,
       );
 
       const chat = await fetch(`${url}/graphql`, {

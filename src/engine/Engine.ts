@@ -178,6 +178,7 @@ export class Engine {
       runtime: build,
       ready: !this.#disposed,
       threads: options.threads,
+      threadPoolSize: options.threadPoolSize,
       contextSize: this.contextSize,
       queueDepth: snapshot.queueDepth,
       runningJobs: snapshot.running,

@@ -28,6 +28,8 @@ export const ENGINE_DEFAULTS = {
   mutexScope: 'step',
   runtime: 'auto',
   kvCacheType: 'q8_0',
+  // Node's own default; `npm start` sets one (src/start.cts).
+  threadPoolSize: 4,
 } as const;
 
 export const SAMPLING_DEFAULTS: Omit<SamplingOptions, 'seed'> = {
@@ -49,6 +51,11 @@ export interface EngineOptions {
   modelsDir: string;
   /** CPU threads for evaluation; set it from the real core count (node-llama-cpp's default oversubscribes small machines). */
   threads: number;
+  /**
+   * Threads in libuv's pool, where node-llama-cpp runs every decode: what UV_THREADPOOL_SIZE made it (Node reads the
+   * variable itself when the pool starts; the engine is only told, to report it).
+   */
+  threadPoolSize?: number;
   /** Tokens each sequence (each chat, each task sequence) can hold. */
   contextSize?: number;
   /** Tokens evaluated per decode call; also sizes llama.cpp's compute buffers. */

@@ -77,6 +77,8 @@ export interface EngineStatus {
   runtime: 'native' | 'prebuilt';
   ready: boolean;
   threads: number;
+  /** libuv's pool threads, where every decode runs (one keeps every decode on the same thread). */
+  threadPoolSize: number;
   contextSize: number;
   queueDepth: number;
   runningJobs: JobKind[];

@@ -9,7 +9,7 @@ export interface StartupBannerInput {
   metricsAuth: boolean;
   model: EngineStatus['model'];
   /** The llama.cpp build in use and how many replies decode together. */
-  engine: Pick<EngineStatus, 'runtime' | 'threads' | 'contextSize' | 'maxParallelReplies'>;
+  engine: Pick<EngineStatus, 'runtime' | 'threads' | 'threadPoolSize' | 'contextSize' | 'maxParallelReplies'>;
   /** The SQLite file, or PostgreSQL's host:port/database. */
   database: string;
   /** Whether requests need an API key. */
@@ -35,7 +35,7 @@ export function formatStartupBanner(input: StartupBannerInput): string {
     [
       'Engine',
       `llama.cpp ${input.engine.runtime === 'native' ? 'native build (npm run build:native)' : 'prebuilt binary'}, ` +
-        `${input.engine.threads} thread${input.engine.threads === 1 ? '' : 's'}, ${input.engine.maxParallelReplies} replies at once, ${input.engine.contextSize}-token sequences`,
+        `${input.engine.threads} thread${input.engine.threads === 1 ? '' : 's'} (decodes on a pool of ${input.engine.threadPoolSize}), ${input.engine.maxParallelReplies} replies at once, ${input.engine.contextSize}-token sequences`,
     ],
     ['Database', input.database],
     ['Auth', input.auth ? 'on (API keys required)' : 'off (anyone who can reach the port may call the API)'],

@@ -23,6 +23,10 @@ const EngineStatus = builder.objectRef<Status>('EngineStatus').implement({
     modelLoadMs: t.float({ resolve: (status) => status.model.loadMs }),
     ready: t.exposeBoolean('ready'),
     threads: t.exposeInt('threads'),
+    threadPoolSize: t.exposeInt('threadPoolSize', {
+      description:
+        "Threads in libuv's pool, where every decode runs (UV_THREADPOOL_SIZE; npm start sets 1, so every decode starts on the same thread).",
+    }),
     contextSize: t.exposeInt('contextSize'),
     queueDepth: t.exposeInt('queueDepth', { description: 'Jobs waiting for their turn.' }),
     runningJobs: t.exposeStringList('runningJobs', { description: 'Kinds of the jobs in progress.' }),

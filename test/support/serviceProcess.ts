@@ -43,14 +43,20 @@ export function serviceEnv(env: Record<string, string>): Record<string, string> 
   };
 }
 
+/** How to run it: the TypeScript sources through tsx (the default), or a built start file (`npm start`'s entry). */
+export interface SpawnOptions {
+  startFile?: string;
+}
+
 /** Spawns the service without waiting for it; for start-up faults, which end the process. */
-export function spawnService(env: Record<string, string>): {
+export function spawnService(env: Record<string, string>, options: SpawnOptions = {}): {
   child: ChildProcess;
   exited: Promise<ProcessExit>;
   stdout(): string;
   stderr(): string;
 } {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+  const args = options.startFile ? [options.startFile] : ['--import', 'tsx', 'src/main.ts'];
+  const child = spawn(process.execPath, args, {
     cwd: REPO_ROOT,
     env: serviceEnv(env),
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -67,9 +73,9 @@ export function spawnService(env: Record<string, string>): {
  * Spawns the service and resolves once it logs `ready` (model loaded); rejects if it exits or hangs first.
  * It reads the `ready` line from the JSON log, so LOG_LEVEL must stay at `info` (the default here).
  */
-export async function startService(env: Record<string, string>): Promise<ServiceProcess> {
+export async function startService(env: Record<string, string>, options: SpawnOptions = {}): Promise<ServiceProcess> {
   if (env['LOG_LEVEL'] && env['LOG_LEVEL'] !== 'info') throw new Error('startService needs LOG_LEVEL=info to see `ready`.');
-  const spawned = spawnService(env);
+  const spawned = spawnService(env, options);
   const logs = () => parseLogLines(spawned.stdout());
   const ready = await new Promise<{ url: string } | undefined>((resolve) => {
     const limit = setTimeout(() => resolve(undefined), START_LIMIT_MS);

@@ -1,0 +1,55 @@
+// `npm start`'s entry (dist/service/start.cjs, from src/start.cts): it sizes libuv's thread pool before Node starts it,
+// so every decode runs on the same pool thread, and the service says which pool it has.
+import { readdirSync, rmSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { bundleService } from '../scripts/bundleService.js';
+import { startService, stopProcess, type ServiceProcess } from './support/serviceProcess.js';
+import { createScratchDir } from './support/testApp.js';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+// Two folders below the root, like dist/service/, so the bundle finds migrations/ and web/ the same way.
+const BUNDLE = path.join(ROOT, 'dist', `test-start-${process.pid}`, 'main.mjs');
+
+describe("npm start's entry", () => {
+  let startFile: string;
+  const running: ServiceProcess[] = [];
+  const scratch = createScratchDir('aio-start-');
+
+  afterAll(() => {
+    scratch.remove();
+    rmSync(path.dirname(BUNDLE), { recursive: true, force: true });
+  });
+
+  beforeAll(async () => {
+    startFile = await bundleService(BUNDLE);
+  }, 60_000);
+
+  afterEach(async () => {
+    for (const service of running.splice(0)) await stopProcess(service);
+  });
+
+  async function start(env: Record<string, string>): Promise<{ poolSize: number; threads: number }> {
+    const database = path.join(scratch.dir, `start-${running.length}.db`);
+    const service = await startService({ DATABASE_PATH: database, ...env }, { startFile });
+    running.push(service);
+    const response = await fetch(`${service.url}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ query: '{ engine { threadPoolSize } }' }),
+    });
+    const body = (await response.json()) as { data: { engine: { threadPoolSize: number } } };
+    return { poolSize: body.data.engine.threadPoolSize, threads: readdirSync(`/proc/${service.child.pid}/task`).length };
+  }
+
+  it('runs decodes on a pool of one thread unless UV_THREADPOOL_SIZE says otherwise, and reports the pool', async () => {
+    const byDefault = await start({});
+    const four = await start({ UV_THREADPOOL_SIZE: '4' });
+    expect(byDefault.poolSize).toBe(1);
+    expect(four.poolSize).toBe(4);
+    // The same service after the same work: the only difference is the pool, so the setting took effect before
+    // anything started the pool (Node would otherwise have made its default four).
+    expect(four.threads - byDefault.threads).toBe(3);
+  }, 120_000);
+});

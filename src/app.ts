@@ -28,7 +28,7 @@ import { describeError, errorResponseBody, maskError, UNEXPECTED_ERROR_MESSAGE, 
 import { schema } from './schema/index.js';
 import { createApiKeyring } from './security/apiKeys.js';
 import { acceptsConnection, ownerOfOperation, useApiKeyAuth } from './security/useApiKeyAuth.js';
-import type { Services } from './service/Services.js';
+import type { Services } from './service/createServices.js';
 import { handleWebSocketUpgrade } from './transport/handleWebSocketUpgrade.js';
 import { limitConnections } from './transport/limitConnections.js';
 import { useMultipartSubscriptions } from './transport/useMultipartSubscriptions.js';
@@ -85,7 +85,7 @@ export function createApp(options: AppOptions): App {
       const clientSignal = request
         ? realSignalOf(request.signal)
         : ((socket ? socketSignals.get(socket)?.signal : undefined) ?? NEVER_ABORTED);
-      return { services, owner, operation: services.beginOperation(owner, clientSignal) };
+      return { services, owner, operation: services.operations.begin(owner, clientSignal) };
     },
     logging: false,
     plugins: [
@@ -115,7 +115,7 @@ export function createApp(options: AppOptions): App {
   const metricsRoute = options.metrics ? createMetricsRoute({ metrics: options.metrics, authorize }) : undefined;
   // A probe that fails unexpectedly still answers (not ready), never leaves the balancer's check hanging.
   const answerReadiness = async (res: ServerResponse): Promise<void> => {
-    const reason = accepting ? await services.notReadyReason().catch(() => 'the readiness check failed') : 'shutting down';
+    const reason = accepting ? await services.health.notReadyReason().catch(() => 'the readiness check failed') : 'shutting down';
     // Shutdown may have begun while the database answered.
     const final = accepting ? reason : 'shutting down';
     sendJson(res, final ? 503 : 200, final ? { status: 'not ready', reason: final } : { status: 'ready' });

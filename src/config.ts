@@ -29,13 +29,12 @@ import { readDescriptorLimit } from './limits/descriptorLimit.js';
 import { REQUEST_LIMIT_DEFAULTS, type RequestLimits } from './limits/requestLimits.js';
 import { MIN_API_KEY_CHARS } from './security/apiKeys.js';
 import { DEFAULT_MAX_OPERATION_TEXTS } from './service/OperationScope.js';
-import type { ServicesOptions } from './service/Services.js';
+import { DEFAULT_CHAT_TASKS } from './service/chat.js';
+import type { ServicesOptions } from './service/createServices.js';
 
 export { ConfigError };
 
 export const DEFAULT_MODEL = 'hf:Qwen/Qwen2.5-0.5B-Instruct-GGUF/qwen2.5-0.5b-instruct-q8_0.gguf';
-/** Today's behaviour: every chat message gets its sentiment, which sets the reply's tone. */
-const DEFAULT_CHAT_TASKS: readonly string[] = ['sentiment'];
 /** TASK_STATES_DIR's default, inside MODELS_DIR. */
 const DEFAULT_TASK_STATES_FOLDER = 'task-states';
 

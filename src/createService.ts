@@ -9,7 +9,7 @@ import { createLogger, type Logger } from './logger.js';
 import { createMetrics, type Metrics } from './observability/metrics.js';
 import { logWarmUpProgress } from './observability/warmUpLog.js';
 import { EngineHolder } from './service/EngineHolder.js';
-import { Services } from './service/Services.js';
+import { createServices, type Services } from './service/createServices.js';
 
 /** What a caller brings instead of what the configuration would make; tests and benchmarks pass their own. */
 export interface ServiceOverrides {
@@ -63,8 +63,8 @@ function assemble(config: AppConfig, overrides: OnRepository, logger: Logger): S
     processMetrics: overrides.processMetrics,
     ...(config.replicaName === undefined ? {} : { replica: config.replicaName }),
   });
-  const services = new Services({
-    database: repository,
+  const services = createServices({
+    repository,
     engine,
     onSentiment: metrics.recordSentiment,
     ...config.service,

@@ -3,7 +3,7 @@ import type { App } from './app.js';
 import type { Repository } from './db/index.js';
 import type { Logger } from './logger.js';
 import type { EngineHolder } from './service/EngineHolder.js';
-import type { Services } from './service/Services.js';
+import type { Services } from './service/createServices.js';
 
 export interface ShutdownParts {
   app: App;
@@ -23,7 +23,7 @@ export function createShutdown(parts: ShutdownParts): (reason: string) => Promis
     const engine = engineHolder.close();
     logger.info({ reason }, 'shutting down: not ready, refusing new work');
     // Running jobs stop at their next token; their turns store the partial replies (ABORTED) and end their streams.
-    const turnsEnded = services.settle();
+    const turnsEnded = services.chat.settle();
     await engine?.dispose();
     const stoppedTurns = await turnsEnded;
     logger.info({ stoppedTurns }, 'running turns stopped, partial replies stored');

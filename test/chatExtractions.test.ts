@@ -120,7 +120,7 @@ describe.each(testDialects())('CHAT_TASKS with an extraction, on %s', (dialect) 
       if (event.__typename === 'ChatToken') break;
     }
     expect(kinds).toEqual(['ChatStarted', 'ChatToken']);
-    await service.services.settle();
+    await service.services.chat.settle();
     expect(engine.status().runningJobs).toEqual([]);
     const reply = await db.rows<{ status: string }>(
       "select status from messages where role = 'assistant' and conversation_id = (select conversation_id from messages where id = ?)",

@@ -136,7 +136,7 @@ describe('shutdown, in-process', () => {
     });
     const done = shutdown('test');
     // Before anything else has happened: not ready, and engine work is refused.
-    expect(await service.services.notReadyReason()).toBe('the model is not loaded');
+    expect(await service.services.health.notReadyReason()).toBe('the model is not loaded');
     const refused = await service.graphql('{ sentiment(text: "still there?") { id } }');
     expect(refused.errors?.map((error) => error.extensions?.code)).toEqual(['MODEL_UNAVAILABLE']);
     await done;

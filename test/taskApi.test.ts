@@ -174,6 +174,12 @@ describe.each(testDialects())('on %s', (dialect) => {
         /is a classify task; use classify/,
       ],
       [
+        // taskStats finds its task with the engine's one lookup: the same refusal as classify's.
+        'an unknown task in taskStats',
+        '{ taskStats(task: "mood") { total } }',
+        /There is no task "mood"; the tasks are sentiment, intent, keywords\./,
+      ],
+      [
         'an extract task in taskStats',
         '{ taskStats(task: "keywords") { total } }',
         /only classify tasks have label statistics/,

@@ -20,7 +20,7 @@ import * as sqliteSchema from '../src/db/sqlite/schema.js';
 import { SQLITE_TIME } from '../src/db/sqlite/stats.js';
 import { taskStatsQuery } from '../src/db/stats/taskStatsQuery.js';
 import { EngineHolder } from '../src/service/EngineHolder.js';
-import { Services } from '../src/service/Services.js';
+import { createServices } from '../src/service/createServices.js';
 import { createTestDatabase } from './support/postgresServer.js';
 import { testDialects, type Dialect } from './support/dialects.js';
 import { createScratchDir } from './support/testApp.js';
@@ -337,7 +337,7 @@ describe.each(testDialects())('a database written by the release before the one 
     }
 
     const repository = await openUpgraded(dialect, location);
-    const services = new Services({ database: repository, engine: new EngineHolder() });
+    const services = createServices({ repository, engine: new EngineHolder() });
 
     // Every sentiment is a result of the task `sentiment`, under its own id, with every field it had.
     const stored = await storedResults(repository);
@@ -378,7 +378,7 @@ describe.each(testDialects())('a database written by the release before the one 
     });
 
     // A conversation's messages show their sentiment (and the task's other results) as before.
-    const messages = await services.messages(CONVERSATIONS[0]!.id);
+    const messages = await services.conversations.messages(CONVERSATIONS[0]!.id);
     expect(messages.map((m) => [m.id, m.sentiment?.id ?? null, m.sentiment?.label ?? null])).toEqual([
       [MESSAGES[0]!.id, SENTIMENTS[0]!.id, 'positive'],
       [MESSAGES[1]!.id, null, null],
@@ -396,7 +396,7 @@ describe.each(testDialects())('a database written by the release before the one 
       [SENTIMENTS[0]!.id, 'sentiment'],
       [INTENT.id, 'intent'],
     ]);
-    const [chinese] = await services.messages(CONVERSATIONS[1]!.id);
+    const [chinese] = await services.conversations.messages(CONVERSATIONS[1]!.id);
     expect(chinese!.sentiment).toMatchObject({ id: SENTIMENTS[1]!.id, label: 'negative', display: '😡 LLM 情感判断: 负面' });
 
     // sentimentStats answers as before: owners, sources, a conversation, buckets, ranges cutting through hours.
@@ -411,7 +411,7 @@ describe.each(testDialects())('a database written by the release before the one 
       { owner: ALICE, bucket: 'day', from: new Date(Date.UTC(2026, 4, 31)), to: new Date(Date.UTC(2026, 5, 4)) },
     ];
     const answer = (range: StatsRange) =>
-      services.sentimentStats(range.owner, { ...range, conversationId: range.conversationId ?? null }, range.bucket);
+      services.analytics.sentimentStats(range.owner, { ...range, conversationId: range.conversationId ?? null }, range.bucket);
     for (const range of ranges) {
       const expected = expectedStats(range);
       // Summing per hour and label first may round differently in the last bits.
@@ -421,7 +421,7 @@ describe.each(testDialects())('a database written by the release before the one 
     expect(await repository.taskStats({ task: 'sentiment', owner: ALICE, bucket: 'day' })).toMatchObject({ total: 5 });
 
     // Deleting a conversation removes its messages and keeps its sentiment, detached, in every total.
-    expect(await services.deleteConversation(CONVERSATIONS[1]!.id, null)).toBe(true);
+    expect(await services.conversations.delete(CONVERSATIONS[1]!.id, null)).toBe(true);
     const detached = (await storedResults(repository)).find((row) => row.id === SENTIMENTS[1]!.id);
     expect(detached).toMatchObject({ conversationId: null, messageId: null, label: 'negative' });
     expect((await answer({ owner: null, bucket: 'day' })).total).toBe(2);

@@ -7,7 +7,7 @@ import { Engine, type Locale } from '../engine/index.js';
 import { engineOptionsOf } from '../engineOptions.js';
 import { detectLocale } from '../engine/detectLocale.js';
 import { EngineHolder } from '../service/EngineHolder.js';
-import { Services } from '../service/Services.js';
+import { createChatService, type ChatService } from '../service/chat.js';
 import { addDatabaseOption, addModelOptions, localeOption, positiveInteger, withFlags, type ModelFlags } from './options.js';
 
 interface ChatFlags extends ModelFlags {
@@ -41,8 +41,8 @@ export function chatCommand(config: AppConfig): Command {
           onWarning: (message) => process.stderr.write(`warning: ${message}\n`),
         }),
       );
-      const services = new Services({ database, engine: holder, chatTasks: settings.service.chatTasks });
-      await converse(services, flags, database.location);
+      const chat = createChatService({ repository: database, engine: holder, chatTasks: settings.service.chatTasks });
+      await converse(chat, flags, database.location);
     } finally {
       await holder.close()?.dispose();
       await database.close();
@@ -51,7 +51,7 @@ export function chatCommand(config: AppConfig): Command {
 }
 
 /** Reads messages line by line until end of input (Ctrl-D) or Ctrl-C at the prompt; Ctrl-C during a reply stops it. */
-async function converse(services: Services, flags: ChatFlags, databasePath: string): Promise<void> {
+async function converse(chat: ChatService, flags: ChatFlags, databasePath: string): Promise<void> {
   const interactive = process.stdin.isTTY === true;
   const lines = createInterface({ input: process.stdin, output: process.stdout, terminal: interactive });
   let turn: AbortController | undefined;
@@ -73,7 +73,7 @@ async function converse(services: Services, flags: ChatFlags, databasePath: stri
       const message = line.trim();
       if (message !== '') {
         turn = new AbortController();
-        conversationId = (await chatTurn(services, flags, message, conversationId, turn.signal)) ?? conversationId;
+        conversationId = (await chatTurn(chat, flags, message, conversationId, turn.signal)) ?? conversationId;
         turn = undefined;
       }
       if (interactive) lines.prompt();
@@ -87,7 +87,7 @@ async function converse(services: Services, flags: ChatFlags, databasePath: stri
 
 /** One turn; returns the conversation's id, or null when the turn stopped before its message was stored. */
 async function chatTurn(
-  services: Services,
+  chat: ChatService,
   flags: ChatFlags,
   message: string,
   conversationId: string | null,
@@ -95,7 +95,7 @@ async function chatTurn(
 ): Promise<string | null> {
   let storedIn: string | null = null;
   try {
-    const outcome = await services.chat(
+    const outcome = await chat.turn(
       {
         conversationId,
         message,

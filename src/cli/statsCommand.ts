@@ -3,7 +3,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { openOptionsOf, type AppConfig } from '../config.js';
 import { openRepository, type ResultSource, type StatsBucket } from '../db/index.js';
 import { EngineHolder } from '../service/EngineHolder.js';
-import { Services, type StatsFilter } from '../service/Services.js';
+import { createAnalyticsService, type StatsFilter } from '../service/analytics.js';
 import { formatStats } from './formatStats.js';
 import { addDatabaseOption, withFlags } from './options.js';
 
@@ -34,9 +34,9 @@ export function statsCommand(config: AppConfig): Command {
     // Read-only: creates and migrates nothing, and never takes the write lock from a running server.
     const database = await openRepository({ ...openOptionsOf(withFlags(config, flags).database), readonly: true });
     try {
-      const services = new Services({ database, engine: new EngineHolder() });
+      const analytics = createAnalyticsService({ repository: database, engine: new EngineHolder() });
       const filter: StatsFilter = { from: flags.from ?? null, to: flags.to ?? null, source: flags.source ?? null };
-      const stats = await services.sentimentStats(flags.owner ?? null, filter, flags.bucket);
+      const stats = await analytics.sentimentStats(flags.owner ?? null, filter, flags.bucket);
       if (flags.json) return console.log(JSON.stringify(stats));
       process.stdout.write(formatStats(stats, { bucket: flags.bucket, scope: scopeOf(flags) }));
     } finally {

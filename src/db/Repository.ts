@@ -10,6 +10,7 @@ import type {
 } from './rows.js';
 
 export const DEFAULT_PAGE_SIZE = 20;
+/** Largest page: the repository clamps to it, the service refuses more; a larger page would hold the database long. */
 export const MAX_PAGE_SIZE = 100;
 
 export interface CreateConversationInput {

@@ -127,6 +127,11 @@ export class Engine {
     return this.#runtime.registry.describe();
   }
 
+  /** Task `name`'s definition, of `kind` when given; the `BadInputError` `runTasks` would throw otherwise. */
+  task(name: string, kind?: TaskDefinition['kind']): TaskDefinition {
+    return this.#runtime.registry.get(name, kind);
+  }
+
   /** What `analyze` runs when given no task list. */
   get defaultAnalysis(): readonly string[] {
     return this.#runtime.registry.selection.analyze;

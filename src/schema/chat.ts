@@ -1,12 +1,12 @@
 // Chatting: the `chat` mutation and the `chatStream` subscription, which run the same turn.
 import { Repeater } from 'graphql-yoga';
 import type { ChatTurnEvent, ChatTurnInput } from '../service/chatTurn.js';
-import type { Services } from '../service/Services.js';
+import type { Services } from '../service/createServices.js';
 import type { ConversationView, MessageView } from '../service/views.js';
 import { builder } from './builder.js';
 import { Conversation, Message } from './conversation.js';
 import { FinishReasonEnum, LocaleEnum } from './enums.js';
-import { TaskResult } from './task.js';
+import { TaskResult } from './analysis.js';
 
 type FinishReason = 'stop' | 'length' | 'aborted';
 type ChatStreamEventShape = ChatTurnEvent | { type: 'done'; reply: MessageView; finishReason: FinishReason };
@@ -86,7 +86,7 @@ builder.mutationField('chat', (t) =>
       "One chat turn without streaming: classify, store the message, generate and store the reply; CHAT_TASKS' " +
       'extractions run beside the reply, and userMessage.taskResults holds them.',
     args: { input: t.arg({ type: ChatInput, required: true }) },
-    resolve: (_, { input }, { services, owner, operation }) => services.chat(toTurnInput(input), { owner }, operation),
+    resolve: (_, { input }, { services, owner, operation }) => services.chat.turn(toTurnInput(input), { owner }, operation),
   }),
 );
 
@@ -114,7 +114,7 @@ function streamChatTurn(
     const controller = new AbortController();
     void stop.then(() => controller.abort());
     try {
-      const outcome = await services.chat(input, {
+      const outcome = await services.chat.turn(input, {
         owner,
         key,
         signal: controller.signal,

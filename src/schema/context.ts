@@ -1,6 +1,6 @@
 // The per-request context every resolver receives, built once for HTTP, SSE and WebSocket alike.
 import type { OperationScope } from '../service/OperationScope.js';
-import type { Services } from '../service/Services.js';
+import type { Services } from '../service/createServices.js';
 
 export interface GraphQLContext {
   services: Services;

@@ -3,7 +3,7 @@ import type { ConversationView, MessageView } from '../service/views.js';
 import { builder } from './builder.js';
 import { FinishReasonEnum, MessageRoleEnum, MessageStatusEnum } from './enums.js';
 import { Sentiment } from './sentiment.js';
-import { TaskResult } from './task.js';
+import { TaskResult } from './analysis.js';
 
 export const Message = builder.objectRef<MessageView>('Message').implement({
   fields: (t) => ({
@@ -33,7 +33,7 @@ export const Conversation = builder.objectRef<ConversationView>('Conversation').
     messages: t.field({
       type: [Message],
       description: 'Oldest first.',
-      resolve: (conversation, _, { services }) => services.messages(conversation.id),
+      resolve: (conversation, _, { services }) => services.conversations.messages(conversation.id),
     }),
   }),
 });
@@ -43,14 +43,14 @@ builder.queryFields((t) => ({
     type: Conversation,
     nullable: true,
     args: { id: t.arg.id({ required: true }) },
-    resolve: (_, { id }, { services, owner }) => services.conversation(String(id), owner),
+    resolve: (_, { id }, { services, owner }) => services.conversations.get(String(id), owner),
   }),
   conversations: t.connection(
     {
       type: Conversation,
       description: 'Newest first. Pass `endCursor` as `after` for the next page (at most 100 a page).',
       resolve: async (_, { first, after, last, before }, { services, owner }) => {
-        const page = await services.conversations(owner, { first, after, last, before });
+        const page = await services.conversations.list(owner, { first, after, last, before });
         return {
           edges: page.items.map((node) => ({ cursor: node.id, node })),
           pageInfo: {
@@ -71,6 +71,6 @@ builder.mutationField('deleteConversation', (t) =>
   t.boolean({
     description: 'Deletes a conversation and its messages; its sentiment records stay in the statistics.',
     args: { id: t.arg.id({ required: true }) },
-    resolve: (_, { id }, { services, owner }) => services.deleteConversation(String(id), owner),
+    resolve: (_, { id }, { services, owner }) => services.conversations.delete(String(id), owner),
   }),
 );

@@ -1,10 +1,9 @@
 // `engine`: what the model and the scheduler are doing right now.
 import path from 'node:path';
+import type { EngineStatusView } from '../service/health.js';
 import { builder } from './builder.js';
 
-type Status = ReturnType<import('../service/Services.js').Services['engineStatus']>;
-
-const EngineStatus = builder.objectRef<Status>('EngineStatus').implement({
+const EngineStatus = builder.objectRef<EngineStatusView>('EngineStatus').implement({
   fields: (t) => ({
     modelName: t.string({ resolve: (status) => status.model.name }),
     modelSource: t.string({
@@ -44,5 +43,5 @@ const EngineStatus = builder.objectRef<Status>('EngineStatus').implement({
 });
 
 builder.queryField('engine', (t) =>
-  t.field({ type: EngineStatus, resolve: (_, __, { services }) => services.engineStatus() }),
+  t.field({ type: EngineStatus, resolve: (_, __, { services }) => services.health.engineStatus() }),
 );

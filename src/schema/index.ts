@@ -3,6 +3,7 @@ import { builder } from './builder.js';
 import './sentiment.js';
 import './conversation.js';
 import './task.js';
+import './analysis.js';
 import './chat.js';
 import './analytics.js';
 import './engine.js';

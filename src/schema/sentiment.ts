@@ -35,7 +35,7 @@ builder.queryFields((t) => ({
       locale: t.arg({ type: LocaleEnum }),
     },
     resolve: async (_, { text, locale }, { services, operation }) =>
-      (await services.classify([text], locale ?? null, operation))[0]!,
+      (await services.analysis.sentiments([text], locale ?? null, operation))[0]!,
   }),
   sentiments: t.field({
     type: [Sentiment],
@@ -44,6 +44,6 @@ builder.queryFields((t) => ({
       texts: t.arg.stringList({ required: true }),
       locale: t.arg({ type: LocaleEnum }),
     },
-    resolve: (_, { texts, locale }, { services, operation }) => services.classify(texts, locale ?? null, operation),
+    resolve: (_, { texts, locale }, { services, operation }) => services.analysis.sentiments(texts, locale ?? null, operation),
   }),
 }));

@@ -1,20 +1,17 @@
-// Tasks on a text: run them in one engine job, store every result, hand back views.
-import type { NewTaskResult, Repository } from '../db/index.js';
-import type { Engine, Locale, TaskResult, TaskRun } from '../engine/index.js';
-import { keyOf } from './OperationScope.js';
-import { toTaskResultView, type TaskResultView } from './views.js';
+// Tasks on texts — the sentiment queries, classify, extract, analyze — and the task catalogue: each call runs in one
+// engine job within its operation's budget, and every result is stored (source QUERY).
+import type { Repository } from '../db/index.js';
+import { SENTIMENT_TASK_NAME, type Locale, type SentimentLabel, type TaskInfo } from '../engine/index.js';
+import type { EngineHolder } from './EngineHolder.js';
+import type { OperationScope } from './OperationScope.js';
+import type { SentimentListener } from './sentimentListener.js';
+import { storedShapeOf } from './taskRuns.js';
+import { toSentimentView, toTaskResultView, type SentimentView, type TaskResultView } from './views.js';
 
-export interface AnalysisRequest {
-  text: string;
-  tasks: readonly string[];
-  locale?: Locale | null;
-  owner: string | null;
-  /** The engine's fairness key (the operation's); default: the owner. */
-  key?: string;
-  /** Aborted: the engine work stops, and results that arrive anyway are not stored. */
-  signal?: AbortSignal;
-  /** Only tasks of this kind (the `classify` and `extract` queries). */
-  kind?: 'classify' | 'extract';
+export interface AnalysisServiceOptions {
+  repository: Repository;
+  engine: EngineHolder;
+  onSentiment?: SentimentListener;
 }
 
 export interface AnalysisView {
@@ -24,49 +21,67 @@ export interface AnalysisView {
   results: TaskResultView[];
 }
 
-/** A run's results the way they are stored. */
-export interface StoredShape {
-  taskResults: NewTaskResult[];
+export interface AnalyzeOptions {
+  /** Default: detected from the text. */
+  locale: Locale | null;
+  /** Only tasks of this kind (the `classify` and `extract` queries). */
+  kind?: 'classify' | 'extract';
 }
 
-export async function analyzeAndStore(
-  engine: Engine,
-  database: Repository,
-  request: AnalysisRequest,
-): Promise<AnalysisView> {
-  const run = await engine.runTasks(request.text, request.tasks, {
-    ...(request.locale ? { locale: request.locale } : {}),
-    ...(request.kind ? { kind: request.kind } : {}),
-    ...(request.signal ? { signal: request.signal } : {}),
-    ...keyOf(request),
-  });
-  request.signal?.throwIfAborted();
-  const [stored] = await database.insertQueryAnalyses([
-    { owner: request.owner, text: request.text, ...storedShapeOf(run) },
-  ]);
-  return { locale: run.locale, results: stored!.taskResults.map(toTaskResultView) };
+export interface AnalysisService {
+  /** Every task: the built-ins and TASKS_FILE's. */
+  tasks(): TaskInfo[];
+  /** Sentiment of each text, within the operation's budget; without a locale each text's language is detected. */
+  sentiments(texts: readonly string[], locale: Locale | null, operation: OperationScope): Promise<SentimentView[]>;
+  /**
+   * Runs tasks on one text in one engine job and stores every result; without a list, the default analysis
+   * (sentiment, intent, keywords unless TASKS_FILE says otherwise).
+   */
+  analyze(text: string, tasks: readonly string[] | null, options: AnalyzeOptions, operation: OperationScope): Promise<AnalysisView>;
 }
 
-export function storedShapeOf(run: TaskRun): StoredShape {
-  return { taskResults: run.results.map((result) => newTaskResultOf(result, run.locale)) };
-}
+export function createAnalysisService(options: AnalysisServiceOptions): AnalysisService {
+  const { repository, engine, onSentiment } = options;
+  return {
+    tasks: () => engine.get().tasks(),
 
-/** The labels of a run's classify tasks, which may steer a chat reply. */
-export function steeringOf(run: TaskRun): { task: string; label: string }[] {
-  return run.results.flatMap((result) => (result.kind === 'classify' ? [{ task: result.task, label: result.label }] : []));
-}
+    sentiments: (texts, locale, operation) =>
+      operation.run(texts.length, async () => {
+        const runs = await engine.get().runTaskBatch(texts, [SENTIMENT_TASK_NAME], {
+          ...(locale ? { locale } : {}),
+          signal: operation.signal,
+          key: operation.key,
+        });
+        // Nobody will receive results that arrive after the operation ended: they are not stored.
+        operation.signal.throwIfAborted();
+        const analyses = await repository.insertQueryAnalyses(
+          runs.map((run, index) => ({ owner: operation.owner, text: texts[index]!, ...storedShapeOf(run) })),
+        );
+        const views = analyses.map((analysis) => toSentimentView(analysis.taskResults[0]!));
+        for (const view of views) onSentiment?.({ label: view.label, source: 'query', locale: view.locale });
+        return views;
+      }),
 
-function newTaskResultOf(result: TaskResult, locale: Locale): NewTaskResult {
-  if (result.kind === 'classify') {
-    return {
-      task: result.task,
-      kind: 'classify',
-      locale,
-      label: result.label,
-      confidence: result.confidence,
-      scores: result.scores,
-      latencyMs: result.latencyMs,
-    };
-  }
-  return { task: result.task, kind: 'extract', locale, value: result.value, latencyMs: result.latencyMs };
+    analyze: (text, tasks, { locale, kind }, operation) => {
+      const current = engine.get();
+      const names = tasks ?? current.defaultAnalysis;
+      return operation.run(new Set(names).size, async () => {
+        const run = await current.runTasks(text, names, {
+          ...(locale ? { locale } : {}),
+          ...(kind ? { kind } : {}),
+          signal: operation.signal,
+          key: operation.key,
+        });
+        operation.signal.throwIfAborted();
+        const [stored] = await repository.insertQueryAnalyses([{ owner: operation.owner, text, ...storedShapeOf(run) }]);
+        const results = stored!.taskResults.map(toTaskResultView);
+        for (const result of results) {
+          if (result.task === SENTIMENT_TASK_NAME && result.kind === 'classify') {
+            onSentiment?.({ label: result.label as SentimentLabel, source: 'query', locale: result.locale });
+          }
+        }
+        return { locale: run.locale, results };
+      });
+    },
+  };
 }

@@ -2,7 +2,7 @@
 import type { Repository } from '../db/index.js';
 import { AbortedError, type Engine, type JobOptions, type Locale } from '../engine/index.js';
 import { forwardAbort } from '../forwardAbort.js';
-import { storedShapeOf } from './analysis.js';
+import { storedShapeOf } from './taskRuns.js';
 import { toTaskResultView, type TaskResultView } from './views.js';
 
 export interface ChatExtractionsRequest {

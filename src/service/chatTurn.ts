@@ -23,7 +23,7 @@ import { assertId } from './ids.js';
 import { keyOf } from './OperationScope.js';
 import { toMessageView, type ConversationView, type MessageView, type TaskResultView } from './views.js';
 import { titleOf } from './conversationTitle.js';
-import { steeringOf, storedShapeOf } from './analysis.js';
+import { steeringOf, storedShapeOf } from './taskRuns.js';
 import { startChatExtractions } from './chatExtractions.js';
 
 export interface ChatTurnInput {
@@ -54,12 +54,16 @@ export interface ChatTurnScope {
   key?: string;
   /** Aborting it (client gone, unsubscribed) stops generation; the partial reply is stored as ABORTED. */
   signal?: AbortSignal;
-  /**
-   * Tasks run on the message (CHAT_TASKS); default: sentiment. Classify tasks run before the reply (their labels steer
-   * it); extract tasks run beside it, and the turn ends when both have.
-   */
-  chatTasks?: readonly string[];
   onEvent?: (event: ChatTurnEvent) => void;
+}
+
+/** What the chat service adds to its caller's scope. */
+export interface ChatTurnContext extends ChatTurnScope {
+  /**
+   * Tasks run on the message (CHAT_TASKS). Classify tasks run before the reply (their labels steer it); extract tasks
+   * run beside it, and the turn ends when both have.
+   */
+  chatTasks: readonly string[];
   /**
    * Waits for this conversation's earlier turns to end, so a turn reads the history and writes its two messages
    * without another turn's in between (ConversationTurns). Without it, turns are not serialized.
@@ -67,13 +71,11 @@ export interface ChatTurnScope {
   enterConversation?: (conversationId: string) => Promise<ConversationEntry>;
 }
 
-const DEFAULT_CHAT_TASKS: readonly string[] = ['sentiment'];
-
 export async function runChatTurn(
   engine: Engine,
   database: Repository,
   input: ChatTurnInput,
-  scope: ChatTurnScope,
+  scope: ChatTurnContext,
 ): Promise<ChatTurnOutcome> {
   // Without a locale, the message's script decides (Chinese → zh, else en); the stored results say which.
   const locale = input.locale ?? detectLocale(input.message);
@@ -96,7 +98,7 @@ export async function runChatTurn(
     ...keyOf(scope),
   };
 
-  const definitions = engine.checkTasks(input.message, scope.chatTasks ?? DEFAULT_CHAT_TASKS, { locale });
+  const definitions = engine.checkTasks(input.message, scope.chatTasks, { locale });
   const classify = definitions.filter((task) => task.kind === 'classify').map((task) => task.name);
   const extract = definitions.filter((task) => task.kind === 'extract').map((task) => task.name);
   // The classify tasks need no history, so they run (in one engine job) before this turn waits for the conversation.
@@ -127,7 +129,7 @@ export async function runChatTurn(
 
 interface TurnParts {
   input: ChatTurnInput;
-  scope: ChatTurnScope;
+  scope: ChatTurnContext;
   conversationId: string;
   /** Set when this turn starts the conversation: it is created with the user message. */
   newConversation?: CreateConversationInput;

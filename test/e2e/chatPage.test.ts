@@ -352,7 +352,7 @@ describe('stopping before the message is stored', () => {
 
       // The other turn ends (stopped here, so it was still running when Stop was pressed), and every turn settles.
       await holding.return?.();
-      await service.services.settle();
+      await service.services.chat.settle();
       expect(storedTurn(conversationId).map((row) => `${row.role}:${row.status}`)).toEqual([
         'user:complete',
         'assistant:aborted',

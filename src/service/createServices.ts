@@ -1,0 +1,43 @@
+// What a request can do, one service per noun (mirroring src/schema/), assembled here on one repository and engine.
+import type { Repository } from '../db/index.js';
+import { createAnalysisService, type AnalysisService } from './analysis.js';
+import { createAnalyticsService, type AnalyticsService } from './analytics.js';
+import { createChatService, type ChatService } from './chat.js';
+import { createConversationsService, type ConversationsService } from './conversations.js';
+import type { EngineHolder } from './EngineHolder.js';
+import { createHealthService, type HealthService } from './health.js';
+import { createOperations, type Operations } from './operations.js';
+import type { SentimentListener } from './sentimentListener.js';
+
+export interface ServicesOptions {
+  repository: Repository;
+  engine: EngineHolder;
+  /** Told about every sentiment stored (a query's, or a chat message's); for metrics. */
+  onSentiment?: SentimentListener;
+  /** Tasks run on every chat message before the reply (CHAT_TASKS); default: sentiment. */
+  chatTasks?: readonly string[];
+  /** Texts (× tasks) one GraphQL operation may send to the engine (MAX_OPERATION_TEXTS). */
+  maxOperationTexts?: number;
+}
+
+export interface Services {
+  chat: ChatService;
+  conversations: ConversationsService;
+  analysis: AnalysisService;
+  analytics: AnalyticsService;
+  health: HealthService;
+  operations: Operations;
+}
+
+export function createServices(options: ServicesOptions): Services {
+  const chat = createChatService(options);
+  return {
+    chat,
+    // A deleted conversation's turn in progress is stopped: its reply has nowhere to go.
+    conversations: createConversationsService({ repository: options.repository, onDeleted: chat.conversationDeleted }),
+    analysis: createAnalysisService(options),
+    analytics: createAnalyticsService(options),
+    health: createHealthService(options),
+    operations: createOperations(options),
+  };
+}

@@ -2,7 +2,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { ENGINE_DEFAULTS } from '../../src/engine/index.js';
 import { treeMemory, type TreeMemory } from './processMemory.js';
-import { freePort } from './serviceProcess.js';
+import { freePort, probe } from './serviceProcess.js';
 
 const READY_LIMIT_MS = 120_000;
 const POLL_INTERVAL_MS = 10;
@@ -116,15 +116,4 @@ function installExitHook(): void {
   process.once('exit', () => {
     for (const child of running) child.kill('SIGKILL');
   });
-}
-
-/** The status of a GET, or undefined when nothing answers yet. */
-async function probe(url: string): Promise<number | undefined> {
-  try {
-    const response = await fetch(url, { signal: AbortSignal.timeout(2_000) });
-    await response.arrayBuffer();
-    return response.status;
-  } catch {
-    return undefined;
-  }
 }

@@ -130,7 +130,7 @@ function serviceBundle(): Promise<string> {
 }
 
 /** The status of a GET, or undefined when nothing answers yet. */
-async function probe(url: string): Promise<number | undefined> {
+export async function probe(url: string): Promise<number | undefined> {
   try {
     const response = await fetch(url, { signal: AbortSignal.timeout(2_000) });
     await response.arrayBuffer();

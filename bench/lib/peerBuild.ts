@@ -36,10 +36,11 @@ export interface PeerBuild {
 }
 
 /**
- * A CPU may announce AMX that its virtual machine does not let a process use (this project's Firecracker machines:
- * `-march=native` compiles ggml's AMX kernels and llama-server dies of SIGILL at its first `tilezero`). The compiler
- * keeps an ISA flag given explicitly over what `-march=native` implies, so the native build keeps everything but AMX,
- * which node-llama-cpp's prebuilt binaries do not use either: both sides run the same AVX-512 kernels.
+ * Built natively on an AMX machine, llama-server dies of SIGILL in ggml's AMX matrix kernel at its warm-up decode
+ * (seen with OpenMP and without, and with AMX permission requested before main: llama-bench's token generation alone
+ * runs). The compiler keeps an ISA flag given explicitly over what `-march=native` implies, so the peer keeps
+ * everything but AMX. node-llama-cpp's prebuilt binaries do load their AMX (`sapphirerapids`) variant on such a
+ * machine, so there the two sides do not run the same kernels: the report says so (docs/PERFORMANCE.md).
  */
 function noAmx(): string[] {
   if (process.arch !== 'x64') return [];

@@ -1,5 +1,6 @@
 // Benchmark 13: the service against llama.cpp's own server (built from the source node-llama-cpp bundles) on the same
 // model, context, KV settings and threads: decode, 8 streams, peak memory, start-up and classification, alternating.
+import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import {
@@ -61,6 +62,8 @@ interface Sample {
   /** Service only: the `sentiments` batches. */
   batchPerSecond?: number;
   peakRssBytes: number;
+  /** Service only: the CPU backend node-llama-cpp loaded (e.g. `libggml-cpu-sapphirerapids.so`, which uses AMX). */
+  cpuBackend?: string;
 }
 
 interface Sizes {
@@ -186,6 +189,7 @@ async function measureService(options: BenchOptions, modelPath: string, run: num
       });
     for (const locale of ['en', 'zh'] as const) await sentimentQuery(service.url, 'Warm-up.', locale);
     await chat(messages.warmUp, 4, run);
+    const cpuBackend = loadedCpuBackend(service.child.pid);
 
     const decode = await chat(messages.decode, sizes.decodeTokens, run);
     const startedAt = performance.now();
@@ -213,6 +217,7 @@ async function measureService(options: BenchOptions, modelPath: string, run: num
       ttftP95Ms: percentile(traces.map(serviceTimeToFirstToken), 95),
       classifyPerSecond: (sizes.texts.length * 1000) / classifyMs,
       batchPerSecond: (sizes.texts.length * 1000) / batchMs,
+      ...(cpuBackend === undefined ? {} : { cpuBackend }),
       peakRssBytes: service.memory().peakRssBytes,
     };
     logSample(options, sample);
@@ -381,6 +386,7 @@ function report(
       'llama.cpp commit': build.commit,
       'per-sequence context': ENGINE_DEFAULTS.contextSize,
       'KV cache': `${ENGINE_DEFAULTS.kvCacheType} K and V, flash attention`,
+      "the service's CPU backend": [...new Set(samples.flatMap((sample) => sample.cpuBackend ?? []))].join(', ') || 'unknown',
     },
     figures,
     tables,
@@ -418,3 +424,16 @@ function report(
 }
 
 if (isMainModule(import.meta.url)) await runStandalone(peer);
+
+/**
+ * The ggml CPU backend library node-llama-cpp loaded into the service, from its memory maps (Linux): the peer is built
+ * without AMX, so an AMX variant on the service's side means the two do not run the same kernels.
+ */
+function loadedCpuBackend(pid: number | undefined): string | undefined {
+  if (pid === undefined) return undefined;
+  try {
+    return /libggml-cpu[\w.-]*\.so/.exec(readFileSync(`/proc/${pid}/maps`, 'utf8'))?.[0];
+  } catch {
+    return undefined;
+  }
+}

@@ -3,7 +3,7 @@ import { sql, type Column, type SQL } from 'drizzle-orm';
 import type { StatsBucket } from '../Repository.js';
 
 export const HOUR_MS = 3_600_000;
-const DAY_MS = 24 * HOUR_MS;
+export const DAY_MS = 24 * HOUR_MS;
 const WEEK_MS = 7 * DAY_MS;
 // 1970-01-01 was a Thursday: shifting by three days makes ISO weeks start on Monday.
 const MONDAY_SHIFT_MS = 3 * DAY_MS;
@@ -11,6 +11,11 @@ const MONDAY_SHIFT_MS = 3 * DAY_MS;
 /** The start of the UTC hour holding `at` (epoch ms). */
 export function hourStartOf(at: number): number {
   return at - (at % HOUR_MS);
+}
+
+/** The start of the UTC day holding `at` (epoch ms). */
+export function dayStartOf(at: number): number {
+  return at - (at % DAY_MS);
 }
 
 /** What a dialect says differently about time in SQL. */

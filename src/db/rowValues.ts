@@ -110,8 +110,7 @@ function addTo(
   start: number,
 ): void {
   const key = ownerKey(row.owner);
-  // NUL cannot occur in the key's parts as the service writes them, so the joined string names one key.
-  const id = [key, row.task, row.source, row.label, start].join('\u0000');
+  const id = JSON.stringify([key, row.task, row.source, row.label, start]);
   const found = increments.get(id);
   if (found) {
     found.count += 1;

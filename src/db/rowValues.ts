@@ -78,7 +78,7 @@ export function taskResultValues(result: NewTaskResult, context: ResultContext):
 }
 
 /** What one key of a roll-up gains: a count and a confidence sum for one owner, task, source, label and period. */
-export interface RollupIncrement {
+export type RollupIncrement = {
   ownerKey: string;
   task: string;
   source: TaskResultRow['source'];
@@ -86,7 +86,7 @@ export interface RollupIncrement {
   start: Date;
   count: number;
   confidenceSum: number;
-}
+};
 
 /**
  * The classifications among `rows` summed per hour and per UTC day, one increment per key: a transaction storing

@@ -30,7 +30,7 @@ export function insertUserTurn(app: SqliteDatabase, input: UserTurnInput): UserT
     const values = userMessageValues(input.conversationId, input.content, createdAt);
     const message = tx.insert(messages).values(values).returning().get();
     const context = chatContext(conversation, input.conversationId, message.id, createdAt);
-    const taskResults = writeTaskResults(tx, input.taskResults ?? [], context);
+    const taskResults = writeTaskResults(app, tx, input.taskResults ?? [], context);
     return { conversation, message, taskResults };
   });
 }
@@ -46,7 +46,7 @@ export function insertMessageResults(app: SqliteDatabase, input: MessageResultsI
     if (found === undefined) return null;
     const { message, owner } = found;
     const context = chatContext({ owner }, message.conversationId, message.id, message.createdAt);
-    return writeTaskResults(tx, input.taskResults, context);
+    return writeTaskResults(app, tx, input.taskResults, context);
   });
 }
 

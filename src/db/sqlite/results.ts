@@ -1,5 +1,5 @@
 // SQLite: task results (sentiment's included), each stored in the same transaction as its hourly and daily roll-ups.
-import { inArray } from 'drizzle-orm';
+import { inArray, sql } from 'drizzle-orm';
 import type { NewTaskResult, QueryAnalysis, QueryAnalysisInput } from '../Repository.js';
 import type { TaskResultRow } from '../rows.js';
 import {
@@ -14,41 +14,73 @@ import type { DbExecutor, SqliteDatabase } from './openSqlite.js';
 import { taskDailyCounts, taskHourlyCounts, taskResults } from './schema.js';
 
 /**
- * Stores built result rows and counts their classifications, in one INSERT and one upsert per roll-up (one row per
- * key); runs inside the caller's transaction.
+ * Stores built result rows and counts their classifications: one INSERT, then one upsert per roll-up key (prepared
+ * once per database: building and compiling an upsert anew costs more than running it). Runs inside the caller's
+ * transaction, on the connection the statements were prepared on.
  */
-function storeTaskResults(tx: DbExecutor, rows: readonly TaskResultRow[]): void {
+function storeTaskResults(app: SqliteDatabase, tx: DbExecutor, rows: readonly TaskResultRow[]): void {
   if (rows.length === 0) return;
   // The rows as built are the rows stored (every column given, no default), so nothing needs reading back.
   tx.insert(taskResults).values([...rows]).run();
   const { hourly, daily } = rollupIncrements(rows);
-  if (hourly.length === 0) return;
+  const upserts = rollupUpserts(app);
+  for (const increment of hourly) upserts.hourly.run(increment);
+  for (const increment of daily) upserts.daily.run(increment);
+}
+
+type RollupUpserts = ReturnType<typeof prepareRollupUpserts>;
+const preparedUpserts = new WeakMap<SqliteDatabase, RollupUpserts>();
+
+function rollupUpserts(app: SqliteDatabase): RollupUpserts {
+  let upserts = preparedUpserts.get(app);
+  if (upserts === undefined) {
+    upserts = prepareRollupUpserts(app);
+    preparedUpserts.set(app, upserts);
+  }
+  return upserts;
+}
+
+// Each takes a RollupIncrement's fields as its placeholders (a type alias, so it passes as their record).
+function prepareRollupUpserts({ db }: SqliteDatabase) {
+  const key = {
+    ownerKey: sql.placeholder('ownerKey'),
+    task: sql.placeholder('task'),
+    source: sql.placeholder('source'),
+    label: sql.placeholder('label'),
+    count: sql.placeholder('count'),
+    confidenceSum: sql.placeholder('confidenceSum'),
+  };
   const h = taskHourlyCounts;
-  tx.insert(h)
-    .values(hourly.map(({ start, ...increment }) => ({ ...increment, hourStart: start })))
-    .onConflictDoUpdate({
-      target: [h.ownerKey, h.task, h.source, h.hourStart, h.label],
-      set: addedToRollup(h, ['count', 'confidenceSum']),
-    })
-    .run();
   const d = taskDailyCounts;
-  tx.insert(d)
-    .values(daily.map(({ start, ...increment }) => ({ ...increment, dayStart: start })))
-    .onConflictDoUpdate({
-      target: [d.ownerKey, d.task, d.source, d.dayStart, d.label],
-      set: addedToRollup(d, ['count', 'confidenceSum']),
-    })
-    .run();
+  return {
+    hourly: db
+      .insert(h)
+      .values({ ...key, hourStart: sql.placeholder('start') })
+      .onConflictDoUpdate({
+        target: [h.ownerKey, h.task, h.source, h.hourStart, h.label],
+        set: addedToRollup(h, ['count', 'confidenceSum']),
+      })
+      .prepare(),
+    daily: db
+      .insert(d)
+      .values({ ...key, dayStart: sql.placeholder('start') })
+      .onConflictDoUpdate({
+        target: [d.ownerKey, d.task, d.source, d.dayStart, d.label],
+        set: addedToRollup(d, ['count', 'confidenceSum']),
+      })
+      .prepare(),
+  };
 }
 
 /** Results of one text, stored in the order given and counted; runs inside the caller's transaction. */
 export function writeTaskResults(
+  app: SqliteDatabase,
   tx: DbExecutor,
   results: readonly NewTaskResult[],
   context: ResultContext,
 ): TaskResultRow[] {
   const rows = results.map((result) => taskResultValues(result, context));
-  storeTaskResults(tx, rows);
+  storeTaskResults(app, tx, rows);
   return rows;
 }
 
@@ -59,7 +91,7 @@ export function insertQueryAnalyses(app: SqliteDatabase, inputs: readonly QueryA
     const context = queryContext(input.owner, input.text, input.createdAt ?? now);
     return { taskResults: input.taskResults.map((result) => taskResultValues(result, context)) };
   });
-  app.write((tx) => storeTaskResults(tx, analyses.flatMap((analysis) => analysis.taskResults)));
+  app.write((tx) => storeTaskResults(app, tx, analyses.flatMap((analysis) => analysis.taskResults)));
   return analyses;
 }
 

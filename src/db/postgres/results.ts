@@ -15,16 +15,19 @@ import type { PgExecutor, PostgresDatabase } from './openPostgres.js';
 import { taskDailyCounts, taskHourlyCounts, taskResults } from './schema.js';
 
 /**
- * Stores built result rows and counts their classifications in two statements (two round trips): one INSERT, then one
- * multi-row upsert per roll-up (one row per key) together. An upsert is atomic in PostgreSQL: replicas adding to the
- * same hour at once both count. Runs inside the caller's transaction.
+ * Stores built result rows and counts their classifications in one statement (one round trip): the INSERT and a
+ * multi-row upsert per roll-up (one row per key) as data-modifying WITH clauses. An upsert is atomic in PostgreSQL:
+ * replicas adding to the same hour at once both count. Runs inside the caller's transaction.
  */
 async function storeTaskResults(tx: PgExecutor, rows: readonly TaskResultRow[]): Promise<void> {
   if (rows.length === 0) return;
   // The rows as built are the rows stored (every column given, no default), so nothing needs reading back.
-  await tx.insert(taskResults).values([...rows]);
+  const insert = tx.insert(taskResults).values([...rows]);
   const { hourly, daily } = rollupIncrements(rows);
-  if (hourly.length === 0) return;
+  if (hourly.length === 0) {
+    await insert;
+    return;
+  }
   const h = taskHourlyCounts;
   const hourlyUpsert = tx
     .insert(h)
@@ -41,8 +44,9 @@ async function storeTaskResults(tx: PgExecutor, rows: readonly TaskResultRow[]):
       target: [d.ownerKey, d.task, d.source, d.dayStart, d.label],
       set: addedToRollup(d, ['count', 'confidenceSum']),
     });
-  // A data-modifying WITH runs both upserts in one statement.
-  await tx.execute(sql`with hourly as (${hourlyUpsert.getSQL()}) ${dailyUpsert.getSQL()}`);
+  await tx.execute(
+    sql`with stored as (${insert.getSQL()}), hourly as (${hourlyUpsert.getSQL()}) ${dailyUpsert.getSQL()}`,
+  );
 }
 
 /** Several results of one text, stored in the order given and counted; runs inside the caller's transaction. */

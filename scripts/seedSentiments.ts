@@ -158,7 +158,7 @@ try {
   console.log(
     `inserted ${count} ${values.task === undefined ? 'sentiments' : `${task} results`} in ${(insertMs / 1000).toFixed(1)} s (${rowsPerSecond} rows/s)`,
   );
-  console.log(`rebuilt the hourly roll-up in ${rebuildMs.toFixed(0)} ms`);
+  console.log(`rebuilt the hourly and daily roll-ups in ${rebuildMs.toFixed(0)} ms`);
 
   const timings: number[] = [];
   let total = 0;

@@ -502,6 +502,76 @@ describe.each(testDialects())('on %s', (dialect) => {
       }
     });
 
+    it('counts exactly the rows inside arbitrary ranges in every bucket, whatever days and hours their edges cut through', async () => {
+      const daysOwner = 'days-key';
+      let seed = 7;
+      const random = () => {
+        seed = (seed * 1_103_515_245 + 12_345) % 2_147_483_648;
+        return seed / 2_147_483_648;
+      };
+      const labels: SentimentLabel[] = ['positive', 'negative', 'neutral'];
+      // About ten weeks from a Monday: ranges cross days, ISO weeks and the March/April/May month ends.
+      const start = Date.UTC(2024, 2, 25);
+      const span = 70 * DAY;
+      const stored = Array.from({ length: 160 }, () => ({
+        at: start + Math.floor(random() * span),
+        label: labels[Math.floor(random() * 3)]!,
+      }));
+      // Batches of several results per transaction (the roll-ups' keys grouped), then single ones.
+      for (let i = 0; i < 128; i += 32) {
+        await insertQuerySentiments(
+          repo,
+          stored.slice(i, i + 32).map(({ at, label }) => ({
+            sentiment: classified(label),
+            owner: daysOwner,
+            text: 'x',
+            createdAt: new Date(at),
+          })),
+        );
+      }
+      for (const { at, label } of stored.slice(128)) {
+        await insertQuerySentiments(repo, [
+          { sentiment: classified(label), owner: daysOwner, text: 'x', createdAt: new Date(at) },
+        ]);
+      }
+      const buckets: StatsBucket[] = ['hour', 'day', 'week', 'month'];
+      for (let trial = 0; trial < 24; trial += 1) {
+        const from = start + Math.floor(random() * span);
+        const to = from + Math.floor(random() * span * 0.6);
+        // A few ranges open at one end.
+        const range = { from: trial % 8 === 3 ? undefined : new Date(from), to: trial % 8 === 5 ? undefined : new Date(to) };
+        const inside = stored.filter(
+          ({ at }) => (range.from === undefined || at >= from) && (range.to === undefined || at < to),
+        );
+        for (const bucket of buckets) {
+          const stats = await sentimentStats(repo, { owner: daysOwner, bucket, ...range });
+          const starts = [...new Set(inside.map(({ at }) => bucketStartOf(at, bucket)))].sort((a, b) => a - b);
+          const expected = starts.map((bucketStart) => {
+            const rows = inside.filter(({ at }) => bucketStartOf(at, bucket) === bucketStart);
+            const count = (label: SentimentLabel) => rows.filter((row) => row.label === label).length;
+            return [bucketStart, rows.length, count('positive'), count('negative'), count('neutral')];
+          });
+          expect(
+            stats.series.map((p) => [p.start.getTime(), p.total, p.positive, p.negative, p.neutral]),
+            `${bucket} from ${range.from?.toISOString()} to ${range.to?.toISOString()}`,
+          ).toEqual(expected);
+          expect(stats.total).toBe(inside.length);
+        }
+      }
+      await expectRollupsMatchRows(database);
+    });
+
+    it('keeps both roll-ups equal to the counts of the rows they roll up, also after rebuilding them', async () => {
+      await expectRollupsMatchRows(database);
+      const before = await sentimentStats(repo, { owner, bucket: 'day' });
+      await repo.rebuildHourlyCounts();
+      await expectRollupsMatchRows(database);
+      expect(await sentimentStats(repo, { owner, bucket: 'day' })).toEqual({
+        ...before,
+        averageConfidence: expect.closeTo(before.averageConfidence, 10),
+      });
+    });
+
     it('gives the same answer after rebuilding the hourly roll-ups from the rows', async () => {
       const before = await sentimentStats(repo, { owner, bucket: 'hour' });
       const tasksBefore = await repo.taskStats({ task: 'intent', owner: 'delete-key', bucket: 'hour' });
@@ -515,3 +585,55 @@ describe.each(testDialects())('on %s', (dialect) => {
     });
   });
 });
+
+const DAY = 24 * 3_600_000;
+
+/** The start of the bucket holding `at`, counted here independently of the SQL. */
+function bucketStartOf(at: number, bucket: StatsBucket): number {
+  if (bucket === 'hour') return at - (at % 3_600_000);
+  if (bucket === 'day') return at - (at % DAY);
+  if (bucket === 'week') return at - ((at + 3 * DAY) % (7 * DAY));
+  const date = new Date(at);
+  return Date.UTC(date.getUTCFullYear(), date.getUTCMonth(), 1);
+}
+
+/** Every key of task_hourly_counts and task_daily_counts holds exactly the count and confidence sum of its rows. */
+async function expectRollupsMatchRows(database: TestDatabase): Promise<void> {
+  const epoch = (value: unknown) => (typeof value === 'number' ? value : new Date(value as string).getTime());
+  const results = await database.rows<{
+    owner: string | null;
+    task: string;
+    source: string;
+    label: string;
+    confidence: number;
+    created_at: unknown;
+  }>(`select owner, task, source, label, confidence, created_at from task_results where kind = 'classify'`);
+  for (const [table, column, unit] of [
+    ['task_hourly_counts', 'hour_start', 3_600_000],
+    ['task_daily_counts', 'day_start', DAY],
+  ] as const) {
+    const expected = new Map<string, { count: number; confidenceSum: number }>();
+    for (const row of results) {
+      const at = epoch(row.created_at);
+      const key = [row.owner ?? '', row.task, row.source, row.label, at - (at % unit)].join('|');
+      const sums = expected.get(key) ?? { count: 0, confidenceSum: 0 };
+      sums.count += 1;
+      sums.confidenceSum += row.confidence;
+      expected.set(key, sums);
+    }
+    const stored = await database.rows<Record<string, unknown>>(
+      `select owner_key, task, source, label, ${column} as start, count, confidence_sum from ${table}`,
+    );
+    const actual = new Map(
+      stored.map((row) => [
+        [row.owner_key, row.task, row.source, row.label, epoch(row.start)].join('|'),
+        { count: Number(row.count), confidenceSum: Number(row.confidence_sum) },
+      ]),
+    );
+    expect([...actual.keys()].sort(), table).toEqual([...expected.keys()].sort());
+    for (const [key, sums] of expected) {
+      expect(actual.get(key)!.count, `${table} ${key}`).toBe(sums.count);
+      expect(actual.get(key)!.confidenceSum, `${table} ${key}`).toBeCloseTo(sums.confidenceSum, 9);
+    }
+  }
+}

@@ -196,15 +196,15 @@ function bucketStart(at: number, bucket: StatsBucket): number {
 /** A statement runner on the old database: `?` placeholders, times as the dialect stores them. */
 type OldDatabase = { run(sql: string, ...params: unknown[]): Promise<void>; close(): Promise<void> };
 
-/** The migrations folder as today's release shipped it: everything before the move into the results store. */
-function todaysMigrations(dialect: Dialect): string {
+/** The migrations folder as a release shipped it: everything before the migration whose tag ends with `firstNew`. */
+function todaysMigrations(dialect: Dialect, firstNew = '_sentiments_into_task_results'): string {
   const source = migrationsFolder(dialect);
-  const target = path.join(scratch.dir, `${dialect}-todays-migrations`);
+  const target = path.join(scratch.dir, `${dialect}-migrations-before${firstNew}`);
   mkdirSync(path.join(target, 'meta'), { recursive: true });
   const journal = JSON.parse(readFileSync(path.join(source, 'meta', '_journal.json'), 'utf8')) as {
     entries: { tag: string }[];
   };
-  const moved = journal.entries.findIndex((entry) => entry.tag.endsWith('_sentiments_into_task_results'));
+  const moved = journal.entries.findIndex((entry) => entry.tag.endsWith(firstNew));
   expect(moved).toBeGreaterThan(0);
   const entries = journal.entries.slice(0, moved);
   for (const entry of entries) copyFileSync(path.join(source, `${entry.tag}.sql`), path.join(target, `${entry.tag}.sql`));
@@ -212,8 +212,8 @@ function todaysMigrations(dialect: Dialect): string {
   return target;
 }
 
-async function oldDatabase(dialect: Dialect): Promise<{ location: string; old: OldDatabase }> {
-  const migrationsFolder = todaysMigrations(dialect);
+async function oldDatabase(dialect: Dialect, firstNew?: string): Promise<{ location: string; old: OldDatabase }> {
+  const migrationsFolder = todaysMigrations(dialect, firstNew);
   if (dialect === 'sqlite') {
     const location = path.join(scratch.dir, `todays-${Date.now()}.db`);
     const sqlite = new Database(location);
@@ -307,13 +307,17 @@ async function storedResults(repository: SqliteRepository | PostgresRepository):
 /** The plan of the statement behind sentimentStats over a year, with sequential scans ruled out where they can be. */
 async function sentimentStatsPlan(repository: SqliteRepository | PostgresRepository, range: StatsRange): Promise<string> {
   if (repository instanceof SqliteRepository) {
-    const tables = { results: sqliteSchema.taskResults, hourly: sqliteSchema.taskHourlyCounts };
+    const tables = {
+      results: sqliteSchema.taskResults,
+      hourly: sqliteSchema.taskHourlyCounts,
+      daily: sqliteSchema.taskDailyCounts,
+    };
     const statement = taskStatsQuery(tables, SQLITE_TIME, { task: 'sentiment', ...range });
     const query = new SQLiteSyncDialect().sqlToQuery(statement);
     const plan = repository.database.sqlite.prepare(`explain query plan ${query.sql}`).all(...query.params);
     return (plan as { detail: string }[]).map((step) => step.detail).join('\n');
   }
-  const tables = { results: pgSchema.taskResults, hourly: pgSchema.taskHourlyCounts };
+  const tables = { results: pgSchema.taskResults, hourly: pgSchema.taskHourlyCounts, daily: pgSchema.taskDailyCounts };
   const query = new PgDialect().sqlToQuery(taskStatsQuery(tables, POSTGRES_TIME, { task: 'sentiment', ...range }));
   const client = await repository.database.pool.connect();
   try {
@@ -452,8 +456,15 @@ describe.each(testDialects())('a database written by the release before the one 
     const hourOfT = withNew.series.find((point) => point.start.getTime() === T - (T % HOUR));
     expect(hourOfT).toMatchObject({ total: 3, positive: 3 });
 
-    // sentimentStats over whole hours still reads the roll-up by its key (task = 'sentiment'), not the rows.
-    const plan = await sentimentStatsPlan(repository, { owner: ALICE, bucket: 'day', ...yearRange });
+    // sentimentStats over whole hours still reads the roll-up by its key (task = 'sentiment'), not the rows; by day,
+    // whole days come from the daily roll-up instead.
+    const dayPlan = await sentimentStatsPlan(repository, { owner: ALICE, bucket: 'day', ...yearRange });
+    expect(dayPlan).toMatch(
+      dialect === 'sqlite'
+        ? /task_daily_counts USING (COVERING )?INDEX sqlite_autoindex_task_daily_counts_1 \(owner_key=\? AND task=\? AND source=\? AND day_start>\? AND day_start<\?\)/
+        : /Index (Only )?Scan using task_daily_counts_owner_key_task_source_day_start_label_pk on task_daily_counts/,
+    );
+    const plan = await sentimentStatsPlan(repository, { owner: ALICE, bucket: 'hour', ...yearRange });
     expect(plan).toMatch(
       dialect === 'sqlite'
         ? /task_hourly_counts USING (COVERING )?INDEX sqlite_autoindex_task_hourly_counts_1 \(owner_key=\? AND task=\? AND source=\? AND hour_start>\? AND hour_start<\?\)/
@@ -475,3 +486,68 @@ describe.each(testDialects())('a database written by the release before the one 
     expect(tables).toEqual(expect.arrayContaining(['task_results', 'task_hourly_counts']));
   });
 });
+
+describe.each(testDialects())('a database written by the release before the daily roll-up (%s)', (dialect) => {
+  it('opens with task_daily_counts filled from its results, and stats by day, week and month as before', async () => {
+    const { location, old } = await oldDatabase(dialect, '_task_daily_counts');
+    const time = (at: number) => (dialect === 'sqlite' ? at : new Date(at));
+    try {
+      for (const s of SENTIMENTS) {
+        await old.run(
+          `insert into task_results (id, task, kind, source, owner, text, locale, label, confidence, scores, latency_ms,
+             created_at) values (?, 'sentiment', 'classify', ?, ?, ?, ?, ?, ?, '{}', ?, ?)`,
+          s.id, s.source, s.owner, s.text, s.locale, s.label, confidenceOf(s), s.latencyMs, time(s.at),
+        );
+      }
+      const hour = dialect === 'sqlite' ? 'created_at - created_at % 3600000' : `date_trunc('hour', created_at, 'UTC')`;
+      await old.run(
+        `insert into task_hourly_counts select coalesce(owner, ''), task, source, label, ${hour}, count(*),
+           sum(confidence) from task_results group by 1, 2, 3, 4, 5`,
+      );
+    } finally {
+      await old.close();
+    }
+    const repository = await openUpgraded(dialect, location);
+    expect(await dailyCounts(repository)).toEqual(expectedDailyCounts(SENTIMENTS));
+    const ranges: StatsRange[] = [
+      { owner: ALICE, bucket: 'day' },
+      { owner: ALICE, bucket: 'week', from: new Date(T + 5 * 60_000), to: new Date(Date.UTC(2026, 5, 3, 9, 30)) },
+      { owner: null, bucket: 'month', from: new Date(Date.UTC(2026, 4, 31, 12)), to: new Date(Date.UTC(2026, 6, 1)) },
+    ];
+    for (const range of ranges) {
+      const expected = expectedStats(range);
+      const stats = await repository.taskStats({ task: 'sentiment', ...range });
+      expect(stats.total).toBe(expected.total);
+      expect(stats.series.map((point) => [point.start.getTime(), point.total])).toEqual(
+        expected.series.map((point) => [point.start.getTime(), point.total]),
+      );
+    }
+  });
+});
+
+type DailyCount = [string, string, string, number, number];
+
+/** The daily roll-up's rows, as [owner key, source, label, day start, count], sorted. */
+async function dailyCounts(repository: SqliteRepository | PostgresRepository): Promise<DailyCount[]> {
+  const rows =
+    repository instanceof SqliteRepository
+      ? repository.database.read((db) => db.select().from(sqliteSchema.taskDailyCounts).all())
+      : await repository.database.db.select().from(pgSchema.taskDailyCounts);
+  return rows
+    .map((row): DailyCount => [row.ownerKey, row.source, row.label, row.dayStart.getTime(), row.count])
+    .sort((a, b) => (a.join() < b.join() ? -1 : 1));
+}
+
+/** The same counted here from the fixture rows. */
+function expectedDailyCounts(rows: readonly OldSentiment[]): DailyCount[] {
+  const counts = new Map<string, DailyCount>();
+  for (const row of rows) {
+    const day = row.at - (row.at % (24 * HOUR));
+    const found: DailyCount = counts.get([row.owner, row.source, row.label, day].join()) ?? [
+      row.owner ?? '', row.source, row.label, day, 0,
+    ];
+    found[4] += 1;
+    counts.set([row.owner, row.source, row.label, day].join(), found);
+  }
+  return [...counts.values()].sort((a, b) => (a.join() < b.join() ? -1 : 1));
+}

@@ -10,7 +10,7 @@ import {
   type NewTaskResult,
 } from './Repository.js';
 import type { ConversationRow, TaskResultRow } from './rows.js';
-import { hourStartOf } from './stats/timeRanges.js';
+import { dayStartOf, hourStartOf } from './stats/timeRanges.js';
 
 /** Where a result belongs: a chat message (its text is the message's), or a query (its text kept with it). */
 export type ResultContext = Pick<TaskResultRow, 'source' | 'owner' | 'conversationId' | 'messageId' | 'text' | 'createdAt'>;
@@ -77,21 +77,59 @@ export function taskResultValues(result: NewTaskResult, context: ResultContext):
   };
 }
 
-/** One stored classification as a row to add to its hour of task_hourly_counts. */
-export function taskHourlyIncrement(row: TaskResultRow & { label: string; confidence: number }) {
-  return {
-    ownerKey: ownerKey(row.owner),
-    task: row.task,
-    source: row.source,
-    label: row.label,
-    hourStart: new Date(hourStartOf(row.createdAt.getTime())),
-    count: 1,
-    confidenceSum: row.confidence,
-  };
+/** What one key of a roll-up gains: a count and a confidence sum for one owner, task, source, label and period. */
+export type RollupIncrement = {
+  ownerKey: string;
+  task: string;
+  source: TaskResultRow['source'];
+  label: string;
+  start: Date;
+  count: number;
+  confidenceSum: number;
+};
+
+/**
+ * The classifications among `rows` summed per hour and per UTC day, one increment per key: a transaction storing
+ * several results upserts each roll-up key once, not once per row.
+ */
+export function rollupIncrements(rows: readonly TaskResultRow[]): { hourly: RollupIncrement[]; daily: RollupIncrement[] } {
+  const hourly = new Map<string, RollupIncrement>();
+  const daily = new Map<string, RollupIncrement>();
+  for (const row of rows) {
+    if (!isClassification(row)) continue;
+    const at = row.createdAt.getTime();
+    addTo(hourly, row, hourStartOf(at));
+    addTo(daily, row, dayStartOf(at));
+  }
+  return { hourly: [...hourly.values()], daily: [...daily.values()] };
 }
 
-/** What an upsert adds to an hour already counted: each count plus the new row's (`excluded` in both dialects). */
-export function addedToHour<K extends string>(table: Record<K, Column>, columns: readonly K[]): Record<K, SQL> {
+function addTo(
+  increments: Map<string, RollupIncrement>,
+  row: TaskResultRow & { label: string; confidence: number },
+  start: number,
+): void {
+  const key = ownerKey(row.owner);
+  const id = JSON.stringify([key, row.task, row.source, row.label, start]);
+  const found = increments.get(id);
+  if (found) {
+    found.count += 1;
+    found.confidenceSum += row.confidence;
+  } else {
+    increments.set(id, {
+      ownerKey: key,
+      task: row.task,
+      source: row.source,
+      label: row.label,
+      start: new Date(start),
+      count: 1,
+      confidenceSum: row.confidence,
+    });
+  }
+}
+
+/** What an upsert adds to a period already counted: each count plus the new row's (`excluded` in both dialects). */
+export function addedToRollup<K extends string>(table: Record<K, Column>, columns: readonly K[]): Record<K, SQL> {
   const set = {} as Record<K, SQL>;
   for (const key of columns) {
     const column = table[key];
@@ -100,8 +138,8 @@ export function addedToHour<K extends string>(table: Record<K, Column>, columns:
   return set;
 }
 
-/** The classify results among `rows`, which alone are counted in the roll-up. */
-export function isClassification(row: TaskResultRow): row is TaskResultRow & { label: string; confidence: number } {
+/** The classify results among `rows`, which alone are counted in the roll-ups. */
+function isClassification(row: TaskResultRow): row is TaskResultRow & { label: string; confidence: number } {
   return row.kind === 'classify' && row.label !== null && row.confidence !== null;
 }
 

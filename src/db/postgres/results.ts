@@ -1,38 +1,63 @@
-// PostgreSQL: task results (sentiment's included), each stored in the same transaction as its hourly roll-up.
-import { inArray } from 'drizzle-orm';
+// PostgreSQL: task results (sentiment's included), each stored in the same transaction as its hourly and daily roll-ups.
+import { inArray, sql } from 'drizzle-orm';
 import type { NewTaskResult, QueryAnalysis, QueryAnalysisInput } from '../Repository.js';
 import type { TaskResultRow } from '../rows.js';
 import {
-  addedToHour,
+  addedToRollup,
   groupByMessage,
-  isClassification,
   queryContext,
-  taskHourlyIncrement,
+  rollupIncrements,
   taskResultValues,
   type ResultContext,
 } from '../rowValues.js';
 import { throwMapped } from './conversations.js';
 import type { PgExecutor, PostgresDatabase } from './openPostgres.js';
-import { taskHourlyCounts, taskResults } from './schema.js';
+import { taskDailyCounts, taskHourlyCounts, taskResults } from './schema.js';
 
-export async function writeTaskResult(
-  tx: PgExecutor,
-  result: NewTaskResult,
-  context: ResultContext,
-): Promise<TaskResultRow> {
-  const [row] = await tx.insert(taskResults).values(taskResultValues(result, context)).returning();
-  if (isClassification(row!)) {
-    // An upsert is atomic in PostgreSQL: replicas adding to the same hour at once both count.
-    const t = taskHourlyCounts;
-    await tx
-      .insert(t)
-      .values(taskHourlyIncrement(row))
-      .onConflictDoUpdate({
-        target: [t.ownerKey, t.task, t.source, t.hourStart, t.label],
-        set: addedToHour(t, ['count', 'confidenceSum']),
-      });
+/**
+ * Stores built result rows and counts their classifications in one statement (one round trip): the INSERT and a
+ * multi-row upsert per roll-up (one row per key) as data-modifying WITH clauses. An upsert is atomic in PostgreSQL:
+ * replicas adding to the same hour at once both count. Runs inside the caller's transaction.
+ */
+async function storeTaskResults(tx: PgExecutor, rows: readonly TaskResultRow[]): Promise<void> {
+  if (rows.length === 0) return;
+  // The rows as built are the rows stored (every column given, no default), so nothing needs reading back.
+  const insert = tx.insert(taskResults).values([...rows]);
+  const { hourly, daily } = rollupIncrements(rows);
+  if (hourly.length === 0) {
+    await insert;
+    return;
   }
-  return row!;
+  const h = taskHourlyCounts;
+  const hourlyUpsert = tx
+    .insert(h)
+    .values(hourly.map(({ start, ...increment }) => ({ ...increment, hourStart: start })))
+    .onConflictDoUpdate({
+      target: [h.ownerKey, h.task, h.source, h.hourStart, h.label],
+      set: addedToRollup(h, ['count', 'confidenceSum']),
+    });
+  const d = taskDailyCounts;
+  const dailyUpsert = tx
+    .insert(d)
+    .values(daily.map(({ start, ...increment }) => ({ ...increment, dayStart: start })))
+    .onConflictDoUpdate({
+      target: [d.ownerKey, d.task, d.source, d.dayStart, d.label],
+      set: addedToRollup(d, ['count', 'confidenceSum']),
+    });
+  await tx.execute(
+    sql`with stored as (${insert.getSQL()}), hourly as (${hourlyUpsert.getSQL()}) ${dailyUpsert.getSQL()}`,
+  );
+}
+
+/** Several results of one text, stored in the order given and counted; runs inside the caller's transaction. */
+export async function writeTaskResults(
+  tx: PgExecutor,
+  results: readonly NewTaskResult[],
+  context: ResultContext,
+): Promise<TaskResultRow[]> {
+  const rows = results.map((result) => taskResultValues(result, context));
+  await storeTaskResults(tx, rows);
+  return rows;
 }
 
 export async function insertQueryAnalyses(
@@ -41,26 +66,12 @@ export async function insertQueryAnalyses(
 ): Promise<QueryAnalysis[]> {
   if (inputs.length === 0) return [];
   const now = new Date();
-  return pg.write(async (tx) => {
-    const analyses: QueryAnalysis[] = [];
-    // One after another: a transaction is one connection, which runs one statement at a time anyway.
-    for (const input of inputs) {
-      const context = queryContext(input.owner, input.text, input.createdAt ?? now);
-      analyses.push({ taskResults: await writeTaskResults(tx, input.taskResults, context) });
-    }
-    return analyses;
+  const analyses = inputs.map((input) => {
+    const context = queryContext(input.owner, input.text, input.createdAt ?? now);
+    return { taskResults: input.taskResults.map((result) => taskResultValues(result, context)) };
   });
-}
-
-/** Several results of one text, stored in the order given. */
-export async function writeTaskResults(
-  tx: PgExecutor,
-  results: readonly NewTaskResult[],
-  context: ResultContext,
-): Promise<TaskResultRow[]> {
-  const rows: TaskResultRow[] = [];
-  for (const result of results) rows.push(await writeTaskResult(tx, result, context));
-  return rows;
+  await pg.write((tx) => storeTaskResults(tx, analyses.flatMap((analysis) => analysis.taskResults)));
+  return analyses;
 }
 
 export async function listTaskResultsOfMessages(

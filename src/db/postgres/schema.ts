@@ -109,3 +109,17 @@ export const taskHourlyCounts = pgTable(
   },
   (t) => [primaryKey({ columns: [t.ownerKey, t.task, t.source, t.hourStart, t.label] })],
 );
+
+export const taskDailyCounts = pgTable(
+  'task_daily_counts',
+  {
+    ownerKey: text('owner_key').notNull(),
+    task: text('task').notNull(),
+    source: text('source', { enum: RESULT_SOURCES }).notNull(),
+    label: text('label').notNull(),
+    dayStart: instant('day_start').notNull(),
+    count: integer('count').notNull(),
+    confidenceSum: doublePrecision('confidence_sum').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.ownerKey, t.task, t.source, t.dayStart, t.label] })],
+);

@@ -5,16 +5,17 @@ import { rebuildRollupStatements } from '../stats/rebuildRollups.js';
 import { taskStatsQuery, toTaskStats, type TaskBucketRow } from '../stats/taskStatsQuery.js';
 import type { TimeDialect } from '../stats/timeRanges.js';
 import type { PgExecutor, PostgresDatabase } from './openPostgres.js';
-import { taskHourlyCounts, taskResults } from './schema.js';
+import { taskDailyCounts, taskHourlyCounts, taskResults } from './schema.js';
 
 export const POSTGRES_TIME: TimeDialect = {
   // date_part is double precision (extract is numeric, several times slower per row); the cast rounds to whole ms.
   epochMs: (column) => sql`cast(date_part('epoch', ${column}) * 1000 as bigint)`,
   monthStart: sql.raw(`cast(date_part('epoch', date_trunc('month', to_timestamp(at / 1000.0), 'UTC')) * 1000 as bigint)`),
   hourOf: (column) => sql`date_trunc('hour', ${column}, 'UTC')`,
+  dayOf: (column) => sql`date_trunc('day', ${column}, 'UTC')`,
 };
 
-const TABLES = { results: taskResults, hourly: taskHourlyCounts };
+const TABLES = { results: taskResults, hourly: taskHourlyCounts, daily: taskDailyCounts };
 
 export async function taskStats(pg: PostgresDatabase, options: TaskStatsOptions): Promise<TaskStats> {
   const query = taskStatsQuery(TABLES, POSTGRES_TIME, options);

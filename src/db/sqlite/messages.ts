@@ -4,7 +4,7 @@ import type { AssistantReplyInput, MessageResultsInput, UserTurn, UserTurnInput 
 import type { ConversationRow, MessageRow, TaskResultRow } from '../rows.js';
 import { assistantMessageValues, chatContext, conversationValues, userMessageValues } from '../rowValues.js';
 import type { DbExecutor, SqliteDatabase } from './openSqlite.js';
-import { writeTaskResult } from './results.js';
+import { writeTaskResults } from './results.js';
 import { conversations, messages } from './schema.js';
 
 export function listMessages(app: SqliteDatabase, conversationId: string): MessageRow[] {
@@ -30,7 +30,7 @@ export function insertUserTurn(app: SqliteDatabase, input: UserTurnInput): UserT
     const values = userMessageValues(input.conversationId, input.content, createdAt);
     const message = tx.insert(messages).values(values).returning().get();
     const context = chatContext(conversation, input.conversationId, message.id, createdAt);
-    const taskResults = (input.taskResults ?? []).map((result) => writeTaskResult(tx, result, context));
+    const taskResults = writeTaskResults(app, tx, input.taskResults ?? [], context);
     return { conversation, message, taskResults };
   });
 }
@@ -46,7 +46,7 @@ export function insertMessageResults(app: SqliteDatabase, input: MessageResultsI
     if (found === undefined) return null;
     const { message, owner } = found;
     const context = chatContext({ owner }, message.conversationId, message.id, message.createdAt);
-    return input.taskResults.map((result) => writeTaskResult(tx, result, context));
+    return writeTaskResults(app, tx, input.taskResults, context);
   });
 }
 

@@ -1,4 +1,5 @@
-// SQLite table definitions: conversations, messages, every task's results (sentiment's included) and their hourly roll-up.
+// SQLite table definitions: conversations, messages, every task's results (sentiment's included) and their hourly and
+// daily roll-ups.
 import { check, index, integer, primaryKey, real, sqliteTable, text } from 'drizzle-orm/sqlite-core';
 import { FINISH_REASONS, LOCALES, MESSAGE_ROLES, MESSAGE_STATUSES, RESULT_SOURCES, TASK_KINDS } from '../rows.js';
 import { classifyHasLabel, oneOf, ownerIsNullOrNonEmpty } from '../checks.js';
@@ -97,4 +98,20 @@ export const taskHourlyCounts = sqliteTable(
     confidenceSum: real('confidence_sum').notNull(),
   },
   (t) => [primaryKey({ columns: [t.ownerKey, t.task, t.source, t.hourStart, t.label] })],
+);
+
+// The same counts per UTC day, kept in the same transaction: a year by day, week or month then reads ~365 days per key
+// instead of ~8,760 hours.
+export const taskDailyCounts = sqliteTable(
+  'task_daily_counts',
+  {
+    ownerKey: text('owner_key').notNull(),
+    task: text('task').notNull(),
+    source: text('source', { enum: RESULT_SOURCES }).notNull(),
+    label: text('label').notNull(),
+    dayStart: integer('day_start', { mode: 'timestamp_ms' }).notNull(),
+    count: integer('count').notNull(),
+    confidenceSum: real('confidence_sum').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.ownerKey, t.task, t.source, t.dayStart, t.label] })],
 );

@@ -1,11 +1,11 @@
-// The hourly roll-up recomputed from the rows it counts, as statements written once for every dialect.
+// The hourly and daily roll-ups recomputed from the rows they count, as statements written once for every dialect.
 import { sql, type Column, type SQL, type Table } from 'drizzle-orm';
 import { ownerKeyOf } from '../owner.js';
 import type { TaskStatsTables } from './taskStatsQuery.js';
 import type { TimeDialect } from './timeRanges.js';
 
 /**
- * Statements to run in order, in one transaction: the roll-up emptied and refilled by one grouped INSERT. For bulk
+ * Statements to run in order, in one transaction: each roll-up emptied and refilled by one grouped INSERT. For bulk
  * loads that insert rows directly (the seed script), and as a repair if something wrote rows behind the repository.
  */
 export function rebuildRollupStatements(tables: TaskStatsTables, dialect: TimeDialect): SQL[] {
@@ -15,6 +15,11 @@ export function rebuildRollupStatements(tables: TaskStatsTables, dialect: TimeDi
     sql`delete from ${tables.hourly}`,
     sql`insert into ${tables.hourly} (${columns(tables.hourly, ['ownerKey', 'task', 'source', 'label', 'hourStart', 'count', 'confidenceSum'])})
       select ${ownerKeyOf(t.owner)}, ${t.task}, ${t.source}, ${t.label}, ${dialect.hourOf(t.createdAt)}, count(*),
+        sum(${t.confidence})
+      from ${t} where ${t.kind} = 'classify' group by 1, 2, 3, 4, 5`,
+    sql`delete from ${tables.daily}`,
+    sql`insert into ${tables.daily} (${columns(tables.daily, ['ownerKey', 'task', 'source', 'label', 'dayStart', 'count', 'confidenceSum'])})
+      select ${ownerKeyOf(t.owner)}, ${t.task}, ${t.source}, ${t.label}, ${dialect.dayOf(t.createdAt)}, count(*),
         sum(${t.confidence})
       from ${t} where ${t.kind} = 'classify' group by 1, 2, 3, 4, 5`,
   ];

@@ -1,16 +1,19 @@
-// taskStats (sentimentStats too) in SQL written once for every dialect: the roll-up's whole hours plus the rows at the
-// range's edges.
+// taskStats (sentimentStats too) in SQL written once for every dialect: the daily roll-up's whole days, the hourly
+// roll-up's whole hours around them, and the rows of the partial hours at the range's edges.
 import { and, eq, gte, inArray, lt, sql, type Column, type SQL, type Table } from 'drizzle-orm';
 import { ownedBy, ownerKey } from '../owner.js';
 import type { LabelCount, TaskStats, TaskStatsOptions } from '../Repository.js';
 import { RESULT_SOURCES } from '../rows.js';
 import { bucketStart, rangeParts, type TimeDialect } from './timeRanges.js';
 
-/** The two tables taskStats reads, in whichever dialect's definitions. */
+type Rollup = Table & Record<'ownerKey' | 'task' | 'source' | 'label' | 'count' | 'confidenceSum', Column>;
+
+/** The three tables taskStats reads, in whichever dialect's definitions. */
 export interface TaskStatsTables {
   results: Table &
     Record<'owner' | 'task' | 'kind' | 'source' | 'label' | 'confidence' | 'createdAt' | 'conversationId', Column>;
-  hourly: Table & Record<'ownerKey' | 'task' | 'source' | 'label' | 'hourStart' | 'count' | 'confidenceSum', Column>;
+  hourly: Rollup & Record<'hourStart', Column>;
+  daily: Rollup & Record<'dayStart', Column>;
 }
 
 /** One row per bucket and label: its count and confidence sum. */
@@ -61,28 +64,32 @@ function rowSources(tables: TaskStatsTables, dialect: TimeDialect, options: Task
   const to = options.to?.getTime();
   // The roll-up has no conversation column: a conversation's few rows are read directly.
   if (options.conversationId !== undefined) return [resultRows(tables, dialect, options, from, to)];
-  const { wholeHours, edges } = rangeParts(from, to);
+  const { wholeDays, wholeHours, edges } = rangeParts(from, to, options.bucket);
+  const { daily, hourly } = tables;
   return [
-    ...(wholeHours ? [hourlyRows(tables, dialect, options, ...wholeHours)] : []),
+    ...(wholeDays ? [rollupRows(daily, daily.dayStart, dialect, options, ...wholeDays)] : []),
+    ...wholeHours.map(([start, end]) => rollupRows(hourly, hourly.hourStart, dialect, options, start, end)),
     ...edges.map(([start, end]) => resultRows(tables, dialect, options, start, end)),
   ];
 }
 
-function hourlyRows(
-  { hourly }: TaskStatsTables,
+// A roll-up's periods starting within [from, to), each counted at its start.
+function rollupRows(
+  rollup: Rollup,
+  start: Column,
   dialect: TimeDialect,
   options: TaskStatsOptions,
   from: number | undefined,
   to: number | undefined,
 ): SQL {
   const where = and(
-    eq(hourly.ownerKey, ownerKey(options.owner)),
-    eq(hourly.task, options.task),
-    sourceIn(hourly.source, options),
-    timeWithin(hourly.hourStart, from, to),
+    eq(rollup.ownerKey, ownerKey(options.owner)),
+    eq(rollup.task, options.task),
+    sourceIn(rollup.source, options),
+    timeWithin(start, from, to),
   );
-  return sql`select ${dialect.epochMs(hourly.hourStart)} as at, ${hourly.label} as label, ${hourly.count} as count,
-    ${hourly.confidenceSum} as confidence_sum from ${hourly} where ${where}`;
+  return sql`select ${dialect.epochMs(start)} as at, ${rollup.label} as label, ${rollup.count} as count,
+    ${rollup.confidenceSum} as confidence_sum from ${rollup} where ${where}`;
 }
 
 function resultRows(

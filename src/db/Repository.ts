@@ -1,4 +1,5 @@
 // The one seam between the service and storage: what every dialect (SQLite, PostgreSQL) does, with the same answers.
+import type { AnalysisJobStore, Tag } from './AnalysisJobStore.js';
 import type {
   ConversationRow,
   FinishReason,
@@ -110,11 +111,17 @@ export interface StatsRange {
   to?: Date;
   conversationId?: string;
   source?: ResultSource;
+  /** Only results of this analysis job's items. */
+  jobId?: string;
+  /** Only results of job items carrying every one of these tags. */
+  tags?: readonly Tag[];
   bucket: StatsBucket;
 }
 
 export interface TaskStatsOptions extends StatsRange {
   task: string;
+  /** Also count per value of this tag (job items only): `TaskStats.groups`. */
+  groupByTag?: string;
 }
 
 export interface LabelCount {
@@ -130,6 +137,18 @@ export interface TaskStats {
   labels: LabelCount[];
   /** Non-empty buckets, oldest first. */
   series: { start: Date; total: number; labels: LabelCount[] }[];
+  /**
+   * With `groupByTag`: one group per value of that tag among the counted results, most results first (ties by value);
+   * `value` null gathers results whose item lacks the tag (and results of no job item).
+   */
+  groups?: TaskStatsGroup[];
+}
+
+export interface TaskStatsGroup {
+  value: string | null;
+  total: number;
+  averageConfidence: number;
+  labels: LabelCount[];
 }
 
 /** Held while one chat turn reads a conversation's history and writes its messages; `release` lets the next in. */
@@ -142,7 +161,7 @@ export interface ConversationLock {
   release(): Promise<void>;
 }
 
-export interface Repository {
+export interface Repository extends AnalysisJobStore {
   readonly dialect: 'sqlite' | 'postgres';
   /** Where the data lives, for logs and the banner: a file path, or host:port/database (never a password). */
   readonly location: string;

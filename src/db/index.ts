@@ -19,6 +19,7 @@ export {
 export type { OpenPostgresOptions } from './postgres/openPostgres.js';
 export { newConversationId } from './ids.js';
 export * from './Repository.js';
+export * from './AnalysisJobStore.js';
 export * from './rows.js';
 export {
   DatabaseError,

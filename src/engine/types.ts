@@ -18,6 +18,11 @@ export interface TaskRunOptions extends JobOptions {
   locale?: Locale;
   /** Refuse a task of the other kind (the `classify` and `extract` queries); `analyze` takes both. */
   kind?: 'classify' | 'extract';
+  /**
+   * Work nobody waits for (an analysis job's item): it runs on the engine's spare capacity, on its own sequences,
+   * after every interactive job's steps, and with no time limit (its caller's signal stops it).
+   */
+  background?: boolean;
 }
 
 /** One task's result on a text. */

@@ -64,7 +64,9 @@ export class JobOutcomes {
   flush(): Promise<void> {
     clearTimeout(this.#timer);
     this.#timer = undefined;
-    this.#tail = this.#tail.then(() => this.#store());
+    this.#tail = this.#tail
+      .then(() => this.#store())
+      .catch((error: unknown) => this.#options.logger.error({ err: error }, 'analysis jobs: storing outcomes failed unexpectedly'));
     return this.#tail;
   }
 

@@ -127,10 +127,15 @@ export class JobRunner {
         await this.#sleep(engine ? this.#pausedUntil - Date.now() : IDLE_POLL_MS);
         continue;
       }
-      const claimed = await this.#claim(engine);
-      this.#dispatch(engine);
-      // More may be claimable at once (another job's items); otherwise wait for a slot, a job queued here, or the poll.
-      if (claimed === 0 || this.#inFlight() >= this.#capacity()) await this.#sleep(IDLE_POLL_MS);
+      try {
+        const claimed = await this.#claim(engine);
+        this.#dispatch(engine);
+        // More may be claimable at once (another job's items); otherwise wait for a slot, a job queued here, or the poll.
+        if (claimed === 0 || this.#inFlight() >= this.#capacity()) await this.#sleep(IDLE_POLL_MS);
+      } catch (error) {
+        this.#options.logger.error({ err: error }, 'analysis jobs: the runner failed unexpectedly; trying again shortly');
+        this.#pausedUntil = Date.now() + RETRY_MS;
+      }
     }
   }
 

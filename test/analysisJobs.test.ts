@@ -1,11 +1,13 @@
 // Analysis jobs over the API on the real engine (tiny model), a real SQLite file and a real PostgreSQL, with the job
 // runner running: create, idempotent items, limits, per-item failures, progress over graphql-ws and SSE, pages of
 // results equal to what the engine gives, cancel, key isolation, and statistics by job, tags and groupBy.
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { Writable } from 'node:stream';
 import { createClient, type Client } from 'graphql-ws';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import type { Engine } from '../src/engine/index.js';
+import { loadTaskDefinitions, type Engine } from '../src/engine/index.js';
 import { createDatabase, testDialects, type Dialect, type TestDatabase } from './support/dialects.js';
 import { readSseNextPayloads } from './support/readSseEvents.js';
 import { createScratchDir, createTestServiceOn, loadTestEngine, type GraphQLBody, type TestService } from './support/testApp.js';
@@ -251,6 +253,7 @@ describe('limits and refusals', () => {
   });
 
   it('takes no items once started, and no more jobs than MAX_JOBS_PER_KEY that have not ended', async () => {
+    expect(service.jobRunner).toBeUndefined();
     const empty = await createJob(service, undefined);
     const started = (await transition(service, undefined, 'startAnalysisJob', empty.id)).data!.startAnalysisJob;
     expect(started.status).toBe('DONE');
@@ -496,5 +499,37 @@ describe.each(testDialects())('jobs run on %s', (dialect) => {
     const rows = await first.database.rows<{ item_id: string }>('select item_id from task_results where job_id = ?', job.id);
     expect(rows).toHaveLength(300);
     expect(new Set(rows.map((row) => row.item_id)).size).toBe(300);
+  });
+});
+
+describe('a job whose task no longer exists', () => {
+  it('fails with TASK_UNAVAILABLE, naming the tasks there are, without running an item', async () => {
+    const file = path.join(scratch.dir, 'mood-tasks.json');
+    const label = (name: string) => ({ name, description: { en: name, zh: name }, spellings: { en: [name], zh: [name] } });
+    writeFileSync(
+      file,
+      JSON.stringify({
+        tasks: [{ kind: 'classify', name: 'mood', description: 'd', instruction: { en: 'Mood?', zh: '心情？' }, labels: [label('up'), label('down')] }],
+      }),
+    );
+    const withMood = await loadTestEngine({ tasks: loadTaskDefinitions(file) });
+    leftovers.push(() => withMood.dispose());
+    const database = await createDatabase('sqlite', scratch.dir, 'gone-task');
+    leftovers.push(() => database.dispose());
+    const repository = await database.open();
+    const before = createTestServiceOn(repository, withMood, { JOB_WORKER: 'false' });
+    const job = await createJob(before, undefined, ['sentiment', 'mood']);
+    await add(before, undefined, job.id, [{ text: 'one' }, { text: 'two' }]);
+    expect((await transition(before, undefined, 'startAnalysisJob', job.id)).data!.startAnalysisJob.status).toBe('QUEUED');
+
+    // Restarted with a TASKS_FILE without "mood": the runner meets the job.
+    const after = createTestServiceOn(repository, engine);
+    after.jobRunner!.start();
+    leftovers.push(() => after.jobRunner!.stop());
+    const failed = await waitForStatus(after, undefined, job.id, 'FAILED');
+    expect(failed).toMatchObject({ processed: 0, error: { code: 'TASK_UNAVAILABLE' } });
+    expect(failed.error.message).toContain('"mood"');
+    expect(failed.error.message).toContain('sentiment, intent, keywords');
+    expect(await database.rows('select id from task_results')).toEqual([]);
   });
 });

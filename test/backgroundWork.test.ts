@@ -97,6 +97,21 @@ describe('background runTasks', () => {
     expect(watch.cycles.slice(finished).some((cycle) => cycle.background > 0)).toBe(true);
   });
 
+  it("never adds background steps to a decode carrying a reply's tokens", async () => {
+    const from = watch.cycles.length;
+    let reply: ReturnType<Engine['chat']> | undefined;
+    const started = firstBackgroundCycle(watch, () => {
+      reply = engine.chat({ history: [], message: 'Tell me about the sea.', temperature: 0, maxTokens: 24 });
+    });
+    const jobs = [LONG_TEXT, LONG_TEXT.toUpperCase()].map((text) => engine.runTasks(text, TASKS, { background: true }));
+    await started;
+    for await (const _ of reply!);
+    await Promise.all(jobs);
+    const cycles = watch.cycles.slice(from);
+    expect(cycles.some((cycle) => cycle.generating > 0)).toBe(true);
+    for (const cycle of cycles) if (cycle.generating > 0) expect(cycle.background).toBe(0);
+  });
+
   it('puts several background sequences in one decode when the engine is quiet', async () => {
     // Past the in-use window since the last interactive job: a state, not a race (the clock only moves on).
     await new Promise((resolve) => setTimeout(resolve, IN_USE_WINDOW_MS + 100));

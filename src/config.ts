@@ -73,6 +73,7 @@ export type EngineConfig = Required<
     | 'onWarning'
     | 'onWarmUp'
     | 'onJobFinished'
+    | 'onCycle'
   >
 > &
   Pick<EngineOptions, 'taskStatesDir' | 'huggingFaceEndpoint'>;
@@ -156,6 +157,7 @@ export function loadConfig(env: Env = process.env, descriptorLimit = readDescrip
       warmConversations: read.integer('WARM_CONVERSATIONS', ENGINE_DEFAULTS.warmConversations, { min: 1, max: 64 }),
       maxParallelReplies: read.integer('MAX_PARALLEL_REPLIES', ENGINE_DEFAULTS.maxParallelReplies, { min: 1, max: 64 }),
       taskSequences: read.integer('TASK_SEQUENCES', ENGINE_DEFAULTS.taskSequences, { min: 1, max: 16 }),
+      backgroundSequences: read.integer('JOB_SEQUENCES', ENGINE_DEFAULTS.backgroundSequences, { min: 0, max: 16 }),
       runtime: read.oneOf('LLAMA_RUNTIME', ['auto', 'native', 'prebuilt'], ENGINE_DEFAULTS.runtime),
       kvCacheType: read.oneOf('KV_CACHE_TYPE', ['q8_0', 'f16'], ENGINE_DEFAULTS.kvCacheType),
       tasks,

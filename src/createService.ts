@@ -13,8 +13,6 @@ import { createServices, type Services } from './service/createServices.js';
 import { JobEvents } from './service/JobEvents.js';
 import { JobRunner } from './service/JobRunner.js';
 
-const BACKGROUND_SLOTS = 2;
-
 /** What a caller brings instead of what the configuration would make; tests and benchmarks pass their own. */
 export interface ServiceOverrides {
   /** An open repository of either dialect, used instead of opening the configured database. */
@@ -38,7 +36,7 @@ export interface Service {
   app: App;
   /**
    * Runs analysis jobs' items in this process once started (the server starts it when the engine is ready, and stops
-   * it before disposing the engine); undefined with JOB_WORKER=false.
+   * it before disposing the engine); undefined with JOB_WORKER=false or JOB_SEQUENCES=0.
    */
   jobRunner: JobRunner | undefined;
   /**
@@ -80,17 +78,19 @@ function assemble(config: AppConfig, overrides: OnRepository, logger: Logger): S
     jobEvents,
     ...config.service,
   });
-  const jobRunner = config.jobWorker.enabled
-    ? new JobRunner({
-        repository,
-        engine,
-        jobEvents,
-        logger,
-        slots: BACKGROUND_SLOTS,
-        leaseMs: config.jobWorker.leaseMs,
-        onSentiment: metrics.recordSentiment,
-      })
-    : undefined;
+  // With JOB_SEQUENCES=0 the engine refuses background work, so this replica claims no items (others run them).
+  const jobRunner =
+    config.jobWorker.enabled && config.engine.backgroundSequences > 0
+      ? new JobRunner({
+          repository,
+          engine,
+          jobEvents,
+          logger,
+          slots: config.engine.backgroundSequences,
+          leaseMs: config.jobWorker.leaseMs,
+          onSentiment: metrics.recordSentiment,
+        })
+      : undefined;
   const app = createApp({ services, config: config.http, logger, metrics });
   const loadEngine = (): Promise<Engine> =>
     Engine.load({

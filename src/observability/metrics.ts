@@ -60,7 +60,7 @@ export const METRIC_PREFIX = 'allinone_';
 /** Operation names are chosen by clients; past this many distinct ones, new names count as `other`. */
 export const MAX_OPERATION_NAMES = 100;
 
-const JOB_KINDS: readonly JobKind[] = ['sentiment', 'sentiment-batch', 'chat', 'classify', 'extract', 'analyze'];
+const JOB_KINDS: readonly JobKind[] = ['sentiment', 'sentiment-batch', 'chat', 'classify', 'extract', 'analyze', 'job'];
 const SENTIMENT_SOURCES: readonly SentimentCounted['source'][] = ['chat', 'query', 'job'];
 const WEBSOCKET_REFUSALS: readonly ConnectionScope[] = ['server', 'uninitialized', 'client', 'key'];
 // Seconds. A sentiment query on a small CPU takes tens of milliseconds; a long reply, up to the job timeout.

@@ -2,11 +2,12 @@
 // runs their tasks on the engine's spare capacity, stores outcomes in batches, keeps its leases, and gives back what
 // it holds when it stops.
 import { ulid } from 'ulid';
-import type { ClaimedItem, ItemOutcome, Repository } from '../db/index.js';
+import type { ClaimedItem, Repository } from '../db/index.js';
 import { BadInputError, type Engine } from '../engine/index.js';
 import type { Logger } from '../logger.js';
 import { publicCodeOf } from '../publicCodes.js';
 import type { EngineHolder } from './EngineHolder.js';
+import { HeldItems, type HeldItem } from './HeldItems.js';
 import type { JobEvents } from './JobEvents.js';
 import { JobOutcomes } from './JobOutcomes.js';
 import type { SentimentListener } from './sentimentListener.js';
@@ -34,21 +35,11 @@ export interface JobRunnerOptions {
   onSentiment?: SentimentListener;
 }
 
-/** An item this process claimed and has not stored or given back. */
-interface HeldItem {
-  item: ClaimedItem;
-  /** Stops its run: the runner stops, its job was cancelled, or its lease was lost. */
-  controller: AbortController;
-  running: boolean;
-}
-
 export class JobRunner {
   /** This process's name on the items it holds: unique per run, so a restarted process never mistakes old claims. */
   readonly worker = ulid();
   readonly #options: JobRunnerOptions;
-  readonly #held = new Map<string, HeldItem>();
-  /** Claimed, waiting for a free slot, in claim (seq) order. */
-  readonly #waiting: string[] = [];
+  readonly #held = new HeldItems();
   readonly #runs = new Set<Promise<void>>();
   readonly #outcomes: JobOutcomes;
   #state: 'new' | 'running' | 'stopping' | 'stopped' = 'new';
@@ -69,10 +60,8 @@ export class JobRunner {
       jobEvents: options.jobEvents,
       ...(options.onSentiment ? { onSentiment: options.onSentiment } : {}),
       jobOf: (itemId) => this.#held.get(itemId)?.item,
-      holds: (jobId) => [...this.#held.values()].some((held) => held.item.jobId === jobId),
-      onSettled: (itemIds) => {
-        for (const id of itemIds) this.#held.delete(id);
-      },
+      holds: (jobId) => this.#held.holdsJob(jobId),
+      onSettled: (itemIds) => this.#held.drop(itemIds),
     });
   }
 
@@ -103,19 +92,12 @@ export class JobRunner {
     this.#state = 'stopping';
     this.#unsubscribe?.();
     clearInterval(this.#renewTimer);
-    for (const held of this.#held.values()) held.controller.abort();
+    this.#held.abortAll();
     this.#poke();
     await this.#loop;
     await Promise.all(this.#runs);
     await this.#outcomes.close();
-    const left = [...this.#held.keys()];
-    this.#held.clear();
-    this.#waiting.length = 0;
-    if (left.length > 0) {
-      await this.#options.repository
-        .releaseAnalysisItems(this.worker, left)
-        .catch((error: unknown) => this.#options.logger.warn({ err: error, items: left.length }, 'analysis jobs: could not give items back; their leases will run out'));
-    }
+    await this.#giveBack(this.#held.ids());
     this.#state = 'stopped';
   }
 
@@ -131,7 +113,7 @@ export class JobRunner {
         const claimed = await this.#claim(engine);
         this.#dispatch(engine);
         // More may be claimable at once (another job's items); otherwise wait for a slot, a job queued here, or the poll.
-        if (claimed === 0 || this.#inFlight() >= this.#capacity()) await this.#sleep(IDLE_POLL_MS);
+        if (claimed === 0 || this.#held.inFlight >= this.#capacity()) await this.#sleep(IDLE_POLL_MS);
       } catch (error) {
         this.#options.logger.error({ err: error }, 'analysis jobs: the runner failed unexpectedly; trying again shortly');
         this.#pausedUntil = Date.now() + RETRY_MS;
@@ -143,13 +125,9 @@ export class JobRunner {
     return this.#options.slots + PREFETCH_ITEMS;
   }
 
-  #inFlight(): number {
-    return this.#waiting.length + [...this.#held.values()].filter((held) => held.running).length;
-  }
-
   /** Claims what fits; returns how many items it claimed. */
   async #claim(engine: Engine): Promise<number> {
-    const limit = this.#capacity() - this.#inFlight();
+    const limit = this.#capacity() - this.#held.inFlight;
     if (limit <= 0) return 0;
     let claimed: ClaimedItem[];
     try {
@@ -164,7 +142,7 @@ export class JobRunner {
       return 0;
     }
     if (claimed.length === 0) return 0;
-    for (const item of claimed) this.#held.set(item.id, { item, controller: new AbortController(), running: false });
+    this.#held.hold(claimed);
     const job = claimed[0]!;
     const missing = missingTasks(engine, job.tasks);
     if (this.#state !== 'running' || missing.length > 0) {
@@ -173,17 +151,14 @@ export class JobRunner {
       return 0;
     }
     this.#outcomes.jobSeen(job.jobId, job.owner);
-    this.#waiting.push(...claimed.map((item) => item.id));
     return claimed.length;
   }
 
+  /** Starts waiting items while a slot is free. */
   #dispatch(engine: Engine): void {
-    let running = [...this.#held.values()].filter((held) => held.running).length;
-    while (running < this.#options.slots && this.#waiting.length > 0 && this.#state === 'running') {
-      const held = this.#held.get(this.#waiting.shift()!);
-      if (!held) continue;
-      held.running = true;
-      running += 1;
+    while (this.#state === 'running' && this.#held.running < this.#options.slots) {
+      const held = this.#held.startNext();
+      if (!held) return;
       const run = this.#runItem(engine, held).finally(() => {
         this.#runs.delete(run);
         held.running = false;
@@ -225,20 +200,14 @@ export class JobRunner {
 
   /** Items of a job cancelled here stop at once (the database would drop their outcomes anyway). */
   #dropJob(jobId: string): void {
-    const ids = [...this.#held.values()].filter((held) => held.item.jobId === jobId).map((held) => held.item.id);
-    void this.#giveBack(ids);
+    void this.#giveBack(this.#held.idsOfJob(jobId));
     this.#outcomes.jobEnded(jobId);
   }
 
   /** Stops and forgets items, and gives them back to the database (claimable again at once). */
   async #giveBack(itemIds: readonly string[]): Promise<void> {
     if (itemIds.length === 0) return;
-    for (const id of itemIds) {
-      this.#held.get(id)?.controller.abort();
-      this.#held.delete(id);
-    }
-    const left = this.#waiting.filter((id) => !itemIds.includes(id));
-    this.#waiting.splice(0, this.#waiting.length, ...left);
+    this.#held.drop(itemIds);
     try {
       await this.#options.repository.releaseAnalysisItems(this.worker, itemIds);
     } catch (error) {
@@ -261,15 +230,13 @@ export class JobRunner {
 
   /** Keeps the leases of every item held; an item whose lease was lost (taken by another replica) stops here. */
   async #renew(): Promise<void> {
-    const ids = [...this.#held.keys()];
+    const ids = this.#held.ids();
     if (ids.length === 0 || this.#state !== 'running') return;
     try {
       const lost = await this.#options.repository.renewAnalysisLeases(this.worker, ids, this.#options.leaseMs);
       if (lost.length === 0) return;
       this.#options.logger.warn({ items: lost.length }, 'analysis jobs: leases lost (this process was too slow); another replica runs those items');
-      for (const id of lost) this.#held.get(id)?.controller.abort();
-      for (const id of lost) this.#held.delete(id);
-      this.#waiting.splice(0, this.#waiting.length, ...this.#waiting.filter((id) => !lost.includes(id)));
+      this.#held.drop(lost);
     } catch (error) {
       this.#options.logger.warn({ err: error }, 'analysis jobs: renewing leases failed; trying again');
     }

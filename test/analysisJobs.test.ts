@@ -253,6 +253,36 @@ describe('limits and refusals', () => {
     expect(codeOf(await transition(service, undefined, 'cancelAnalysisJob', job.id))).toBeUndefined();
   });
 
+  it('refuses ids, tags, names, cursors and stats filters it could not store or read back, with BAD_USER_INPUT', async () => {
+    const refusals = [
+      await gql(service, undefined, 'mutation ($name: String) { createAnalysisJob(input: { name: $name, tasks: ["sentiment"] }) { id } }', {
+        name: 'bad\u0000name',
+      }),
+      await gql(service, undefined, '{ analysisJobs(name: "x", first: 101) { edges { cursor } } }'),
+      await gql(service, undefined, '{ analysisJob(id: "not-an-id") { id } }'),
+      await gql(service, undefined, 'query ($tag: String!) { sentimentStats(groupBy: { tag: $tag }) { total } }', { tag: '' }),
+      await gql(service, undefined, 'query ($value: String!) { taskStats(task: "intent", filter: { tags: [{ key: "k", value: $value }] }) { total } }', {
+        value: 'lone \ud800',
+      }),
+      await gql(service, undefined, '{ sentimentStats(filter: { jobId: "nope" }) { total } }'),
+    ];
+    expect(refusals.map(codeOf)).toEqual(Array(refusals.length).fill('BAD_USER_INPUT'));
+    const job = await createJob(service, undefined);
+    const badItems = [
+      [{ text: 'a', externalId: '' }],
+      [{ text: 'a', externalId: 'x'.repeat(257) }],
+      [{ text: 'a', tags: [{ key: 'k\u0000', value: 'v' }] }],
+      [{ text: 'a', tags: Array.from({ length: 33 }, (_, index) => ({ key: `k${index}`, value: 'v' })) }],
+    ];
+    for (const items of badItems) expect(codeOf(await add(service, undefined, job.id, items))).toBe('BAD_USER_INPUT');
+    const cursor = await gql(service, undefined, `query ($id: ID!) { analysisJob(id: $id) { items(after: "abc") { edges { cursor } } } }`, {
+      id: job.id,
+    });
+    expect(codeOf(cursor)).toBe('BAD_USER_INPUT');
+    expect((await jobOf(service, undefined, job.id))!.total).toBe(0);
+    expect(codeOf(await transition(service, undefined, 'cancelAnalysisJob', job.id))).toBeUndefined();
+  });
+
   it('takes no items once started, and no more jobs than MAX_JOBS_PER_KEY that have not ended', async () => {
     expect(service.jobRunner).toBeUndefined();
     const empty = await createJob(service, undefined);

@@ -2,7 +2,7 @@
 // start, cancel, read and watch them, each scoped to its owner and within the job limits.
 import { MAX_PAGE_SIZE, type Repository } from '../db/index.js';
 import { BadInputError } from '../engine/index.js';
-import { toNewAnalysisItems, type AnalysisItemInput } from './analysisItemInput.js';
+import { checkLabel, toNewAnalysisItems, type AnalysisItemInput } from './analysisItemInput.js';
 import { toAnalysisItemView, toAnalysisJobView, type AnalysisItemView, type AnalysisJobView } from './analysisJobViews.js';
 import type { EngineHolder } from './EngineHolder.js';
 import { JobLimitError, JobNotOpenError, JobTooLargeError, NotFoundError } from './errors.js';
@@ -68,10 +68,10 @@ export function createAnalysisJobsService(options: AnalysisJobsServiceOptions): 
   return {
     create: async ({ name, tasks }, owner) => {
       if (tasks.length === 0) throw new BadInputError({ message: 'A job needs at least one task.' });
+      if (name != null) checkLabel(name, 'The job name', MAX_JOB_NAME_LENGTH);
       const current = engine.get();
       // An unknown task: the engine's own refusal, which names the tasks there are.
       for (const task of tasks) current.task(task);
-      if (name != null) checkJobName(name);
       const active = await repository.countActiveAnalysisJobs(owner);
       if (active >= limits.maxActiveJobs) {
         throw new JobLimitError({
@@ -136,6 +136,7 @@ export function createAnalysisJobsService(options: AnalysisJobsServiceOptions): 
     list: async (owner, { first, after, name }) => {
       checkPageSize(first);
       if (after != null) assertId(after, 'after cursor');
+      if (name != null) checkLabel(name, '`name`', MAX_JOB_NAME_LENGTH);
       const page = await repository.listAnalysisJobs({
         owner,
         ...(first == null ? {} : { first }),
@@ -176,13 +177,4 @@ function seqOfCursor(cursor: string): number {
     throw new BadInputError({ message: `after cursor "${cursor.slice(0, 40)}" is not an item cursor (an endCursor of items).` });
   }
   return Number(cursor);
-}
-
-function checkJobName(name: string): void {
-  if (name.length > MAX_JOB_NAME_LENGTH) {
-    throw new BadInputError({ message: `A job name has at most ${MAX_JOB_NAME_LENGTH} characters.` });
-  }
-  if (!name.isWellFormed() || name.includes('\u0000')) {
-    throw new BadInputError({ message: 'The job name contains U+0000 or a lone surrogate, which cannot be stored.' });
-  }
 }

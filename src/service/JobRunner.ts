@@ -162,6 +162,8 @@ export class JobRunner {
       const run = this.#runItem(engine, held).finally(() => {
         this.#runs.delete(run);
         held.running = false;
+        // The next prefetched item starts now, not after the claim the loop is about to make.
+        if (Date.now() >= this.#pausedUntil) this.#dispatch(engine);
         this.#poke();
       });
       this.#runs.add(run);

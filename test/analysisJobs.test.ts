@@ -444,6 +444,29 @@ describe.each(testDialects())('jobs run on %s', (dialect) => {
     expect(jobs.sentimentStats.total).toBeGreaterThanOrEqual(5);
   });
 
+  it('runs extract tasks too: each value is stored with its item and valid against the task schema', async () => {
+    const job = await createJob(service, KEY_A, ['keywords', 'sentiment']);
+    await add(service, KEY_A, job.id, [{ text: 'The battery dies after an hour of video.' }, { text: '屏幕很清楚，但是电池不耐用。' }]);
+    await transition(service, KEY_A, 'startAnalysisJob', job.id);
+    await waitForStatus(service, KEY_A, job.id, 'DONE');
+    const { items } = await allItems(service, KEY_A, job.id, 10);
+    for (const item of items) {
+      expect(item.status).toBe('DONE');
+      const [keywords, sentiment] = item.taskResults as { __typename: string; task: string; value?: unknown }[];
+      expect(keywords).toMatchObject({ __typename: 'Extraction', task: 'keywords' });
+      expect(sentiment).toMatchObject({ __typename: 'Classification', task: 'sentiment' });
+      // The keywords schema: an array of at most five strings.
+      expect(Array.isArray(keywords!.value)).toBe(true);
+      expect((keywords!.value as unknown[]).length).toBeLessThanOrEqual(5);
+      expect((keywords!.value as unknown[]).every((entry) => typeof entry === 'string')).toBe(true);
+    }
+    const values = await database.rows<{ value: string }>(
+      "select r.value from task_results r join analysis_items i on i.id = r.item_id where r.job_id = ? and r.task = 'keywords' order by i.seq",
+      job.id,
+    );
+    expect(values.map((row) => JSON.parse(row.value))).toEqual(items.map((item) => item.taskResults[0].value));
+  });
+
   it('keeps a key’s jobs, items and statistics from every other key', async () => {
     const job = await createJob(service, KEY_A);
     await add(service, KEY_A, job.id, [{ text: 'mine alone', externalId: 'only-a' }]);

@@ -50,7 +50,10 @@ export interface AnalysisJobsService {
   cancel(id: string, owner: string | null): Promise<AnalysisJobView>;
   get(id: string, owner: string | null): Promise<AnalysisJobView | null>;
   /** Newest first; `after` is the previous page's endCursor. */
-  list(owner: string | null, page: { first?: number | null; after?: string | null; name?: string | null }): Promise<JobPage<AnalysisJobView>>;
+  list(
+    owner: string | null,
+    page: { first?: number | null; after?: string | null; name?: string | null },
+  ): Promise<JobPage<AnalysisJobView>>;
   /** Items of a job the caller already holds (so ownership was checked), in the order added; cursor: an item's seq. */
   items(jobId: string, page: { first?: number | null; after?: string | null }): Promise<JobPage<AnalysisItemView>>;
   /**
@@ -75,7 +78,9 @@ export function createAnalysisJobsService(options: AnalysisJobsServiceOptions): 
       const active = await repository.countActiveAnalysisJobs(owner);
       if (active >= limits.maxActiveJobs) {
         throw new JobLimitError({
-          message: `You have ${active} analysis jobs that have not ended; the limit is ${limits.maxActiveJobs}. Wait for one to end or cancel one.`,
+          message:
+            `You have ${active} analysis jobs that have not ended; the limit is ${limits.maxActiveJobs}. ` +
+            'Wait for one to end or cancel one.',
         });
       }
       const job = await repository.createAnalysisJob({ owner, name: name ?? null, tasks: [...new Set(tasks)] });
@@ -104,7 +109,9 @@ export function createAnalysisJobsService(options: AnalysisJobsServiceOptions): 
           });
         case 'too-many':
           throw new JobTooLargeError({
-            message: `These items would give analysis job ${jobId} ${outcome.wouldHave} items; a job holds at most ${limits.maxItems}. None was added.`,
+            message:
+              `These items would give analysis job ${jobId} ${outcome.wouldHave} items; ` +
+              `a job holds at most ${limits.maxItems}. None was added.`,
           });
         case 'added':
           return toAnalysisJobView(outcome.job);

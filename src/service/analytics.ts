@@ -34,8 +34,19 @@ export const MAX_FILTER_TAGS = 8;
 
 export interface AnalyticsService {
   /** Counts per label of a classify task (sentiment's too), owner-scoped. */
-  taskStats(task: string, owner: string | null, filter: StatsFilter, bucket: StatsBucket, groupBy?: StatsGroupBy | null): Promise<TaskStats>;
-  sentimentStats(owner: string | null, filter: StatsFilter, bucket: StatsBucket, groupBy?: StatsGroupBy | null): Promise<SentimentStats>;
+  taskStats(
+    task: string,
+    owner: string | null,
+    filter: StatsFilter,
+    bucket: StatsBucket,
+    groupBy?: StatsGroupBy | null,
+  ): Promise<TaskStats>;
+  sentimentStats(
+    owner: string | null,
+    filter: StatsFilter,
+    bucket: StatsBucket,
+    groupBy?: StatsGroupBy | null,
+  ): Promise<SentimentStats>;
 }
 
 export function createAnalyticsService(options: AnalyticsServiceOptions): AnalyticsService {

@@ -68,6 +68,7 @@ function assemble(config: AppConfig, overrides: OnRepository, logger: Logger): S
     engine,
     onSentiment: metrics.recordSentiment,
     ...config.service,
+    taskCatalog: config.engine.tasks,
   });
   const app = createApp({ services, config: config.http, logger, metrics });
   const loadEngine = (): Promise<Engine> =>

@@ -1,11 +1,13 @@
 // What a request can do, one service per noun (mirroring src/schema/), assembled here on one repository and engine.
 import type { Repository } from '../db/index.js';
+import type { TaskCatalog } from '../engine/index.js';
 import { createAnalysisService, type AnalysisService } from './analysis.js';
 import { createAnalyticsService, type AnalyticsService } from './analytics.js';
 import { createChatService, type ChatService } from './chat.js';
 import { createConversationsService, type ConversationsService } from './conversations.js';
 import type { EngineHolder } from './EngineHolder.js';
 import { createHealthService, type HealthService } from './health.js';
+import { createJobResultsService, type JobResultsService } from './jobResults.js';
 import { createOperations, type Operations } from './operations.js';
 import type { SentimentListener } from './sentimentListener.js';
 
@@ -18,6 +20,8 @@ export interface ServicesOptions {
   chatTasks?: readonly string[];
   /** Texts (× tasks) one GraphQL operation may send to the engine (MAX_OPERATION_TEXTS). */
   maxOperationTexts?: number;
+  /** The tasks there are (TASKS_FILE's and the built-ins), known before the model loads. */
+  taskCatalog?: TaskCatalog;
 }
 
 export interface Services {
@@ -27,6 +31,7 @@ export interface Services {
   analytics: AnalyticsService;
   health: HealthService;
   operations: Operations;
+  jobResults: JobResultsService;
 }
 
 export function createServices(options: ServicesOptions): Services {
@@ -39,5 +44,6 @@ export function createServices(options: ServicesOptions): Services {
     analytics: createAnalyticsService(options),
     health: createHealthService(options),
     operations: createOperations(options),
+    jobResults: createJobResultsService(options),
   };
 }

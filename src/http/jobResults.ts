@@ -1,4 +1,4 @@
-// `GET /jobs/{id}/results.csv|results.jsonl`: an analysis job's results file, streamed, under the API's key and origin rules.
+// `GET /jobs/{id}/results.csv|.jsonl`: an analysis job's results file, streamed, under the API's key and origin rules.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -29,6 +29,7 @@ const CONTENT_TYPES: Readonly<Record<ResultsFormat, string>> = {
 /** The job's status when the file was opened: anything but DONE, CANCELLED or FAILED means more results may follow. */
 export const JOB_STATUS_HEADER = 'x-job-status';
 const ALLOWED_METHODS = 'GET, HEAD';
+const NO_SUCH_JOB = 'There is no such analysis job of yours.';
 const MISSING_KEY = 'An API key is required: send "Authorization: Bearer <key>".';
 const HTTP_STATUS_OF_CODE: Readonly<Record<string, number>> = {
   NOT_FOUND: 404,
@@ -83,7 +84,7 @@ async function respond(
     return sendError(res, error, HTTP_STATUS_OF_CODE[code] ?? 500, cors);
   }
   // The same answer for a job that does not exist and one of another key's: neither is told apart.
-  if (!file) return sendError(res, new NotFoundError({ message: `No analysis job ${jobId ?? ''} of yours.` }), 404, cors);
+  if (!file) return sendError(res, new NotFoundError({ message: NO_SUCH_JOB }), 404, cors);
 
   res.writeHead(200, {
     ...cors,
@@ -113,7 +114,7 @@ function corsHeaders(origin: string): Record<string, string> {
   };
 }
 
-/** `<name>.results.csv`: a plain ASCII fallback, and the name as given in `filename*` (RFC 6266) for clients that read it. */
+/** `<name>.results.csv`: an ASCII fallback, and the name as given in `filename*` (RFC 6266) for clients that read it. */
 function contentDisposition(name: string, format: ResultsFormat): string {
   const file = `${name}.results.${format}`;
   const ascii = file.replace(/[^A-Za-z0-9._-]/g, '_');

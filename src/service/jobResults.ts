@@ -1,4 +1,4 @@
-// The results file of an analysis job, as CSV or JSONL: one row per item in `seq` order, read from the store a page at a time.
+// An analysis job's results file, CSV or JSONL: one row per item in `seq` order, read from the store a page at a time.
 import { stringify } from 'csv-stringify/sync';
 import type { AnalysisItemRow, AnalysisJobRow, Repository, TaskResultRow } from '../db/index.js';
 import type { TaskCatalog } from '../engine/index.js';
@@ -36,7 +36,8 @@ export function createJobResultsService(options: JobResultsServiceOptions): JobR
     async open(jobId, owner, format) {
       const job = await repository.getAnalysisJob(jobId, owner);
       if (!job) return null;
-      return { job, chunks: format === 'csv' ? csvChunks(repository, job, catalogKinds) : jsonlChunks(repository, job) };
+      const chunks = format === 'csv' ? csvChunks(repository, job, catalogKinds) : jsonlChunks(repository, job);
+      return { job, chunks };
     },
   };
 }
@@ -72,13 +73,13 @@ async function* csvChunks(
  * Each task's kind: the catalogue's, or — for a task TASKS_FILE no longer has — that of its results on the first page;
  * classify when neither tells.
  */
-function taskKindsOf(tasks: readonly string[], catalogKinds: ReadonlyMap<string, TaskKind>, page: AnalysisItemRow[]): TaskKind[] {
-  return tasks.map(
-    (task) =>
-      catalogKinds.get(task) ??
-      page.flatMap((item) => item.taskResults).find((result) => result.task === task)?.kind ??
-      'classify',
-  );
+function taskKindsOf(
+  tasks: readonly string[],
+  catalogKinds: ReadonlyMap<string, TaskKind>,
+  page: readonly AnalysisItemRow[],
+): TaskKind[] {
+  const stored = (task: string) => page.flatMap((item) => item.taskResults).find((result) => result.task === task);
+  return tasks.map((task) => catalogKinds.get(task) ?? stored(task)?.kind ?? 'classify');
 }
 
 function csvHeader(tasks: readonly string[], kinds: readonly TaskKind[], tagKeys: readonly string[]): string[] {
@@ -88,7 +89,9 @@ function csvHeader(tasks: readonly string[], kinds: readonly TaskKind[], tagKeys
     'status',
     'error_code',
     'error_message',
-    ...tasks.flatMap((task, index) => (kinds[index] === 'extract' ? [`${task}.value`] : [`${task}.label`, `${task}.confidence`])),
+    ...tasks.flatMap((task, index) =>
+      kinds[index] === 'extract' ? [`${task}.value`] : [`${task}.label`, `${task}.confidence`],
+    ),
   ];
 }
 

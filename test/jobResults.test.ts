@@ -123,7 +123,7 @@ const bearer = (key: string) => ({ authorization: `Bearer ${key}` });
 const ITEMS_QUERY = `query ($id: ID!, $after: String) {
   analysisJob(id: $id) {
     status
-    items(first: 100, after: $after) {
+    items(first: 50, after: $after) {
       edges { node {
         externalId status tags { key value } error { code message }
         taskResults { __typename ... on Classification { task label confidence scores { label probability } } ... on Extraction { task value } }

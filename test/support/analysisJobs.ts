@@ -119,7 +119,7 @@ export async function expectEachItemOnce(
   for (let page = 0; page < 1000; page++) {
     const data = await graphqlAt(
       url,
-      `query ($id: ID!, $after: String) { analysisJob(id: $id) { items(first: 100, after: $after) {
+      `query ($id: ID!, $after: String) { analysisJob(id: $id) { items(first: 50, after: $after) {
         edges { node { status error { code } taskResults { ... on Classification { task } } } }
         pageInfo { hasNextPage endCursor } } } }`,
       { id: jobId, after },

@@ -252,7 +252,7 @@ describe.each(testDialects())('results files on %s', (dialect) => {
     expect(csv.status).toBe(200);
     expect(csv.headers['content-type']).toBe('text/csv; charset=utf-8');
     expect(csv.headers['content-disposition']).toBe(
-      `attachment; filename="reviews__December_.results.csv"; filename*=UTF-8''reviews%20(December).results.csv`,
+      `attachment; filename="reviews__December_.results.csv"; filename*=UTF-8''reviews%20%28December%29.results.csv`,
     );
     expect(csv.headers['x-job-status']).toBe('RUNNING');
     const [header, ...rows] = parseCsv(csv.body) as string[][];

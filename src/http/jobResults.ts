@@ -37,6 +37,8 @@ const HTTP_STATUS_OF_CODE: Readonly<Record<string, number>> = {
   METHOD_NOT_ALLOWED: 405,
   DATABASE_UNAVAILABLE: 503,
 };
+/** A job's name may be long; the file's name keeps this many characters of it. */
+const MAX_FILE_NAME_CHARS = 100;
 /** Below Node's 64 KiB default: a slow reader holds back at most this much beyond the page being written. */
 const STREAM_HIGH_WATER_MARK = 16 * 1024;
 
@@ -116,9 +118,11 @@ function corsHeaders(origin: string): Record<string, string> {
 
 /** `<name>.results.csv`: an ASCII fallback, and the name as given in `filename*` (RFC 6266) for clients that read it. */
 function contentDisposition(name: string, format: ResultsFormat): string {
-  const file = `${name}.results.${format}`;
+  const file = `${Array.from(name).slice(0, MAX_FILE_NAME_CHARS).join('')}.results.${format}`;
   const ascii = file.replace(/[^A-Za-z0-9._-]/g, '_');
-  return `attachment; filename="${ascii}"; filename*=UTF-8''${encodeURIComponent(file)}`;
+  // RFC 8187 leaves ' ( ) * out of the characters that may stand for themselves; encodeURIComponent keeps them.
+  const encoded = encodeURIComponent(file).replace(/['()*]/g, (char) => `%${char.charCodeAt(0).toString(16)}`);
+  return `attachment; filename="${ascii}"; filename*=UTF-8''${encoded}`;
 }
 
 function sendError(res: ServerResponse, error: unknown, status: number, headers: Record<string, string> = {}): void {

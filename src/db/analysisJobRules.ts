@@ -1,14 +1,17 @@
 // What analysis-job operations decide, the same in both dialects: which items a call adds (or why none), how a status
-// changes, whose turn a claim is. The dialects read and lock the rows, then apply what these say.
+// changes, whose turn a claim is, what a claim and a completion set on the job. The dialects read and lock the rows,
+// then apply what these say.
+import { sql, type Column, type SQL } from 'drizzle-orm';
 import type {
   AddAnalysisItemsInput,
   AddAnalysisItemsOutcome,
   AnalysisJobStatus,
   ItemError,
+  ItemOutcome,
   NewAnalysisItem,
 } from './AnalysisJobStore.js';
+import type { NewTaskResult } from './Repository.js';
 import { newItemRows, toJobRow, type NewItemRows, type StoredJob } from './analysisJobValues.js';
-import { sql, type Column, type SQL } from 'drizzle-orm';
 
 /** Statuses in which a job's items are worked on: claims, outcomes and lease renewals only touch these. */
 export const WORKING_JOB_STATUSES = ['queued', 'running'] as const satisfies readonly AnalysisJobStatus[];
@@ -102,8 +105,9 @@ export interface ClaimCandidate {
 
 /**
  * The jobs among `candidates` (every queued and running job) with an item to claim (`claimable`), in turn order:
- * first the owner whose jobs were claimed from longest ago (never before all), then, within an owner, the job claimed from longest ago (never before all; older jobs first). An owner's last claim is
- * the latest over all its queued and running jobs, so a new job does not jump its owner ahead of the others.
+ * first the owner whose jobs were claimed from longest ago (never before all), then, within an owner, the job claimed
+ * from longest ago (never before all; older jobs first). An owner's last claim is the latest over all its queued and
+ * running jobs, so a new job does not jump its owner ahead of the others.
  */
 export function claimOrder(candidates: readonly ClaimCandidate[], claimable: ReadonlySet<string>): ClaimCandidate[] {
   const ownerLast = new Map<string | null, number>();
@@ -141,7 +145,10 @@ function compareNullable(a: string | null, b: string | null): number {
 }
 
 
-type JobColumns = Record<'status' | 'total' | 'processed' | 'failed' | 'startedAt' | 'finishedAt' | 'lastClaimedAt', Column>;
+type JobColumns = Record<
+  'status' | 'total' | 'processed' | 'failed' | 'startedAt' | 'finishedAt' | 'lastClaimedAt',
+  Column
+>;
 
 /** What a claim sets on its job (either dialect's table): running, started at its first claim, claimed at `at`. */
 export function claimedJobSet(t: JobColumns, at: Date): Record<'status' | 'startedAt' | 'lastClaimedAt', SQL> {
@@ -168,4 +175,37 @@ export function completedJobSet(
     status: sql`case when ${allDone} then 'done' else ${t.status} end`,
     finishedAt: sql`case when ${allDone} then ${sql.param(now, t.finishedAt)} else ${t.finishedAt} end`,
   };
+}
+
+/** One job's share of a completion: the outcomes of the items the worker still holds in it. */
+export interface JobOutcomes {
+  jobId: string;
+  succeeded: { itemId: string; results: readonly NewTaskResult[] }[];
+  failed: { itemId: string; error: ItemError }[];
+}
+
+/**
+ * The outcomes of `held` items (those the worker still holds in a working job), grouped by job; an item given twice
+ * counts once (its last outcome). Outcomes of items not held are left out: they are dropped.
+ */
+export function outcomesByJob(
+  held: readonly { id: string; jobId: string }[],
+  outcomes: readonly ItemOutcome[],
+): JobOutcomes[] {
+  const latest = new Map(outcomes.map((outcome) => [outcome.itemId, outcome]));
+  const byJob = new Map<string, JobOutcomes>();
+  for (const { id, jobId } of held) {
+    const outcome = latest.get(id);
+    if (outcome === undefined) continue;
+    let group = byJob.get(jobId);
+    if (!group) byJob.set(jobId, (group = { jobId, succeeded: [], failed: [] }));
+    if ('error' in outcome) group.failed.push({ itemId: id, error: outcome.error });
+    else group.succeeded.push({ itemId: id, results: outcome.results });
+  }
+  return [...byJob.values()];
+}
+
+/** The stored item ids in the order their outcomes were given. */
+export function inGivenOrder(outcomes: readonly ItemOutcome[], stored: ReadonlySet<string>): string[] {
+  return [...new Set(outcomes.map((outcome) => outcome.itemId))].filter((id) => stored.has(id));
 }

@@ -8,11 +8,13 @@ import {
   claimOrder,
   claimedJobSet,
   completedJobSet,
+  inGivenOrder,
+  outcomesByJob,
 } from '../analysisJobRules.js';
 import { boundChunks } from '../analysisJobValues.js';
 import { jobItemContext } from '../rowValues.js';
 import type { DbExecutor, SqliteDatabase } from './openSqlite.js';
-import { writeTaskResults } from './results.js';
+import { writeTaskResultsOfTexts } from './results.js';
 import { analysisItems, analysisJobs } from './schema.js';
 
 const items = analysisItems;
@@ -106,10 +108,9 @@ export function releaseAllLeases(tx: DbExecutor): void {
 export function completeAnalysisItems(app: SqliteDatabase, worker: string, outcomes: readonly ItemOutcome[]): string[] {
   if (outcomes.length === 0) return [];
   const now = new Date();
-  const byId = new Map(outcomes.map((outcome) => [outcome.itemId, outcome]));
   return app.write((tx) => {
     const held: { id: string; jobId: string }[] = [];
-    for (const ids of boundChunks([...byId.keys()], 1)) {
+    for (const ids of boundChunks([...new Set(outcomes.map((outcome) => outcome.itemId))], 1)) {
       held.push(
         ...tx
           .select({ id: items.id, jobId: items.jobId })
@@ -118,32 +119,32 @@ export function completeAnalysisItems(app: SqliteDatabase, worker: string, outco
           .all(),
       );
     }
-    const stored: string[] = [];
-    for (const [jobId, itemIds] of groupByJob(held)) {
-      const failed = itemIds.filter((id) => 'error' in byId.get(id)!).length;
+    const stored = new Set<string>();
+    const finished = { leaseOwner: null, leaseUntil: null, finishedAt: now };
+    for (const { jobId, succeeded, failed } of outcomesByJob(held, outcomes)) {
       const job = tx
         .update(jobs)
-        .set(completedJobSet(jobs, { processed: itemIds.length, failed }, now))
+        .set(completedJobSet(jobs, { processed: succeeded.length + failed.length, failed: failed.length }, now))
         .where(eq(jobs.id, jobId))
         .returning({ owner: jobs.owner })
         .get()!;
-      for (const itemId of itemIds) {
-        const outcome = byId.get(itemId)!;
-        const done = { leaseOwner: null, leaseUntil: null, finishedAt: now };
-        if ('error' in outcome) {
-          const { code, message } = outcome.error;
-          tx.update(items)
-            .set({ ...done, status: 'failed', errorCode: code, errorMessage: message })
-            .where(eq(items.id, itemId))
-            .run();
-        } else {
-          writeTaskResults(app, tx, outcome.results, jobItemContext(job.owner, jobId, itemId, now));
-          tx.update(items).set({ ...done, status: 'done' }).where(eq(items.id, itemId)).run();
-        }
-        stored.push(itemId);
+      const texts = succeeded.map(({ itemId, results }) => ({
+        results,
+        context: jobItemContext(job.owner, jobId, itemId, now),
+      }));
+      writeTaskResultsOfTexts(app, tx, texts);
+      for (const ids of boundChunks(succeeded.map(({ itemId }) => itemId), 1)) {
+        tx.update(items).set({ ...finished, status: 'done' }).where(inArray(items.id, ids)).run();
       }
+      for (const { itemId, error } of failed) {
+        tx.update(items)
+          .set({ ...finished, status: 'failed', errorCode: error.code, errorMessage: error.message })
+          .where(eq(items.id, itemId))
+          .run();
+      }
+      for (const { itemId } of [...succeeded, ...failed]) stored.add(itemId);
     }
-    return stored;
+    return inGivenOrder(outcomes, stored);
   });
 }
 
@@ -169,8 +170,3 @@ function inWorkingJob() {
   return sql`${items.jobId} in (select ${jobs.id} from ${jobs} where ${working})`;
 }
 
-function groupByJob(held: readonly { id: string; jobId: string }[]): Map<string, string[]> {
-  const byJob = new Map<string, string[]>();
-  for (const { id, jobId } of held) byJob.set(jobId, [...(byJob.get(jobId) ?? []), id]);
-  return byJob;
-}

@@ -107,7 +107,8 @@ interface RawResponse {
 /** A request with exactly these headers (fetch would not let a test set Host, Origin or Sec-Fetch-Site freely). */
 function send(port: number, path: string, options: { method?: string; headers?: Record<string, string> } = {}) {
   return new Promise<RawResponse>((resolve, reject) => {
-    const req = httpRequest({ host: '127.0.0.1', port, path, method: options.method ?? 'GET', headers: options.headers }, (res) => {
+    const target = { host: '127.0.0.1', port, path, method: options.method ?? 'GET', headers: options.headers };
+    const req = httpRequest(target, (res) => {
       let body = '';
       res.setEncoding('utf8').on('data', (chunk: string) => (body += chunk));
       res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
@@ -119,6 +120,8 @@ function send(port: number, path: string, options: { method?: string; headers?: 
 }
 
 const bearer = (key: string) => ({ authorization: `Bearer ${key}` });
+/** The smallest GraphQL request, to compare /graphql's refusals with the file's. */
+const GRAPHQL_GET = '/graphql?query=%7B__typename%7D';
 
 const ITEMS_QUERY = `query ($id: ID!, $after: String) {
   analysisJob(id: $id) {
@@ -126,7 +129,11 @@ const ITEMS_QUERY = `query ($id: ID!, $after: String) {
     items(first: 50, after: $after) {
       edges { node {
         externalId status tags { key value } error { code message }
-        taskResults { __typename ... on Classification { task label confidence scores { label probability } } ... on Extraction { task value } }
+        taskResults {
+          __typename
+          ... on Classification { task label confidence scores { label probability } }
+          ... on Extraction { task value }
+        }
       } }
       pageInfo { hasNextPage endCursor }
     }
@@ -139,7 +146,13 @@ interface ApiItem {
   tags: { key: string; value: string }[];
   error: { code: string; message: string } | null;
   taskResults: (
-    | { __typename: 'Classification'; task: string; label: string; confidence: number; scores: { label: string; probability: number }[] }
+    | {
+        __typename: 'Classification';
+        task: string;
+        label: string;
+        confidence: number;
+        scores: { label: string; probability: number }[];
+      }
     | { __typename: 'Extraction'; task: string; value: unknown }
   )[];
 }
@@ -299,7 +312,7 @@ describe('a results file and the rules of /graphql', () => {
     const unauthorized: Record<string, string>[] = [{}, { authorization: 'Bearer not-a-configured-key-at-all' }];
     for (const headers of unauthorized) {
       const file = await send(port, `/jobs/${jobId}/results.csv`, { headers });
-      const graphql = await send(port, '/graphql?query=%7B__typename%7D', { headers: { ...headers, accept: 'application/json' } });
+      const graphql = await send(port, GRAPHQL_GET, { headers: { ...headers, accept: 'application/json' } });
       expect(file.status).toBe(401);
       expect(file.headers['www-authenticate']).toBe('Bearer');
       expect(file.body).toBe(graphql.body);
@@ -321,7 +334,7 @@ describe('a results file and the rules of /graphql', () => {
     ];
     for (const headers of refused) {
       const file = await send(port, path, { headers });
-      const graphql = await send(port, '/graphql?query=%7B__typename%7D', { headers: { ...headers, accept: 'application/json' } });
+      const graphql = await send(port, GRAPHQL_GET, { headers: { ...headers, accept: 'application/json' } });
       expect(file.status, JSON.stringify(headers)).toBe(403);
       expect({ status: file.status, body: file.body }).toEqual({ status: graphql.status, body: graphql.body });
     }
@@ -437,7 +450,8 @@ describe('a job of thousands of items', () => {
     // A page of items and its text are all the heap holds of the file (a few MB of 40).
     expect(peak).toBeLessThan(received / 4);
     console.log(
-      `job results: ${(received / 1e6).toFixed(1)} MB streamed; read ahead ≤ ${maxReadAhead} items; live heap +${(peak / 1e6).toFixed(1)} MB at most`,
+      `job results: ${(received / 1e6).toFixed(1)} MB streamed; read ahead ≤ ${maxReadAhead} items; ` +
+        `live heap +${(peak / 1e6).toFixed(1)} MB at most`,
     );
   }, 120_000);
 });

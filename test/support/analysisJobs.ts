@@ -32,9 +32,11 @@ export async function graphqlAt(url: string, query: string, variables?: object):
 
 /** Creates a job of `count` items through the API, and starts it. */
 export async function startJobThroughApi(url: string, count: number): Promise<string> {
-  const created = await graphqlAt(url, `mutation ($input: CreateAnalysisJobInput!) { createAnalysisJob(input: $input) { id } }`, {
-    input: { name: 'resume', tasks: JOB_TASKS },
-  });
+  const created = await graphqlAt(
+    url,
+    'mutation ($input: CreateAnalysisJobInput!) { createAnalysisJob(input: $input) { id } }',
+    { input: { name: 'resume', tasks: JOB_TASKS } },
+  );
   const id = created.createAnalysisJob.id as string;
   const items = Array.from({ length: count }, (_, index) => ({
     text: index % EMPTY_EVERY === EMPTY_EVERY - 1 ? '' : `review ${index}: the parcel came ${index % 3 ? 'late' : 'early'}`,
@@ -42,10 +44,11 @@ export async function startJobThroughApi(url: string, count: number): Promise<st
     tags: [{ key: 'shard', value: String(index % 4) }],
   }));
   for (let start = 0; start < count; start += 1000) {
-    await graphqlAt(url, 'mutation ($id: ID!, $items: [AnalysisItemInput!]!) { addAnalysisItems(jobId: $id, items: $items) { total } }', {
-      id,
-      items: items.slice(start, start + 1000),
-    });
+    await graphqlAt(
+      url,
+      'mutation ($id: ID!, $items: [AnalysisItemInput!]!) { addAnalysisItems(jobId: $id, items: $items) { total } }',
+      { id, items: items.slice(start, start + 1000) },
+    );
   }
   const started = await graphqlAt(url, `mutation ($id: ID!) { startAnalysisJob(id: $id) { ${JOB_FIELDS} } }`, { id });
   expect(started.startAnalysisJob.status).toBe('QUEUED');
@@ -125,7 +128,8 @@ export async function expectEachItemOnce(
       { id: jobId, after },
     );
     const connection = data.analysisJob.items;
-    for (const { node } of connection.edges as { node: { status: string; error: { code: string } | null; taskResults: { task: string }[] } }[]) {
+    type Node = { status: string; error: { code: string } | null; taskResults: { task: string }[] };
+    for (const { node } of connection.edges as { node: Node }[]) {
       seen += 1;
       if (node.status === 'DONE') expect(node.taskResults.map((result) => result.task).sort()).toEqual([...JOB_TASKS].sort());
       else expect({ status: node.status, results: node.taskResults.length, error: node.error?.code }).toEqual({

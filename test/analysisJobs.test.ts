@@ -186,9 +186,10 @@ function countsByTag(items: Item[], task: string, tag: string) {
 
 describe('limits and refusals', () => {
   let service: TestService;
+  let url: string;
 
   beforeAll(async () => {
-    ({ service } = await startService('sqlite', 'limits', {
+    ({ service, url } = await startService('sqlite', 'limits', {
       JOB_WORKER: 'false',
       MAX_JOB_ITEMS: '8',
       MAX_JOB_ITEMS_PER_CALL: '5',
@@ -268,6 +269,20 @@ describe('limits and refusals', () => {
     expect((await transition(service, undefined, 'cancelAnalysisJob', jobs[1]!.id)).data!.cancelAnalysisJob.status).toBe('CANCELLED');
     expect((await createJob(service, undefined)).status).toBe('OPEN');
     // Unknown ids: NOT_FOUND for mutations, null for the query.
+
+    // Nothing moves a queued job on a replica that runs none, yet its progress stream still sends a snapshot.
+    const client = createClient({ url: `ws://${url}/graphql`, webSocketImpl: WebSocket, retryAttempts: 0, lazy: true });
+    clients.push(client);
+    const snapshots: Job[] = [];
+    for await (const result of client.iterate({ query: PROGRESS, variables: { id: jobs[0]!.id } })) {
+      snapshots.push(result.data!.analysisJobProgress as Job);
+      if (snapshots.length === 2) break;
+    }
+    expect(snapshots.map((snapshot) => [snapshot.status, snapshot.total, snapshot.processed])).toEqual([
+      ['QUEUED', 1, 0],
+      ['QUEUED', 1, 0],
+    ]);
+
     const unknown = '01ARZ3NDEKTSV4RRFFQ69G5FAV';
     expect(await jobOf(service, undefined, unknown)).toBeNull();
     expect(codeOf(await add(service, undefined, unknown, [{ text: 'x' }]))).toBe('NOT_FOUND');

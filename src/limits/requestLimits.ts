@@ -32,7 +32,7 @@ export const REQUEST_LIMIT_DEFAULTS: Omit<RequestLimits, 'introspection'> = {
   // GraphiQL's introspection query has under 200 tokens.
   maxTokens: 1000,
   // Armor multiplies by `first`: a full page of 100 conversations with every message field costs about 11,300.
-  maxCost: 20_000,
+  maxCost: 40_000,
   maxDirectives: 50,
   maxSubscriptionsPerConnection: 8,
   maxSubscriptionsPerKey: 32,

@@ -1,4 +1,5 @@
 // Every benchmark, in the order `npm run bench` runs them and docs/PERFORMANCE.md lists them.
+import { analysisJobs } from './analysisJobs.js';
 import { analytics } from './analytics.js';
 import { backgroundWork } from './backgroundWork.js';
 import { concurrency } from './concurrency.js';
@@ -32,4 +33,5 @@ export const BENCHMARKS: readonly Benchmark[] = [
   peer,
   threadPool,
   backgroundWork,
+  analysisJobs,
 ];

@@ -72,6 +72,9 @@ describe('npm run bench -- --smoke', () => {
         : []),
       'background/job-throughput',
       'background/sentiment-p95-during-job',
+      'analysis-jobs/job-throughput',
+      'analysis-jobs/sentiment-p95-during-job',
+      'analysis-jobs/chat-ttft-during-job',
     ]);
     const report = renderReport(suite);
     for (const result of suite.benchmarks) expect(report).toContain(`## ${result.title}`);

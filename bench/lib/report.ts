@@ -13,6 +13,8 @@ npm run bench:peer                     # versus llama.cpp: builds llama-server o
                                        # 2 cores) into ~/.cache/all-in-one/peer/<commit>/, then compares
 npm run bench:background               # analysis jobs on spare capacity: background throughput against single
                                        # queries, and paced sentiment p95 during a background load against idle
+npm run bench:analysis-jobs            # analysis jobs on the real service: a job's items/s against analyze
+                                       # queries, sentiment p95 and chat time to first token during a job
 npm run bench -- --smoke               # tiny model, one iteration: checks that the suite runs (part of npm test)
 \`\`\`
 

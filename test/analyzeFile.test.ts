@@ -110,7 +110,7 @@ async function resultsOf(jobId: string, format: 'csv' | 'jsonl'): Promise<string
 /** Every item of the job, in order, with its results. */
 async function itemsOf(jobId: string): Promise<{ externalId: string; status: string; error: { code: string } | null; taskResults: { task: string }[]; tags: { key: string; value: string }[] }[]> {
   const data = await graphql<{ analysisJob: { items: { edges: { node: any }[] } } }>(
-    `query ($id: ID!) { analysisJob(id: $id) { items(first: 1000) { edges { node {
+    `query ($id: ID!) { analysisJob(id: $id) { items(first: 20) { edges { node {
       externalId status error { code } tags { key value } taskResults { ... on Classification { task } ... on Extraction { task } } } } } } }`,
     { id: jobId },
   );

@@ -181,15 +181,15 @@ export function createJobsView({ api, onEnterKey }) {
     progress.max = Math.max(1, job.total);
     progress.value = job.processed;
     localize(stage, `jobs.stage.${job.status}`, { detail: job.error?.message ?? '' });
-    const rate = job.itemsPerSecond === null ? '–' : job.itemsPerSecond.toFixed(1);
-    const eta = job.etaSeconds === null ? '–' : `${Math.round(job.etaSeconds)}`;
-    localize(counts, 'jobs.counts', {
+    // Rate and time left once the service can tell them (from the first items done; no time left at the end).
+    const key = job.etaSeconds !== null ? 'jobs.countsEta' : job.itemsPerSecond !== null ? 'jobs.countsRate' : 'jobs.counts';
+    localize(counts, key, {
       processed: job.processed,
       total: job.total,
       failed: job.failed,
       share: formatPercent(job.total === 0 ? 1 : job.processed / job.total),
-      rate,
-      eta,
+      rate: job.itemsPerSecond?.toFixed(1) ?? '',
+      eta: Math.round(job.etaSeconds ?? 0),
     });
   }
 

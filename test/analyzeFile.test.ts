@@ -44,22 +44,22 @@ afterAll(async () => {
   scratch.remove();
 });
 
-/** The CLI in a child process, from the scratch folder, with a user's environment on the tiny model. */
-function runCli(args: string[], env: Record<string, string> = {}): Promise<Run> {
-  const child = spawn(process.execPath, [BIN, ...args], {
-    cwd: scratch.dir,
-    env: {
-      PATH: process.env['PATH'] ?? '/usr/bin:/bin',
-      HOME: process.env['HOME'] ?? '/tmp',
-      MODEL: inject('tinyModelPath'),
-      MODELS_DIR: inject('modelsDir'),
-      THREADS: '1',
-      CONTEXT_SIZE: '2048',
-      DATABASE_PATH: path.join(scratch.dir, 'cli.db'),
-      ...env,
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+/** A user's environment on the tiny model; nothing is inherited but PATH and HOME. */
+function cliEnv(): Record<string, string> {
+  return {
+    PATH: process.env['PATH'] ?? '/usr/bin:/bin',
+    HOME: process.env['HOME'] ?? '/tmp',
+    MODEL: inject('tinyModelPath'),
+    MODELS_DIR: inject('modelsDir'),
+    THREADS: '1',
+    CONTEXT_SIZE: '2048',
+    DATABASE_PATH: path.join(scratch.dir, 'cli.db'),
+  };
+}
+
+/** The CLI in a child process, from the scratch folder (it must not depend on the working directory). */
+function runCli(args: string[]): Promise<Run> {
+  const child = spawn(process.execPath, [BIN, ...args], { cwd: scratch.dir, env: cliEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
@@ -269,4 +269,57 @@ describe('analyze-file', () => {
     expect(again.code, again.stderr).toBe(0);
     expect(again.stdout.trim()).toBe(`${out}: 5 items, 2 failed (job ${jobId}, resumed)`);
   });
+
+  it('Ctrl-C stops an in-process run mid-job and gives its items back; the next run finishes the same job', async () => {
+    const rows = Array.from({ length: 300 }, (_, index) => `t${index},"text number ${index}, said plainly"\n`);
+    const input = writeScratch('long.csv', `id,text\n${rows.join('')}`);
+    const databasePath = path.join(scratch.dir, 'interrupted.db');
+    const args = ['analyze-file', input, '--tasks', 'sentiment', '--text-column', 'text', '--id-column', 'id', '--db', databasePath];
+    const child = spawn(process.execPath, [BIN, ...args], { cwd: scratch.dir, env: cliEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+    child.stdout.resume();
+    let ended = false;
+    const exited = new Promise<number | null>((resolve) => child.once('close', (code) => resolve(code)));
+    void exited.then(() => (ended = true));
+    /** Waits for a state the child reaches on its own; fails if it exits first. */
+    const until = async (reached: () => boolean): Promise<void> => {
+      while (!reached()) {
+        if (ended) throw new Error(`analyze-file exited early: ${stderr}`);
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+    };
+
+    // Once the job runs (its first items stored), Ctrl-C.
+    await until(() => stderr.includes('created job'));
+    const database = openSqlite({ path: databasePath, readonly: true });
+    try {
+      const progress = database.sqlite.prepare('select id, status, processed from analysis_jobs');
+      let job: { id: string; status: string; processed: number } | undefined;
+      await until(() => {
+        job = progress.get() as typeof job;
+        return job?.status === 'running' && job.processed > 0;
+      });
+      child.kill('SIGINT');
+      expect(await exited).toBe(130);
+      expect(stderr.trimEnd().split('\n').at(-1)).toBe('all-in-one: interrupted');
+      const after = progress.get() as { id: string; status: string; processed: number };
+      expect(after).toMatchObject({ id: job!.id, status: 'running' });
+      expect(after.processed).toBeLessThan(300);
+      // Nothing is left claimed by the stopped process: the items it held were given back on the way out.
+      expect(database.sqlite.prepare('select count(*) as n from analysis_items where lease_owner is not null').get()).toEqual({ n: 0 });
+
+      const run = await runCli(args);
+      expect(run.code, run.stderr).toBe(0);
+      expect(run.stdout.trim()).toBe(`${input}.results.csv: 300 items, 0 failed (job ${job!.id}, resumed)`);
+      const count = (sql: string) => (database.sqlite.prepare(sql).get(job!.id) as { n: number }).n;
+      expect(count('select count(*) as n from analysis_items where job_id = ?')).toBe(300);
+      expect(count('select count(distinct item_id) as n from task_results where job_id = ?')).toBe(300);
+      expect(count('select count(*) as n from task_results where job_id = ?')).toBe(300);
+    } finally {
+      database.close();
+      child.kill('SIGKILL');
+    }
+  });
 });
+

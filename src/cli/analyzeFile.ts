@@ -101,7 +101,9 @@ async function followJob(
   while (!TERMINAL_STATUSES.includes(job.status)) {
     await sleep(POLL_INTERVAL_MS, undefined, signal ? { signal } : {});
     const next = await operations.job(job.id);
-    if (next === null) throw new ServiceError({ code: 'NOT_FOUND', message: `job ${job.id} is gone (deleted, or not this key's)` });
+    if (next === null) {
+      throw new ServiceError({ code: 'NOT_FOUND', message: `job ${job.id} is gone (deleted, or not this key's)` });
+    }
     job = next;
     events.progress?.(job);
   }

@@ -57,33 +57,23 @@ export function analyzeFileCommand(config: AppConfig, signal?: AbortSignal): Com
     const scan = await scanInputFile(file, format, choice);
     progress.scanned(scan);
     const local: InProcessService | undefined = flags.url ? undefined : await openInProcessService(withFlags(config, flags));
+    const apiKey = flags.apiKey ?? local?.apiKey;
+    let outcome;
     try {
       const client = createServiceClient({
         url: flags.url ?? local!.url,
-        ...(flags.apiKey ?? local?.apiKey ? { apiKey: flags.apiKey ?? local?.apiKey } : {}),
+        ...(apiKey === undefined ? {} : { apiKey }),
         ...(signal ? { signal } : {}),
       });
-      const { job, resumed } = await analyzeFile(
-        jobOperations(client),
-        {
-          file,
-          scan,
-          format,
-          choice,
-          tasks: flags.tasks,
-          label: flags.name ?? path.basename(file),
-          out,
-          resultsFormat,
-        },
-        progress,
-        signal,
-      );
-      progress.stop();
-      console.log(`${out}: ${job.total} items, ${job.failed} failed (job ${job.id}${resumed ? ', resumed' : ''})`);
+      const label = flags.name ?? path.basename(file);
+      const options = { file, scan, format, choice, tasks: flags.tasks, label, out, resultsFormat };
+      outcome = await analyzeFile(jobOperations(client), options, progress, signal);
     } finally {
       progress.stop();
       await local?.close();
     }
+    const { job, resumed } = outcome;
+    console.log(`${out}: ${job.total} items, ${job.failed} failed (job ${job.id}${resumed ? ', resumed' : ''})`);
   });
 }
 

@@ -61,7 +61,9 @@ export async function openCsvRows(file: string, wanted: readonly string[]): Prom
 function rowOf(row: number, record: Buffer[], width: number, positions: Map<string, number>): FileRow {
   const values = new Map<string, string>();
   const problems: string[] = [];
-  if (record.length !== width) problems.push(`it has ${record.length} field${record.length === 1 ? "" : "s"} where the header has ${width}`);
+  if (record.length !== width) {
+    problems.push(`it has ${record.length} field${record.length === 1 ? '' : 's'} where the header has ${width}`);
+  }
   for (const [column, position] of positions) {
     const field = record[position];
     if (field === undefined) continue;

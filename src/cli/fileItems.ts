@@ -39,7 +39,9 @@ export function wantedColumns(choice: ColumnChoice): string[] {
  */
 export function checkColumns(file: string, format: InputFormat, columns: readonly string[], choice: ColumnChoice): void {
   if (choice.tags.length > MAX_TAGS_PER_ITEM) {
-    throw new InputFileError({ message: `--tag-columns names ${choice.tags.length} columns; an item has at most ${MAX_TAGS_PER_ITEM} tags.` });
+    throw new InputFileError({
+      message: `--tag-columns names ${choice.tags.length} columns; an item has at most ${MAX_TAGS_PER_ITEM} tags.`,
+    });
   }
   const unfit = choice.tags.find((key) => key.length > MAX_TAG_KEY_LENGTH || !storable(key));
   if (unfit !== undefined) {

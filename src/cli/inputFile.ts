@@ -13,7 +13,7 @@ export function formatOf(file: string, format?: InputFormat): InputFormat {
   const byExtension = EXTENSIONS[path.extname(file).toLowerCase()];
   if (byExtension === undefined) {
     throw new InputFileError({
-      message: `${file} is neither .csv nor .jsonl: analyze-file reads ${INPUT_FORMATS.join(' and ')} files (--format says which).`,
+      message: `${file} is neither .csv nor .jsonl: analyze-file reads ${INPUT_FORMATS.join(' and ')} files (or say which with --format).`,
     });
   }
   return byExtension;

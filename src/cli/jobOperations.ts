@@ -24,7 +24,8 @@ const JOB = `id name tasks status total processed failed itemsPerSecond etaSecon
 const JOBS_NAMED = `query JobsNamed($name: String!) { analysisJobs(first: 20, name: $name) { edges { node { ${JOB} } } } }`;
 const JOB_BY_ID = `query Job($id: ID!) { analysisJob(id: $id) { ${JOB} } }`;
 const CREATE = `mutation CreateJob($input: CreateAnalysisJobInput!) { createAnalysisJob(input: $input) { ${JOB} } }`;
-const ADD = `mutation AddItems($jobId: ID!, $items: [AnalysisItemInput!]!) { addAnalysisItems(jobId: $jobId, items: $items) { ${JOB} } }`;
+const ADD = `mutation AddItems($jobId: ID!, $items: [AnalysisItemInput!]!) {
+  addAnalysisItems(jobId: $jobId, items: $items) { ${JOB} } }`;
 const START = `mutation StartJob($id: ID!) { startAnalysisJob(id: $id) { ${JOB} } }`;
 
 export interface JobOperations {

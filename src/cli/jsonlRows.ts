@@ -38,7 +38,8 @@ export async function openJsonlRows(file: string, wanted: readonly string[]): Pr
       for (let line = await lines.next(); !line.done; line = await lines.next()) {
         row += 1;
         const object = objectOf(line.value);
-        yield typeof object === 'string' ? { row, values: new Map(), problem: `the line ${object}` } : rowOf(row, object, wanted);
+        if (typeof object === 'string') yield { row, values: new Map(), problem: `the line ${object}` };
+        else yield rowOf(row, object, wanted);
       }
     } finally {
       close();

@@ -119,9 +119,13 @@ describe('files view', () => {
     );
     expect(new Set(bars.map((bar) => bar.value))).toEqual(new Set(['tv', 'phone', 'radio', '']));
 
-    // Another task, by the same column.
+    // Another task, by the same column; then the whole view in Chinese.
     await page.selectOption('#job-chart-task', 'intent');
     await page.waitForSelector('#job-chart svg[data-task="intent"] g.chart__bar');
+    await page.click('#locale-toggle');
+    expect(await page.textContent('#job-stage')).toBe('完成');
+    expect(await page.textContent('#job-counts')).toMatch(/^已完成 11 \/ 11（100%）· 失败 2/);
+    expect(await page.textContent('#job-chart svg > title')).toBe('意图：按 product 分组');
 
     // The download is the results file as the service streams it.
     const [download] = await Promise.all([page.waitForEvent('download'), page.click('#job-download')]);

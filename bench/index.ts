@@ -1,5 +1,6 @@
 // Every benchmark, in the order `npm run bench` runs them and docs/PERFORMANCE.md lists them.
 import { analytics } from './analytics.js';
+import { backgroundWork } from './backgroundWork.js';
 import { concurrency } from './concurrency.js';
 import { fairness } from './fairness.js';
 import { floods } from './floods.js';
@@ -30,4 +31,5 @@ export const BENCHMARKS: readonly Benchmark[] = [
   floods,
   peer,
   threadPool,
+  backgroundWork,
 ];

@@ -29,6 +29,7 @@ import { readDescriptorLimit } from './limits/descriptorLimit.js';
 import { REQUEST_LIMIT_DEFAULTS, type RequestLimits } from './limits/requestLimits.js';
 import { MIN_API_KEY_CHARS } from './security/apiKeys.js';
 import { DEFAULT_MAX_OPERATION_TEXTS } from './service/OperationScope.js';
+import { DEFAULT_JOB_LIMITS } from './service/analysisJobs.js';
 import { DEFAULT_CHAT_TASKS } from './service/chat.js';
 import type { ServicesOptions } from './service/createServices.js';
 
@@ -72,6 +73,7 @@ export type EngineConfig = Required<
     | 'onWarning'
     | 'onWarmUp'
     | 'onJobFinished'
+    | 'onCycle'
   >
 > &
   Pick<EngineOptions, 'taskStatesDir' | 'huggingFaceEndpoint'>;
@@ -88,7 +90,18 @@ export interface DatabaseConfig {
 }
 
 /** The settings the service layer takes besides its repository and engine. */
-export type ServiceConfig = Required<Pick<ServicesOptions, 'chatTasks' | 'maxOperationTexts'>>;
+export type ServiceConfig = Required<Pick<ServicesOptions, 'chatTasks' | 'maxOperationTexts' | 'jobLimits'>>;
+
+/** A claim on an analysis job's items lasts this long unless renewed; a dead replica's items are taken over after it. */
+export const DEFAULT_JOB_LEASE_MS = 60_000;
+
+/** This process's part in running analysis jobs. */
+export interface JobWorkerConfig {
+  /** Run job items here (JOB_WORKER); false: this replica only serves the API, others run the jobs. */
+  enabled: boolean;
+  /** JOB_LEASE_MS. */
+  leaseMs: number;
+}
 
 export interface AppConfig {
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
@@ -101,6 +114,7 @@ export interface AppConfig {
   engine: EngineConfig;
   database: DatabaseConfig;
   service: ServiceConfig;
+  jobWorker: JobWorkerConfig;
 }
 
 /** `descriptorLimit`: how many files the process may open (read from /proc when not given); it sizes the connection caps. */
@@ -143,6 +157,7 @@ export function loadConfig(env: Env = process.env, descriptorLimit = readDescrip
       warmConversations: read.integer('WARM_CONVERSATIONS', ENGINE_DEFAULTS.warmConversations, { min: 1, max: 64 }),
       maxParallelReplies: read.integer('MAX_PARALLEL_REPLIES', ENGINE_DEFAULTS.maxParallelReplies, { min: 1, max: 64 }),
       taskSequences: read.integer('TASK_SEQUENCES', ENGINE_DEFAULTS.taskSequences, { min: 1, max: 16 }),
+      backgroundSequences: read.integer('JOB_SEQUENCES', ENGINE_DEFAULTS.backgroundSequences, { min: 0, max: 16 }),
       runtime: read.oneOf('LLAMA_RUNTIME', ['auto', 'native', 'prebuilt'], ENGINE_DEFAULTS.runtime),
       kvCacheType: read.oneOf('KV_CACHE_TYPE', ['q8_0', 'f16'], ENGINE_DEFAULTS.kvCacheType),
       tasks,
@@ -181,6 +196,16 @@ export function loadConfig(env: Env = process.env, descriptorLimit = readDescrip
     service: {
       chatTasks,
       maxOperationTexts: read.integer('MAX_OPERATION_TEXTS', DEFAULT_MAX_OPERATION_TEXTS, { min: 1, max: 100_000 }),
+      jobLimits: {
+        maxItems: read.integer('MAX_JOB_ITEMS', DEFAULT_JOB_LIMITS.maxItems, { min: 1, max: 100_000_000 }),
+        maxItemsPerCall: read.integer('MAX_JOB_ITEMS_PER_CALL', DEFAULT_JOB_LIMITS.maxItemsPerCall, { min: 1, max: 100_000 }),
+        maxActiveJobs: read.integer('MAX_JOBS_PER_KEY', DEFAULT_JOB_LIMITS.maxActiveJobs, { min: 1, max: 10_000 }),
+      },
+    },
+    jobWorker: {
+      enabled: read.boolean('JOB_WORKER', true),
+      // Renewed every third of it: under a second would renew faster than the database should be asked.
+      leaseMs: read.integer('JOB_LEASE_MS', DEFAULT_JOB_LEASE_MS, { min: 3000, max: 3_600_000 }),
     },
   };
 }

@@ -10,6 +10,8 @@ import { createMetrics, type Metrics } from './observability/metrics.js';
 import { logWarmUpProgress } from './observability/warmUpLog.js';
 import { EngineHolder } from './service/EngineHolder.js';
 import { createServices, type Services } from './service/createServices.js';
+import { JobEvents } from './service/JobEvents.js';
+import { JobRunner } from './service/JobRunner.js';
 
 /** What a caller brings instead of what the configuration would make; tests and benchmarks pass their own. */
 export interface ServiceOverrides {
@@ -32,6 +34,11 @@ export interface Service {
   metrics: Metrics;
   services: Services;
   app: App;
+  /**
+   * Runs analysis jobs' items in this process once started (the server starts it when the engine is ready, and stops
+   * it before disposing the engine); undefined with JOB_WORKER=false or JOB_SEQUENCES=0.
+   */
+  jobRunner: JobRunner | undefined;
   /**
    * Loads the configured model, its warnings and warm-up logged and its jobs counted in the metrics. The caller sets it
    * in `engine` (the server does not when a signal came while it loaded).
@@ -63,12 +70,27 @@ function assemble(config: AppConfig, overrides: OnRepository, logger: Logger): S
     processMetrics: overrides.processMetrics,
     ...(config.replicaName === undefined ? {} : { replica: config.replicaName }),
   });
+  const jobEvents = new JobEvents();
   const services = createServices({
     repository,
     engine,
     onSentiment: metrics.recordSentiment,
+    jobEvents,
     ...config.service,
   });
+  // With JOB_SEQUENCES=0 the engine refuses background work, so this replica claims no items (others run them).
+  const jobRunner =
+    config.jobWorker.enabled && config.engine.backgroundSequences > 0
+      ? new JobRunner({
+          repository,
+          engine,
+          jobEvents,
+          logger,
+          slots: config.engine.backgroundSequences,
+          leaseMs: config.jobWorker.leaseMs,
+          onSentiment: metrics.recordSentiment,
+        })
+      : undefined;
   const app = createApp({ services, config: config.http, logger, metrics });
   const loadEngine = (): Promise<Engine> =>
     Engine.load({
@@ -77,7 +99,7 @@ function assemble(config: AppConfig, overrides: OnRepository, logger: Logger): S
       onWarmUp: logWarmUpProgress(logger),
       onJobFinished: metrics.recordJob,
     });
-  return { config, logger, repository, engine, metrics, services, app, loadEngine };
+  return { config, logger, repository, engine, metrics, services, app, jobRunner, loadEngine };
 }
 
 /** Every line names the replica, when there is one, so one log store can tell the instances apart. */

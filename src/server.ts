@@ -32,7 +32,7 @@ export async function runServer(config: AppConfig): Promise<void> {
   const url = `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`;
   log.info({ url, playground: `${url}/graphql`, database: database.location }, 'listening; loading the model');
 
-  const shutdown = createShutdown({ app, database, engineHolder, services, logger: log });
+  const shutdown = createShutdown({ app, database, engineHolder, services, logger: log, jobRunner: service.jobRunner });
   let stopping = false;
   const stop = async (signal: string): Promise<void> => {
     if (stopping) return;
@@ -57,6 +57,7 @@ export async function runServer(config: AppConfig): Promise<void> {
     const engine = await service.loadEngine();
     if (stopping) return void (await engine.dispose());
     engineHolder.set(engine);
+    service.jobRunner?.start();
     const status = engine.status();
     const { model, threads, contextSize } = status;
     const auth = config.http.apiKeys.length > 0;

@@ -4,6 +4,7 @@ import type { Repository } from './db/index.js';
 import type { Logger } from './logger.js';
 import type { EngineHolder } from './service/EngineHolder.js';
 import type { Services } from './service/createServices.js';
+import type { JobRunner } from './service/JobRunner.js';
 
 export interface ShutdownParts {
   app: App;
@@ -11,11 +12,13 @@ export interface ShutdownParts {
   engineHolder: EngineHolder;
   services: Services;
   logger: Logger;
+  /** This process's analysis job runner, if it runs one. */
+  jobRunner?: JobRunner | undefined;
 }
 
 /** Returns `shutdown(reason)`: idempotent; every call resolves when the database is closed. */
 export function createShutdown(parts: ShutdownParts): (reason: string) => Promise<void> {
-  const { app, database, engineHolder, services, logger } = parts;
+  const { app, database, engineHolder, services, logger, jobRunner } = parts;
   let running: Promise<void> | undefined;
 
   const run = async (reason: string): Promise<void> => {
@@ -24,6 +27,11 @@ export function createShutdown(parts: ShutdownParts): (reason: string) => Promis
     logger.info({ reason }, 'shutting down: not ready, refusing new work');
     // Running jobs stop at their next token; their turns store the partial replies (ABORTED) and end their streams.
     const turnsEnded = services.chat.settle();
+    // Job items in progress stop too; outcomes already made are stored, the other items given back for any replica.
+    if (jobRunner) {
+      await jobRunner.stop();
+      logger.info('analysis job items stopped and given back');
+    }
     await engine?.dispose();
     const stoppedTurns = await turnsEnded;
     logger.info({ stoppedTurns }, 'running turns stopped, partial replies stored');

@@ -70,6 +70,8 @@ describe('npm run bench -- --smoke', () => {
             (id) => `peer/${id}`,
           )
         : []),
+      'background/job-throughput',
+      'background/sentiment-p95-during-job',
     ]);
     const report = renderReport(suite);
     for (const result of suite.benchmarks) expect(report).toContain(`## ${result.title}`);

@@ -2,6 +2,7 @@
 import { describe, expect, it, vi } from 'vitest';
 import { AbortedError, EngineBusyError, ModelUnavailableError, TimeoutError } from '../src/engine/errors.js';
 import { Scheduler, type JobContext } from '../src/engine/Scheduler.js';
+import { BACKGROUND_PROMPT_TOKENS_IN_USE } from '../src/engine/StepBatcher.js';
 
 const tick = () => new Promise((resolve) => setTimeout(resolve, 1));
 /** A step of a prompt (not a generated token): what most of these jobs take. */
@@ -362,5 +363,125 @@ describe('Scheduler with mutexScope "job"', () => {
       scheduler.submit({ kind: 'chat', lane: 'b' }, async (job) => job.step(async () => 'next', STEP)),
     ).resolves.toBe('next');
     expect(steps).toBeGreaterThan(0);
+  });
+});
+
+describe('Scheduler: background work on spare capacity', () => {
+  const background = (lane = 'bg') => ({ kind: 'job' as const, lane, background: true });
+  const createBackgroundScheduler = (overrides: Partial<ConstructorParameters<typeof Scheduler>[0]> = {}) =>
+    createScheduler({ laneCapacity: { a: 1, b: 1, bg: 2 }, ...overrides });
+
+  it("runs an interactive job's steps before any further background step", async () => {
+    const scheduler = createBackgroundScheduler();
+    const log: string[] = [];
+    let interactive: Promise<string> | undefined;
+    const busy = scheduler.submit(background(), async (job) => {
+      for (let index = 0; index < 8; index += 1) {
+        await job.step(async () => {
+          log.push(`B${index}`);
+          // Arrives while a background decode is in flight: it may wait for that one, and no other.
+          if (index === 2) interactive = scheduler.submit({ kind: 'sentiment', lane: 'a' }, steppingJob('I', 3, log));
+          await tick();
+        }, STEP);
+      }
+    });
+    await busy;
+    await interactive;
+    expect(log).toEqual(['B0', 'B1', 'B2', 'I0', 'I1', 'I2', 'B3', 'B4', 'B5', 'B6', 'B7']);
+  });
+
+  it('holds background steps back while an interactive job runs between its steps, and goes on once it ends', async () => {
+    const scheduler = createBackgroundScheduler();
+    const log: string[] = [];
+    let release!: () => void;
+    const outside = new Promise<void>((resolve) => (release = resolve));
+    // Running, but waiting for something that is not a step (a read, a client): background work waits with it.
+    const interactive = scheduler.submit({ kind: 'chat', lane: 'a' }, async (job) => {
+      await job.step(async () => log.push('I0'), STEP);
+      await outside;
+      log.push('I done');
+    });
+    await tick();
+    const busy = scheduler.submit(background(), steppingJob('B', 2, log));
+    await tick();
+    await tick();
+    expect(log).toEqual(['I0']);
+    release();
+    await Promise.all([interactive, busy]);
+    expect(log).toEqual(['I0', 'I done', 'B0', 'B1']);
+  });
+
+  it('never refuses background jobs for a full queue, nor counts them against interactive ones', async () => {
+    const scheduler = createBackgroundScheduler({ maxQueue: 1, maxQueuePerKey: 1 });
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const held = async (context: JobContext) => context.step(() => gate, STEP);
+    // Two run, four wait in the background queue: none is refused.
+    const jobs = Array.from({ length: 6 }, () => scheduler.submit({ ...background(), key: 'K' }, held));
+    // The interactive queue is as empty as before: one runs, one waits, the next is refused.
+    const running = scheduler.submit({ kind: 'sentiment', lane: 'a', key: 'K' }, held);
+    const waiting = scheduler.submit({ kind: 'sentiment', lane: 'a', key: 'K' }, held);
+    await expect(scheduler.submit({ kind: 'sentiment', lane: 'a', key: 'K' }, held)).rejects.toBeInstanceOf(EngineBusyError);
+    expect(scheduler.snapshot().queueDepth).toBe(1);
+    release();
+    await Promise.all([...jobs, running, waiting]);
+  });
+
+  it('gives background jobs no time limit: only their signal stops them', async () => {
+    const scheduler = createBackgroundScheduler({ jobTimeoutMs: 20 });
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const slow = scheduler.submit(background(), async () => gate.then(() => 'done'));
+    // An interactive job under the same limit times out meanwhile.
+    const untilStopped = (job: JobContext) =>
+      new Promise((_, reject) => job.signal.addEventListener('abort', () => reject(job.signal.reason), { once: true }));
+    await expect(scheduler.submit({ kind: 'chat', lane: 'a' }, untilStopped)).rejects.toBeInstanceOf(TimeoutError);
+    release();
+    await expect(slow).resolves.toBe('done');
+    const controller = new AbortController();
+    const endless = scheduler.submit({ ...background(), signal: controller.signal }, async (job) => {
+      for (;;) await job.step(tick, STEP);
+    });
+    await tick();
+    controller.abort();
+    await expect(endless).rejects.toBeInstanceOf(AbortedError);
+  });
+
+  it("shares a decode between keys' background steps when quiet, and takes one small step at a time while in use", async () => {
+    const cycles: { steps: number; background: number; tokens: number }[] = [];
+    const chunks: (number | undefined)[] = [];
+    // A window no test run outlasts: "in use" after the interactive job below, "quiet" before any ran.
+    const scheduler = createBackgroundScheduler({ inUseWindowMs: 3_600_000, onCycle: (report) => cycles.push(report) });
+    const prompt = (count: number) => async (job: JobContext) => {
+      for (let index = 0; index < count; index += 1) {
+        chunks.push(job.promptChunkTokens);
+        await job.step(tick, { tokens: job.promptChunkTokens ?? 32, generating: false });
+      }
+    };
+    await Promise.all(['A', 'B'].map((key) => scheduler.submit({ ...background(), key }, prompt(3))));
+    expect(cycles.every((cycle) => cycle.background === cycle.steps)).toBe(true);
+    expect(cycles.some((cycle) => cycle.background === 2)).toBe(true);
+    expect(chunks.every((chunk) => chunk === undefined)).toBe(true);
+
+    await scheduler.submit({ kind: 'sentiment', lane: 'a' }, steppingJob('I', 1, []));
+    cycles.length = 0;
+    chunks.length = 0;
+    await Promise.all(['A', 'B'].map((key) => scheduler.submit({ ...background(), key }, prompt(3))));
+    expect(chunks.every((chunk) => chunk === BACKGROUND_PROMPT_TOKENS_IN_USE)).toBe(true);
+    expect(cycles).toHaveLength(6);
+    for (const cycle of cycles) expect(cycle).toMatchObject({ steps: 1, background: 1, tokens: BACKGROUND_PROMPT_TOKENS_IN_USE });
+  });
+
+  it("serves background keys in turn, whatever another key's backlog", async () => {
+    const scheduler = createBackgroundScheduler({ laneCapacity: { bg: 1 } });
+    const order: string[] = [];
+    const job = (name: string) => async (context: JobContext) => {
+      order.push(name);
+      await context.step(tick, STEP);
+    };
+    const flood = Array.from({ length: 4 }, (_, index) => scheduler.submit({ ...background(), key: 'A' }, job(`A${index}`)));
+    const single = scheduler.submit({ ...background(), key: 'B' }, job('B0'));
+    await Promise.all([...flood, single]);
+    expect(order.indexOf('B0')).toBe(1);
   });
 });

@@ -201,6 +201,60 @@ describe.concurrent('shutdown of the real process', () => {
     expect(service.stderr()).not.toMatch(/^\s+at /m);
   });
 
+  it('on SIGTERM mid-job: stores what it finished, gives the other items back, exits 0; a restart finishes the job', async (context) => {
+    const leftovers = leftoversOf(context);
+    const databasePath = path.join(scratch.dir, 'sigterm-job.db');
+    const first = await startService({ DATABASE_PATH: databasePath });
+    leftovers.push(() => stopProcess(first));
+    const graphql = async (service: ServiceProcess, query: string, variables: Record<string, unknown>) => {
+      const response = await fetch(`${service.url}/graphql`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ query, variables }),
+      });
+      const body = (await response.json()) as { data: Record<string, any>; errors?: unknown[] };
+      expect(body.errors).toBeUndefined();
+      return body.data;
+    };
+    const progress = async (service: ServiceProcess, id: string) =>
+      (await graphql(service, 'query ($id: ID!) { analysisJob(id: $id) { status processed } }', { id })).analysisJob as {
+        status: string;
+        processed: number;
+      };
+    const { createAnalysisJob: job } = await graphql(first, 'mutation { createAnalysisJob(input: { tasks: ["sentiment"] }) { id } }', {});
+    const items = Array.from({ length: 300 }, (_, index) => ({ text: `Item ${index}: it does the job.` }));
+    await graphql(first, 'mutation ($id: ID!, $items: [AnalysisItemInput!]!) { addAnalysisItems(jobId: $id, items: $items) { total } }', {
+      id: job.id,
+      items,
+    });
+    await graphql(first, 'mutation ($id: ID!) { startAnalysisJob(id: $id) { status } }', { id: job.id });
+    await context.expect.poll(async () => (await progress(first, job.id)).processed, { timeout: 30_000 }).toBeGreaterThanOrEqual(3);
+
+    first.child.kill('SIGTERM');
+    expect(await first.exited).toEqual({ code: 0, signal: null });
+    const steps = first.logs().map((line) => line.msg);
+    const order = ['shutting down: not ready, refusing new work', 'analysis job items stopped and given back', 'stopped'];
+    expect(steps.filter((step) => order.includes(step!))).toEqual(order);
+    // Read-only, so opening the file gives no lease back itself: the process did, before it exited.
+    const database = openSqlite({ path: databasePath, readonly: true });
+    const [counts] = database.sqlite
+      .prepare(
+        `select (select processed from analysis_jobs where id = ?) as processed,
+           (select count(*) from analysis_items where job_id = ? and status <> 'pending') as finished,
+           (select count(*) from analysis_items where job_id = ? and lease_owner is not null) as leased,
+           (select count(*) from task_results where job_id = ?) as results`,
+      )
+      .all(job.id, job.id, job.id, job.id) as { processed: number; finished: number; leased: number; results: number }[];
+    database.close();
+    expect(counts!.processed).toBeLessThan(300);
+    expect(counts).toEqual({ processed: counts!.processed, finished: counts!.processed, leased: 0, results: counts!.processed });
+
+    const second = await startService({ DATABASE_PATH: databasePath });
+    leftovers.push(() => stopProcess(second));
+    await context.expect.poll(async () => (await progress(second, job.id)).status, { timeout: 60_000 }).toBe('DONE');
+    expect(await progress(second, job.id)).toEqual({ status: 'DONE', processed: 300 });
+  });
+
   it('on SIGINT while idle: exits 0 (and, without API_KEYS, the log says the API is open)', async (context) => {
     const leftovers = leftoversOf(context);
     const service = await startService({ DATABASE_PATH: path.join(scratch.dir, 'sigint.db') });

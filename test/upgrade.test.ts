@@ -1,5 +1,6 @@
-// A database written by the release before the one results store (sentiments in their own tables) opens under this
-// code with nothing lost, on SQLite and on PostgreSQL: every sentiment, its links and every statistic as before.
+// Databases written by earlier releases open under this code with nothing lost, on SQLite and on PostgreSQL: the
+// release before the one results store (sentiments in their own tables), before the daily roll-up, and before
+// analysis jobs (task_results rebuilt with its job links) — every result, its links and every statistic as before.
 import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
@@ -311,13 +312,19 @@ async function sentimentStatsPlan(repository: SqliteRepository | PostgresReposit
       results: sqliteSchema.taskResults,
       hourly: sqliteSchema.taskHourlyCounts,
       daily: sqliteSchema.taskDailyCounts,
+      itemTags: sqliteSchema.analysisItemTags,
     };
     const statement = taskStatsQuery(tables, SQLITE_TIME, { task: 'sentiment', ...range });
     const query = new SQLiteSyncDialect().sqlToQuery(statement);
     const plan = repository.database.sqlite.prepare(`explain query plan ${query.sql}`).all(...query.params);
     return (plan as { detail: string }[]).map((step) => step.detail).join('\n');
   }
-  const tables = { results: pgSchema.taskResults, hourly: pgSchema.taskHourlyCounts, daily: pgSchema.taskDailyCounts };
+  const tables = {
+    results: pgSchema.taskResults,
+    hourly: pgSchema.taskHourlyCounts,
+    daily: pgSchema.taskDailyCounts,
+    itemTags: pgSchema.analysisItemTags,
+  };
   const query = new PgDialect().sqlToQuery(taskStatsQuery(tables, POSTGRES_TIME, { task: 'sentiment', ...range }));
   const client = await repository.database.pool.connect();
   try {
@@ -356,6 +363,8 @@ describe.each(testDialects())('a database written by the release before the one 
           owner: s.owner,
           conversationId: s.conversationId,
           messageId: s.messageId,
+          jobId: null,
+          itemId: null,
           text: s.text,
           locale: s.locale,
           label: s.label,
@@ -522,6 +531,133 @@ describe.each(testDialects())('a database written by the release before the dail
         expected.series.map((point) => [point.start.getTime(), point.total]),
       );
     }
+  });
+});
+
+describe.each(testDialects())('a database written by the release before analysis jobs (%s)', (dialect) => {
+  it('opens with every result, link, roll-up and statistic kept, and stores job results beside them', async () => {
+    const { location, old } = await oldDatabase(dialect, '_analysis_jobs');
+    const time = (at: number) => (dialect === 'sqlite' ? at : new Date(at));
+    const keywordsId = '01J00000000000000000000K01';
+    try {
+      for (const c of CONVERSATIONS) {
+        await old.run('insert into conversations values (?, ?, ?, ?, ?)', c.id, c.owner, c.title, time(c.at), time(c.at));
+      }
+      for (const m of MESSAGES) {
+        await old.run(
+          `insert into messages (id, conversation_id, role, content, status, created_at) values (?, ?, ?, ?, 'complete', ?)`,
+          m.id, m.conversationId, m.role, m.content, time(m.at),
+        );
+      }
+      // The previous release's rows: every sentiment in task_results with its links, and an extraction of a query.
+      for (const s of SENTIMENTS) {
+        await old.run(
+          `insert into task_results (id, task, kind, source, owner, conversation_id, message_id, text, locale, label,
+             confidence, scores, latency_ms, created_at) values (?, 'sentiment', 'classify', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+          s.id, s.source, s.owner, s.conversationId, s.messageId, s.text, s.locale, s.label, confidenceOf(s),
+          JSON.stringify({ positive: s.scores[0], negative: s.scores[1], neutral: s.scores[2] }), s.latencyMs, time(s.at),
+        );
+      }
+      await old.run(
+        `insert into task_results (id, task, kind, source, owner, text, locale, value, latency_ms, created_at)
+         values (?, 'keywords', 'extract', 'query', ?, 'great service', 'en', ?, 9, ?)`,
+        keywordsId, ALICE, JSON.stringify(['service']), time(T),
+      );
+      const hour = dialect === 'sqlite' ? 'created_at - created_at % 3600000' : `date_trunc('hour', created_at, 'UTC')`;
+      const day = dialect === 'sqlite' ? 'created_at - created_at % 86400000' : `date_trunc('day', created_at, 'UTC')`;
+      for (const [table, start] of [['task_hourly_counts', hour], ['task_daily_counts', day]] as const) {
+        await old.run(
+          `insert into ${table} select coalesce(owner, ''), task, source, label, ${start}, count(*), sum(confidence)
+           from task_results where kind = 'classify' group by 1, 2, 3, 4, 5`,
+        );
+      }
+    } finally {
+      await old.close();
+    }
+
+    const repository = await openUpgraded(dialect, location);
+    const stored = await storedResults(repository);
+    expect(stored.map((row) => [row.id, row.task, row.jobId, row.itemId])).toEqual(
+      [...SENTIMENTS.map((s) => s.id), keywordsId].sort().map((id) => [id, id === keywordsId ? 'keywords' : 'sentiment', null, null]),
+    );
+    for (const s of SENTIMENTS) {
+      expect(stored.find((row) => row.id === s.id)).toEqual({
+        id: s.id,
+        task: 'sentiment',
+        kind: 'classify',
+        source: s.source,
+        owner: s.owner,
+        conversationId: s.conversationId,
+        messageId: s.messageId,
+        jobId: null,
+        itemId: null,
+        text: s.text,
+        locale: s.locale,
+        label: s.label,
+        confidence: confidenceOf(s),
+        scores: JSON.stringify({ positive: s.scores[0], negative: s.scores[1], neutral: s.scores[2] }),
+        value: null,
+        latencyMs: s.latencyMs,
+        createdAt: new Date(s.at),
+      });
+    }
+    expect(stored.find((row) => row.id === keywordsId)).toMatchObject({ value: JSON.stringify(['service']), text: 'great service' });
+    expect(await dailyCounts(repository)).toEqual(expectedDailyCounts(SENTIMENTS));
+    const ranges: StatsRange[] = [
+      { owner: ALICE, bucket: 'hour' },
+      { owner: null, bucket: 'week' },
+      { owner: ALICE, bucket: 'hour', conversationId: CONVERSATION_A },
+      { owner: ALICE, bucket: 'day', from: new Date(T + 5 * 60_000), to: new Date(Date.UTC(2026, 5, 3, 9, 30)) },
+    ];
+    for (const range of ranges) {
+      const expected = expectedStats(range);
+      const stats = await repository.taskStats({ task: 'sentiment', ...range });
+      expect(stats.total).toBe(expected.total);
+      expect(stats.series.map((point) => [point.start.getTime(), point.total])).toEqual(
+        expected.series.map((point) => [point.start.getTime(), point.total]),
+      );
+    }
+    if (repository instanceof SqliteRepository) {
+      // The rebuilt task_results keeps every link: nothing dangles, and the file is sound.
+      expect(repository.database.sqlite.pragma('foreign_key_check')).toEqual([]);
+      expect(repository.database.sqlite.pragma('integrity_check', { simple: true })).toBe('ok');
+    }
+    // Deleting a conversation still detaches its results (ON DELETE SET NULL survived the upgrade).
+    expect(await repository.deleteConversation(CONVERSATION_B, null)).toBe(true);
+    expect((await storedResults(repository)).find((row) => row.id === SENTIMENTS[1]!.id)).toMatchObject({
+      conversationId: null,
+      messageId: null,
+    });
+
+    // A job's results go into the same store and roll-ups, beside the old ones.
+    const job = await repository.createAnalysisJob({ owner: ALICE, name: null, tasks: ['sentiment'] });
+    await repository.addAnalysisItems({
+      jobId: job.id,
+      owner: ALICE,
+      items: [{ externalId: 'r1', text: 'fine', tags: [{ key: 'product', value: 'phone' }] }],
+      maxItems: 10,
+    });
+    await repository.startAnalysisJob(job.id, ALICE);
+    const [claimed] = await repository.claimAnalysisItems({ worker: 'upgrade', limit: 1, leaseMs: 60_000 });
+    const result = {
+      task: 'sentiment',
+      kind: 'classify',
+      locale: 'en',
+      label: 'positive',
+      confidence: 0.9,
+      scores: { positive: 0.9, negative: 0.05, neutral: 0.05 },
+      latencyMs: 1,
+    } as const;
+    expect(await repository.completeAnalysisItems('upgrade', [{ itemId: claimed!.id, results: [result] }])).toEqual([
+      claimed!.id,
+    ]);
+    const before = expectedStats({ owner: ALICE, bucket: 'day' });
+    expect(await repository.taskStats({ task: 'sentiment', owner: ALICE, bucket: 'day' })).toMatchObject({
+      total: before.total + 1,
+    });
+    expect(
+      await repository.taskStats({ task: 'sentiment', owner: ALICE, bucket: 'day', tags: [{ key: 'product', value: 'phone' }] }),
+    ).toMatchObject({ total: 1, labels: [{ label: 'positive', count: 1 }] });
   });
 });
 

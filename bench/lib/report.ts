@@ -11,6 +11,8 @@ npm run bench:streaming                # one benchmark: streaming, sentiment, fa
                                        # PostgreSQL, replicas its own nginx)
 npm run bench:peer                     # versus llama.cpp: builds llama-server once (cmake, g++; ~14 min on
                                        # 2 cores) into ~/.cache/all-in-one/peer/<commit>/, then compares
+npm run bench:background               # analysis jobs on spare capacity: background throughput against single
+                                       # queries, and paced sentiment p95 during a background load against idle
 npm run bench -- --smoke               # tiny model, one iteration: checks that the suite runs (part of npm test)
 \`\`\`
 

@@ -12,8 +12,14 @@ import {
 import type { ConversationRow, TaskResultRow } from './rows.js';
 import { dayStartOf, hourStartOf } from './stats/timeRanges.js';
 
-/** Where a result belongs: a chat message (its text is the message's), or a query (its text kept with it). */
-export type ResultContext = Pick<TaskResultRow, 'source' | 'owner' | 'conversationId' | 'messageId' | 'text' | 'createdAt'>;
+/**
+ * Where a result belongs: a chat message (its text is the message's), a query (its text kept with it), or an analysis
+ * job's item (its text is the item's).
+ */
+export type ResultContext = Pick<
+  TaskResultRow,
+  'source' | 'owner' | 'conversationId' | 'messageId' | 'jobId' | 'itemId' | 'text' | 'createdAt'
+>;
 
 export function conversationValues(
   input: CreateConversationInput,
@@ -54,11 +60,25 @@ export function chatContext(
   messageId: string,
   createdAt: Date,
 ): ResultContext {
-  return { source: 'chat', owner: conversation.owner, conversationId, messageId, text: null, createdAt };
+  return {
+    source: 'chat',
+    owner: conversation.owner,
+    conversationId,
+    messageId,
+    jobId: null,
+    itemId: null,
+    text: null,
+    createdAt,
+  };
 }
 
 export function queryContext(owner: string | null, text: string, createdAt: Date): ResultContext {
-  return { source: 'query', owner, conversationId: null, messageId: null, text, createdAt };
+  return { source: 'query', owner, conversationId: null, messageId: null, jobId: null, itemId: null, text, createdAt };
+}
+
+/** A job item's results belong to the job's owner, whoever's worker ran them. */
+export function jobItemContext(owner: string | null, jobId: string, itemId: string, createdAt: Date): ResultContext {
+  return { source: 'job', owner, conversationId: null, messageId: null, jobId, itemId, text: null, createdAt };
 }
 
 export function taskResultValues(result: NewTaskResult, context: ResultContext): TaskResultRow {

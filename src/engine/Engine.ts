@@ -45,7 +45,7 @@ export class Engine {
   readonly #cycles = { decodes: 0, steps: 0 };
   #disposed = false;
 
-  private constructor(parts: EngineParts, runtime: Omit<EngineRuntime, 'scheduler' | 'taskPool' | 'chatPool' | 'meter' | 'contextSize'>) {
+  private constructor(parts: EngineParts, runtime: Omit<EngineRuntime, 'scheduler' | 'taskPool' | 'chatPool' | 'backgroundPool' | 'meter' | 'contextSize'>) {
     this.#parts = parts;
     const { context } = parts;
     const { options } = runtime;
@@ -55,16 +55,22 @@ export class Engine {
       meter: new TokenRateMeter(),
       taskPool: new SequencePool(Array.from({ length: options.taskSequences }, () => context.getSequence())),
       chatPool: new SequencePool(Array.from({ length: chatSequenceCount(options) }, () => context.getSequence())),
+      backgroundPool: new SequencePool(Array.from({ length: options.backgroundSequences }, () => context.getSequence())),
       scheduler: new Scheduler({
         maxQueue: options.maxQueue,
         maxQueuePerKey: options.maxQueuePerKey,
         jobTimeoutMs: options.jobTimeoutMs,
-        laneCapacity: { task: options.taskSequences, chat: options.maxParallelReplies },
+        laneCapacity: { task: options.taskSequences, chat: options.maxParallelReplies, background: options.backgroundSequences },
         mutexScope: options.mutexScope,
         batching: { promptTokensBesideReplies: PROMPT_TOKENS_BESIDE_REPLIES, promptTokensAlone: options.batchSize },
         onCycle: (report: CycleReport) => {
           this.#cycles.decodes += 1;
           this.#cycles.steps += report.steps;
+          try {
+            runtime.hooks.onCycle?.(report);
+          } catch (error) {
+            runtime.hooks.onWarning?.(`onCycle failed: ${error instanceof Error ? error.message : String(error)}`);
+          }
         },
       }),
     };
@@ -85,14 +91,19 @@ export class Engine {
       const context = await model.createContext({
         contextSize: resolved.contextSize,
         batchSize: Math.min(resolved.batchSize, resolved.contextSize),
-        sequences: resolved.taskSequences + chatSequenceCount(resolved),
+        sequences: resolved.taskSequences + chatSequenceCount(resolved) + resolved.backgroundSequences,
         threads: resolved.threads,
         ...kvCacheOptions(resolved.kvCacheType),
         // The scheduler starts every step of a cycle in one turn of the event loop; node-llama-cpp's default dispatch
         // (on the next turn) then hands all their evaluations to llama.cpp as one batch.
         batching: { dispatchSchedule: 'nextCycle' },
       });
-      const hooks = { onWarning: options.onWarning, onWarmUp: options.onWarmUp, onJobFinished: options.onJobFinished };
+      const hooks = {
+        onWarning: options.onWarning,
+        onWarmUp: options.onWarmUp,
+        onJobFinished: options.onJobFinished,
+        onCycle: options.onCycle,
+      };
       const loadMs = performance.now() - startedAt;
       engine = new Engine({ llama, context, source, build, prefixStates, loadMs }, { model, registry, hooks, options: resolved });
       await warmUp(engine.#runtime);

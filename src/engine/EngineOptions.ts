@@ -3,6 +3,7 @@ import type { JobFinishedEvent } from './JobProgress.js';
 import type { SamplingOptions } from './chat/generateReply.js';
 import { DEFAULT_DOWNLOAD_CONNECT_TIMEOUT_MS, type DownloadProgress, type LlamaRuntime, type LoadModelOptions } from './loadModel.js';
 import type { MutexScope } from './Scheduler.js';
+import type { CycleReport } from './StepBatcher.js';
 import type { TaskCatalog } from './tasks/loadTaskDefinitions.js';
 import type { WarmUpProgress } from './types.js';
 
@@ -18,6 +19,7 @@ export const ENGINE_DEFAULTS = {
   maxParallelReplies: 6,
   warmConversations: 6,
   taskSequences: 2,
+  backgroundSequences: 2,
   maxQueue: 16,
   maxQueuePerKey: 8,
   jobTimeoutMs: 120_000,
@@ -66,6 +68,12 @@ export interface EngineOptions {
   warmConversations?: number;
   /** Sequences that run task prompts (sentiment and the other tasks), sharing saved instruction states. */
   taskSequences?: number;
+  /**
+   * Sequences of their own for background work (`TaskRunOptions.background`), so an interactive job never waits for
+   * a sequence held by it; also how many background jobs run at once. 0: no background work (refused with
+   * `BackgroundDisabledError`).
+   */
+  backgroundSequences?: number;
   /** Jobs that may wait; one more is refused with `EngineBusyError`. */
   maxQueue?: number;
   /** Jobs one key may have waiting; its next is refused first. */
@@ -112,17 +120,19 @@ export interface EngineOptions {
    * caller sees the result; for metrics. An exception it throws goes to `onWarning`, never to the job.
    */
   onJobFinished?: (event: JobFinishedEvent) => void;
+  /** Told about every cycle (one decode): how many steps it carried, of which generated tokens and background steps. */
+  onCycle?: (report: CycleReport) => void;
 }
 
 export type ResolvedEngineOptions = Required<
   Omit<
     EngineOptions,
-    'onWarning' | 'onWarmUp' | 'onJobFinished' | 'downloadProgress' | 'huggingFaceEndpoint' | 'tasks' | 'taskStatesDir'
+    'onWarning' | 'onWarmUp' | 'onJobFinished' | 'onCycle' | 'downloadProgress' | 'huggingFaceEndpoint' | 'tasks' | 'taskStatesDir'
   >
 >;
 
-/** What the engine's jobs report to (warnings, warm-up progress, settled jobs). */
-export type EngineHooks = Pick<EngineOptions, 'onWarning' | 'onWarmUp' | 'onJobFinished'>;
+/** What the engine's jobs report to (warnings, warm-up progress, settled jobs, cycles). */
+export type EngineHooks = Pick<EngineOptions, 'onWarning' | 'onWarmUp' | 'onJobFinished' | 'onCycle'>;
 
 /** Every option with its default filled in (an option given as undefined takes the default). */
 export function resolveEngineOptions(options: EngineOptions): ResolvedEngineOptions {

@@ -13,6 +13,8 @@ export interface EngineRuntime {
   readonly hooks: EngineHooks;
   readonly taskPool: SequencePool;
   readonly chatPool: SequencePool;
+  /** Background work's own sequences (none when `backgroundSequences` is 0). */
+  readonly backgroundPool: SequencePool;
   /** Counts generated reply tokens, for the status's recent rate. */
   readonly meter: TokenRateMeter;
   readonly options: ResolvedEngineOptions;

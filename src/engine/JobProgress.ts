@@ -2,6 +2,7 @@
 import {
   EngineError,
   type AbortedError,
+  type BackgroundDisabledError,
   type BadInputError,
   type EngineBusyError,
   type ModelUnavailableError,
@@ -10,7 +11,7 @@ import {
 import type { JobKind } from './Scheduler.js';
 
 export type EngineErrorCode = (
-  AbortedError | BadInputError | EngineBusyError | ModelUnavailableError | TimeoutError
+  AbortedError | BackgroundDisabledError | BadInputError | EngineBusyError | ModelUnavailableError | TimeoutError
 )['code'];
 
 /**

@@ -3,9 +3,10 @@ import { FairQueue } from './FairQueue.js';
 import { FifoMutex } from './FifoMutex.js';
 import type { AbortSignalLike } from '../forwardAbort.js';
 import { AbortedError, EngineBusyError, ModelUnavailableError, TimeoutError } from './errors.js';
-import { StepBatcher, type CycleReport, type StepBatcherOptions, type StepShape } from './StepBatcher.js';
+import { StepBatcher, type CycleReport, type InteractiveActivity, type StepBatcherOptions, type StepShape } from './StepBatcher.js';
 
-export type JobKind = 'sentiment' | 'sentiment-batch' | 'chat' | 'classify' | 'extract' | 'analyze';
+/** `job`: background work (an analysis job's item), whatever its tasks. */
+export type JobKind = 'sentiment' | 'sentiment-batch' | 'chat' | 'classify' | 'extract' | 'analyze' | 'job';
 
 /**
  * How jobs share the model: `step` gathers the steps of every running job into one decode per cycle (a generated
@@ -28,6 +29,8 @@ export interface SchedulerOptions {
   mutexScope?: MutexScope;
   /** What one cycle's decode may carry; defaults fit the engine's prompt chunks. */
   batching?: StepBatcherOptions;
+  /** How long after an interactive job background cycles stay small; default `IN_USE_WINDOW_MS`. */
+  inUseWindowMs?: number;
   /** Told about every cycle (how many steps shared its decode); for statistics. */
   onCycle?: (report: CycleReport) => void;
 }
@@ -45,8 +48,17 @@ export interface SubmitOptions {
    * at most `capacity - 1` such jobs at once, so a short job never waits behind long ones for a free slot.
    */
   long?: boolean;
-  /** Overrides the scheduler's `jobTimeoutMs` for this job; `null`: no limit (the load-time warm-up, which reports progress instead). */
+  /**
+   * Overrides the scheduler's time limit for this job; `null`: no limit (the load-time warm-up, which reports
+   * progress instead; background work, which its caller's signal stops). Default: `jobTimeoutMs`, or none for
+   * background work.
+   */
   timeoutMs?: number | null;
+  /**
+   * Work nobody waits for (give it a lane of its own): it waits in a queue of its own, never counted against the
+   * queue limits nor refused by them, and its steps run only when no other job runs or waits (see StepBatcher).
+   */
+  background?: boolean;
 }
 
 /** What a running job may do: take steps that share the model, and watch its signal (caller abort, timeout, shutdown). */
@@ -61,9 +73,15 @@ export interface JobContext {
    * on). The job must hold none of the lane's resources (its sequence lease) across the call.
    */
   yield(): Promise<void>;
+  /**
+   * How many prompt tokens one step should evaluate now; undefined: the usual chunk (syncSequence's). Small for
+   * background work while the engine is in use, so the decode an interactive job may wait for stays short.
+   */
+  readonly promptChunkTokens?: number | undefined;
 }
 
 export interface SchedulerSnapshot {
+  /** Interactive jobs waiting (what the queue limits count). */
   queueDepth: number;
   running: JobKind[];
 }
@@ -73,6 +91,7 @@ interface Job {
   readonly lane: string;
   readonly key: string | undefined;
   readonly long: boolean;
+  readonly background: boolean;
   readonly controller: AbortController;
   /** Whether the job counts against its lane now (false while queued or yielded). */
   holdsSlot: boolean;
@@ -86,12 +105,19 @@ const MIN_RETRY_AFTER_MS = 100;
 const MAX_RETRY_AFTER_MS = 60_000;
 /** Before any job of a lane has finished, a guess at how long one takes. */
 const FIRST_RETRY_AFTER_MS = 1000;
+/**
+ * How long after an interactive job the engine counts as in use: background cycles stay small meanwhile, so a
+ * person's next query (a paced client, a chat's next message) finds at most a short background decode in its way.
+ */
+export const IN_USE_WINDOW_MS = 1000;
 
 export class Scheduler {
   readonly #options: SchedulerOptions;
   readonly #mutex = new FifoMutex();
   readonly #batcher: StepBatcher;
   readonly #waiting = new FairQueue<Job>();
+  /** Background jobs waiting: apart from `#waiting`, so they never count against its limits. */
+  readonly #waitingBackground = new FairQueue<Job>();
   readonly #running = new Set<Job>();
   /** Queue entries standing for yielded jobs, and the jobs they resume. */
   readonly #resumptions = new Map<Job, Job>();
@@ -101,11 +127,13 @@ export class Scheduler {
   readonly #laneLongLoad = new Map<string, number>();
   /** Smoothed run time of a lane's jobs, for the retry hint of a refusal. */
   readonly #laneJobMs = new Map<string, number>();
+  /** When the last interactive job ended (performance.now()); -Infinity: none yet. */
+  #lastInteractiveAt = Number.NEGATIVE_INFINITY;
   #closed = false;
 
   constructor(options: SchedulerOptions) {
     this.#options = options;
-    this.#batcher = new StepBatcher(options.batching ?? DEFAULT_BATCHING, options.onCycle);
+    this.#batcher = new StepBatcher(options.batching ?? DEFAULT_BATCHING, () => this.#activity(), options.onCycle);
   }
 
   snapshot(): SchedulerSnapshot {
@@ -122,11 +150,12 @@ export class Scheduler {
     if (options.signal?.aborted) {
       return Promise.reject(new AbortedError({ message: 'The job was aborted before it started.' }));
     }
-    const refusal = this.#refusalFor(options);
+    const background = options.background === true;
+    const refusal = background ? undefined : this.#refusalFor(options);
     if (refusal) return Promise.reject(refusal);
     return new Promise<T>((resolve, reject) => {
       const controller = new AbortController();
-      const timeoutMs = options.timeoutMs === undefined ? this.#options.jobTimeoutMs : options.timeoutMs;
+      const timeoutMs = options.timeoutMs !== undefined ? options.timeoutMs : background ? null : this.#options.jobTimeoutMs;
       const timer =
         timeoutMs === null
           ? undefined
@@ -147,6 +176,7 @@ export class Scheduler {
         lane: options.lane,
         key: options.key,
         long: options.long === true,
+        background,
         controller,
         holdsSlot: false,
         start: () => {
@@ -163,13 +193,14 @@ export class Scheduler {
         },
       };
       const onQueuedAbort = (): void => {
-        if (!this.#waiting.remove(job)) return;
+        if (!this.#queueOf(job).remove(job)) return;
         cleanUp();
         reject(controller.signal.reason);
         this.#dispatch();
+        this.#wakeIfIdle(job);
       };
       controller.signal.addEventListener('abort', onQueuedAbort, { once: true });
-      this.#waiting.push(job);
+      this.#queueOf(job).push(job);
       this.#dispatch();
     });
   }
@@ -178,7 +209,7 @@ export class Scheduler {
   async close(): Promise<void> {
     this.#closed = true;
     const shutdown = new ModelUnavailableError({ message: 'The engine is shutting down.' });
-    for (const job of [...this.#waiting.all(), ...this.#running]) job.controller.abort(shutdown);
+    for (const job of [...this.#waiting.all(), ...this.#waitingBackground.all(), ...this.#running]) job.controller.abort(shutdown);
     await Promise.all([...this.#settling]);
   }
 
@@ -212,14 +243,18 @@ export class Scheduler {
   }
 
   async #run<T>(job: Job, work: (job: JobContext) => Promise<T>): Promise<T> {
-    const { kind, key } = job;
+    const { kind, key, background } = job;
     const signal = job.controller.signal;
     if (this.#options.mutexScope !== 'job') {
+      const batcher = this.#batcher;
       return work({
         kind,
         signal,
-        step: (stepWork, shape) => this.#batcher.step(stepWork, shape, signal, key),
+        step: (stepWork, shape) => batcher.step(stepWork, shape, signal, { key, background }),
         yield: () => this.#yield(job),
+        get promptChunkTokens() {
+          return background ? batcher.backgroundPromptChunk : undefined;
+        },
       });
     }
     const release = await this.#mutex.acquire(signal);
@@ -255,12 +290,13 @@ export class Scheduler {
     signal.throwIfAborted();
     // A waiting long job could take the freed slot only where long jobs have room (or this one was long too).
     const couldTakeSlot = (waiting: Job): boolean => !waiting.long || job.long || this.#longJobHasRoom(job.lane);
-    if (!this.#waiting.hasOtherKey(job.lane, job.key, couldTakeSlot)) return;
+    const queue = this.#queueOf(job);
+    if (!queue.hasOtherKey(job.lane, job.key, couldTakeSlot)) return;
     this.#releaseSlot(job);
     this.#running.delete(job);
     await new Promise<void>((resolve, reject) => {
       const onAbort = (): void => {
-        if (!this.#waiting.remove(resumption)) return;
+        if (!queue.remove(resumption)) return;
         reject(signal.reason);
         this.#dispatch();
       };
@@ -273,7 +309,7 @@ export class Scheduler {
       };
       signal.addEventListener('abort', onAbort, { once: true });
       // Ahead of its key's other waiting jobs: it was admitted before them.
-      this.#waiting.pushFront(resumption);
+      queue.pushFront(resumption);
       this.#resumptions.set(resumption, job);
       this.#dispatch();
     });
@@ -282,7 +318,8 @@ export class Scheduler {
   #dispatch(): void {
     for (const lane of Object.keys(this.#options.laneCapacity)) {
       while (this.#laneHasRoom(lane)) {
-        const taken = this.#waiting.takeFor(lane, (waiting) => !waiting.long || this.#longJobHasRoom(lane));
+        const eligible = (waiting: Job): boolean => !waiting.long || this.#longJobHasRoom(lane);
+        const taken = this.#waiting.takeFor(lane, eligible) ?? this.#waitingBackground.takeFor(lane, eligible);
         if (!taken) break;
         // A yielded job comes back as a stand-in entry; the slot is counted on the job itself.
         const job = this.#resumptions.get(taken) ?? taken;
@@ -317,5 +354,24 @@ export class Scheduler {
       previous === undefined ? durationMs : previous + DURATION_SMOOTHING * (durationMs - previous),
     );
     this.#dispatch();
+    this.#wakeIfIdle(job);
+  }
+
+  #queueOf(job: Job): FairQueue<Job> {
+    return job.background ? this.#waitingBackground : this.#waiting;
+  }
+
+  #activity(): InteractiveActivity {
+    if (this.#waiting.size > 0) return 'busy';
+    for (const job of this.#running) if (!job.background) return 'busy';
+    const window = this.#options.inUseWindowMs ?? IN_USE_WINDOW_MS;
+    return performance.now() - this.#lastInteractiveAt < window ? 'recent' : 'quiet';
+  }
+
+  /** After an interactive job left: when it was the last, the background steps it held back may run. */
+  #wakeIfIdle(job: Job): void {
+    if (job.background) return;
+    this.#lastInteractiveAt = performance.now();
+    if (this.#activity() !== 'busy') this.#batcher.wake();
   }
 }

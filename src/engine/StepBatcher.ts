@@ -1,4 +1,5 @@
 // Gathers the evaluation steps of running jobs into cycles: one cycle at a time, one llama.cpp decode per cycle.
+import { PromptTurns } from './PromptTurns.js';
 
 /** How a step will use the next decode. */
 export interface StepShape {
@@ -8,11 +9,18 @@ export interface StepShape {
   generating: boolean;
 }
 
-/** How far below the least served waiting key a key that starts waiting is placed: about one short text. */
-const NEWCOMER_CREDIT_TOKENS = 64;
+/**
+ * Prompt tokens a cycle of background steps may carry while people use the engine (an interactive job ran within
+ * the scheduler's in-use window): the decode an arriving interactive job may have to wait for stays short. Background
+ * prompts are then evaluated in chunks of this size (see `JobContext.promptChunkTokens`).
+ */
+export const BACKGROUND_PROMPT_TOKENS_IN_USE = 16;
 
-/** Keys remembered for fair turns before idle ones are forgotten (a forgotten key counts as never served). */
-const MAX_REMEMBERED_KEYS = 256;
+/**
+ * What interactive work the scheduler has: `busy` — a job runs or waits; `recent` — none now, but one ran within the
+ * in-use window; `quiet` — none for longer.
+ */
+export type InteractiveActivity = 'busy' | 'recent' | 'quiet';
 
 export interface StepBatcherOptions {
   /**
@@ -25,9 +33,10 @@ export interface StepBatcherOptions {
 }
 
 export interface CycleReport {
-  /** Steps that ran together in the cycle, and how many of them were generated tokens. */
+  /** Steps that ran together in the cycle, how many of them were generated tokens, and how many background steps. */
   steps: number;
   generating: number;
+  background: number;
   tokens: number;
 }
 
@@ -35,6 +44,8 @@ interface PendingStep {
   readonly shape: StepShape;
   /** Whose job asked for it (an API key's fingerprint, or an operation's own key). */
   readonly key: string | undefined;
+  /** A step of background work (see `SubmitOptions.background`). */
+  readonly background: boolean;
   readonly run: () => Promise<unknown>;
   settle(outcome: PromiseSettledResult<unknown>): void;
   detach(): void;
@@ -50,25 +61,26 @@ interface PendingStep {
  * cost the newcomer the other key's chunk too). The chosen steps start together; their evaluations reach the context in the same turn of
  * the event loop, so llama.cpp decodes them as one batch. The next cycle starts only when every step of this one
  * has settled and the jobs that got a result have had a turn to ask for their next step.
+ *
+ * Background steps (work nobody waits for) join a cycle only when no interactive step waits and no interactive job
+ * runs or waits, so an arriving interactive job waits at most for the one background decode in flight, and never
+ * shares a decode with background work (a reply's tokens included). While the engine is in use such a cycle carries
+ * at most `BACKGROUND_PROMPT_TOKENS_IN_USE` prompt tokens (at least one step); when it is quiet, the background
+ * steps of every key, in fair order, up to the batch size: several background sequences in one decode. Background
+ * keys take their fair turns among themselves, apart from the interactive ones.
  */
 export class StepBatcher {
   readonly #options: StepBatcherOptions;
+  readonly #activity: () => InteractiveActivity;
   readonly #pending: PendingStep[] = [];
   readonly #onCycle: ((report: CycleReport) => void) | undefined;
+  readonly #interactiveTurns = new PromptTurns();
+  readonly #backgroundTurns = new PromptTurns();
   #cycling = false;
-  /**
-   * Prompt tokens each key has had evaluated (a step that evaluates nothing counts one), on a shared scale: a key that
-   * starts waiting again is moved up to just below the key served last (`#clock`), so idle time earns no credit and
-   * old work earns no debt. Keys are few (API keys) or short-lived (operations).
-   */
-  readonly #served = new Map<string | undefined, number>();
-  /** The count of the key whose prompt work ran last. */
-  #clock = 0;
-  /** Keys whose prompt steps were waiting at the previous choice. */
-  #wasWaiting = new Set<string | undefined>();
 
-  constructor(options: StepBatcherOptions, onCycle?: (report: CycleReport) => void) {
+  constructor(options: StepBatcherOptions, activity: () => InteractiveActivity, onCycle?: (report: CycleReport) => void) {
     this.#options = options;
+    this.#activity = activity;
     this.#onCycle = onCycle;
   }
 
@@ -77,11 +89,16 @@ export class StepBatcher {
     return this.#pending.length;
   }
 
+  /** How many prompt tokens a background job's step should evaluate now; undefined: the usual chunk. */
+  get backgroundPromptChunk(): number | undefined {
+    return this.#activity() === 'quiet' ? undefined : BACKGROUND_PROMPT_TOKENS_IN_USE;
+  }
+
   /**
    * Runs `work` in a coming cycle; an abort of `signal` before then rejects with its reason and runs nothing.
-   * `key` says whose job it is, for fair turns of prompt work.
+   * `key` says whose job it is, for fair turns of prompt work; `background`, that nobody waits for it.
    */
-  step<T>(work: () => Promise<T>, shape: StepShape, signal: AbortSignal, key?: string): Promise<T> {
+  step<T>(work: () => Promise<T>, shape: StepShape, signal: AbortSignal, owner: { key?: string | undefined; background?: boolean } = {}): Promise<T> {
     if (signal.aborted) return Promise.reject(signal.reason);
     return new Promise<T>((resolve, reject) => {
       const onAbort = (): void => {
@@ -92,7 +109,8 @@ export class StepBatcher {
       };
       const pending: PendingStep = {
         shape,
-        key,
+        key: owner.key,
+        background: owner.background === true,
         run: work,
         settle: (outcome) => (outcome.status === 'fulfilled' ? resolve(outcome.value as T) : reject(outcome.reason)),
         detach: () => signal.removeEventListener('abort', onAbort),
@@ -101,6 +119,11 @@ export class StepBatcher {
       this.#pending.push(pending);
       this.#schedule();
     });
+  }
+
+  /** The scheduler's interactive work has ended: background steps held back may now have their cycle. */
+  wake(): void {
+    if (this.#pending.length > 0) this.#schedule();
   }
 
   #schedule(): void {
@@ -112,11 +135,17 @@ export class StepBatcher {
 
   async #cycle(): Promise<void> {
     const chosen = this.#choose();
+    if (chosen.length === 0) {
+      // Only background steps wait, behind interactive jobs that are between steps: a new step or `wake` comes next.
+      this.#cycling = false;
+      return;
+    }
     for (const step of chosen) step.detach();
     const outcomes = await Promise.allSettled(chosen.map((step) => step.run()));
     this.#onCycle?.({
       steps: chosen.length,
       generating: chosen.filter((step) => step.shape.generating).length,
+      background: chosen.filter((step) => step.background).length,
       tokens: chosen.reduce((sum, step) => sum + step.shape.tokens, 0),
     });
     // Settled together, in the order chosen: the jobs then ask for their next steps in that same order, so the next
@@ -128,64 +157,71 @@ export class StepBatcher {
   }
 
   #choose(): PendingStep[] {
-    const generating = this.#pending.filter((step) => step.shape.generating);
-    const budget = generating.length > 0 ? this.#options.promptTokensBesideReplies : this.#options.promptTokensAlone;
-    const chosen = [...generating];
-    // Alone, a decode carries one key's prompt work; beside replies (which ride in every decode anyway) it takes the
-    // keys in fair order until the small budget is spent, so new replies' prompts are not held a decode each.
-    const keys = this.#promptKeysInOrder();
+    const activity = this.#activity();
+    const interactive = this.#pending.filter((step) => !step.background);
+    const chosen =
+      interactive.length > 0 || activity === 'busy' ? this.#chooseInteractive(interactive) : this.#chooseBackground(activity);
+    const picked = new Set(chosen);
+    for (let index = this.#pending.length - 1; index >= 0; index -= 1) {
+      if (picked.has(this.#pending[index]!)) this.#pending.splice(index, 1);
+    }
+    const waiting = new Set(this.#pending.map((step) => step.key));
+    this.#interactiveTurns.forgetIdle(waiting);
+    this.#backgroundTurns.forgetIdle(waiting);
+    return chosen;
+  }
+
+  /**
+   * Alone, a decode carries one key's prompt work; beside replies (which ride in every decode anyway) it takes the
+   * keys in fair order until the small budget is spent, so new replies' prompts are not held a decode each.
+   */
+  #chooseInteractive(steps: readonly PendingStep[]): PendingStep[] {
+    const generating = steps.filter((step) => step.shape.generating);
+    const prompts = steps.filter((step) => !step.shape.generating);
+    const keys = this.#interactiveTurns.inOrder(keysOf(prompts));
+    if (generating.length === 0) {
+      return this.#fill([], prompts, keys.slice(0, 1), this.#interactiveTurns, this.#options.promptTokensAlone);
+    }
+    return this.#fill(generating, prompts, keys, this.#interactiveTurns, this.#options.promptTokensBesideReplies);
+  }
+
+  /** Every background step is prompt-like work here (an extraction's generated token costs its one token). */
+  #chooseBackground(activity: InteractiveActivity): PendingStep[] {
+    const budget = activity === 'quiet' ? this.#options.promptTokensAlone : BACKGROUND_PROMPT_TOKENS_IN_USE;
+    const keys = this.#backgroundTurns.inOrder(keysOf(this.#pending));
+    return this.#fill([], this.#pending, keys, this.#backgroundTurns, budget);
+  }
+
+  /** Adds the steps of `keys`, key after key, each key's in the order they came, until `budget` tokens (at least one step). */
+  #fill(
+    chosen: PendingStep[],
+    steps: readonly PendingStep[],
+    keys: readonly (string | undefined)[],
+    turns: PromptTurns,
+    budget: number,
+  ): PendingStep[] {
     let promptTokens = 0;
-    fill: for (const key of generating.length > 0 ? keys : keys.slice(0, 1)) {
+    fill: for (const key of keys) {
       let cost = 0;
-      for (const step of this.#pending) {
-        if (step.shape.generating || step.key !== key) continue;
+      for (const step of steps) {
+        if (step.key !== key) continue;
         if (promptTokens > 0 && promptTokens + step.shape.tokens > budget) {
-          this.#charge(key, cost);
+          turns.charge(key, cost);
           break fill;
         }
         chosen.push(step);
         promptTokens += step.shape.tokens;
         cost += Math.max(1, step.shape.tokens);
       }
-      this.#charge(key, cost);
+      turns.charge(key, cost);
     }
-    const picked = new Set(chosen);
-    for (let index = this.#pending.length - 1; index >= 0; index -= 1) {
-      if (picked.has(this.#pending[index]!)) this.#pending.splice(index, 1);
-    }
-    this.#forgetIdleKeys();
     return chosen;
   }
+}
 
-  /**
-   * The waiting keys, the one with the fewest prompt tokens evaluated first (ties: whose step came first). A key that was not
-   * waiting at the previous choice starts a little below the key served last — a newcomer goes first, and its next
-   * steps (a saved state's load, then its text) follow without another key's decode in between — unless its own
-   * recent work already put it further on.
-   */
-  #promptKeysInOrder(): (string | undefined)[] {
-    const waiting: (string | undefined)[] = [];
-    for (const step of this.#pending) if (!step.shape.generating && !waiting.includes(step.key)) waiting.push(step.key);
-    for (const key of waiting) {
-      if (this.#wasWaiting.has(key)) continue;
-      const start = this.#clock - NEWCOMER_CREDIT_TOKENS;
-      this.#served.set(key, Math.max(this.#served.get(key) ?? start, start));
-    }
-    this.#wasWaiting = new Set(waiting);
-    // A stable sort: ties keep the order their first steps came in.
-    return waiting.sort((a, b) => (this.#served.get(a) ?? 0) - (this.#served.get(b) ?? 0));
-  }
-
-  #charge(key: string | undefined, cost: number): void {
-    if (cost === 0) return;
-    this.#clock = (this.#served.get(key) ?? this.#clock) + cost;
-    this.#served.set(key, this.#clock);
-  }
-
-  /** Keys with nothing waiting are forgotten once the map grows, so per-operation keys cannot pile up. */
-  #forgetIdleKeys(): void {
-    if (this.#served.size <= MAX_REMEMBERED_KEYS) return;
-    const waiting = new Set(this.#pending.map((step) => step.key));
-    for (const key of this.#served.keys()) if (!waiting.has(key)) this.#served.delete(key);
-  }
+/** The keys of `steps`, in the order their first steps came. */
+function keysOf(steps: readonly PendingStep[]): (string | undefined)[] {
+  const keys: (string | undefined)[] = [];
+  for (const step of steps) if (!keys.includes(step.key)) keys.push(step.key);
+  return keys;
 }

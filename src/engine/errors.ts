@@ -26,6 +26,11 @@ export class EngineBusyError extends EngineError {
   }
 }
 
+/** Background work was asked for, but the engine has no background sequences (`backgroundSequences` 0). */
+export class BackgroundDisabledError extends EngineError {
+  readonly code = 'BACKGROUND_DISABLED';
+}
+
 /** The job did not finish within its time limit (queue wait included). */
 export class TimeoutError extends EngineError {
   readonly code = 'TIMEOUT';

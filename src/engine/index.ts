@@ -27,5 +27,6 @@ export { DEFAULT_DOWNLOAD_CONNECT_TIMEOUT_MS, resolveModelSource } from './loadM
 export type { DownloadProgress, LlamaRuntime, ModelSource, ModelSourceKind, ModelSourceOptions } from './loadModel.js';
 export type { EngineErrorCode, JobFinishedEvent, JobOutcome } from './JobProgress.js';
 export type { ChatTurn, Locale, PromptPart } from './prompts.js';
-export { AbortedError, BadInputError, EngineBusyError, EngineError, ModelUnavailableError, TimeoutError } from './errors.js';
+export { AbortedError, BackgroundDisabledError, BadInputError, EngineBusyError, EngineError, ModelUnavailableError, TimeoutError } from './errors.js';
 export type { JobKind, MutexScope } from './Scheduler.js';
+export type { CycleReport } from './StepBatcher.js';

@@ -2,7 +2,7 @@
 import type { Token } from 'node-llama-cpp';
 import { assertFits, jobOptionsOf } from './admission.js';
 import { detectLocale } from './detectLocale.js';
-import { BadInputError } from './errors.js';
+import { BackgroundDisabledError, BadInputError } from './errors.js';
 import type { EngineRuntime } from './EngineRuntime.js';
 import type { Locale } from './prompts.js';
 import type { JobKind, SubmitOptions } from './Scheduler.js';
@@ -24,12 +24,15 @@ const LONG_TEXT_TOKENS = 512;
 export interface TaskBatch {
   definitions: TaskDefinition[];
   texts: { tokens: Token[]; locale: Locale }[];
+  /** Runs on the background sequences. */
+  background: boolean;
   submit: SubmitOptions;
 }
 
 /**
  * Throws the `BadInputError` the batch would meet (no texts or too many, an empty or oversized text, no tasks, an
- * unknown task or one of the other kind, a text too long for a task) before anything is stored or queued.
+ * unknown task or one of the other kind, a text too long for a task) before anything is stored or queued; and
+ * `BackgroundDisabledError` for background work on an engine without background sequences.
  */
 export function checkTaskBatch(
   runtime: EngineRuntime,
@@ -38,6 +41,9 @@ export function checkTaskBatch(
   options: TaskRunOptions,
 ): TaskBatch {
   const { registry, model, contextSize } = runtime;
+  if (options.background === true && runtime.options.backgroundSequences === 0) {
+    throw new BackgroundDisabledError({ message: 'Background work is off on this engine (JOB_SEQUENCES is 0).' });
+  }
   validateTexts(texts, runtime.options.maxInputChars, runtime.options.maxBatchTexts);
   if (tasks.length === 0) throw new BadInputError({ message: 'No tasks were given.' });
   const definitions = [...new Set(tasks)].map((name) => registry.get(name, options.kind));
@@ -55,7 +61,12 @@ export function checkTaskBatch(
   });
   // An extraction generates its answer and holds its task sequence meanwhile: a long job (see Scheduler).
   const long = definitions.some((task) => task.kind === 'extract') || checked.some(({ tokens }) => tokens.length > LONG_TEXT_TOKENS);
-  return { definitions, texts: checked, submit: { kind, lane: 'task', long, ...jobOptionsOf(options) } };
+  const submit: SubmitOptions =
+    options.background === true
+      ? // Its own lane and sequences, no time limit (its caller's signal stops it), after every interactive job.
+        { kind: 'job', lane: 'background', background: true, timeoutMs: null, ...jobOptionsOf(options) }
+      : { kind, lane: 'task', long, ...jobOptionsOf(options) };
+  return { definitions, texts: checked, background: options.background === true, submit };
 }
 
 /**
@@ -63,14 +74,15 @@ export function checkTaskBatch(
  * again), then only the text and the answer are evaluated. Between parts the lane slot goes to any other key waiting.
  */
 export function runTaskBatch(runtime: EngineRuntime, batch: TaskBatch): Promise<TaskRun[]> {
-  const { scheduler, hooks, taskPool, registry } = runtime;
+  const { scheduler, hooks, registry } = runtime;
+  const pool = batch.background ? runtime.backgroundPool : runtime.taskPool;
   return submitReported(scheduler, hooks, batch.submit, async (job) => {
     const runs: TaskRun[] = [];
     for (const { tokens, locale } of batch.texts) {
       const results: TaskResult[] = [];
       for (const task of batch.definitions) {
         if (runs.length > 0 || results.length > 0) await job.yield();
-        const lease = taskPool.acquire(`${task.name}:${locale}`);
+        const lease = pool.acquire(`${task.name}:${locale}`);
         try {
           results.push(await registry.run(job, lease.sequence, task.name, locale, tokens));
         } finally {

@@ -85,7 +85,9 @@ export interface EngineStatus {
   /** libuv's pool threads, where every decode runs (one keeps every decode on the same thread). */
   threadPoolSize: number;
   contextSize: number;
+  /** Interactive jobs waiting for a free lane (background jobs wait apart and are not counted). */
   queueDepth: number;
+  /** Kinds of the jobs running (background work is `job`). */
   runningJobs: JobKind[];
   maxParallelReplies: number;
   warmConversations: number;

@@ -24,8 +24,8 @@ export interface OperationFinished {
 
 export interface SentimentCounted {
   label: SentimentLabel;
-  /** `chat` for a chat message's sentiment, `query` for the sentiment queries. */
-  source: 'chat' | 'query';
+  /** `chat` for a chat message's sentiment, `query` for the queries', `job` for an analysis job's item. */
+  source: 'chat' | 'query' | 'job';
   locale: Locale;
 }
 
@@ -60,8 +60,8 @@ export const METRIC_PREFIX = 'allinone_';
 /** Operation names are chosen by clients; past this many distinct ones, new names count as `other`. */
 export const MAX_OPERATION_NAMES = 100;
 
-const JOB_KINDS: readonly JobKind[] = ['sentiment', 'sentiment-batch', 'chat', 'classify', 'extract', 'analyze'];
-const SENTIMENT_SOURCES: readonly SentimentCounted['source'][] = ['chat', 'query'];
+const JOB_KINDS: readonly JobKind[] = ['sentiment', 'sentiment-batch', 'chat', 'classify', 'extract', 'analyze', 'job'];
+const SENTIMENT_SOURCES: readonly SentimentCounted['source'][] = ['chat', 'query', 'job'];
 const WEBSOCKET_REFUSALS: readonly ConnectionScope[] = ['server', 'uninitialized', 'client', 'key'];
 // Seconds. A sentiment query on a small CPU takes tens of milliseconds; a long reply, up to the job timeout.
 const LATENCY_BUCKETS = [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120];
@@ -107,7 +107,7 @@ export function createMetrics(options: MetricsOptions): Metrics {
   });
   const sentiments = new Counter({
     name: name('sentiments_total'),
-    help: 'Sentiment results stored, by label and source (chat message or query)',
+    help: 'Sentiment results stored, by label and source (chat message, query or analysis job)',
     labelNames: ['label', 'source'] as const,
     registers,
   });

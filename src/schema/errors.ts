@@ -1,28 +1,8 @@
-// The one place domain errors become GraphQL errors: a stable extensions.code for expected ones, a mask for the rest.
+// The one place domain errors become GraphQL errors: a stable extensions.code for expected ones (src/publicCodes.ts),
+// a mask for the rest.
 import type { GraphQLError } from 'graphql';
 import { createGraphQLError } from 'graphql-yoga';
-
-/** Domain error codes (engine, service, database) and the code clients see. */
-const PUBLIC_CODES: Readonly<Record<string, string>> = {
-  BAD_INPUT: 'BAD_USER_INPUT',
-  NOT_FOUND: 'NOT_FOUND',
-  ENGINE_BUSY: 'ENGINE_BUSY',
-  TIMEOUT: 'TIMEOUT',
-  MODEL_UNAVAILABLE: 'MODEL_UNAVAILABLE',
-  ABORTED: 'ABORTED',
-  DATABASE_LOCKED: 'DATABASE_UNAVAILABLE',
-  DATABASE_UNAVAILABLE: 'DATABASE_UNAVAILABLE',
-  UNAUTHENTICATED: 'UNAUTHENTICATED',
-  PAYLOAD_TOO_LARGE: 'PAYLOAD_TOO_LARGE',
-  LENGTH_REQUIRED: 'LENGTH_REQUIRED',
-  SUBSCRIPTION_LIMIT: 'TOO_MANY_SUBSCRIPTIONS',
-  CONNECTION_LIMIT: 'TOO_MANY_CONNECTIONS',
-  BAD_REQUEST_TARGET: 'BAD_REQUEST',
-  FORBIDDEN_HOST: 'FORBIDDEN_HOST',
-  FORBIDDEN_ORIGIN: 'FORBIDDEN_ORIGIN',
-  UNSUPPORTED_MEDIA_TYPE: 'UNSUPPORTED_MEDIA_TYPE',
-  NOT_ACCEPTABLE: 'NOT_ACCEPTABLE',
-};
+import { PUBLIC_CODES, publicCodeOf } from '../publicCodes.js';
 
 /**
  * Codes whose messages name server internals (a file path): clients get these words instead, with
@@ -42,11 +22,6 @@ const GRAPHQL_ERROR_CODE = 'GRAPHQL_ERROR';
 /** By name, not `instanceof`: tools that load graphql both as ESM and CommonJS end up with two GraphQLError classes. */
 function isGraphQLError(error: unknown): error is GraphQLError {
   return error instanceof Error && error.name === 'GraphQLError';
-}
-
-function publicCodeOf(error: unknown): string | undefined {
-  if (!(error instanceof Error) || !('code' in error) || typeof error.code !== 'string') return undefined;
-  return PUBLIC_CODES[error.code];
 }
 
 /**

@@ -4,6 +4,7 @@ import './sentiment.js';
 import './conversation.js';
 import './task.js';
 import './analysis.js';
+import './analysisJob.js';
 import './chat.js';
 import './analytics.js';
 import './engine.js';

@@ -1,5 +1,5 @@
 // Statistics over stored results: `taskStats` of any classify task and `sentimentStats` (taskStats of `sentiment`).
-import type { Repository, ResultSource, StatsBucket, TaskStats } from '../db/index.js';
+import type { Repository, ResultSource, StatsBucket, Tag, TaskStats } from '../db/index.js';
 import { BadInputError, SENTIMENT_TASK_NAME } from '../engine/index.js';
 import { assertDateInRange } from './dateRange.js';
 import type { EngineHolder } from './EngineHolder.js';
@@ -17,18 +17,37 @@ export interface StatsFilter {
   to?: Date | null;
   conversationId?: string | null;
   source?: ResultSource | null;
+  /** Only results of this analysis job's items. */
+  jobId?: string | null;
+  /** Only results of job items carrying every one of these tags. */
+  tags?: readonly Tag[] | null;
 }
+
+/** Also count per value of this tag of the job items: `groups`. */
+export interface StatsGroupBy {
+  tag: string;
+}
+
+/** Most tags one filter may require: each is a join. */
+export const MAX_FILTER_TAGS = 8;
 
 export interface AnalyticsService {
   /** Counts per label of a classify task (sentiment's too), owner-scoped. */
-  taskStats(task: string, owner: string | null, filter: StatsFilter, bucket: StatsBucket): Promise<TaskStats>;
-  sentimentStats(owner: string | null, filter: StatsFilter, bucket: StatsBucket): Promise<SentimentStats>;
+  taskStats(task: string, owner: string | null, filter: StatsFilter, bucket: StatsBucket, groupBy?: StatsGroupBy | null): Promise<TaskStats>;
+  sentimentStats(owner: string | null, filter: StatsFilter, bucket: StatsBucket, groupBy?: StatsGroupBy | null): Promise<SentimentStats>;
 }
 
 export function createAnalyticsService(options: AnalyticsServiceOptions): AnalyticsService {
   const { repository, engine } = options;
-  const statsOf = (task: string, owner: string | null, filter: StatsFilter, bucket: StatsBucket): Promise<TaskStats> => {
+  const statsOf = (
+    task: string,
+    owner: string | null,
+    filter: StatsFilter,
+    bucket: StatsBucket,
+    groupBy: StatsGroupBy | null | undefined,
+  ): Promise<TaskStats> => {
     checkStatsFilter(filter);
+    if (groupBy && groupBy.tag.length === 0) throw new BadInputError({ message: '`groupBy.tag` is empty.' });
     return repository.taskStats({
       task,
       owner,
@@ -37,23 +56,31 @@ export function createAnalyticsService(options: AnalyticsServiceOptions): Analyt
       ...(filter.to ? { to: filter.to } : {}),
       ...(filter.conversationId ? { conversationId: filter.conversationId } : {}),
       ...(filter.source ? { source: filter.source } : {}),
+      ...(filter.jobId ? { jobId: filter.jobId } : {}),
+      ...(filter.tags && filter.tags.length > 0 ? { tags: filter.tags } : {}),
+      ...(groupBy ? { groupByTag: groupBy.tag } : {}),
     });
   };
   return {
-    taskStats: async (task, owner, filter, bucket) => {
+    taskStats: async (task, owner, filter, bucket, groupBy) => {
       // An unknown task: the engine's own refusal. The wrong kind is refused here, not with `task(name, 'classify')`,
       // whose message sends the caller to `extract`, which has no statistics either.
       if (engine.get().task(task).kind !== 'classify') {
         throw new BadInputError({ message: `Task "${task}" is an extract task; only classify tasks have label statistics.` });
       }
-      return statsOf(task, owner, filter, bucket);
+      return statsOf(task, owner, filter, bucket, groupBy);
     },
-    sentimentStats: async (owner, filter, bucket) => toSentimentStats(await statsOf(SENTIMENT_TASK_NAME, owner, filter, bucket)),
+    sentimentStats: async (owner, filter, bucket, groupBy) =>
+      toSentimentStats(await statsOf(SENTIMENT_TASK_NAME, owner, filter, bucket, groupBy)),
   };
 }
 
 function checkStatsFilter(filter: StatsFilter): void {
   if (filter.conversationId != null) assertId(filter.conversationId, 'conversationId');
+  if (filter.jobId != null) assertId(filter.jobId, 'jobId');
+  if (filter.tags && filter.tags.length > MAX_FILTER_TAGS) {
+    throw new BadInputError({ message: `\`filter.tags\` holds at most ${MAX_FILTER_TAGS} tags; got ${filter.tags.length}.` });
+  }
   if (filter.from) assertDateInRange(filter.from, '`filter.from`');
   if (filter.to) assertDateInRange(filter.to, '`filter.to`');
   if (filter.from && filter.to && filter.from >= filter.to) {

@@ -18,6 +18,13 @@ export interface SentimentStats extends LabelCounts {
   averageConfidence: number;
   /** Non-empty buckets only, ascending by start. */
   series: SentimentSeriesPoint[];
+  /** With a `groupBy`: one per value of the tag (null: items without it), most results first. */
+  groups?: SentimentStatsGroup[];
+}
+
+export interface SentimentStatsGroup extends LabelCounts {
+  value: string | null;
+  averageConfidence: number;
 }
 
 /** taskStats of `sentiment` in the SentimentStats shape: a label that never occurred counts 0. */
@@ -26,6 +33,15 @@ export function toSentimentStats(stats: TaskStats): SentimentStats {
     ...labelCounts(stats),
     averageConfidence: stats.averageConfidence,
     series: stats.series.map((point) => ({ start: point.start, ...labelCounts(point) })),
+    ...(stats.groups
+      ? {
+          groups: stats.groups.map((group) => ({
+            value: group.value,
+            ...labelCounts(group),
+            averageConfidence: group.averageConfidence,
+          })),
+        }
+      : {}),
   };
 }
 

@@ -60,6 +60,20 @@ export async function writeTaskResults(
   return rows;
 }
 
+/**
+ * Results of several texts (a batch of job items: each its own context), stored and counted together; runs inside the
+ * caller's transaction.
+ */
+export async function writeTaskResultsOfTexts(
+  tx: PgExecutor,
+  texts: readonly { results: readonly NewTaskResult[]; context: ResultContext }[],
+): Promise<void> {
+  await storeTaskResults(
+    tx,
+    texts.flatMap(({ results, context }) => results.map((result) => taskResultValues(result, context))),
+  );
+}
+
 export async function insertQueryAnalyses(
   pg: PostgresDatabase,
   inputs: readonly QueryAnalysisInput[],

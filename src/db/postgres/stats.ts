@@ -5,7 +5,7 @@ import { rebuildRollupStatements } from '../stats/rebuildRollups.js';
 import { taskStatsQuery, toTaskStats, type TaskBucketRow } from '../stats/taskStatsQuery.js';
 import type { TimeDialect } from '../stats/timeRanges.js';
 import type { PgExecutor, PostgresDatabase } from './openPostgres.js';
-import { taskDailyCounts, taskHourlyCounts, taskResults } from './schema.js';
+import { analysisItemTags, taskDailyCounts, taskHourlyCounts, taskResults } from './schema.js';
 
 export const POSTGRES_TIME: TimeDialect = {
   // date_part is double precision (extract is numeric, several times slower per row); the cast rounds to whole ms.
@@ -15,11 +15,11 @@ export const POSTGRES_TIME: TimeDialect = {
   dayOf: (column) => sql`date_trunc('day', ${column}, 'UTC')`,
 };
 
-const TABLES = { results: taskResults, hourly: taskHourlyCounts, daily: taskDailyCounts };
+const TABLES = { results: taskResults, hourly: taskHourlyCounts, daily: taskDailyCounts, itemTags: analysisItemTags };
 
 export async function taskStats(pg: PostgresDatabase, options: TaskStatsOptions): Promise<TaskStats> {
   const query = taskStatsQuery(TABLES, POSTGRES_TIME, options);
-  return toTaskStats(await pg.read((db) => rows<TaskBucketRow>(db, query)));
+  return toTaskStats(await pg.read((db) => rows<TaskBucketRow>(db, query)), options.groupByTag !== undefined);
 }
 
 export async function rebuildHourlyCounts(pg: PostgresDatabase): Promise<void> {

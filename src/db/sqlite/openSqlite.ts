@@ -1,4 +1,5 @@
-// Opens the SQLite file: creates its folder, sets pragmas, checks for a foreign write lock, runs migrations.
+// Opens the SQLite file: creates its folder, sets pragmas, checks for a foreign write lock, runs migrations, gives back
+// job leases a dead process left.
 import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import Database from 'better-sqlite3';
@@ -11,6 +12,7 @@ import { migrationsFolder } from '../migrationsFolder.js';
 import { WriteHealth } from '../WriteHealth.js';
 import { DatabaseFiles } from './DatabaseFiles.js';
 import { toSqliteError, writeFailureReason } from './errors.js';
+import { releaseAllLeases } from './jobClaims.js';
 import * as schema from './schema.js';
 
 /** How long a statement waits for another connection's lock before giving up with DATABASE_LOCKED. */
@@ -99,6 +101,7 @@ export function openSqlite(options: OpenSqliteOptions): SqliteDatabase {
   if (!readonly) {
     try {
       migrate(db, { migrationsFolder: MIGRATIONS_FOLDER, migrationsTable: MIGRATIONS_TABLE });
+      releaseAllLeases(db);
     } catch (error) {
       sqlite.close();
       throw (

@@ -84,6 +84,22 @@ export function writeTaskResults(
   return rows;
 }
 
+/**
+ * Results of several texts (a batch of job items: each its own context), stored and counted together; runs inside the
+ * caller's transaction.
+ */
+export function writeTaskResultsOfTexts(
+  app: SqliteDatabase,
+  tx: DbExecutor,
+  texts: readonly { results: readonly NewTaskResult[]; context: ResultContext }[],
+): void {
+  storeTaskResults(
+    app,
+    tx,
+    texts.flatMap(({ results, context }) => results.map((result) => taskResultValues(result, context))),
+  );
+}
+
 export function insertQueryAnalyses(app: SqliteDatabase, inputs: readonly QueryAnalysisInput[]): QueryAnalysis[] {
   if (inputs.length === 0) return [];
   const now = new Date();

@@ -5,7 +5,7 @@ import { taskStatsQuery, toTaskStats, type TaskBucketRow } from '../stats/taskSt
 import { rebuildRollupStatements } from '../stats/rebuildRollups.js';
 import { DAY_MS, HOUR_MS, type TimeDialect } from '../stats/timeRanges.js';
 import type { SqliteDatabase } from './openSqlite.js';
-import { taskDailyCounts, taskHourlyCounts, taskResults } from './schema.js';
+import { analysisItemTags, taskDailyCounts, taskHourlyCounts, taskResults } from './schema.js';
 
 // Timestamps are integer epoch ms already; months are calendar months, so they need the date functions.
 export const SQLITE_TIME: TimeDialect = {
@@ -15,11 +15,11 @@ export const SQLITE_TIME: TimeDialect = {
   dayOf: (column) => sql`${column} - ${column} % ${DAY_MS}`,
 };
 
-const TABLES = { results: taskResults, hourly: taskHourlyCounts, daily: taskDailyCounts };
+const TABLES = { results: taskResults, hourly: taskHourlyCounts, daily: taskDailyCounts, itemTags: analysisItemTags };
 
 export function taskStats(app: SqliteDatabase, options: TaskStatsOptions): TaskStats {
   const query = taskStatsQuery(TABLES, SQLITE_TIME, options);
-  return toTaskStats(app.read((db) => db.all<TaskBucketRow>(query)));
+  return toTaskStats(app.read((db) => db.all<TaskBucketRow>(query)), options.groupByTag !== undefined);
 }
 
 export function rebuildHourlyCounts(app: SqliteDatabase): void {

@@ -1,4 +1,4 @@
-// The HTTP server: GraphQL over HTTP and SSE (Yoga) and graphql-ws on one port, plus health probes and the web page.
+// The HTTP server: GraphQL over HTTP and SSE (Yoga) and graphql-ws on one port, plus health probes, results files and the web page.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
@@ -9,6 +9,7 @@ import type { HttpConfig } from './config.js';
 import { forwardAbort } from './forwardAbort.js';
 import { RequestRefusedError } from './http/errors.js';
 import { createOriginPolicy } from './http/originPolicy.js';
+import { createJobResultsRoute } from './http/jobResults.js';
 import { createPlaygroundPage } from './http/playgroundPage.js';
 import { normalizeRequestTarget } from './http/requestTarget.js';
 import { corsOptionsOf, useOriginPolicy } from './http/useOriginPolicy.js';
@@ -113,6 +114,12 @@ export function createApp(options: AppOptions): App {
   const authorize = (req: IncomingMessage) =>
     !config.metricsAuth || keyring.ownerOf(req.headers.authorization) !== undefined;
   const metricsRoute = options.metrics ? createMetricsRoute({ metrics: options.metrics, authorize }) : undefined;
+  const jobResultsRoute = createJobResultsRoute({
+    results: services.jobResults,
+    keyring,
+    policy: originPolicy,
+    logger: options.logger,
+  });
   // A probe that fails unexpectedly still answers (not ready), never leaves the balancer's check hanging.
   const answerReadiness = async (res: ServerResponse): Promise<void> => {
     const reason = accepting ? await services.health.notReadyReason().catch(() => 'the readiness check failed') : 'shutting down';
@@ -136,6 +143,7 @@ export function createApp(options: AppOptions): App {
     if (metricsRoute?.(req, res)) return;
     if (req.url === '/healthz') return sendJson(res, 200, { status: 'ok' });
     if (req.url === '/readyz') return void answerReadiness(res);
+    if (jobResultsRoute(req, res)) return;
     if (webPage(req, res)) return;
     if (playgroundPage?.(req, res)) return;
     if (refuseOversizedBody(req, res, config.limits.maxBodyBytes)) return;

@@ -77,6 +77,7 @@ function assemble(config: AppConfig, overrides: OnRepository, logger: Logger): S
     onSentiment: metrics.recordSentiment,
     jobEvents,
     ...config.service,
+    taskCatalog: config.engine.tasks,
   });
   // With JOB_SEQUENCES=0 the engine refuses background work, so this replica claims no items (others run them).
   const jobRunner =

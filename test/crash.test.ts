@@ -1,5 +1,6 @@
 // kill -9 during chat streams, on the real process: after each crash the database opens, passes
-// `PRAGMA integrity_check`, holds every acknowledged user message, and serves the API.
+// `PRAGMA integrity_check`, holds every acknowledged user message, and serves the API. kill -9 in the middle of an
+// analysis job, on SQLite and PostgreSQL: the restarted process resumes the job by itself, every item once.
 // `npm test` runs one crash; `npm run test:reliability` (RELIABILITY=full) runs many, restarting the real
 // process on the crashed file each time, and writes its figures to .tmp/reliability/crash.json.
 import { existsSync, mkdirSync, unlinkSync, writeFileSync } from 'node:fs';
@@ -8,6 +9,8 @@ import { createClient, type Client } from 'graphql-ws';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { openSqlite } from '../src/db/index.js';
+import { expectEachItemOnce, startJobThroughApi, storedItems, waitForJob } from './support/analysisJobs.js';
+import { createDatabase, testDialects } from './support/dialects.js';
 import { startService, stopProcess, type ServiceProcess } from './support/serviceProcess.js';
 import { createScratchDir, createTestService } from './support/testApp.js';
 
@@ -245,4 +248,48 @@ describe('the write-ahead log deleted while the service runs', () => {
     );
     expect(stored.sort()).toEqual([...after, ...before].sort());
   }, 60_000);
+});
+
+/** Items of the job killed in the middle: a few seconds of work on the tiny model, so the kill finds it running. */
+const JOB_ITEMS = 200;
+/** Items the job must have finished before the kill, so some work is done and some is not. */
+const PROCESSED_BEFORE_KILL = 20;
+/** The dead process's claims run out this soon, so the restarted one takes its items over without a long wait. */
+const JOB_LEASE_MS = 3_000;
+const JOB_LIMIT_MS = 60_000;
+
+describe.each(testDialects())('kill -9 in the middle of an analysis job on %s', (dialect) => {
+  it('resumes by itself on restart and ends with exactly one result per item and task, or one error', async () => {
+    const database = await createDatabase(dialect, scratch.dir, 'job-crash');
+    leftovers.push(() => database.dispose());
+    const env = {
+      [dialect === 'sqlite' ? 'DATABASE_PATH' : 'DATABASE_URL']: database.location,
+      JOB_LEASE_MS: String(JOB_LEASE_MS),
+    };
+    const first = await startService(env);
+    leftovers.push(() => stopProcess(first));
+    const jobId = await startJobThroughApi(first.url, JOB_ITEMS);
+    const running = await waitForJob(
+      first.url,
+      jobId,
+      (job) => job.status !== 'QUEUED' && (job.status !== 'RUNNING' || job.processed >= PROCESSED_BEFORE_KILL),
+      JOB_LIMIT_MS,
+    );
+    expect(running.status).toBe('RUNNING');
+    first.child.kill('SIGKILL');
+    expect(await first.exited).toEqual({ code: null, signal: 'SIGKILL' });
+    const atKill = await storedItems(database, jobId);
+    // Killed mid-job for real: some items were stored, some were not.
+    expect(atKill.filter((item) => item.status === 'pending').length).toBeGreaterThan(0);
+    expect(atKill.filter((item) => item.status === 'done').length).toBeGreaterThan(0);
+
+    // The same database, nobody calling startAnalysisJob again: the new process picks the job up.
+    const restarted = await startService(env);
+    leftovers.push(() => stopProcess(restarted));
+    const finished = await waitForJob(restarted.url, jobId, (job) => !['QUEUED', 'RUNNING'].includes(job.status), JOB_LIMIT_MS);
+    expect(finished).toMatchObject({ status: 'DONE', total: JOB_ITEMS, processed: JOB_ITEMS });
+    await expectEachItemOnce(database, restarted.url, jobId, JOB_ITEMS);
+    const storedAtKill = atKill.filter((item) => item.status !== 'pending').length;
+    console.log(`crash mid-job (${dialect}): ${storedAtKill}/${JOB_ITEMS} items stored at the kill; resumed to DONE`);
+  }, 150_000);
 });

@@ -4,13 +4,18 @@
 // and the statistics equal the rows stored.
 // `npm test` runs a short version; `npm run test:reliability` (RELIABILITY=full) the full one (32 clients, a minute),
 // writing its figures to .tmp/reliability/replicas.json.
+// And two replicas sharing one analysis job: both store items of it, one is killed mid-job, the other finishes it
+// with exactly one result per item and task.
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { createClient, type Client } from 'graphql-ws';
 import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import os from 'node:os';
+import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
 import WebSocket from 'ws';
+import { expectEachItemOnce, startJobThroughApi, waitForJob } from './support/analysisJobs.js';
+import { createDatabase, type TestDatabase } from './support/dialects.js';
 import { findNginx, startNginx, type NginxServer } from './support/nginxServer.js';
 import { createTestDatabase, freePort } from './support/postgresServer.js';
 import { startService, stopProcess, type ServiceProcess } from './support/serviceProcess.js';
@@ -435,4 +440,99 @@ async function sentimentTotal(baseUrl: string, key: string): Promise<number> {
 
 function percentile(sorted: number[], share: number): number {
   return sorted[Math.min(sorted.length - 1, Math.ceil(share * sorted.length) - 1)] ?? Number.NaN;
+}
+
+/** Items of the shared job: enough that both replicas are still at it when one is killed. */
+const JOB_ITEMS = 200;
+/** The dead replica's claims run out this soon, so the survivor takes its items over without a long wait. */
+const JOB_LEASE_MS = 3_000;
+const JOB_LIMIT_MS = 60_000;
+const LEASE_POLL_MS = 20;
+
+describe.skipIf(!adminUrl)('two replicas on one analysis job', () => {
+  const leftovers: (() => Promise<unknown> | unknown)[] = [];
+  afterEach(async () => {
+    for (const close of leftovers.splice(0).reverse()) await close();
+  });
+
+  it('both store items of it; one killed mid-job, the other finishes: exactly one result per item and task', async () => {
+    const database = await createDatabase('postgres', os.tmpdir(), 'shared-job');
+    leftovers.push(() => database.dispose());
+    const replicas = await Promise.all(
+      [1, 2].map((index) =>
+        startService({ DATABASE_URL: database.location, REPLICA_NAME: `jobs-${index}`, JOB_LEASE_MS: String(JOB_LEASE_MS) }),
+      ),
+    );
+    for (const replica of replicas) leftovers.push(() => stopProcess(replica));
+    const [survivor, victim] = replicas as [ServiceProcess, ServiceProcess];
+    const jobId = await startJobThroughApi(survivor.url, JOB_ITEMS);
+
+    // Who stored what, from the items' leases: an item seen held by a worker (one per process) and then done was
+    // stored by it, since a live worker's lease does not run out.
+    const watch = watchLeases(database, jobId);
+    const deadline = Date.now() + JOB_LIMIT_MS;
+    while ([...watch.storedBy.values()].filter((count) => count > 0).length < 2) {
+      if (Date.now() > deadline) throw new Error(`both replicas did not store items: ${JSON.stringify([...watch.storedBy])}`);
+      await watch.poll();
+    }
+    victim.child.kill('SIGKILL');
+    expect((await victim.exited).signal).toBe('SIGKILL');
+    // What each worker held at the kill: the dead one's leases stay until they run out.
+    const heldAtKill = await watch.poll();
+    expect(heldAtKill.pending).toBeGreaterThan(0);
+    // The survivor goes on claiming: a lease on an item nobody held before names it; the other worker is the dead one.
+    let survivorWorker: string | undefined;
+    while (survivorWorker === undefined) {
+      if (Date.now() > deadline) throw new Error('the surviving replica claimed nothing after the kill');
+      survivorWorker = (await watch.poll()).newHolders[0];
+    }
+    const deadWorker = [...watch.storedBy.keys()].find((worker) => worker !== survivorWorker);
+    const orphaned = [...heldAtKill.held].filter(([, worker]) => worker === deadWorker).map(([itemId]) => itemId);
+    expect(orphaned.length).toBeGreaterThan(0);
+
+    const finished = await waitForJob(survivor.url, jobId, (job) => !['QUEUED', 'RUNNING'].includes(job.status), JOB_LIMIT_MS);
+    expect(finished).toMatchObject({ status: 'DONE', processed: JOB_ITEMS });
+    await expectEachItemOnce(database, survivor.url, jobId, JOB_ITEMS);
+    // Each replica says so in its own log, under its own name.
+    for (const [index, replica] of replicas.entries()) {
+      const claimed = replica.logs().filter((line) => line.msg === 'analysis job: running its items here');
+      expect(claimed.map((line) => [line['jobId'], line['replica']])).toEqual([[jobId, `jobs-${index + 1}`]]);
+    }
+    console.log(
+      `shared job: items seen stored per worker ${JSON.stringify(Object.fromEntries(watch.storedBy))}; ` +
+        `${orphaned.length} items taken over from the killed replica`,
+    );
+  }, 150_000);
+});
+
+/** Polls a job's items' leases: which worker held each item, and how many items each was seen to store. */
+function watchLeases(database: TestDatabase, jobId: string) {
+  const heldBy = new Map<string, string>();
+  const storedBy = new Map<string, number>();
+  const counted = new Set<string>();
+  return {
+    storedBy,
+    async poll() {
+      // Often enough to see items under their leases, rarely enough to leave the replicas the cores.
+      await new Promise((resolve) => setTimeout(resolve, LEASE_POLL_MS));
+      const rows = await database.rows<{ id: string; status: string; leaseOwner: string | null }>(
+        'select id, status, lease_owner as "leaseOwner" from analysis_items where job_id = ?',
+        jobId,
+      );
+      const held = new Map<string, string>();
+      const newHolders: string[] = [];
+      for (const row of rows) {
+        if (row.leaseOwner !== null && row.status === 'pending') {
+          if (!heldBy.has(row.id)) newHolders.push(row.leaseOwner);
+          held.set(row.id, row.leaseOwner);
+          heldBy.set(row.id, row.leaseOwner);
+          if (!storedBy.has(row.leaseOwner)) storedBy.set(row.leaseOwner, 0);
+        } else if (row.status !== 'pending' && heldBy.has(row.id) && !counted.has(row.id)) {
+          counted.add(row.id);
+          storedBy.set(heldBy.get(row.id)!, (storedBy.get(heldBy.get(row.id)!) ?? 0) + 1);
+        }
+      }
+      return { held, newHolders, pending: rows.filter((row) => row.status === 'pending').length };
+    },
+  };
 }

@@ -18,3 +18,8 @@ export class RequestRefusedError extends CodedError {
 export class BadRequestTargetError extends CodedError {
   readonly code = 'BAD_REQUEST_TARGET';
 }
+
+/** A route that answers only some methods (GET and HEAD for files) was asked with another. */
+export class MethodNotAllowedError extends CodedError {
+  readonly code = 'METHOD_NOT_ALLOWED';
+}

@@ -1,5 +1,6 @@
 // What a request can do, one service per noun (mirroring src/schema/), assembled here on one repository and engine.
 import type { Repository } from '../db/index.js';
+import type { TaskCatalog } from '../engine/index.js';
 import { createAnalysisService, type AnalysisService } from './analysis.js';
 import { createAnalysisJobsService, type AnalysisJobsService, type JobLimits } from './analysisJobs.js';
 import { createAnalyticsService, type AnalyticsService } from './analytics.js';
@@ -8,6 +9,7 @@ import { createConversationsService, type ConversationsService } from './convers
 import type { EngineHolder } from './EngineHolder.js';
 import { createHealthService, type HealthService } from './health.js';
 import { JobEvents } from './JobEvents.js';
+import { createJobResultsService, type JobResultsService } from './jobResults.js';
 import { createOperations, type Operations } from './operations.js';
 import type { SentimentListener } from './sentimentListener.js';
 
@@ -20,6 +22,8 @@ export interface ServicesOptions {
   chatTasks?: readonly string[];
   /** Texts (× tasks) one GraphQL operation may send to the engine (MAX_OPERATION_TEXTS). */
   maxOperationTexts?: number;
+  /** The tasks there are (TASKS_FILE's and the built-ins), known before the model loads. */
+  taskCatalog?: TaskCatalog;
   /** Where analysis jobs queued and cancelled here are told; the process's job runner listens (default: nobody). */
   jobEvents?: JobEvents;
   /** MAX_JOB_ITEMS, MAX_JOB_ITEMS_PER_CALL, MAX_JOBS_PER_KEY. */
@@ -34,6 +38,7 @@ export interface Services {
   analytics: AnalyticsService;
   health: HealthService;
   operations: Operations;
+  jobResults: JobResultsService;
 }
 
 export function createServices(options: ServicesOptions): Services {
@@ -47,5 +52,6 @@ export function createServices(options: ServicesOptions): Services {
     analytics: createAnalyticsService(options),
     health: createHealthService(options),
     operations: createOperations(options),
+    jobResults: createJobResultsService(options),
   };
 }

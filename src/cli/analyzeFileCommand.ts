@@ -57,6 +57,9 @@ export function analyzeFileCommand(config: AppConfig, signal?: AbortSignal): Com
     const scan = await scanInputFile(file, format, choice);
     progress.scanned(scan);
     const local: InProcessService | undefined = flags.url ? undefined : await openInProcessService(withFlags(config, flags));
+    if (local?.runsItems === false) {
+      process.stderr.write('JOB_WORKER is off (or JOB_SEQUENCES=0): another replica sharing the database must run the job.\n');
+    }
     const apiKey = flags.apiKey ?? local?.apiKey;
     let outcome;
     try {

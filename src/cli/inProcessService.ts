@@ -9,6 +9,8 @@ export interface InProcessService {
   url: string;
   /** The first of API_KEYS when set: the jobs are that key's, as if made through a server with the same settings. */
   apiKey?: string;
+  /** False with JOB_WORKER=false or JOB_SEQUENCES=0: another replica sharing the database must run the items. */
+  runsItems: boolean;
   /** Stops the job runner (its claimed items go back at once), the engine, the port and the database. */
   close(): Promise<void>;
 }
@@ -35,6 +37,7 @@ export async function openInProcessService(config: AppConfig): Promise<InProcess
     const apiKey = settings.http.apiKeys[0];
     return {
       url: `http://${LOOPBACK}:${address.port}`,
+      runsItems: service.jobRunner !== undefined,
       ...(apiKey === undefined ? {} : { apiKey }),
       close: () => shutdown('analyze-file finished'),
     };

@@ -1,6 +1,6 @@
 // Takes the README's screenshots: the service on the tiny synthetic model, driven in Debian's Chromium.
 // Writes docs/screenshots/chat.png (a streamed turn and a stopped one, with task chips), docs/screenshots/chart.png and
-// docs/screenshots/jobs.png (a CSV file analysed in the Files view, its sentiment counted per product).
+// docs/screenshots/jobs.png (a CSV file analysed in the Files view, its intents counted per product).
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -94,6 +94,8 @@ try {
   await jobs.check('#job-tasks input[value="intent"]');
   await jobs.click('#job-run');
   await jobs.waitForSelector('#job-chart svg .chart__segment');
+  await jobs.selectOption('#job-chart-task', 'intent');
+  await jobs.waitForSelector('#job-chart svg[data-task="intent"] .chart__segment');
   await jobs.locator('#job-chart-card').scrollIntoViewIfNeeded();
   await jobs.screenshot({ path: path.join(OUT_DIR, 'jobs.png') });
   console.log(`wrote chat.png, chart.png and jobs.png in ${path.relative(ROOT, OUT_DIR)}`);

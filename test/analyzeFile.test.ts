@@ -16,6 +16,8 @@ import { createScratchDir, createTestService, loadTestEngine, type SqliteTestSer
 
 const BIN = fileURLToPath(new URL('../bin/all-in-one.cjs', import.meta.url));
 const TASKS = ['sentiment', 'intent'];
+const KEY_A = 'key-a-0123456789abcdef';
+const KEY_B = 'key-b-fedcba9876543210';
 const scratch = createScratchDir('aio-analyze-file-');
 
 interface Run {
@@ -268,6 +270,41 @@ describe('analyze-file', () => {
     const again = await runCli([...args, '--tag-columns', 'shop', '--out', out, '--db', databasePath]);
     expect(again.code, again.stderr).toBe(0);
     expect(again.stdout.trim()).toBe(`${out}: 5 items, 2 failed (job ${jobId}, resumed)`);
+  });
+
+  it("with API_KEYS: --api-key makes the job that key's, results file included; without a key, one line", async () => {
+    const keyed = createTestService(path.join(scratch.dir, 'keyed.db'), engine, { API_KEYS: `${KEY_A},${KEY_B}` });
+    keyed.jobRunner!.start();
+    try {
+      const { port } = await keyed.app.start(0, '127.0.0.1');
+      const keyedUrl = `http://127.0.0.1:${port}`;
+      const input = writeScratch('keyed.csv', `${REVIEWS_HEADER}r1,"fine, thanks",tv,s1\nr2,broken,phone,s2\n`);
+      const args = ['analyze-file', input, '--tasks', 'sentiment', '--text-column', 'review', '--url', keyedUrl];
+
+      const refused = await runCli(args);
+      expect(refused.code).toBe(1);
+      expect(refused.stderr.trimEnd().split('\n')).toHaveLength(1);
+      expect(refused.stderr).toMatch(/^all-in-one: Error: .*\(UNAUTHENTICATED\)$/m);
+
+      const run = await runCli([...args, '--api-key', KEY_A]);
+      expect(run.code, run.stderr).toBe(0);
+      const jobId = /\(job (\w+)\)$/.exec(run.stdout.trim())?.[1];
+      const asKey = (key: string) =>
+        fetch(`${keyedUrl}/jobs/${jobId}/results.csv`, { headers: { authorization: `Bearer ${key}` } });
+      const stored = await asKey(KEY_A);
+      expect(stored.status).toBe(200);
+      expect(readFileSync(`${input}.results.csv`, 'utf8')).toBe(await stored.text());
+      // The job is key A's alone: key B does not find it, so its same command makes a job of its own.
+      expect((await asKey(KEY_B)).status).toBe(404);
+      const other = await runCli([...args, '--api-key', KEY_B]);
+      expect(other.code, other.stderr).toBe(0);
+      expect(other.stdout).not.toContain(jobId);
+      expect(other.stdout).not.toContain('resumed');
+    } finally {
+      await keyed.jobRunner?.stop();
+      await keyed.app.stop();
+      keyed.database.close();
+    }
   });
 
   it('Ctrl-C stops an in-process run mid-job and gives its items back; the next run finishes the same job', async () => {

@@ -17,7 +17,7 @@ import { ServiceError } from './serviceClient.js';
 import { uploadItems } from './uploadItems.js';
 
 /** How often the job is asked for its progress; the service updates its counters about once a second. */
-export const POLL_INTERVAL_MS = 1000;
+const POLL_INTERVAL_MS = 1000;
 
 /** The job ended without results to write: cancelled (by someone else), or failed as a whole. */
 export class JobEndedError extends CodedError {

@@ -15,7 +15,8 @@ const MAX_FIELD_BYTES = 8 * 1024 * 1024;
  * decoded one by one, so a row with bad UTF-8 in one field is that row's problem, not the file's.
  */
 export async function openCsvRows(file: string, wanted: readonly string[]): Promise<RowSource> {
-  const parser = createReadStream(file, { start: await bomLength(file) }).pipe(
+  const source = createReadStream(file, { start: await bomLength(file) });
+  const parser = source.pipe(
     parse({
       encoding: null,
       bom: false,
@@ -27,7 +28,11 @@ export async function openCsvRows(file: string, wanted: readonly string[]): Prom
     }),
   );
   const records = parser[Symbol.asyncIterator]() as AsyncIterator<Buffer[]>;
-  const close = (): void => void parser.destroy();
+  // A pipe does not pass a destroy upstream: both go, or the file stays open when reading stops early.
+  const close = (): void => {
+    parser.destroy();
+    source.destroy();
+  };
   const first = await nextRecord(records, file).catch((error: unknown) => {
     close();
     throw error;

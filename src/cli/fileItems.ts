@@ -26,7 +26,7 @@ export interface FileItem {
  * An item whose JSON is larger than this is not sent as it is (the API's request bodies are 1 MiB by default, and a
  * chunk must hold it): far above the longest text the service analyses (MAX_INPUT_CHARS, 4,000 by default).
  */
-export const MAX_ITEM_BYTES = 256 * 1024;
+const MAX_ITEM_BYTES = 256 * 1024;
 
 /** Every column the items read. */
 export function wantedColumns(choice: ColumnChoice): string[] {

@@ -58,7 +58,7 @@ function describe(job: JobSnapshot): string {
 }
 
 /** `42s`, `3m 05s`, `2h 10m`. */
-export function duration(seconds: number): string {
+function duration(seconds: number): string {
   const whole = Math.max(0, Math.round(seconds));
   if (whole < 60) return `${whole}s`;
   if (whole < 3600) return `${Math.floor(whole / 60)}m ${String(whole % 60).padStart(2, '0')}s`;

@@ -5,7 +5,7 @@ import type { JobOperations, JobSnapshot } from './jobOperations.js';
 import { fileItems } from './scanInputFile.js';
 
 /** The API's MAX_JOB_ITEMS_PER_CALL default. */
-export const CHUNK_ITEMS = 1000;
+const CHUNK_ITEMS = 1000;
 /** A chunk's items' JSON stays under this: with one item at most MAX_ITEM_BYTES, a request stays under MAX_BODY_BYTES' 1 MiB. */
 const CHUNK_BYTES = 512 * 1024;
 

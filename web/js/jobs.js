@@ -198,7 +198,10 @@ export function createJobsView({ api, onEnterKey }) {
     if (job.status !== 'DONE') return;
     download.hidden = false;
     const classify = current.tasks.filter((name) => tasks.get(name)?.kind === 'CLASSIFY');
-    if (classify.length === 0) return;
+    if (classify.length === 0) {
+      notice.replaceChildren(localize(h('p', { class: 'field-hint' }), 'jobs.nothingToChart'));
+      return;
+    }
     chartTask.replaceChildren(...classify.map((name) => localizeTaskName(h('option', { value: name }), name)));
     chartTag.replaceChildren(
       ...current.columns.tags.map((tag) => h('option', { value: tag, text: tag })),
@@ -275,9 +278,7 @@ export function createJobsView({ api, onEnterKey }) {
         // Asked again when a file is picked.
       });
     },
-    relocalize: () => {
-      if (current?.job) showJob(current.job);
-      renderChart();
-    },
+    // Texts set with localize() follow the language by themselves; the chart is drawn with words in it.
+    relocalize: renderChart,
   };
 }

@@ -127,6 +127,7 @@ describe('analyze-file', () => {
       [[csv, '--text-column', 'body'], /refused\.csv has no column "body": its header has "id", "review", "product", "store"\.$/],
       [[csv, '--tag-columns', 'product,city'], /refused\.csv has no column "city"/],
       [[csv, '--id-column', 'key'], /refused\.csv has no column "key"/],
+      [[csv, '--out', 'results.txt'], /--out results\.txt: the results file is written as \.csv or \.jsonl\.$/],
       [[writeScratch('empty.csv', '')], /empty\.csv is empty: a CSV file needs a header row/],
       [[writeScratch('quote.csv', 'id,review\n1,"never closed\n2,b\n')], /quote\.csv is not valid CSV at line \d+: Quote Not Closed/],
       [[writeScratch('binary.jsonl', Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0a]))], /binary\.jsonl is not JSONL: its first line is not valid UTF-8/],

@@ -10,8 +10,9 @@ export function jobProgress(
   stream: NodeJS.WritableStream = process.stderr,
 ): AnalyzeFileEvents & { scanned(scan: InputFileScan): void; stop(): void } {
   const upload = createProgressBar({ format: 'uploading [{bar}] {value}/{total} rows', stream });
+  // `{left}`, not `{eta}`: cli-progress fills `{eta}` with its own estimate, and the service's is the better one.
   const analysis = createProgressBar({
-    format: 'analyzing [{bar}] {value}/{total} items | {failed} failed | {rate} items/s | ETA {eta}',
+    format: 'analyzing [{bar}] {value}/{total} items | {failed} failed | {rate} items/s | ETA {left}',
     stream,
   });
   const say = (line: string): void => void stream.write(`${line}\n`);
@@ -38,7 +39,7 @@ export function jobProgress(
         analysis.update(job.processed, job.total, {
           failed: job.failed,
           rate: job.itemsPerSecond === null ? '–' : job.itemsPerSecond.toFixed(1),
-          eta: job.etaSeconds === null ? '–' : duration(job.etaSeconds),
+          left: job.etaSeconds === null ? '–' : duration(job.etaSeconds),
         });
         return;
       }

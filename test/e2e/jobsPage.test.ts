@@ -9,6 +9,7 @@ import { launchChromium, openPage, type OpenedPage } from '../support/browser.js
 import { createScratchDir, createTestService, loadTestEngine, type SqliteTestService } from '../support/testApp.js';
 
 const scratch = createScratchDir('aio-jobs-page-');
+const API_KEY = 'page-key-0123456789abcdef';
 const GROUPS = `query ($task: String!, $filter: SentimentStatsFilter, $groupBy: StatsGroupBy) {
   taskStats(task: $task, filter: $filter, groupBy: $groupBy) { total groups { value total labels { label count } } } }`;
 
@@ -136,5 +137,36 @@ describe('files view', () => {
     expect(saved.split('\n')[0]).toBe(
       'external_id,tag:product,status,error_code,error_message,sentiment.label,sentiment.confidence,intent.label,intent.confidence',
     );
+  });
+
+  it('with API_KEYS, runs the job and downloads its results with the key the page keeps', async () => {
+    const keyed = createTestService(path.join(scratch.dir, 'keyed.db'), engine, { API_KEYS: API_KEY });
+    keyed.jobRunner!.start();
+    try {
+      const { port } = await keyed.app.start(0, '127.0.0.1');
+      const keyedUrl = `http://127.0.0.1:${port}`;
+      const opening = await openPage(browser, `${keyedUrl}/#/jobs`, {}, async (context) => {
+        await context.addInitScript((key) => localStorage.setItem('aio.apiKey', key), API_KEY);
+      });
+      opened.push(opening);
+      const { page } = opening;
+      await page.setInputFiles('#job-file', { name: 'keyed.csv', mimeType: 'text/csv', buffer: reviewsCsv() });
+      await page.waitForSelector('#job-options:not([disabled])');
+      await page.click('#job-run');
+      await page.waitForSelector('#job-status[data-state="DONE"]');
+      const jobId = (await page.getAttribute('#job-status', 'data-job-id'))!;
+
+      const [download] = await Promise.all([page.waitForEvent('download'), page.click('#job-download')]);
+      const saved = readFileSync((await download.path())!, 'utf8');
+      const stored = await fetch(`${keyedUrl}/jobs/${jobId}/results.csv`, { headers: { authorization: `Bearer ${API_KEY}` } });
+      expect(stored.status).toBe(200);
+      expect(saved).toBe(await stored.text());
+      // Without the key the file is not given out: the page's download really carried it.
+      expect((await fetch(`${keyedUrl}/jobs/${jobId}/results.csv`)).status).toBe(401);
+    } finally {
+      await keyed.jobRunner?.stop();
+      await keyed.app.stop();
+      keyed.database.close();
+    }
   });
 });

@@ -77,6 +77,7 @@ export async function runServer(config: AppConfig): Promise<void> {
         maxParallelReplies: status.maxParallelReplies,
         database: database.location,
         auth: auth ? 'on' : 'off',
+        jobWorker: service.jobRunner ? 'on' : 'off',
       },
       'ready',
     );

@@ -253,6 +253,36 @@ describe('limits and refusals', () => {
     expect(codeOf(await transition(service, undefined, 'cancelAnalysisJob', job.id))).toBeUndefined();
   });
 
+  it('refuses ids, tags, names, cursors and stats filters it could not store or read back, with BAD_USER_INPUT', async () => {
+    const refusals = [
+      await gql(service, undefined, 'mutation ($name: String) { createAnalysisJob(input: { name: $name, tasks: ["sentiment"] }) { id } }', {
+        name: 'bad\u0000name',
+      }),
+      await gql(service, undefined, '{ analysisJobs(name: "x", first: 101) { edges { cursor } } }'),
+      await gql(service, undefined, '{ analysisJob(id: "not-an-id") { id } }'),
+      await gql(service, undefined, 'query ($tag: String!) { sentimentStats(groupBy: { tag: $tag }) { total } }', { tag: '' }),
+      await gql(service, undefined, 'query ($value: String!) { taskStats(task: "intent", filter: { tags: [{ key: "k", value: $value }] }) { total } }', {
+        value: 'lone \ud800',
+      }),
+      await gql(service, undefined, '{ sentimentStats(filter: { jobId: "nope" }) { total } }'),
+    ];
+    expect(refusals.map(codeOf)).toEqual(Array(refusals.length).fill('BAD_USER_INPUT'));
+    const job = await createJob(service, undefined);
+    const badItems = [
+      [{ text: 'a', externalId: '' }],
+      [{ text: 'a', externalId: 'x'.repeat(257) }],
+      [{ text: 'a', tags: [{ key: 'k\u0000', value: 'v' }] }],
+      [{ text: 'a', tags: Array.from({ length: 33 }, (_, index) => ({ key: `k${index}`, value: 'v' })) }],
+    ];
+    for (const items of badItems) expect(codeOf(await add(service, undefined, job.id, items))).toBe('BAD_USER_INPUT');
+    const cursor = await gql(service, undefined, `query ($id: ID!) { analysisJob(id: $id) { items(after: "abc") { edges { cursor } } } }`, {
+      id: job.id,
+    });
+    expect(codeOf(cursor)).toBe('BAD_USER_INPUT');
+    expect((await jobOf(service, undefined, job.id))!.total).toBe(0);
+    expect(codeOf(await transition(service, undefined, 'cancelAnalysisJob', job.id))).toBeUndefined();
+  });
+
   it('takes no items once started, and no more jobs than MAX_JOBS_PER_KEY that have not ended', async () => {
     expect(service.jobRunner).toBeUndefined();
     const empty = await createJob(service, undefined);
@@ -412,6 +442,29 @@ describe.each(testDialects())('jobs run on %s', (dialect) => {
       filter: { source: 'JOB' },
     });
     expect(jobs.sentimentStats.total).toBeGreaterThanOrEqual(5);
+  });
+
+  it('runs extract tasks too: each value is stored with its item and valid against the task schema', async () => {
+    const job = await createJob(service, KEY_A, ['keywords', 'sentiment']);
+    await add(service, KEY_A, job.id, [{ text: 'The battery dies after an hour of video.' }, { text: '屏幕很清楚，但是电池不耐用。' }]);
+    await transition(service, KEY_A, 'startAnalysisJob', job.id);
+    await waitForStatus(service, KEY_A, job.id, 'DONE');
+    const { items } = await allItems(service, KEY_A, job.id, 10);
+    for (const item of items) {
+      expect(item.status).toBe('DONE');
+      const [keywords, sentiment] = item.taskResults as { __typename: string; task: string; value?: unknown }[];
+      expect(keywords).toMatchObject({ __typename: 'Extraction', task: 'keywords' });
+      expect(sentiment).toMatchObject({ __typename: 'Classification', task: 'sentiment' });
+      // The keywords schema: an array of at most five strings.
+      expect(Array.isArray(keywords!.value)).toBe(true);
+      expect((keywords!.value as unknown[]).length).toBeLessThanOrEqual(5);
+      expect((keywords!.value as unknown[]).every((entry) => typeof entry === 'string')).toBe(true);
+    }
+    const values = await database.rows<{ value: string }>(
+      "select r.value from task_results r join analysis_items i on i.id = r.item_id where r.job_id = ? and r.task = 'keywords' order by i.seq",
+      job.id,
+    );
+    expect(values.map((row) => JSON.parse(row.value))).toEqual(items.map((item) => item.taskResults[0].value));
   });
 
   it('keeps a key’s jobs, items and statistics from every other key', async () => {

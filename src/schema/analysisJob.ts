@@ -66,7 +66,10 @@ const AnalysisItem = builder.objectRef<AnalysisItemView>('AnalysisItem').impleme
   }),
 });
 
-const AnalysisItemConnection = builder.connectionObject({ type: AnalysisItem, name: 'AnalysisItemConnection' }, { name: 'AnalysisItemEdge' });
+const AnalysisItemConnection = builder.connectionObject(
+  { type: AnalysisItem, name: 'AnalysisItemConnection' },
+  { name: 'AnalysisItemEdge' },
+);
 
 const AnalysisJob = builder.objectRef<AnalysisJobView>('AnalysisJob').implement({
   fields: (t) => ({
@@ -94,7 +97,10 @@ const AnalysisJob = builder.objectRef<AnalysisJobView>('AnalysisJob').implement(
   }),
 });
 
-const AnalysisJobConnection = builder.connectionObject({ type: AnalysisJob, name: 'AnalysisJobConnection' }, { name: 'AnalysisJobEdge' });
+const AnalysisJobConnection = builder.connectionObject(
+  { type: AnalysisJob, name: 'AnalysisJobConnection' },
+  { name: 'AnalysisJobEdge' },
+);
 
 builder.queryFields((t) => ({
   analysisJob: t.field({

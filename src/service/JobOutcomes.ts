@@ -66,7 +66,9 @@ export class JobOutcomes {
     this.#timer = undefined;
     this.#tail = this.#tail
       .then(() => this.#store())
-      .catch((error: unknown) => this.#options.logger.error({ err: error }, 'analysis jobs: storing outcomes failed unexpectedly'));
+      .catch((error: unknown) => {
+        this.#options.logger.error({ err: error }, 'analysis jobs: storing outcomes failed unexpectedly');
+      });
     return this.#tail;
   }
 

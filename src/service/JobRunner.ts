@@ -162,6 +162,8 @@ export class JobRunner {
       const run = this.#runItem(engine, held).finally(() => {
         this.#runs.delete(run);
         held.running = false;
+        // The next prefetched item starts now, not after the claim the loop is about to make.
+        if (Date.now() >= this.#pausedUntil) this.#dispatch(engine);
         this.#poke();
       });
       this.#runs.add(run);
@@ -193,7 +195,8 @@ export class JobRunner {
         return;
       }
       // A fault of this one item's run, not of its text: it fails masked, so one bad row cannot stall the job.
-      this.#options.logger.error({ err: error, jobId: item.jobId, itemId: item.id }, 'analysis jobs: an item failed unexpectedly');
+      const where = { err: error, jobId: item.jobId, itemId: item.id };
+      this.#options.logger.error(where, 'analysis jobs: an item failed unexpectedly');
       this.#outcomes.add({ itemId: item.id, error: { code: 'INTERNAL_SERVER_ERROR', message: 'Unexpected error.' } });
     }
   }
@@ -211,13 +214,18 @@ export class JobRunner {
     try {
       await this.#options.repository.releaseAnalysisItems(this.worker, itemIds);
     } catch (error) {
-      this.#options.logger.warn({ err: error, items: itemIds.length }, 'analysis jobs: could not give items back; their leases will run out');
+      const message = 'analysis jobs: could not give items back; their leases will run out';
+      this.#options.logger.warn({ err: error, items: itemIds.length }, message);
     }
   }
 
   async #failJob(jobId: string, missing: readonly string[], engine: Engine): Promise<void> {
     const names = engine.tasks().map((task) => task.name).join(', ');
-    const message = `The task${missing.length > 1 ? 's' : ''} ${missing.map((name) => `"${name}"`).join(', ')} no longer exist${missing.length > 1 ? '' : 's'} (TASKS_FILE changed); the tasks are ${names}.`;
+    const quoted = missing.map((name) => `"${name}"`).join(', ');
+    const message =
+      missing.length > 1
+        ? `The tasks ${quoted} no longer exist (TASKS_FILE changed); the tasks are ${names}.`
+        : `The task ${quoted} no longer exists (TASKS_FILE changed); the tasks are ${names}.`;
     try {
       await this.#options.repository.failAnalysisJob(jobId, { code: TASK_UNAVAILABLE_CODE, message });
       this.#options.logger.warn({ jobId, missing }, 'analysis job failed: a task of it no longer exists');
@@ -235,7 +243,8 @@ export class JobRunner {
     try {
       const lost = await this.#options.repository.renewAnalysisLeases(this.worker, ids, this.#options.leaseMs);
       if (lost.length === 0) return;
-      this.#options.logger.warn({ items: lost.length }, 'analysis jobs: leases lost (this process was too slow); another replica runs those items');
+      const message = 'analysis jobs: leases lost (this process was too slow); another replica runs those items';
+      this.#options.logger.warn({ items: lost.length }, message);
       this.#held.drop(lost);
     } catch (error) {
       this.#options.logger.warn({ err: error }, 'analysis jobs: renewing leases failed; trying again');

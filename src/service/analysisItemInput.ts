@@ -57,8 +57,11 @@ function invalidTextProblem(text: string): string | undefined {
   return undefined;
 }
 
-/** Ids and tags go into every database and results file as given, so they must be storable text of a bounded size. */
-function checkLabel(value: string, what: string, maxLength: number, { emptyAllowed = false } = {}): void {
+/**
+ * Ids, tags and names go into every database and results file as given (and into the statistics' filters), so they
+ * must be storable text of a bounded size.
+ */
+export function checkLabel(value: string, what: string, maxLength: number, { emptyAllowed = false } = {}): void {
   if (!emptyAllowed && value.length === 0) throw new BadInputError({ message: `${what} is empty.` });
   if (value.length > maxLength) {
     throw new BadInputError({ message: `${what} is longer than ${maxLength} characters.` });

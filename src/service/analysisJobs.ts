@@ -2,7 +2,7 @@
 // start, cancel, read and watch them, each scoped to its owner and within the job limits.
 import { MAX_PAGE_SIZE, type Repository } from '../db/index.js';
 import { BadInputError } from '../engine/index.js';
-import { toNewAnalysisItems, type AnalysisItemInput } from './analysisItemInput.js';
+import { checkLabel, toNewAnalysisItems, type AnalysisItemInput } from './analysisItemInput.js';
 import { toAnalysisItemView, toAnalysisJobView, type AnalysisItemView, type AnalysisJobView } from './analysisJobViews.js';
 import type { EngineHolder } from './EngineHolder.js';
 import { JobLimitError, JobNotOpenError, JobTooLargeError, NotFoundError } from './errors.js';
@@ -50,7 +50,10 @@ export interface AnalysisJobsService {
   cancel(id: string, owner: string | null): Promise<AnalysisJobView>;
   get(id: string, owner: string | null): Promise<AnalysisJobView | null>;
   /** Newest first; `after` is the previous page's endCursor. */
-  list(owner: string | null, page: { first?: number | null; after?: string | null; name?: string | null }): Promise<JobPage<AnalysisJobView>>;
+  list(
+    owner: string | null,
+    page: { first?: number | null; after?: string | null; name?: string | null },
+  ): Promise<JobPage<AnalysisJobView>>;
   /** Items of a job the caller already holds (so ownership was checked), in the order added; cursor: an item's seq. */
   items(jobId: string, page: { first?: number | null; after?: string | null }): Promise<JobPage<AnalysisItemView>>;
   /**
@@ -68,14 +71,16 @@ export function createAnalysisJobsService(options: AnalysisJobsServiceOptions): 
   return {
     create: async ({ name, tasks }, owner) => {
       if (tasks.length === 0) throw new BadInputError({ message: 'A job needs at least one task.' });
+      if (name != null) checkLabel(name, 'The job name', MAX_JOB_NAME_LENGTH);
       const current = engine.get();
       // An unknown task: the engine's own refusal, which names the tasks there are.
       for (const task of tasks) current.task(task);
-      if (name != null) checkJobName(name);
       const active = await repository.countActiveAnalysisJobs(owner);
       if (active >= limits.maxActiveJobs) {
         throw new JobLimitError({
-          message: `You have ${active} analysis jobs that have not ended; the limit is ${limits.maxActiveJobs}. Wait for one to end or cancel one.`,
+          message:
+            `You have ${active} analysis jobs that have not ended; the limit is ${limits.maxActiveJobs}. ` +
+            'Wait for one to end or cancel one.',
         });
       }
       const job = await repository.createAnalysisJob({ owner, name: name ?? null, tasks: [...new Set(tasks)] });
@@ -104,7 +109,9 @@ export function createAnalysisJobsService(options: AnalysisJobsServiceOptions): 
           });
         case 'too-many':
           throw new JobTooLargeError({
-            message: `These items would give analysis job ${jobId} ${outcome.wouldHave} items; a job holds at most ${limits.maxItems}. None was added.`,
+            message:
+              `These items would give analysis job ${jobId} ${outcome.wouldHave} items; ` +
+              `a job holds at most ${limits.maxItems}. None was added.`,
           });
         case 'added':
           return toAnalysisJobView(outcome.job);
@@ -136,6 +143,7 @@ export function createAnalysisJobsService(options: AnalysisJobsServiceOptions): 
     list: async (owner, { first, after, name }) => {
       checkPageSize(first);
       if (after != null) assertId(after, 'after cursor');
+      if (name != null) checkLabel(name, '`name`', MAX_JOB_NAME_LENGTH);
       const page = await repository.listAnalysisJobs({
         owner,
         ...(first == null ? {} : { first }),
@@ -176,13 +184,4 @@ function seqOfCursor(cursor: string): number {
     throw new BadInputError({ message: `after cursor "${cursor.slice(0, 40)}" is not an item cursor (an endCursor of items).` });
   }
   return Number(cursor);
-}
-
-function checkJobName(name: string): void {
-  if (name.length > MAX_JOB_NAME_LENGTH) {
-    throw new BadInputError({ message: `A job name has at most ${MAX_JOB_NAME_LENGTH} characters.` });
-  }
-  if (!name.isWellFormed() || name.includes('\u0000')) {
-    throw new BadInputError({ message: 'The job name contains U+0000 or a lone surrogate, which cannot be stored.' });
-  }
 }

@@ -1,6 +1,7 @@
 // Statistics over stored results: `taskStats` of any classify task and `sentimentStats` (taskStats of `sentiment`).
 import type { Repository, ResultSource, StatsBucket, Tag, TaskStats } from '../db/index.js';
 import { BadInputError, SENTIMENT_TASK_NAME } from '../engine/index.js';
+import { checkLabel, MAX_TAG_KEY_LENGTH, MAX_TAG_VALUE_LENGTH } from './analysisItemInput.js';
 import { assertDateInRange } from './dateRange.js';
 import type { EngineHolder } from './EngineHolder.js';
 import { assertId } from './ids.js';
@@ -33,8 +34,19 @@ export const MAX_FILTER_TAGS = 8;
 
 export interface AnalyticsService {
   /** Counts per label of a classify task (sentiment's too), owner-scoped. */
-  taskStats(task: string, owner: string | null, filter: StatsFilter, bucket: StatsBucket, groupBy?: StatsGroupBy | null): Promise<TaskStats>;
-  sentimentStats(owner: string | null, filter: StatsFilter, bucket: StatsBucket, groupBy?: StatsGroupBy | null): Promise<SentimentStats>;
+  taskStats(
+    task: string,
+    owner: string | null,
+    filter: StatsFilter,
+    bucket: StatsBucket,
+    groupBy?: StatsGroupBy | null,
+  ): Promise<TaskStats>;
+  sentimentStats(
+    owner: string | null,
+    filter: StatsFilter,
+    bucket: StatsBucket,
+    groupBy?: StatsGroupBy | null,
+  ): Promise<SentimentStats>;
 }
 
 export function createAnalyticsService(options: AnalyticsServiceOptions): AnalyticsService {
@@ -47,7 +59,7 @@ export function createAnalyticsService(options: AnalyticsServiceOptions): Analyt
     groupBy: StatsGroupBy | null | undefined,
   ): Promise<TaskStats> => {
     checkStatsFilter(filter);
-    if (groupBy && groupBy.tag.length === 0) throw new BadInputError({ message: '`groupBy.tag` is empty.' });
+    if (groupBy) checkLabel(groupBy.tag, '`groupBy.tag`', MAX_TAG_KEY_LENGTH);
     return repository.taskStats({
       task,
       owner,
@@ -80,6 +92,10 @@ function checkStatsFilter(filter: StatsFilter): void {
   if (filter.jobId != null) assertId(filter.jobId, 'jobId');
   if (filter.tags && filter.tags.length > MAX_FILTER_TAGS) {
     throw new BadInputError({ message: `\`filter.tags\` holds at most ${MAX_FILTER_TAGS} tags; got ${filter.tags.length}.` });
+  }
+  for (const { key, value } of filter.tags ?? []) {
+    checkLabel(key, 'A `filter.tags` key', MAX_TAG_KEY_LENGTH);
+    checkLabel(value, `\`filter.tags\` "${key}"'s value`, MAX_TAG_VALUE_LENGTH, { emptyAllowed: true });
   }
   if (filter.from) assertDateInRange(filter.from, '`filter.from`');
   if (filter.to) assertDateInRange(filter.to, '`filter.to`');

@@ -27,7 +27,7 @@ const CONTENT_TYPES: Readonly<Record<ResultsFormat, string>> = {
   jsonl: 'application/x-ndjson; charset=utf-8',
 };
 /** The job's status when the file was opened: anything but DONE, CANCELLED or FAILED means more results may follow. */
-export const JOB_STATUS_HEADER = 'x-job-status';
+const JOB_STATUS_HEADER = 'x-job-status';
 const ALLOWED_METHODS = 'GET, HEAD';
 const NO_SUCH_JOB = 'There is no such analysis job of yours.';
 const MISSING_KEY = 'An API key is required: send "Authorization: Bearer <key>".';

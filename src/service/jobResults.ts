@@ -3,8 +3,7 @@ import { stringify } from 'csv-stringify/sync';
 import type { AnalysisItemRow, AnalysisJobRow, Repository, TaskResultRow } from '../db/index.js';
 import type { TaskCatalog } from '../engine/index.js';
 
-export const RESULTS_FORMATS = ['csv', 'jsonl'] as const;
-export type ResultsFormat = (typeof RESULTS_FORMATS)[number];
+export type ResultsFormat = 'csv' | 'jsonl';
 
 /** Items read per page: all the file ever holds in memory at once, whatever the job's size. */
 export const RESULTS_PAGE_SIZE = 200;

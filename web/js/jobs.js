@@ -104,26 +104,34 @@ export function createJobsView({ api, onEnterKey }) {
     };
     stopFollowing();
     current = { file, columns, tasks: chosenTasks, job: null };
-    const shown = current;
-    options.disabled = true;
-    notice.replaceChildren();
     chartControls.hidden = true;
     chartCard.hidden = true;
     download.hidden = true;
     status.hidden = false;
+    await send(current);
+  }
+
+  /**
+   * Creates the job (once), uploads every row and starts it, then follows it. Retrying after a failure sends to the
+   * same job: rows are idempotent by their id (or row number), so what arrived before is not added twice.
+   */
+  async function send(shown) {
+    options.disabled = true;
+    notice.replaceChildren();
     try {
-      showUpload(0, file.rows.length);
-      let job = await createJob(api, file.name, chosenTasks);
-      shown.job = job;
-      status.dataset.jobId = job.id;
-      job = await uploadRows(api, job, file, columns, (sent) => showUpload(sent, file.rows.length));
-      job = await startJob(api, job.id);
-      shown.job = job;
+      const { file: source, columns } = shown;
+      showUpload(0, source.rows.length);
+      shown.job ??= await createJob(api, source.name, shown.tasks);
+      status.dataset.jobId = shown.job.id;
+      if (shown.job.status === 'OPEN') {
+        const job = await uploadRows(api, shown.job, source, columns, (sent) => showUpload(sent, source.rows.length));
+        shown.job = await startJob(api, job.id);
+      }
       await watch(shown);
     } catch (error) {
       if (current !== shown) return;
       status.dataset.state = 'error';
-      notice.replaceChildren(errorNotice(error, { onRetry: () => void run(event), onEnterKey }));
+      notice.replaceChildren(errorNotice(error, { onRetry: () => void send(shown), onEnterKey }));
     } finally {
       if (current === shown) options.disabled = false;
     }

@@ -1,5 +1,6 @@
 // Takes the README's screenshots: the service on the tiny synthetic model, driven in Debian's Chromium.
-// Writes docs/screenshots/chat.png (a streamed turn and a stopped one, with task chips) and docs/screenshots/chart.png.
+// Writes docs/screenshots/chat.png (a streamed turn and a stopped one, with task chips), docs/screenshots/chart.png and
+// docs/screenshots/jobs.png (a CSV file analysed in the Files view, its intents counted per product).
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -33,7 +34,8 @@ const config = loadConfig({
   CHAT_TASKS: 'sentiment,intent,keywords',
 });
 const database = SqliteRepository.open(config.database.sqlite);
-const { app } = createService(config, { repository: database, engine });
+const { app, jobRunner } = createService(config, { repository: database, engine });
+jobRunner?.start();
 const { port } = await app.start(0, '127.0.0.1');
 const baseUrl = `http://127.0.0.1:${port}`;
 const browser = await chromium.launch({
@@ -83,11 +85,23 @@ try {
   await chart.goto(`${baseUrl}/#/stats`);
   await chart.waitForSelector('#chart svg .chart__segment');
   await chart.screenshot({ path: path.join(OUT_DIR, 'chart.png') });
-  console.log(
-    `wrote ${path.relative(ROOT, path.join(OUT_DIR, 'chat.png'))} and ${path.relative(ROOT, path.join(OUT_DIR, 'chart.png'))}`,
-  );
+
+  const jobs = await newPage('en-US');
+  await jobs.goto(`${baseUrl}/#/jobs`);
+  await jobs.setInputFiles('#job-file', { name: 'reviews.csv', mimeType: 'text/csv', buffer: sampleReviews() });
+  await jobs.waitForSelector('#job-options:not([disabled])');
+  await jobs.check('#job-tag-columns input[value="product"]');
+  await jobs.check('#job-tasks input[value="intent"]');
+  await jobs.click('#job-run');
+  await jobs.waitForSelector('#job-chart svg .chart__segment');
+  await jobs.selectOption('#job-chart-task', 'intent');
+  await jobs.waitForSelector('#job-chart svg[data-task="intent"] .chart__segment');
+  await jobs.locator('#job-chart-card').scrollIntoViewIfNeeded();
+  await jobs.screenshot({ path: path.join(OUT_DIR, 'jobs.png') });
+  console.log(`wrote chat.png, chart.png and jobs.png in ${path.relative(ROOT, OUT_DIR)}`);
 } finally {
   await browser.close();
+  await jobRunner?.stop();
   await app.stop();
   await database.close();
   await engine.dispose();
@@ -108,6 +122,18 @@ async function setMaxTokens(page: Page, tokens: number): Promise<void> {
 async function send(page: Page, message: string): Promise<void> {
   await page.fill('#message-input', message);
   await page.press('#message-input', 'Enter');
+}
+
+/** A small review file: an id, the text and the product it is about. */
+function sampleReviews(): Buffer {
+  const products = ['phone', 'laptop', 'headphones', 'charger'];
+  const openings = ['Love the', 'Returned the', 'Still waiting for my', 'How do I reset the', 'Thanks for the quick'];
+  const lines = ['id,review,product'];
+  for (let index = 0; index < 80; index += 1) {
+    const product = products[index % products.length]!;
+    lines.push(`r${index + 1},"${openings[index % openings.length]!} ${product}, order ${1000 + index}",${product}`);
+  }
+  return Buffer.from(lines.join('\n'));
 }
 
 /** Two weeks of sample results (the sentiment API's own records), so the chart has a history to show. */

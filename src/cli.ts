@@ -3,6 +3,7 @@ import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
 import { analyzeCommand } from './cli/analyzeCommand.js';
+import { analyzeFileCommand } from './cli/analyzeFileCommand.js';
 import { chatCommand } from './cli/chatCommand.js';
 import { classifyCommand } from './cli/classifyCommand.js';
 import { extractCommand } from './cli/extractCommand.js';
@@ -18,11 +19,12 @@ import { exitWith } from './exitWith.js';
 
 /** Conventional exit status after Ctrl-C (128 + SIGINT). */
 const EXIT_INTERRUPTED = 130;
+const SIGNALLED_COMMANDS = new Set(['eval', 'analyze-file']);
 
 export interface CliOptions {
   /** Every command's defaults (flags override them); normally `loadConfig()`. */
   config: AppConfig;
-  /** Aborts a long evaluation; `runCli` wires it to Ctrl-C while `eval` runs. */
+  /** Aborts a long evaluation or file analysis; `runCli` wires it to Ctrl-C while `eval` or `analyze-file` runs. */
   signal?: AbortSignal;
 }
 
@@ -38,6 +40,7 @@ export function createCli({ config, signal }: CliOptions): Command {
     .addCommand(classifyCommand(config))
     .addCommand(extractCommand(config))
     .addCommand(analyzeCommand(config))
+    .addCommand(analyzeFileCommand(config, signal))
     .addCommand(chatCommand(config))
     .addCommand(statsCommand(config))
     .addCommand(createEvalCommand({ config: config.engine, ...(signal ? { signal } : {}) }))
@@ -49,9 +52,10 @@ export async function runCli(argv: readonly string[] = process.argv): Promise<vo
   const interrupted = new AbortController();
   try {
     const cli = createCli({ config: loadConfig(), signal: interrupted.signal });
-    // Only `eval` stops on its signal; the others keep Node's default (exit) or handle Ctrl-C themselves.
+    // Only `eval` and `analyze-file` stop on the signal (the latter to give an in-process job's claimed items back);
+    // the others keep Node's default (exit) or handle Ctrl-C themselves.
     cli.hook('preAction', (_, command) => {
-      if (command.name() === 'eval') process.once('SIGINT', () => interrupted.abort());
+      if (SIGNALLED_COMMANDS.has(command.name())) process.once('SIGINT', () => interrupted.abort());
     });
     await cli.parseAsync(argv);
   } catch (error) {

@@ -57,6 +57,7 @@ describe('all-in-one', () => {
       'classify',
       'extract',
       'analyze',
+      'analyze-file',
       'chat',
       'stats',
       'eval',

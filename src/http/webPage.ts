@@ -1,4 +1,5 @@
-// The chat and analytics page at `/`: its own files from web/, and the graphql-ws browser client from node_modules.
+// The chat and analytics page at `/`: its own files from web/, and the graphql-ws and csv-parse browser builds from
+// node_modules.
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -9,6 +10,9 @@ export const WEB_ROOT = fileURLToPath(new URL('../../web/', import.meta.url));
 
 /** The URL the page loads the graphql-ws client from (its UMD build defines `globalThis.graphqlWs`). */
 export const GRAPHQL_WS_CLIENT_PATH = '/vendor/graphql-ws.min.js';
+
+/** The URL the Files view imports csv-parse from: its browser ES module build (one file, no imports of its own). */
+export const CSV_PARSE_PATH = '/vendor/csv-parse.js';
 
 /**
  * Everything the page needs comes from this origin: no CDN, no inline script or style. `connect-src 'self'`
@@ -30,6 +34,7 @@ export function createWebPage(): StaticFilesHandler {
     files: {
       '/': path.join(WEB_ROOT, 'index.html'),
       [GRAPHQL_WS_CLIENT_PATH]: graphqlWsBrowserBuild(),
+      [CSV_PARSE_PATH]: createRequire(import.meta.url).resolve('csv-parse/browser/esm/sync'),
     },
     folders: { '/web/': WEB_ROOT },
     headers: { 'content-security-policy': CONTENT_SECURITY_POLICY, 'referrer-policy': 'no-referrer' },

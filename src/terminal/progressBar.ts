@@ -1,9 +1,10 @@
-// Progress bars on stderr (cli-progress) for long commands: evaluation runs, model downloads, synthetic models.
+// Progress bars on stderr (cli-progress) for long commands: evaluation runs, model downloads, synthetic models, jobs.
 import { Presets, SingleBar } from 'cli-progress';
 
 /** What a long operation reports to; the bar starts on the first update, so nothing is drawn for work that never began. */
 export interface ProgressReporter {
-  update(done: number, total: number): void;
+  /** `payload` fills the format's own tokens, e.g. `{rate}` (cli-progress keeps the last one given). */
+  update(done: number, total: number, payload?: Record<string, string | number>): void;
   stop(): void;
 }
 
@@ -29,13 +30,13 @@ export function createProgressBar(options: ProgressBarOptions): ProgressReporter
   );
   let started = false;
   return {
-    update(done, total) {
+    update(done, total, payload) {
       if (!started) {
-        bar.start(total, 0);
+        bar.start(total, 0, payload);
         started = true;
       }
       bar.setTotal(total);
-      bar.update(done);
+      bar.update(done, payload);
     },
     stop() {
       if (started) bar.stop();

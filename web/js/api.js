@@ -1,4 +1,5 @@
-// The page's only way to the server: GraphQL over HTTP for queries, graphql-ws for subscriptions (SSE if WebSockets fail).
+// The page's only way to the server: GraphQL over HTTP for queries, graphql-ws for subscriptions (SSE if WebSockets fail),
+// and plain GETs with the same key for files (a job's results).
 import { ApiError, fromGraphQLErrors, isCloseEvent, toApiError } from './errors.js';
 import { subscribeOverSse } from './sse.js';
 
@@ -56,6 +57,20 @@ export function createApi({ endpoint = '/graphql', apiKey, onUnauthorized }) {
     return body.data;
   }
 
+  /** GETs a file of the API (e.g. `/jobs/<id>/results.csv`) with the key; resolves with the 200 response or throws an ApiError. */
+  async function fetchFile(path) {
+    let response;
+    try {
+      response = await fetch(path, { headers: authorization() });
+    } catch (cause) {
+      throw report(new ApiError({ code: 'CONNECTION_LOST', message: 'The server cannot be reached.', cause }));
+    }
+    if (response.ok) return response;
+    const body = await response.json().catch(() => null);
+    if (body?.errors?.length) throw report(fromGraphQLErrors(body.errors));
+    throw report(new ApiError({ code: response.status === 401 ? 'UNAUTHENTICATED' : 'UNEXPECTED', message: `HTTP ${response.status}` }));
+  }
+
   /**
    * Runs a subscription: `next(data)` per event, then `complete()`, or `error(ApiError)` once. Returns a function
    * that cancels it; after cancelling, no more callbacks arrive.
@@ -105,7 +120,7 @@ export function createApi({ endpoint = '/graphql', apiKey, onUnauthorized }) {
     client = null;
   }
 
-  return { request, subscribe };
+  return { request, subscribe, fetchFile };
 }
 
 /** The socket never opened, and not because the server said no (4xxx) or is going away: a proxy or network in the way. */

@@ -10,6 +10,9 @@ const KNOWN_CODES = new Set([
   'DATABASE_UNAVAILABLE',
   'UNAUTHENTICATED',
   'CONNECTION_LOST',
+  'JOB_LIMIT',
+  'JOB_TOO_LARGE',
+  'JOB_NOT_OPEN',
 ]);
 
 /** Close code graphql-ws uses when the server refuses the connection (`onConnect` returned false). */

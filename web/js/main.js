@@ -1,8 +1,9 @@
-// Starts the page: language, API client, the chat and sentiment views, the settings dialog, and hash routing.
+// Starts the page: language, API client, the chat, sentiment and files views, the settings dialog, and hash routing.
 import { createApi } from './api.js';
 import { createChatView } from './chat.js';
 import { byId } from './dom.js';
 import { localize, locale, onLocaleChange, pickLocale, setLocale } from './i18n.js';
+import { createJobsView } from './jobs.js';
 import { settings } from './settings.js';
 import { createSettingsDialog } from './settingsDialog.js';
 import { createStatsView } from './stats.js';
@@ -25,10 +26,12 @@ const askForKey = () => settingsDialog.open({ keyRequired: true });
 const api = createApi({ apiKey: () => settings.apiKey, onUnauthorized: askForKey });
 const chat = createChatView({ api, onEnterKey: askForKey });
 const stats = createStatsView({ api, onEnterKey: askForKey });
+const jobs = createJobsView({ api, onEnterKey: askForKey });
 
 onLocaleChange(() => {
   chat.relocalize();
   stats.relocalize();
+  jobs.relocalize();
 });
 
 byId('locale-toggle').addEventListener('click', () => {
@@ -37,16 +40,17 @@ byId('locale-toggle').addEventListener('click', () => {
 });
 byId('settings-open').addEventListener('click', () => settingsDialog.open());
 
-/** `#/chat`, `#/chat/<conversation id>` or `#/stats`. */
+/** `#/chat`, `#/chat/<conversation id>`, `#/stats` or `#/jobs`. */
 function route() {
-  const [view = 'chat', id = null] = location.hash.replace(/^#\/?/, '').split('/');
-  const onStats = view === 'stats';
-  byId('chat-view').hidden = onStats;
-  byId('stats-view').hidden = !onStats;
-  byId('drawer-toggle').hidden = onStats;
-  byId('tab-chat').setAttribute('aria-selected', String(!onStats));
-  byId('tab-stats').setAttribute('aria-selected', String(onStats));
-  if (onStats) void stats.show();
+  const [hashView = 'chat', id = null] = location.hash.replace(/^#\/?/, '').split('/');
+  const view = ['stats', 'jobs'].includes(hashView) ? hashView : 'chat';
+  for (const name of ['chat', 'stats', 'jobs']) {
+    byId(`${name}-view`).hidden = view !== name;
+    byId(`tab-${name}`).setAttribute('aria-selected', String(view === name));
+  }
+  byId('drawer-toggle').hidden = view !== 'chat';
+  if (view === 'stats') void stats.show();
+  else if (view === 'jobs') jobs.show();
   else chat.show(id ? decodeURIComponent(id) : null);
 }
 

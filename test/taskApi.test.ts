@@ -321,6 +321,9 @@ describe('the migration', () => {
           kind: 'classify',
           scores: JSON.stringify({ positive: score_positive, negative: score_negative, neutral: score_neutral }),
           value: null,
+          // Added by a later release (analysis jobs): empty for results of no job.
+          job_id: null,
+          item_id: null,
         }),
       );
       expect(upgraded.database.sqlite.prepare("select * from task_results where task = 'sentiment' order by id").all()).toEqual(

@@ -8,6 +8,9 @@ import { parse } from 'csv-parse/sync';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { analyzeFile } from '../src/cli/analyzeFile.js';
 import { jobOperations } from '../src/cli/jobOperations.js';
+import type { ColumnChoice } from '../src/cli/fileItems.js';
+import { InputFileError } from '../src/cli/fileRows.js';
+import { formatOf } from '../src/cli/inputFile.js';
 import { scanInputFile } from '../src/cli/scanInputFile.js';
 import { createServiceClient } from '../src/cli/serviceClient.js';
 import { openSqlite } from '../src/db/index.js';
@@ -122,25 +125,43 @@ async function itemsOf(jobId: string): Promise<{ externalId: string; status: str
 describe('analyze-file', () => {
   it('refuses, in one line and before anything is sent, a file it cannot read or that lacks a named column', async () => {
     const csv = writeScratch('refused.csv', REVIEWS_HEADER + 'r1,fine,tv,s1\n');
-    const cases: [string[], RegExp][] = [
-      [[writeScratch('notes.txt', 'id,review\n1,hi\n')], /notes\.txt is neither \.csv nor \.jsonl/],
+    // The command itself, for what it prints: one line on stderr, nothing on stdout, exit code 1.
+    const spawned: [string[], RegExp][] = [
+      [[writeScratch('notes.txt', 'id,review\n1,hi\n'), '--text-column', 'review'], /notes\.txt is neither \.csv nor \.jsonl/],
       [[csv, '--text-column', 'body'], /refused\.csv has no column "body": its header has "id", "review", "product", "store"\.$/],
-      [[csv, '--tag-columns', 'product,city'], /refused\.csv has no column "city"/],
-      [[csv, '--id-column', 'key'], /refused\.csv has no column "key"/],
-      [[csv, '--out', 'results.txt'], /--out results\.txt: the results file is written as \.csv or \.jsonl\.$/],
-      [[writeScratch('empty.csv', '')], /empty\.csv is empty: a CSV file needs a header row/],
-      [[writeScratch('quote.csv', 'id,review\n1,"never closed\n2,b\n')], /quote\.csv is not valid CSV at line \d+: Quote Not Closed/],
-      [[writeScratch('binary.jsonl', Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0a]))], /binary\.jsonl is not JSONL: its first line is not valid UTF-8/],
-      [[writeScratch('array.jsonl', '[1,2]\n')], /array\.jsonl is not JSONL: its first line is not a JSON object/],
+      [[csv, '--text-column', 'review', '--out', 'results.txt'], /--out results\.txt: the results file is written as \.csv or \.jsonl\.$/],
     ];
-    for (const [args, line] of cases) {
-      const withDefaults = args.includes('--text-column') ? args : [...args, '--text-column', 'review'];
-      const run = await runCli(['analyze-file', ...withDefaults, '--tasks', 'sentiment', '--url', url]);
+    for (const [args, line] of spawned) {
+      const run = await runCli(['analyze-file', ...args, '--tasks', 'sentiment', '--url', url]);
       expect(run.code, run.stderr).toBe(1);
       expect(run.stdout).toBe('');
       expect(run.stderr.trimEnd().split('\n')).toHaveLength(1);
       expect(run.stderr.trimEnd()).toMatch(/^all-in-one: Error: /);
       expect(run.stderr.trimEnd()).toMatch(line);
+    }
+    // The other refusals come from the same first pass over the file, called here without a process per case (each
+    // CLI process costs seconds of start-up): the command prints an InputFileError's message as the line above.
+    const choice = (text: string, extra: Partial<ColumnChoice> = {}): ColumnChoice => ({ text, tags: [], ...extra });
+    const inProcess: [string, ColumnChoice, RegExp][] = [
+      [csv, choice('review', { tags: ['product', 'city'] }), /refused\.csv has no column "city"/],
+      [csv, choice('review', { id: 'key' }), /refused\.csv has no column "key"/],
+      [writeScratch('empty.csv', ''), choice('review'), /empty\.csv is empty: a CSV file needs a header row/],
+      [writeScratch('quote.csv', 'id,review\n1,"never closed\n2,b\n'), choice('review'), /quote\.csv is not valid CSV at line \d+: Quote Not Closed/],
+      [
+        writeScratch('binary.jsonl', Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0a])),
+        choice('review'),
+        /binary\.jsonl is not JSONL: its first line is not valid UTF-8/,
+      ],
+      [writeScratch('array.jsonl', '[1,2]\n'), choice('review'), /array\.jsonl is not JSONL: its first line is not a JSON object/],
+    ];
+    for (const [file, columns, line] of inProcess) {
+      const refusal = await scanInputFile(file, formatOf(file), columns).then(
+        () => undefined,
+        (error: unknown) => error,
+      );
+      expect(refusal, file).toBeInstanceOf(InputFileError);
+      expect((refusal as Error).message).toMatch(line);
+      expect((refusal as Error).message.split('\n')).toHaveLength(1);
     }
     // Nothing reached the service: no job was made for any of these files.
     const jobs = await graphql<{ analysisJobs: { edges: unknown[] } }>('{ analysisJobs(first: 100) { edges { node { id } } } }');

@@ -251,7 +251,7 @@ describe('the write-ahead log deleted while the service runs', () => {
 });
 
 /** Items of the job killed in the middle: a few seconds of work on the tiny model, so the kill finds it running. */
-const JOB_ITEMS = 200;
+const JOB_ITEMS = 100;
 /** Items the job must have finished before the kill, so some work is done and some is not. */
 const PROCESSED_BEFORE_KILL = 20;
 /** The dead process's claims run out this soon, so the restarted one takes its items over without a long wait. */

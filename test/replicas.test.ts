@@ -443,7 +443,7 @@ function percentile(sorted: number[], share: number): number {
 }
 
 /** Items of the shared job: enough that both replicas are still at it when one is killed. */
-const JOB_ITEMS = 200;
+const JOB_ITEMS = 120;
 /** The dead replica's claims run out this soon, so the survivor takes its items over without a long wait. */
 const JOB_LEASE_MS = 3_000;
 const JOB_LIMIT_MS = 60_000;

@@ -166,3 +166,21 @@ describe('a long input', () => {
     );
   });
 });
+
+describe('answers nobody watches arrive', () => {
+  it("takes an extraction's generated tokens as fair-turn steps, not riding every decode as a streamed reply's do", async () => {
+    const cycles: { generating: number; steps: number }[] = [];
+    const engine = await openEngine({ contextSize: 2048, onCycle: (report) => cycles.push(report) });
+    const [extraction] = (await engine.runTasks('The hotel was quiet, the breakfast cold and the staff kind.', ['keywords'])).results;
+    expect(extraction?.kind).toBe('extract');
+    // The extraction generated its answer token by token, and none of those steps counted as a streamed token.
+    expect(cycles.length).toBeGreaterThan(3);
+    expect(cycles.every((cycle) => cycle.generating === 0)).toBe(true);
+    cycles.length = 0;
+    const stream = engine.chat({ history: [], message: 'Tell me about the sea.', temperature: 0, maxTokens: 8 });
+    await collect(stream);
+    await stream.result;
+    // A chat reply's tokens are streamed: they ride every decode.
+    expect(cycles.filter((cycle) => cycle.generating > 0).length).toBeGreaterThan(3);
+  });
+});

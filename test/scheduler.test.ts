@@ -2,7 +2,7 @@
 import { describe, expect, it, vi } from 'vitest';
 import { AbortedError, EngineBusyError, ModelUnavailableError, TimeoutError } from '../src/engine/errors.js';
 import { Scheduler, type JobContext } from '../src/engine/Scheduler.js';
-import { BACKGROUND_PROMPT_TOKENS_IN_USE } from '../src/engine/StepBatcher.js';
+import { BACKGROUND_PROMPT_TOKENS_IN_USE, LONG_JOB_PROMPT_TOKENS_SHARED } from '../src/engine/StepBatcher.js';
 
 const tick = () => new Promise((resolve) => setTimeout(resolve, 1));
 /** A step of a prompt (not a generated token): what most of these jobs take. */
@@ -328,6 +328,62 @@ describe('Scheduler: fair shares while jobs run', () => {
     expect(log.indexOf('B0')).toBe(2);
     // A's two jobs still shared their decodes while B had nothing waiting.
     expect(cycles.filter((cycle) => cycle.steps === 2 && cycle.tokens === 128).length).toBeGreaterThan(2);
+  });
+});
+
+describe('Scheduler: a short job finishes in back-to-back decodes', () => {
+  it("runs a job's leading steps ahead of another key's further-on work, even when its key used more engine time lately", async () => {
+    const scheduler = createScheduler({ laneCapacity: { wide: 3 } });
+    const log: string[] = [];
+    const slowStep = (name: string, ms: number) => async () => {
+      log.push(name);
+      await new Promise((resolve) => setTimeout(resolve, ms));
+    };
+    // B has just used the engine for a long while (eight slow steps); A then starts a job of many 32-token chunks.
+    await scheduler.submit({ kind: 'analyze', lane: 'wide', key: 'B' }, async (job) => {
+      for (let index = 0; index < 8; index += 1) await job.step(slowStep(`b${index}`, 15), { tokens: 32, generating: false });
+    });
+    const chunks = { tokens: 32, generating: false } as const;
+    const flood = scheduler.submit({ kind: 'analyze', lane: 'wide', key: 'A' }, async (job) => {
+      for (let index = 0; index < 40; index += 1) await job.step(slowStep(`A${index}`, 5), chunks);
+    });
+    // A's job is past its first 64 prompt tokens before B's short job arrives.
+    await vi.waitFor(() => expect(log).toContain('A3'), { interval: 1 });
+    const before = log.length;
+    const short = scheduler.submit({ kind: 'sentiment', lane: 'wide', key: 'B' }, async (job) => {
+      await job.step(slowStep('B-load', 1), { tokens: 0, generating: false });
+      await job.step(slowStep('B-text', 1), { tokens: 32, generating: false });
+      await job.step(slowStep('B-rest', 1), { tokens: 16, generating: false });
+    });
+    await Promise.all([flood, short]);
+    const first = log.indexOf('B-load');
+    // At most A's decode in flight came first; then B's three steps, with none of A's in between.
+    expect(log.slice(first, first + 3)).toEqual(['B-load', 'B-text', 'B-rest']);
+    expect(first).toBeLessThanOrEqual(before + 1);
+  });
+
+  it("evaluates a long job's prompt in small chunks only while another key's prompt work is recent", async () => {
+    const scheduler = createScheduler({ laneCapacity: { wide: 3 }, inUseWindowMs: 60_000 });
+    const chunkSizes: (number | undefined)[] = [];
+    let otherKeyDone!: () => void;
+    const otherKeyRan = new Promise<void>((resolve) => (otherKeyDone = resolve));
+    const long = scheduler.submit({ kind: 'extract', lane: 'wide', key: 'A', long: true }, async (job) => {
+      chunkSizes.push(job.promptChunkTokens);
+      await job.step(tick, { tokens: 32, generating: false });
+      await otherKeyRan;
+      chunkSizes.push(job.promptChunkTokens);
+    });
+    const short = scheduler.submit({ kind: 'sentiment', lane: 'wide', key: 'A' }, async (job) => {
+      chunkSizes.push(job.promptChunkTokens);
+      await job.step(tick, { tokens: 32, generating: false });
+    });
+    await short;
+    await scheduler.submit({ kind: 'sentiment', lane: 'wide', key: 'B' }, async (job) => job.step(tick, STEP));
+    otherKeyDone();
+    await long;
+    // Alone (its own key's other work does not count) the long job takes the usual chunk; after B's step, small ones.
+    // A short job always takes the usual chunk.
+    expect(chunkSizes).toEqual([undefined, undefined, LONG_JOB_PROMPT_TOKENS_SHARED]);
   });
 });
 

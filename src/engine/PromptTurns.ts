@@ -1,49 +1,76 @@
-// Fair turns of prompt work between keys: fair queuing by prompt tokens evaluated, with a small credit for newcomers.
+// Fair turns of prompt work between keys: the key whose prompt work took the least engine time recently goes first.
 
-/** How far below the least served waiting key a key that starts waiting is placed: about one short text. */
-const NEWCOMER_CREDIT_TOKENS = 64;
+/**
+ * How fast past work stops counting: a key's engine time counts half after this long. Short enough that a query's
+ * own few steps never weigh on its next one a few seconds later, long enough that a key flooding the engine stays
+ * behind one that asks for a step now and then.
+ */
+export const USAGE_HALF_LIFE_MS = 1000;
 
 /** Keys remembered for fair turns before idle ones are forgotten (a forgotten key counts as never served). */
 const MAX_REMEMBERED_KEYS = 256;
 
+interface Usage {
+  /** Decode time charged, decayed (ms). */
+  ms: number;
+  /** When `ms` was last brought up to date. */
+  at: number;
+}
+
 /**
- * Prompt tokens each key has had evaluated (a step that evaluates nothing counts one), on a shared scale: a key that
- * starts waiting again is moved up to just below the key served last (the clock), so idle time earns no credit and
- * old work earns no debt. Keys are few (API keys) or short-lived (operations).
+ * The decode time each key's prompt work took (its share of each decode, see StepBatcher), decaying with a half-life
+ * of `USAGE_HALF_LIFE_MS`, less the time the key has now been waiting: least recent service first. A key that asks now
+ * and then (a person's query, a chat's next message) has had little lately and goes ahead of a key with work queued,
+ * and keys that all keep work queued converge on equal shares of the engine's time. Idle time earns no credit beyond a
+ * clean slate and old work no lasting debt. Waiting counts so that nobody waits for ever: a stream of short-lived keys
+ * (one per anonymous operation), each starting at zero, goes ahead of a key with recent work only until that key has
+ * waited as long as its recent work took.
  */
 export class PromptTurns {
-  readonly #served = new Map<string | undefined, number>();
-  /** The count of the key whose prompt work ran last. */
-  #clock = 0;
-  /** Keys whose prompt steps were waiting at the previous choice. */
-  #wasWaiting = new Set<string | undefined>();
+  readonly #usage = new Map<string | undefined, Usage>();
+  /** When each key now waiting started to (it had steps waiting at every choice since). */
+  #waitingSince = new Map<string | undefined, number>();
+  readonly #now: () => number;
 
-  /**
-   * The waiting keys (in the order their first steps came), the one with the fewest prompt tokens evaluated first
-   * (ties keep that order). A key that was not waiting at the previous choice starts a little below the key served
-   * last — a newcomer goes first, and its next steps (a saved state's load, then its text) follow without another
-   * key's decode in between — unless its own recent work already put it further on.
-   */
-  inOrder(waiting: readonly (string | undefined)[]): (string | undefined)[] {
-    for (const key of waiting) {
-      if (this.#wasWaiting.has(key)) continue;
-      const start = this.#clock - NEWCOMER_CREDIT_TOKENS;
-      this.#served.set(key, Math.max(this.#served.get(key) ?? start, start));
-    }
-    this.#wasWaiting = new Set(waiting);
-    // A stable sort: ties keep the order their first steps came in.
-    return [...waiting].sort((a, b) => (this.#served.get(a) ?? 0) - (this.#served.get(b) ?? 0));
+  constructor(now: () => number = () => performance.now()) {
+    this.#now = now;
   }
 
-  charge(key: string | undefined, cost: number): void {
-    if (cost === 0) return;
-    this.#clock = (this.#served.get(key) ?? this.#clock) + cost;
-    this.#served.set(key, this.#clock);
+  /**
+   * The waiting keys (in the order their first steps came), the one with the least recent engine time, less its time
+   * waiting, first (ties keep that order).
+   */
+  inOrder(waiting: readonly (string | undefined)[]): (string | undefined)[] {
+    const now = this.#now();
+    this.#waitingSince = new Map(waiting.map((key) => [key, this.#waitingSince.get(key) ?? now]));
+    const standing = new Map(waiting.map((key) => [key, this.#recent(key, now) - (now - this.#waitingSince.get(key)!)]));
+    // A stable sort: ties keep the order their first steps came in.
+    return [...waiting].sort((a, b) => standing.get(a)! - standing.get(b)!);
+  }
+
+  /** Adds `ms` of decode time to `key`'s recent work. */
+  charge(key: string | undefined, ms: number): void {
+    if (ms <= 0) return;
+    const now = this.#now();
+    this.#usage.set(key, { ms: this.#recent(key, now) + ms, at: now });
+  }
+
+  /** Whether a key other than `key` was charged within the last `windowMs`. */
+  othersWithin(key: string | undefined, windowMs: number): boolean {
+    const since = this.#now() - windowMs;
+    for (const [other, usage] of this.#usage) if (other !== key && usage.at >= since) return true;
+    return false;
   }
 
   /** Keys with nothing waiting are forgotten once the map grows, so per-operation keys cannot pile up. */
   forgetIdle(waiting: ReadonlySet<string | undefined>): void {
-    if (this.#served.size <= MAX_REMEMBERED_KEYS) return;
-    for (const key of this.#served.keys()) if (!waiting.has(key)) this.#served.delete(key);
+    if (this.#usage.size <= MAX_REMEMBERED_KEYS) return;
+    for (const key of this.#usage.keys()) if (!waiting.has(key)) this.#usage.delete(key);
+  }
+
+  #recent(key: string | undefined, now: number): number {
+    const usage = this.#usage.get(key);
+    if (!usage) return 0;
+    return usage.ms * 2 ** (-(now - usage.at) / USAGE_HALF_LIFE_MS);
   }
 }

@@ -3,7 +3,7 @@ import { FairQueue } from './FairQueue.js';
 import { FifoMutex } from './FifoMutex.js';
 import type { AbortSignalLike } from '../forwardAbort.js';
 import { AbortedError, EngineBusyError, ModelUnavailableError, TimeoutError } from './errors.js';
-import { StepBatcher, type CycleReport, type InteractiveActivity, type StepBatcherOptions, type StepShape } from './StepBatcher.js';
+import { LEADING_PROMPT_TOKENS, StepBatcher, type CycleReport, type InteractiveActivity, type StepBatcherOptions, type StepShape } from './StepBatcher.js';
 
 /** `job`: background work (an analysis job's item), whatever its tasks. */
 export type JobKind = 'sentiment' | 'sentiment-batch' | 'chat' | 'classify' | 'extract' | 'analyze' | 'job';
@@ -75,7 +75,8 @@ export interface JobContext {
   yield(): Promise<void>;
   /**
    * How many prompt tokens one step should evaluate now; undefined: the usual chunk (syncSequence's). Small for
-   * background work while the engine is in use, so the decode an interactive job may wait for stays short.
+   * background work while the engine is in use, and for a long job while another key's prompt work ran within the
+   * in-use window, so the decode another job may wait for stays short.
    */
   readonly promptChunkTokens?: number | undefined;
 }
@@ -133,7 +134,12 @@ export class Scheduler {
 
   constructor(options: SchedulerOptions) {
     this.#options = options;
-    this.#batcher = new StepBatcher(options.batching ?? DEFAULT_BATCHING, () => this.#activity(), options.onCycle);
+    this.#batcher = new StepBatcher(
+      options.batching ?? DEFAULT_BATCHING,
+      () => this.#activity(),
+      options.onCycle,
+      options.inUseWindowMs ?? IN_USE_WINDOW_MS,
+    );
   }
 
   snapshot(): SchedulerSnapshot {
@@ -247,13 +253,18 @@ export class Scheduler {
     const signal = job.controller.signal;
     if (this.#options.mutexScope !== 'job') {
       const batcher = this.#batcher;
+      let promptTokens = 0;
       return work({
         kind,
         signal,
-        step: (stepWork, shape) => batcher.step(stepWork, shape, signal, { key, background }),
+        step: (stepWork, shape) => {
+          if (!shape.generating) promptTokens += Math.max(1, shape.tokens);
+          return batcher.step(stepWork, shape, signal, { key, background, leading: promptTokens <= LEADING_PROMPT_TOKENS });
+        },
         yield: () => this.#yield(job),
         get promptChunkTokens() {
-          return background ? batcher.backgroundPromptChunk : undefined;
+          if (background) return batcher.backgroundPromptChunk;
+          return job.long ? batcher.longJobPromptChunk(key) : undefined;
         },
       });
     }
@@ -325,7 +336,7 @@ export class Scheduler {
         const job = this.#resumptions.get(taken) ?? taken;
         this.#resumptions.delete(taken);
         this.#takeSlot(job);
-        this.#running.add(job);
+            this.#running.add(job);
         taken.start();
       }
     }

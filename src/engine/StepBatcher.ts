@@ -17,6 +17,22 @@ export interface StepShape {
 export const BACKGROUND_PROMPT_TOKENS_IN_USE = 16;
 
 /**
+ * Prompt tokens per step of a long interactive job (see Scheduler) while another key's prompt work ran within the
+ * window: that key's next query then finds at most a short decode in its way. Decodes deep in a long prompt cost
+ * several times one near its start (measured: a 32-token chunk at ~1,000 tokens in took 100–190 ms on the stand-in,
+ * a short query's own decode ~55 ms).
+ */
+export const LONG_JOB_PROMPT_TOKENS_SHARED = 16;
+
+/**
+ * A job's first prompt tokens (about one short text with its saved state's load) go ahead of other keys' prompt work
+ * that is further on: a short query, once its first step ran, finishes in back-to-back decodes instead of waiting for
+ * another key's decode between its chunks, however much the engine its key has used lately. A long job gets the same
+ * head start, then takes its fair turns.
+ */
+export const LEADING_PROMPT_TOKENS = 64;
+
+/**
  * What interactive work the scheduler has: `busy` — a job runs or waits; `recent` — none now, but one ran within the
  * in-use window; `quiet` — none for longer.
  */
@@ -46,6 +62,8 @@ interface PendingStep {
   readonly key: string | undefined;
   /** A step of background work (see `SubmitOptions.background`). */
   readonly background: boolean;
+  /** A step within its job's first `LEADING_PROMPT_TOKENS` prompt tokens (see `#chooseInteractive`). */
+  readonly leading: boolean;
   readonly run: () => Promise<unknown>;
   settle(outcome: PromiseSettledResult<unknown>): void;
   detach(): void;
@@ -53,7 +71,7 @@ interface PendingStep {
 
 /**
  * Every step waiting when a cycle starts is considered: all generated tokens (a reply's pace never waits), then the
- * prompt steps of one key — the key that has had the fewest prompt tokens evaluated, fair queuing by tokens — in the
+ * prompt steps of one key — the key whose prompt work took the least engine time recently (see PromptTurns) — in the
  * order they came, within the cycle's prompt budget (beside generated tokens, further keys in that order fill the
  * rest of the small budget). One key's prompt work per cycle keeps fairness while jobs run,
  * not only at admission: a newcomer's short prompt is evaluated in the very next cycle, on its own, however much
@@ -72,14 +90,22 @@ interface PendingStep {
 export class StepBatcher {
   readonly #options: StepBatcherOptions;
   readonly #activity: () => InteractiveActivity;
+  /** How long after another key's prompt work a long job's chunks stay small. */
+  readonly #sharedWindowMs: number;
   readonly #pending: PendingStep[] = [];
   readonly #onCycle: ((report: CycleReport) => void) | undefined;
   readonly #interactiveTurns = new PromptTurns();
   readonly #backgroundTurns = new PromptTurns();
   #cycling = false;
 
-  constructor(options: StepBatcherOptions, activity: () => InteractiveActivity, onCycle?: (report: CycleReport) => void) {
+  constructor(
+    options: StepBatcherOptions,
+    activity: () => InteractiveActivity,
+    onCycle?: (report: CycleReport) => void,
+    sharedWindowMs = 1000,
+  ) {
     this.#options = options;
+    this.#sharedWindowMs = sharedWindowMs;
     this.#activity = activity;
     this.#onCycle = onCycle;
   }
@@ -94,11 +120,21 @@ export class StepBatcher {
     return this.#activity() === 'quiet' ? undefined : BACKGROUND_PROMPT_TOKENS_IN_USE;
   }
 
+  /** How many prompt tokens a step of `key`'s long interactive job should evaluate now; undefined: the usual chunk. */
+  longJobPromptChunk(key: string | undefined): number | undefined {
+    return this.#interactiveTurns.othersWithin(key, this.#sharedWindowMs) ? LONG_JOB_PROMPT_TOKENS_SHARED : undefined;
+  }
+
   /**
    * Runs `work` in a coming cycle; an abort of `signal` before then rejects with its reason and runs nothing.
    * `key` says whose job it is, for fair turns of prompt work; `background`, that nobody waits for it.
    */
-  step<T>(work: () => Promise<T>, shape: StepShape, signal: AbortSignal, owner: { key?: string | undefined; background?: boolean } = {}): Promise<T> {
+  step<T>(
+    work: () => Promise<T>,
+    shape: StepShape,
+    signal: AbortSignal,
+    owner: { key?: string | undefined; background?: boolean; leading?: boolean } = {},
+  ): Promise<T> {
     if (signal.aborted) return Promise.reject(signal.reason);
     return new Promise<T>((resolve, reject) => {
       const onAbort = (): void => {
@@ -111,6 +147,7 @@ export class StepBatcher {
         shape,
         key: owner.key,
         background: owner.background === true,
+        leading: owner.leading === true,
         run: work,
         settle: (outcome) => (outcome.status === 'fulfilled' ? resolve(outcome.value as T) : reject(outcome.reason)),
         detach: () => signal.removeEventListener('abort', onAbort),
@@ -141,7 +178,9 @@ export class StepBatcher {
       return;
     }
     for (const step of chosen) step.detach();
+    const startedAt = performance.now();
     const outcomes = await Promise.allSettled(chosen.map((step) => step.run()));
+    this.#charge(chosen, performance.now() - startedAt);
     this.#onCycle?.({
       steps: chosen.length,
       generating: chosen.filter((step) => step.shape.generating).length,
@@ -178,44 +217,49 @@ export class StepBatcher {
   #chooseInteractive(steps: readonly PendingStep[]): PendingStep[] {
     const generating = steps.filter((step) => step.shape.generating);
     const prompts = steps.filter((step) => !step.shape.generating);
-    const keys = this.#interactiveTurns.inOrder(keysOf(prompts));
+    const inTurn = this.#interactiveTurns.inOrder(keysOf(prompts));
+    // Keys with a job's leading steps first (in their fair order), then the rest.
+    const leading = new Set(prompts.filter((step) => step.leading).map((step) => step.key));
+    const keys = [...inTurn.filter((key) => leading.has(key)), ...inTurn.filter((key) => !leading.has(key))];
     if (generating.length === 0) {
-      return this.#fill([], prompts, keys.slice(0, 1), this.#interactiveTurns, this.#options.promptTokensAlone);
+      return this.#fill([], prompts, keys.slice(0, 1), this.#options.promptTokensAlone);
     }
-    return this.#fill(generating, prompts, keys, this.#interactiveTurns, this.#options.promptTokensBesideReplies);
+    return this.#fill(generating, prompts, keys, this.#options.promptTokensBesideReplies);
   }
 
   /** Every background step is prompt-like work here (an extraction's generated token costs its one token). */
   #chooseBackground(activity: InteractiveActivity): PendingStep[] {
     const budget = activity === 'quiet' ? this.#options.promptTokensAlone : BACKGROUND_PROMPT_TOKENS_IN_USE;
     const keys = this.#backgroundTurns.inOrder(keysOf(this.#pending));
-    return this.#fill([], this.#pending, keys, this.#backgroundTurns, budget);
+    return this.#fill([], this.#pending, keys, budget);
   }
 
   /** Adds the steps of `keys`, key after key, each key's in the order they came, until `budget` tokens (at least one step). */
-  #fill(
-    chosen: PendingStep[],
-    steps: readonly PendingStep[],
-    keys: readonly (string | undefined)[],
-    turns: PromptTurns,
-    budget: number,
-  ): PendingStep[] {
+  #fill(chosen: PendingStep[], steps: readonly PendingStep[], keys: readonly (string | undefined)[], budget: number): PendingStep[] {
     let promptTokens = 0;
-    fill: for (const key of keys) {
-      let cost = 0;
+    for (const key of keys) {
       for (const step of steps) {
         if (step.key !== key) continue;
-        if (promptTokens > 0 && promptTokens + step.shape.tokens > budget) {
-          turns.charge(key, cost);
-          break fill;
-        }
+        if (promptTokens > 0 && promptTokens + step.shape.tokens > budget) return chosen;
         chosen.push(step);
         promptTokens += step.shape.tokens;
-        cost += Math.max(1, step.shape.tokens);
       }
-      turns.charge(key, cost);
     }
     return chosen;
+  }
+
+  /**
+   * Charges each key of the cycle's prompt steps its share of the decode's time, by the tokens its steps carried (a
+   * step evaluating nothing counts one; a reply's generated token takes its share uncharged). Time, not tokens: a
+   * chunk deep in a long prompt costs several times one near its start, and the engine's time is what keys share.
+   */
+  #charge(chosen: readonly PendingStep[], elapsedMs: number): void {
+    const weight = (step: PendingStep): number => Math.max(1, step.shape.tokens);
+    const total = chosen.reduce((sum, step) => sum + weight(step), 0);
+    for (const step of chosen) {
+      if (step.shape.generating && !step.background) continue;
+      (step.background ? this.#backgroundTurns : this.#interactiveTurns).charge(step.key, (elapsedMs * weight(step)) / total);
+    }
   }
 }
 

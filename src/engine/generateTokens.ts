@@ -5,8 +5,13 @@ import { syncSequence } from './syncSequence.js';
 
 export type EvaluateOptions = NonNullable<Parameters<LlamaContextSequence['evaluate']>[1]>;
 
-/** The next generated token: it joins every cycle, beside the other jobs' generated tokens. */
-const GENERATED_TOKEN = { tokens: 1, generating: true } as const;
+/** The next token of a streamed reply: it joins every cycle, beside the other replies' tokens, so its pace holds. */
+const STREAMED_TOKEN = { tokens: 1, generating: true } as const;
+/**
+ * The next token of an answer nobody watches arrive (an extraction's, returned whole): a one-token step that takes its
+ * fair turn like a prompt chunk, so another key's short query is not made to share every decode with it.
+ */
+const UNSTREAMED_TOKEN = { tokens: 1, generating: false } as const;
 
 /**
  * Yields tokens until the model ends its answer; a caller stops earlier by leaving its `for await` (no step is taken
@@ -32,7 +37,7 @@ export async function* generateTokens(
     let next = synced.value;
     while (!next.done) {
       yield next.value;
-      next = await job.step(() => generator!.next(), GENERATED_TOKEN);
+      next = await job.step(() => generator!.next(), job.kind === 'chat' ? STREAMED_TOKEN : UNSTREAMED_TOKEN);
     }
   } finally {
     await generator?.return();

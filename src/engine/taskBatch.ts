@@ -7,6 +7,7 @@ import type { EngineRuntime } from './EngineRuntime.js';
 import type { Locale } from './prompts.js';
 import type { JobKind, SubmitOptions } from './Scheduler.js';
 import { submitReported } from './submitReported.js';
+import { PROMPT_CHUNK_TOKENS } from './syncSequence.js';
 import { SENTIMENT_TASK_NAME } from './tasks/builtinTasks.js';
 import type { TaskDefinition } from './tasks/definitions.js';
 import { tokenizeText } from './tokenizeParts.js';
@@ -14,11 +15,14 @@ import type { TaskResult, TaskRun, TaskRunOptions } from './types.js';
 import { validateTexts } from './validateInput.js';
 
 /**
- * A text this long (in tokens; about 2,000 English characters with Qwen's tokenizer) keeps its task sequence busy
- * for many decodes: its job is a long one (see Scheduler), like an extraction, so it never holds the last task
- * sequence a short query could use.
+ * A job expected to take more decodes than this (a prompt chunk per decode, each text's prompt once per task) keeps
+ * its task sequence busy for long: a long job (see Scheduler), like an extraction, so it never holds the last task
+ * sequence a short query could use. A batch of more than four short texts is one, so is a text over 128 tokens; a
+ * short text with two tasks is not. A long batch still yields its slot between texts, but only to a job already
+ * waiting: were batches short, a flood of them would hold every sequence and each newcomer would first wait for
+ * another key's decode and its text to end.
  */
-const LONG_TEXT_TOKENS = 512;
+const LONG_JOB_DECODES = 4;
 
 /** A checked batch, ready to submit: each text tokenized once, for every task and for the length checks alike. */
 export interface TaskBatch {
@@ -60,7 +64,8 @@ export function checkTaskBatch(
     return { tokens, locale };
   });
   // An extraction generates its answer and holds its task sequence meanwhile: a long job (see Scheduler).
-  const long = definitions.some((task) => task.kind === 'extract') || checked.some(({ tokens }) => tokens.length > LONG_TEXT_TOKENS);
+  const decodes = checked.reduce((sum, { tokens }) => sum + Math.max(1, Math.ceil(tokens.length / PROMPT_CHUNK_TOKENS)), 0) * definitions.length;
+  const long = definitions.some((task) => task.kind === 'extract') || decodes > LONG_JOB_DECODES;
   const submit: SubmitOptions =
     options.background === true
       ? // Its own lane and sequences, no time limit (its caller's signal stops it), after every interactive job.

@@ -362,6 +362,31 @@ describe('Scheduler: a short job finishes in back-to-back decodes', () => {
     expect(first).toBeLessThanOrEqual(before + 1);
   });
 
+  it("loads a saved state in a cycle of its own, and shares a leading step's decode with replies' tokens only", async () => {
+    const cycles: { steps: number; generating: number; tokens: number }[] = [];
+    const recording = createScheduler({ laneCapacity: { wide: 4 }, onCycle: (report) => cycles.push(report) });
+    let stop = false;
+    const reply = recording.submit({ kind: 'chat', lane: 'wide', key: 'A' }, async (job) => {
+      while (!stop) await job.step(tick, GENERATED);
+    });
+    // A's other job is past its leading tokens: its chunks wait beside the reply.
+    const further = recording.submit({ kind: 'analyze', lane: 'wide', key: 'A' }, async (job) => {
+      for (let index = 0; index < 30; index += 1) await job.step(tick, { tokens: 24, generating: false });
+    });
+    await vi.waitFor(() => expect(cycles.filter((cycle) => cycle.tokens >= 24).length).toBeGreaterThan(4), { interval: 1 });
+    const from = cycles.length;
+    await recording.submit({ kind: 'sentiment', lane: 'wide', key: 'B' }, async (job) => {
+      await job.step(tick, { tokens: 0, generating: false });
+      await job.step(tick, { tokens: 32, generating: false });
+    });
+    const during = cycles.slice(from);
+    // The load ran with nothing else (no decode to wait for); B's text shared its decode with the reply's token only.
+    expect(during).toContainEqual(expect.objectContaining({ steps: 1, generating: 0, tokens: 0 }));
+    expect(during).toContainEqual(expect.objectContaining({ steps: 2, generating: 1, tokens: 33 }));
+    stop = true;
+    await Promise.all([reply, further]);
+  });
+
   it("evaluates a long job's prompt in small chunks only while another key's prompt work is recent", async () => {
     const scheduler = createScheduler({ laneCapacity: { wide: 3 }, inUseWindowMs: 60_000 });
     const chunkSizes: (number | undefined)[] = [];

@@ -217,6 +217,10 @@ export class StepBatcher {
   #chooseInteractive(steps: readonly PendingStep[]): PendingStep[] {
     const generating = steps.filter((step) => step.shape.generating);
     const prompts = steps.filter((step) => !step.shape.generating);
+    // Steps that decode nothing (a saved state's load) take a cycle of their own, a millisecond before the next
+    // decode: beside replies they would wait for a whole decode, and the query behind them with it.
+    const noDecode = prompts.filter((step) => step.shape.tokens === 0);
+    if (noDecode.length > 0) return noDecode;
     const inTurn = this.#interactiveTurns.inOrder(keysOf(prompts));
     // Keys with a job's leading steps first (in their fair order), then the rest.
     const leading = new Set(prompts.filter((step) => step.leading).map((step) => step.key));
@@ -224,7 +228,9 @@ export class StepBatcher {
     if (generating.length === 0) {
       return this.#fill([], prompts, keys.slice(0, 1), this.#options.promptTokensAlone);
     }
-    return this.#fill(generating, prompts, keys, this.#options.promptTokensBesideReplies);
+    // A job's leading steps share the decode with the replies' tokens only: a short query's decode stays short.
+    const besideReplies = leading.has(keys[0]) ? keys.slice(0, 1) : keys;
+    return this.#fill(generating, prompts, besideReplies, this.#options.promptTokensBesideReplies);
   }
 
   /** Every background step is prompt-like work here (an extraction's generated token costs its one token). */

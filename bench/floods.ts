@@ -47,7 +47,7 @@ export const floods: Benchmark = {
   id: 'floods',
   title: '12. Floods: a short query while another client floods the engine',
   async run(options) {
-    const samples = sized(options, 20, 2);
+    const samples = sized(options, 40, 2);
     const sentences = mixedSentences(options.sentences, samples);
     const floodSet = floodsOf(options, sentences);
     const runs: Record<Mode, ModeMeasurement[]> = { keys: [], anonymous: [] };

@@ -48,6 +48,20 @@ describe('PromptTurns', () => {
     expect(clock.now - waitingSince).toBe(100);
   });
 
+  it('counts a key as waiting only since it was last served, however long it has kept work queued', () => {
+    const { clock, turns } = turnsAt();
+    // A keeps a step waiting at every choice and is served each time, for two seconds.
+    for (let index = 0; index < 40; index += 1) {
+      turns.inOrder(['A']);
+      clock.now += 50;
+      turns.charge('A', 50);
+    }
+    // B used the engine a little, a moment ago; A's two seconds of queued work earn it no waiting credit.
+    turns.charge('B', 60);
+    clock.now += 10;
+    expect(turns.inOrder(['A', 'B'])).toEqual(['B', 'A']);
+  });
+
   it('says whether another key was charged within a window', () => {
     const { clock, turns } = turnsAt();
     turns.charge('A', 10);

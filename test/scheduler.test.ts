@@ -347,8 +347,8 @@ describe('Scheduler: a short job finishes in back-to-back decodes', () => {
     const flood = scheduler.submit({ kind: 'analyze', lane: 'wide', key: 'A' }, async (job) => {
       for (let index = 0; index < 40; index += 1) await job.step(slowStep(`A${index}`, 5), chunks);
     });
-    // A's job is past its first 64 prompt tokens before B's short job arrives.
-    await vi.waitFor(() => expect(log).toContain('A3'), { interval: 1 });
+    // A's job is past its leading prompt tokens (LEADING_PROMPT_TOKENS) before B's short job arrives.
+    await vi.waitFor(() => expect(log).toContain('A5'), { interval: 1 });
     const before = log.length;
     const short = scheduler.submit({ kind: 'sentiment', lane: 'wide', key: 'B' }, async (job) => {
       await job.step(slowStep('B-load', 1), { tokens: 0, generating: false });
@@ -362,18 +362,20 @@ describe('Scheduler: a short job finishes in back-to-back decodes', () => {
     expect(first).toBeLessThanOrEqual(before + 1);
   });
 
-  it("loads a saved state in a cycle of its own, and shares a leading step's decode with replies' tokens only", async () => {
+  it("loads a saved state in a cycle of its own, and shares a light key's leading step's decode with replies' tokens only", async () => {
     const cycles: { steps: number; generating: number; tokens: number }[] = [];
     const recording = createScheduler({ laneCapacity: { wide: 4 }, onCycle: (report) => cycles.push(report) });
     let stop = false;
     const reply = recording.submit({ kind: 'chat', lane: 'wide', key: 'A' }, async (job) => {
       while (!stop) await job.step(tick, GENERATED);
     });
-    // A's other job is past its leading tokens: its chunks wait beside the reply.
+    // A's other job is past its leading tokens, and A has used the engine for well over LIGHT_KEY_MARGIN_MS lately:
+    // its chunks (15 ms decodes each) wait beside the reply.
+    const slowChunk = () => new Promise((resolve) => setTimeout(resolve, 15));
     const further = recording.submit({ kind: 'analyze', lane: 'wide', key: 'A' }, async (job) => {
-      for (let index = 0; index < 30; index += 1) await job.step(tick, { tokens: 24, generating: false });
+      for (let index = 0; index < 40; index += 1) await job.step(slowChunk, { tokens: 24, generating: false });
     });
-    await vi.waitFor(() => expect(cycles.filter((cycle) => cycle.tokens >= 24).length).toBeGreaterThan(4), { interval: 1 });
+    await vi.waitFor(() => expect(cycles.filter((cycle) => cycle.tokens >= 24).length).toBeGreaterThan(12), { interval: 1, timeout: 5_000 });
     const from = cycles.length;
     await recording.submit({ kind: 'sentiment', lane: 'wide', key: 'B' }, async (job) => {
       await job.step(tick, { tokens: 0, generating: false });

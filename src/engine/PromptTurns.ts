@@ -28,7 +28,7 @@ interface Usage {
  */
 export class PromptTurns {
   readonly #usage = new Map<string | undefined, Usage>();
-  /** When each key now waiting started to (it had steps waiting at every choice since). */
+  /** When each key now waiting started to (it had steps waiting at every choice since, and was not served). */
   #waitingSince = new Map<string | undefined, number>();
   readonly #now: () => number;
 
@@ -41,11 +41,16 @@ export class PromptTurns {
    * waiting, first (ties keep that order).
    */
   inOrder(waiting: readonly (string | undefined)[]): (string | undefined)[] {
+    return this.ranked(waiting).map(({ key }) => key);
+  }
+
+  /** `inOrder` with each key's standing: its recent engine time less its time waiting (ms; lower goes first). */
+  ranked(waiting: readonly (string | undefined)[]): { key: string | undefined; standing: number }[] {
     const now = this.#now();
     this.#waitingSince = new Map(waiting.map((key) => [key, this.#waitingSince.get(key) ?? now]));
-    const standing = new Map(waiting.map((key) => [key, this.#recent(key, now) - (now - this.#waitingSince.get(key)!)]));
+    const ranked = waiting.map((key) => ({ key, standing: this.#recent(key, now) - (now - this.#waitingSince.get(key)!) }));
     // A stable sort: ties keep the order their first steps came in.
-    return [...waiting].sort((a, b) => standing.get(a)! - standing.get(b)!);
+    return ranked.sort((a, b) => a.standing - b.standing);
   }
 
   /** Adds `ms` of decode time to `key`'s recent work. */
@@ -53,6 +58,8 @@ export class PromptTurns {
     if (ms <= 0) return;
     const now = this.#now();
     this.#usage.set(key, { ms: this.#recent(key, now) + ms, at: now });
+    // Served: its wait starts again (a key that always has work waiting is not waiting for ever).
+    this.#waitingSince.delete(key);
   }
 
   /** Whether a key other than `key` was charged within the last `windowMs`. */

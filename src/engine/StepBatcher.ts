@@ -25,12 +25,18 @@ export const BACKGROUND_PROMPT_TOKENS_IN_USE = 16;
 export const LONG_JOB_PROMPT_TOKENS_SHARED = 16;
 
 /**
- * A job's first prompt tokens (about one short text with its saved state's load) go ahead of other keys' prompt work
- * that is further on: a short query, once its first step ran, finishes in back-to-back decodes instead of waiting for
- * another key's decode between its chunks, however much the engine its key has used lately. A long job gets the same
- * head start, then takes its fair turns.
+ * A job's first prompt tokens go ahead of other keys' prompt work that is further on: a short query (up to four
+ * 32-token decodes, what `taskBatch` counts as short, a saved state's load included) finishes in back-to-back decodes
+ * instead of waiting for another key's decode between its chunks, however much the engine its key has used lately.
+ * A long job or a chat's prompt gets the same head start, then takes its fair turns.
  */
-export const LEADING_PROMPT_TOKENS = 64;
+export const LEADING_PROMPT_TOKENS = 128;
+
+/**
+ * How much less recent engine time a key must have had than every other waiting key for its leading steps to take a
+ * decode beside replies alone: about two short queries' decodes.
+ */
+export const LIGHT_KEY_MARGIN_MS = 100;
 
 /**
  * What interactive work the scheduler has: `busy` — a job runs or waits; `recent` — none now, but one ran within the
@@ -221,15 +227,23 @@ export class StepBatcher {
     // decode: beside replies they would wait for a whole decode, and the query behind them with it.
     const noDecode = prompts.filter((step) => step.shape.tokens === 0);
     if (noDecode.length > 0) return noDecode;
-    const inTurn = this.#interactiveTurns.inOrder(keysOf(prompts));
+    const inTurn = this.#interactiveTurns.ranked(keysOf(prompts));
     // Keys with a job's leading steps first (in their fair order), then the rest.
     const leading = new Set(prompts.filter((step) => step.leading).map((step) => step.key));
-    const keys = [...inTurn.filter((key) => leading.has(key)), ...inTurn.filter((key) => !leading.has(key))];
+    const ranked = [...inTurn.filter(({ key }) => leading.has(key)), ...inTurn.filter(({ key }) => !leading.has(key))];
+    const keys = ranked.map(({ key }) => key);
     if (generating.length === 0) {
       return this.#fill([], prompts, keys.slice(0, 1), this.#options.promptTokensAlone);
     }
-    // A job's leading steps share the decode with the replies' tokens only: a short query's decode stays short.
-    const besideReplies = leading.has(keys[0]) ? keys.slice(0, 1) : keys;
+    // A light key's leading steps (a person's query behind a flood) share the decode with the replies' tokens only,
+    // so it stays short; keys on a par (many new conversations at once) share the prompt budget as before, which
+    // gets all their prompts through sooner.
+    const [first, ...others] = ranked;
+    const light =
+      first !== undefined &&
+      leading.has(first.key) &&
+      others.every(({ standing }) => standing - first.standing >= LIGHT_KEY_MARGIN_MS);
+    const besideReplies = light ? keys.slice(0, 1) : keys;
     return this.#fill(generating, prompts, besideReplies, this.#options.promptTokensBesideReplies);
   }
 

@@ -2,7 +2,13 @@
 import { describe, expect, it, vi } from 'vitest';
 import { AbortedError, EngineBusyError, ModelUnavailableError, TimeoutError } from '../src/engine/errors.js';
 import { Scheduler, type JobContext } from '../src/engine/Scheduler.js';
-import { BACKGROUND_PROMPT_TOKENS_IN_USE, LONG_JOB_PROMPT_TOKENS_SHARED } from '../src/engine/StepBatcher.js';
+import {
+  BACKGROUND_PROMPT_TOKENS_IN_USE,
+  LONG_JOB_PROMPT_TOKENS_MIN,
+  LONG_JOB_PROMPT_TOKENS_SHARED,
+  SHARED_DECODE_TARGET_MS,
+  sharedChunkTokens,
+} from '../src/engine/StepBatcher.js';
 
 const tick = () => new Promise((resolve) => setTimeout(resolve, 1));
 /** A step of a prompt (not a generated token): what most of these jobs take. */
@@ -387,6 +393,14 @@ describe('Scheduler: a short job finishes in back-to-back decodes', () => {
     expect(during).toContainEqual(expect.objectContaining({ steps: 2, generating: 1, tokens: 33 }));
     stop = true;
     await Promise.all([reply, further]);
+  });
+
+  it("sizes a sharing long job's next chunk from its last decode's time, between 8 and 16 tokens", () => {
+    expect(sharedChunkTokens(undefined)).toBe(LONG_JOB_PROMPT_TOKENS_SHARED);
+    // Near a text's start a 16-token decode is quick: stay at 16. Deep in it (114 ms for 16): half as many.
+    expect(sharedChunkTokens({ tokens: 16, ms: 35 })).toBe(16);
+    expect(sharedChunkTokens({ tokens: 16, ms: 114 })).toBe(Math.floor((16 * SHARED_DECODE_TARGET_MS) / 114));
+    expect(sharedChunkTokens({ tokens: 8, ms: 200 })).toBe(LONG_JOB_PROMPT_TOKENS_MIN);
   });
 
   it("evaluates a long job's prompt in small chunks only while another key's prompt work is recent", async () => {

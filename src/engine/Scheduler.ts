@@ -254,17 +254,29 @@ export class Scheduler {
     if (this.#options.mutexScope !== 'job') {
       const batcher = this.#batcher;
       let promptTokens = 0;
+      /** The job's last prompt decode, which sizes its next chunk while it shares the engine (long jobs). */
+      let lastPrompt: { tokens: number; ms: number } | undefined;
       return work({
         kind,
         signal,
         step: (stepWork, shape) => {
-          if (!shape.generating) promptTokens += Math.max(1, shape.tokens);
-          return batcher.step(stepWork, shape, signal, { key, background, leading: promptTokens <= LEADING_PROMPT_TOKENS });
+          const owner = { key, background, leading: promptTokens + Math.max(1, shape.tokens) <= LEADING_PROMPT_TOKENS };
+          if (shape.generating) return batcher.step(stepWork, shape, signal, owner);
+          promptTokens += Math.max(1, shape.tokens);
+          const timed = async () => {
+            const startedAt = performance.now();
+            try {
+              return await stepWork();
+            } finally {
+              if (shape.tokens > 0) lastPrompt = { tokens: shape.tokens, ms: performance.now() - startedAt };
+            }
+          };
+          return batcher.step(timed, shape, signal, owner);
         },
         yield: () => this.#yield(job),
         get promptChunkTokens() {
           if (background) return batcher.backgroundPromptChunk;
-          return job.long ? batcher.longJobPromptChunk(key) : undefined;
+          return job.long ? batcher.longJobPromptChunk(key, lastPrompt) : undefined;
         },
       });
     }

@@ -18,11 +18,24 @@ export const BACKGROUND_PROMPT_TOKENS_IN_USE = 16;
 
 /**
  * Prompt tokens per step of a long interactive job (see Scheduler) while another key's prompt work ran within the
- * window: that key's next query then finds at most a short decode in its way. Decodes deep in a long prompt cost
- * several times one near its start (measured: a 32-token chunk at ~1,000 tokens in took 100–190 ms on the stand-in,
- * a short query's own decode ~55 ms).
+ * window, before its own decodes have been timed: that key's next query then finds at most a short decode in its way.
  */
 export const LONG_JOB_PROMPT_TOKENS_SHARED = 16;
+/** The fewest: below this a decode costs about the same whatever it carries (the weights are read once per decode). */
+export const LONG_JOB_PROMPT_TOKENS_MIN = 8;
+/**
+ * What a long job's decode should take while it shares the engine: about a short query's own decode. A chunk's cost
+ * grows with its position, not only its size (measured on the stand-in, 2 cores: 16 tokens took 35 ms at the start
+ * of a text and 114 ms 1,024 tokens in), so the next chunk is sized from the last one's time.
+ */
+export const SHARED_DECODE_TARGET_MS = 60;
+
+/** The next chunk of a long job sharing the engine, from its last prompt decode (tokens and time). */
+export function sharedChunkTokens(last: { tokens: number; ms: number } | undefined): number {
+  if (!last || last.tokens === 0 || last.ms <= 0) return LONG_JOB_PROMPT_TOKENS_SHARED;
+  const sized = Math.floor((last.tokens * SHARED_DECODE_TARGET_MS) / last.ms);
+  return Math.min(LONG_JOB_PROMPT_TOKENS_SHARED, Math.max(LONG_JOB_PROMPT_TOKENS_MIN, sized));
+}
 
 /**
  * A job's first prompt tokens go ahead of other keys' prompt work that is further on: a short query (up to four
@@ -126,9 +139,12 @@ export class StepBatcher {
     return this.#activity() === 'quiet' ? undefined : BACKGROUND_PROMPT_TOKENS_IN_USE;
   }
 
-  /** How many prompt tokens a step of `key`'s long interactive job should evaluate now; undefined: the usual chunk. */
-  longJobPromptChunk(key: string | undefined): number | undefined {
-    return this.#interactiveTurns.othersWithin(key, this.#sharedWindowMs) ? LONG_JOB_PROMPT_TOKENS_SHARED : undefined;
+  /**
+   * How many prompt tokens a step of `key`'s long interactive job should evaluate now, given its last prompt decode;
+   * undefined: the usual chunk (no other key's prompt work within the window).
+   */
+  longJobPromptChunk(key: string | undefined, last: { tokens: number; ms: number } | undefined): number | undefined {
+    return this.#interactiveTurns.othersWithin(key, this.#sharedWindowMs) ? sharedChunkTokens(last) : undefined;
   }
 
   /**

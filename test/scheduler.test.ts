@@ -2,6 +2,7 @@
 import { describe, expect, it, vi } from 'vitest';
 import { AbortedError, EngineBusyError, ModelUnavailableError, TimeoutError } from '../src/engine/errors.js';
 import { Scheduler, type JobContext } from '../src/engine/Scheduler.js';
+import { PROMPT_CHUNK_TOKENS } from '../src/engine/syncSequence.js';
 import {
   BACKGROUND_PROMPT_TOKENS_IN_USE,
   LONG_JOB_PROMPT_TOKENS_MIN,
@@ -395,10 +396,11 @@ describe('Scheduler: a short job finishes in back-to-back decodes', () => {
     await Promise.all([reply, further]);
   });
 
-  it("sizes a sharing long job's next chunk from its last decode's time, between 8 and 16 tokens", () => {
+  it("sizes a sharing long job's next chunk from its last decode's time, between 8 tokens and the usual chunk", () => {
     expect(sharedChunkTokens(undefined)).toBe(LONG_JOB_PROMPT_TOKENS_SHARED);
-    // Near a text's start a 16-token decode is quick: stay at 16. Deep in it (114 ms for 16): half as many.
-    expect(sharedChunkTokens({ tokens: 16, ms: 35 })).toBe(16);
+    // Near a text's start a decode is quick: up to the usual chunk. Deep in it (114 ms for 16): half as many.
+    expect(sharedChunkTokens({ tokens: 16, ms: 35 })).toBe(Math.floor((16 * SHARED_DECODE_TARGET_MS) / 35));
+    expect(sharedChunkTokens({ tokens: 24, ms: 30 })).toBe(PROMPT_CHUNK_TOKENS);
     expect(sharedChunkTokens({ tokens: 16, ms: 114 })).toBe(Math.floor((16 * SHARED_DECODE_TARGET_MS) / 114));
     expect(sharedChunkTokens({ tokens: 8, ms: 200 })).toBe(LONG_JOB_PROMPT_TOKENS_MIN);
   });
@@ -410,7 +412,8 @@ describe('Scheduler: a short job finishes in back-to-back decodes', () => {
     const otherKeyRan = new Promise<void>((resolve) => (otherKeyDone = resolve));
     const long = scheduler.submit({ kind: 'extract', lane: 'wide', key: 'A', long: true }, async (job) => {
       chunkSizes.push(job.promptChunkTokens);
-      await job.step(tick, { tokens: 32, generating: false });
+      // A slow decode (deep in a long prompt): 32 tokens in over 300 ms.
+      await job.step(() => new Promise((resolve) => setTimeout(resolve, 300)), { tokens: 32, generating: false });
       await otherKeyRan;
       chunkSizes.push(job.promptChunkTokens);
     });
@@ -422,9 +425,9 @@ describe('Scheduler: a short job finishes in back-to-back decodes', () => {
     await scheduler.submit({ kind: 'sentiment', lane: 'wide', key: 'B' }, async (job) => job.step(tick, STEP));
     otherKeyDone();
     await long;
-    // Alone (its own key's other work does not count) the long job takes the usual chunk; after B's step, small ones.
-    // A short job always takes the usual chunk.
-    expect(chunkSizes).toEqual([undefined, undefined, LONG_JOB_PROMPT_TOKENS_SHARED]);
+    // Alone (its own key's other work does not count) the long job takes the usual chunk; after B's step, one sized
+    // from its last decode (the fewest, after one that slow). A short job always takes the usual chunk.
+    expect(chunkSizes).toEqual([undefined, undefined, LONG_JOB_PROMPT_TOKENS_MIN]);
   });
 });
 

@@ -8,16 +8,17 @@ import type { TaskCatalog } from './tasks/loadTaskDefinitions.js';
 import type { WarmUpProgress } from './types.js';
 
 /**
- * Chosen from measurements on the 0.5B stand-in (docs/PERFORMANCE.md, benchmarks 5 and 6): six replies decode
- * together; eight sequences (six chat, two task) of 1,536 tokens in a Q8_0 KV cache keep the whole service under
- * 1 GB, with the tasks' saved instruction states and the PostgreSQL driver loaded only when used. Eight replies at
- * 1,792 tokens measured 1,032 MB, six at 1,792 about 1,000.
+ * Chosen from measurements on the 0.5B stand-in (docs/PERFORMANCE.md, benchmarks 5, 6 and 13): eight replies decode
+ * together, so eight streams at once all start at once (with six, two waited for a whole reply: p95 first token 6.2 s
+ * against 1.9 s, measured on 2026-12-06); each more sequence of 1,536 tokens in a Q8_0 KV cache costs about 15 MB.
+ * The weights are read into memory rather than mapped: where the CPU backend repacks them (AMX), a mapped file stays
+ * resident beside the repacked copy (1,582 MB against 1,198 MB at these defaults, same run).
  */
 export const ENGINE_DEFAULTS = {
   contextSize: 1536,
   batchSize: 512,
-  maxParallelReplies: 6,
-  warmConversations: 6,
+  maxParallelReplies: 8,
+  warmConversations: 8,
   taskSequences: 2,
   backgroundSequences: 2,
   maxQueue: 16,
@@ -26,7 +27,7 @@ export const ENGINE_DEFAULTS = {
   maxInputChars: 4000,
   maxBatchTexts: 32,
   gpu: 'off',
-  useMmap: true,
+  useMmap: false,
   mutexScope: 'step',
   runtime: 'auto',
   kvCacheType: 'q8_0',

@@ -1,6 +1,7 @@
 // The only way work reaches the model: bounded fair admission of jobs into lanes, and their steps batched per decode.
 import { FairQueue } from './FairQueue.js';
 import { FifoMutex } from './FifoMutex.js';
+import { LaneSlots, type SlotHolder } from './LaneSlots.js';
 import type { AbortSignalLike } from '../forwardAbort.js';
 import { AbortedError, EngineBusyError, ModelUnavailableError, TimeoutError } from './errors.js';
 import { LEADING_PROMPT_TOKENS, StepBatcher, type CycleReport, type InteractiveActivity, type StepBatcherOptions, type StepShape } from './StepBatcher.js';
@@ -87,25 +88,15 @@ export interface SchedulerSnapshot {
   running: JobKind[];
 }
 
-interface Job {
+interface Job extends SlotHolder {
   readonly kind: JobKind;
-  readonly lane: string;
   readonly key: string | undefined;
-  readonly long: boolean;
   readonly background: boolean;
   readonly controller: AbortController;
-  /** Whether the job counts against its lane now (false while queued or yielded). */
-  holdsSlot: boolean;
   start(): void;
 }
 
 const DEFAULT_BATCHING: StepBatcherOptions = { promptTokensBesideReplies: 80, promptTokensAlone: 512 };
-/** How quickly the per-lane job time estimate (behind `retryAfterMs`) follows new jobs. */
-const DURATION_SMOOTHING = 0.2;
-const MIN_RETRY_AFTER_MS = 100;
-const MAX_RETRY_AFTER_MS = 60_000;
-/** Before any job of a lane has finished, a guess at how long one takes. */
-const FIRST_RETRY_AFTER_MS = 1000;
 /**
  * How long after an interactive job the engine counts as in use: background cycles stay small meanwhile, so a
  * person's next query (a paced client, a chat's next message) finds at most a short background decode in its way.
@@ -123,17 +114,14 @@ export class Scheduler {
   /** Queue entries standing for yielded jobs, and the jobs they resume. */
   readonly #resumptions = new Map<Job, Job>();
   readonly #settling = new Set<Promise<void>>();
-  readonly #laneLoad = new Map<string, number>();
-  /** Running jobs marked `long`, per lane. */
-  readonly #laneLongLoad = new Map<string, number>();
-  /** Smoothed run time of a lane's jobs, for the retry hint of a refusal. */
-  readonly #laneJobMs = new Map<string, number>();
+  readonly #slots: LaneSlots;
   /** When the last interactive job ended (performance.now()); -Infinity: none yet. */
   #lastInteractiveAt = Number.NEGATIVE_INFINITY;
   #closed = false;
 
   constructor(options: SchedulerOptions) {
     this.#options = options;
+    this.#slots = new LaneSlots(options.laneCapacity);
     this.#batcher = new StepBatcher(
       options.batching ?? DEFAULT_BATCHING,
       () => this.#activity(),
@@ -150,7 +138,7 @@ export class Scheduler {
     if (this.#closed) {
       return Promise.reject(new ModelUnavailableError({ message: 'The engine is shutting down.' }));
     }
-    if (!(options.lane in this.#options.laneCapacity)) {
+    if (!this.#slots.has(options.lane)) {
       return Promise.reject(new Error(`Unknown scheduler lane "${options.lane}".`));
     }
     if (options.signal?.aborted) {
@@ -221,31 +209,24 @@ export class Scheduler {
 
   /** A job that would wait is refused when the queue, or its key's share of it, is full; with a hint when to retry. */
   #refusalFor(options: SubmitOptions): EngineBusyError | undefined {
-    if (this.#laneHasRoom(options.lane)) return undefined;
+    if (this.#slots.hasRoom(options.lane)) return undefined;
     const perKey = this.#options.maxQueuePerKey ?? this.#options.maxQueue;
     const waitingForKey = this.#waiting.countFor(options.key);
     if (options.key !== undefined && waitingForKey >= perKey) {
       return new EngineBusyError({
         message: `This API key already has ${waitingForKey} jobs waiting (the limit per key); try again shortly.`,
-        retryAfterMs: this.#retryAfterMs(options.lane, waitingForKey),
+        retryAfterMs: this.#slots.retryAfterMs(options.lane, waitingForKey),
         limit: 'key',
       });
     }
     if (this.#waiting.size >= this.#options.maxQueue) {
       return new EngineBusyError({
         message: `The engine queue is full (${this.#options.maxQueue} jobs waiting); try again shortly.`,
-        retryAfterMs: this.#retryAfterMs(options.lane, this.#waiting.countIn(options.lane)),
+        retryAfterMs: this.#slots.retryAfterMs(options.lane, this.#waiting.countIn(options.lane)),
         limit: 'queue',
       });
     }
     return undefined;
-  }
-
-  /** About when `ahead` more jobs of the lane will have started: their smoothed run time, shared by the lane's slots. */
-  #retryAfterMs(lane: string, ahead: number): number {
-    const jobMs = this.#laneJobMs.get(lane) ?? FIRST_RETRY_AFTER_MS;
-    const estimate = (jobMs * (ahead + 1)) / (this.#options.laneCapacity[lane] ?? 1);
-    return Math.min(MAX_RETRY_AFTER_MS, Math.max(MIN_RETRY_AFTER_MS, Math.ceil(estimate / 100) * 100));
   }
 
   async #run<T>(job: Job, work: (job: JobContext) => Promise<T>): Promise<T> {
@@ -297,25 +278,15 @@ export class Scheduler {
     }
   }
 
-  #laneHasRoom(lane: string): boolean {
-    return (this.#laneLoad.get(lane) ?? 0) < (this.#options.laneCapacity[lane] ?? 0);
-  }
-
-  /** A long job may start while it leaves a slot of its lane to short ones (a one-slot lane has nothing to leave). */
-  #longJobHasRoom(lane: string): boolean {
-    const capacity = this.#options.laneCapacity[lane] ?? 0;
-    return (this.#laneLongLoad.get(lane) ?? 0) < Math.max(1, capacity - 1);
-  }
-
   /** Gives the slot to another key's waiting job, if there is one, and waits for this job's next fair turn. */
   async #yield(job: Job): Promise<void> {
     const signal = job.controller.signal;
     signal.throwIfAborted();
     // A waiting long job could take the freed slot only where long jobs have room (or this one was long too).
-    const couldTakeSlot = (waiting: Job): boolean => !waiting.long || job.long || this.#longJobHasRoom(job.lane);
+    const couldTakeSlot = (waiting: Job): boolean => !waiting.long || job.long || this.#slots.longJobHasRoom(job.lane);
     const queue = this.#queueOf(job);
     if (!queue.hasOtherKey(job.lane, job.key, couldTakeSlot)) return;
-    this.#releaseSlot(job);
+    this.#slots.release(job);
     this.#running.delete(job);
     await new Promise<void>((resolve, reject) => {
       const onAbort = (): void => {
@@ -339,43 +310,26 @@ export class Scheduler {
   }
 
   #dispatch(): void {
-    for (const lane of Object.keys(this.#options.laneCapacity)) {
-      while (this.#laneHasRoom(lane)) {
-        const eligible = (waiting: Job): boolean => !waiting.long || this.#longJobHasRoom(lane);
+    for (const lane of this.#slots.lanes) {
+      while (this.#slots.hasRoom(lane)) {
+        const eligible = (waiting: Job): boolean => !waiting.long || this.#slots.longJobHasRoom(lane);
         const taken = this.#waiting.takeFor(lane, eligible) ?? this.#waitingBackground.takeFor(lane, eligible);
         if (!taken) break;
         // A yielded job comes back as a stand-in entry; the slot is counted on the job itself.
         const job = this.#resumptions.get(taken) ?? taken;
         this.#resumptions.delete(taken);
-        this.#takeSlot(job);
+        this.#slots.take(job);
             this.#running.add(job);
         taken.start();
       }
     }
   }
 
-  #takeSlot(job: Job): void {
-    job.holdsSlot = true;
-    this.#laneLoad.set(job.lane, (this.#laneLoad.get(job.lane) ?? 0) + 1);
-    if (job.long) this.#laneLongLoad.set(job.lane, (this.#laneLongLoad.get(job.lane) ?? 0) + 1);
-  }
-
-  #releaseSlot(job: Job): void {
-    if (!job.holdsSlot) return;
-    job.holdsSlot = false;
-    this.#laneLoad.set(job.lane, (this.#laneLoad.get(job.lane) ?? 1) - 1);
-    if (job.long) this.#laneLongLoad.set(job.lane, (this.#laneLongLoad.get(job.lane) ?? 1) - 1);
-  }
-
   #finish(job: Job, settled: Promise<void>, durationMs: number): void {
     this.#running.delete(job);
     this.#settling.delete(settled);
-    this.#releaseSlot(job);
-    const previous = this.#laneJobMs.get(job.lane);
-    this.#laneJobMs.set(
-      job.lane,
-      previous === undefined ? durationMs : previous + DURATION_SMOOTHING * (durationMs - previous),
-    );
+    this.#slots.release(job);
+    this.#slots.recordDuration(job.lane, durationMs);
     this.#dispatch();
     this.#wakeIfIdle(job);
   }

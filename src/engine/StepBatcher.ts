@@ -1,5 +1,6 @@
 // Gathers the evaluation steps of running jobs into cycles: one cycle at a time, one llama.cpp decode per cycle.
 import { PromptTurns } from './PromptTurns.js';
+import { PROMPT_CHUNK_TOKENS } from './syncSequence.js';
 
 /** How a step will use the next decode. */
 export interface StepShape {
@@ -26,7 +27,9 @@ export const LONG_JOB_PROMPT_TOKENS_MIN = 8;
 /**
  * What a long job's decode should take while it shares the engine: about a short query's own decode. A chunk's cost
  * grows with its position, not only its size (measured on the stand-in, 2 cores: 16 tokens took 35 ms at the start
- * of a text and 114 ms 1,024 tokens in), so the next chunk is sized from the last one's time.
+ * of a text and 114 ms 1,024 tokens in), so the next chunk is sized from the last one's time, up to the usual chunk:
+ * a batch's short texts, each a quick decode, keep theirs whole. (Without API keys every operation is a key of its
+ * own, so a client's next operation finds its previous one "recent".)
  */
 export const SHARED_DECODE_TARGET_MS = 60;
 
@@ -34,7 +37,7 @@ export const SHARED_DECODE_TARGET_MS = 60;
 export function sharedChunkTokens(last: { tokens: number; ms: number } | undefined): number {
   if (!last || last.tokens === 0 || last.ms <= 0) return LONG_JOB_PROMPT_TOKENS_SHARED;
   const sized = Math.floor((last.tokens * SHARED_DECODE_TARGET_MS) / last.ms);
-  return Math.min(LONG_JOB_PROMPT_TOKENS_SHARED, Math.max(LONG_JOB_PROMPT_TOKENS_MIN, sized));
+  return Math.min(PROMPT_CHUNK_TOKENS, Math.max(LONG_JOB_PROMPT_TOKENS_MIN, sized));
 }
 
 /**

@@ -5,6 +5,7 @@ import { Scheduler, type JobContext } from '../src/engine/Scheduler.js';
 import { PROMPT_CHUNK_TOKENS } from '../src/engine/syncSequence.js';
 import {
   BACKGROUND_PROMPT_TOKENS_IN_USE,
+  LONG_JOB_PROMPT_TOKENS_MAX,
   LONG_JOB_PROMPT_TOKENS_MIN,
   LONG_JOB_PROMPT_TOKENS_SHARED,
   SHARED_DECODE_TARGET_MS,
@@ -396,12 +397,12 @@ describe('Scheduler: a short job finishes in back-to-back decodes', () => {
     await Promise.all([reply, further]);
   });
 
-  it("sizes a sharing long job's next chunk from its last decode's time, between 8 tokens and the usual chunk", () => {
+  it("sizes a sharing long job's next chunk from its last decode's time, within its bounds", () => {
     expect(sharedChunkTokens(undefined)).toBe(LONG_JOB_PROMPT_TOKENS_SHARED);
-    // Near a text's start a decode is quick: up to the usual chunk. Deep in it (114 ms for 16): half as many.
-    expect(sharedChunkTokens({ tokens: 16, ms: 35 })).toBe(Math.floor((16 * SHARED_DECODE_TARGET_MS) / 35));
-    expect(sharedChunkTokens({ tokens: 24, ms: 30 })).toBe(PROMPT_CHUNK_TOKENS);
-    expect(sharedChunkTokens({ tokens: 16, ms: 114 })).toBe(Math.floor((16 * SHARED_DECODE_TARGET_MS) / 114));
+    // Near a text's start a decode is quick: more tokens, up to the bound. Deeper (80 ms for 16): fewer; 8 at least.
+    expect(sharedChunkTokens({ tokens: 16, ms: 60 })).toBe(Math.floor((16 * SHARED_DECODE_TARGET_MS) / 60));
+    expect(sharedChunkTokens({ tokens: 24, ms: 30 })).toBe(LONG_JOB_PROMPT_TOKENS_MAX);
+    expect(sharedChunkTokens({ tokens: 16, ms: 80 })).toBe(Math.floor((16 * SHARED_DECODE_TARGET_MS) / 80));
     expect(sharedChunkTokens({ tokens: 8, ms: 200 })).toBe(LONG_JOB_PROMPT_TOKENS_MIN);
   });
 

@@ -27,17 +27,23 @@ export const LONG_JOB_PROMPT_TOKENS_MIN = 8;
 /**
  * What a long job's decode should take while it shares the engine: about a short query's own decode. A chunk's cost
  * grows with its position, not only its size (measured on the stand-in, 2 cores: 16 tokens took 35 ms at the start
- * of a text and 114 ms 1,024 tokens in), so the next chunk is sized from the last one's time, up to the usual chunk:
- * a batch's short texts, each a quick decode, keep theirs whole. (Without API keys every operation is a key of its
- * own, so a client's next operation finds its previous one "recent".)
+ * of a text and 114 ms 1,024 tokens in), so the next chunk is sized from the last one's time, within bounds that
+ * keep a batch's short texts whole. (Without API keys every operation is a key of its own, so a client's next
+ * operation finds its previous one "recent".)
  */
-export const SHARED_DECODE_TARGET_MS = 60;
+export const SHARED_DECODE_TARGET_MS = 50;
+
+/**
+ * The most: three quarters of the usual chunk, which still takes a batch's short text (up to 30 tokens, a chunk and
+ * its quarter) whole, while a long text's first chunks stay short.
+ */
+export const LONG_JOB_PROMPT_TOKENS_MAX = (PROMPT_CHUNK_TOKENS * 3) / 4;
 
 /** The next chunk of a long job sharing the engine, from its last prompt decode (tokens and time). */
 export function sharedChunkTokens(last: { tokens: number; ms: number } | undefined): number {
   if (!last || last.tokens === 0 || last.ms <= 0) return LONG_JOB_PROMPT_TOKENS_SHARED;
   const sized = Math.floor((last.tokens * SHARED_DECODE_TARGET_MS) / last.ms);
-  return Math.min(PROMPT_CHUNK_TOKENS, Math.max(LONG_JOB_PROMPT_TOKENS_MIN, sized));
+  return Math.min(LONG_JOB_PROMPT_TOKENS_MAX, Math.max(LONG_JOB_PROMPT_TOKENS_MIN, sized));
 }
 
 /**

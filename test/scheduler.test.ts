@@ -2,7 +2,6 @@
 import { describe, expect, it, vi } from 'vitest';
 import { AbortedError, EngineBusyError, ModelUnavailableError, TimeoutError } from '../src/engine/errors.js';
 import { Scheduler, type JobContext } from '../src/engine/Scheduler.js';
-import { PROMPT_CHUNK_TOKENS } from '../src/engine/syncSequence.js';
 import {
   BACKGROUND_PROMPT_TOKENS_IN_USE,
   LONG_JOB_PROMPT_TOKENS_MAX,
@@ -397,7 +396,7 @@ describe('Scheduler: a short job finishes in back-to-back decodes', () => {
     await Promise.all([reply, further]);
   });
 
-  it("sizes a sharing long job's next chunk from its last decode's time, within its bounds", () => {
+  it("sizes a sharing deep prompt's next chunk from its last decode's time, within its bounds", () => {
     expect(sharedChunkTokens(undefined)).toBe(LONG_JOB_PROMPT_TOKENS_SHARED);
     // Near a text's start a decode is quick: more tokens, up to the bound. Deeper (80 ms for 16): fewer; 8 at least.
     expect(sharedChunkTokens({ tokens: 16, ms: 60 })).toBe(Math.floor((16 * SHARED_DECODE_TARGET_MS) / 60));
@@ -406,12 +405,12 @@ describe('Scheduler: a short job finishes in back-to-back decodes', () => {
     expect(sharedChunkTokens({ tokens: 8, ms: 200 })).toBe(LONG_JOB_PROMPT_TOKENS_MIN);
   });
 
-  it("evaluates a long job's prompt in small chunks only while another key's prompt work is recent", async () => {
+  it("evaluates a deep prompt in small chunks only while another key's prompt work is recent, and a batch never", async () => {
     const scheduler = createScheduler({ laneCapacity: { wide: 3 }, inUseWindowMs: 60_000 });
     const chunkSizes: (number | undefined)[] = [];
     let otherKeyDone!: () => void;
     const otherKeyRan = new Promise<void>((resolve) => (otherKeyDone = resolve));
-    const long = scheduler.submit({ kind: 'extract', lane: 'wide', key: 'A', long: true }, async (job) => {
+    const long = scheduler.submit({ kind: 'analyze', lane: 'wide', key: 'A', long: true, deepPrompt: true }, async (job) => {
       chunkSizes.push(job.promptChunkTokens);
       // A slow decode (deep in a long prompt): 32 tokens in over 300 ms.
       await job.step(() => new Promise((resolve) => setTimeout(resolve, 300)), { tokens: 32, generating: false });
@@ -426,9 +425,14 @@ describe('Scheduler: a short job finishes in back-to-back decodes', () => {
     await scheduler.submit({ kind: 'sentiment', lane: 'wide', key: 'B' }, async (job) => job.step(tick, STEP));
     otherKeyDone();
     await long;
+    // A batch of short texts (long, not deep) keeps the usual chunk though B's work is recent.
+    await scheduler.submit({ kind: 'sentiment-batch', lane: 'wide', key: 'A', long: true }, async (job) => {
+      await job.step(() => new Promise((resolve) => setTimeout(resolve, 300)), { tokens: 32, generating: false });
+      chunkSizes.push(job.promptChunkTokens);
+    });
     // Alone (its own key's other work does not count) the long job takes the usual chunk; after B's step, one sized
     // from its last decode (the fewest, after one that slow). A short job always takes the usual chunk.
-    expect(chunkSizes).toEqual([undefined, undefined, LONG_JOB_PROMPT_TOKENS_MIN]);
+    expect(chunkSizes).toEqual([undefined, undefined, LONG_JOB_PROMPT_TOKENS_MIN, undefined]);
   });
 });
 

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { openSqlite, SqliteRepository } from '../src/db/index.js';
+import { ENGINE_DEFAULTS } from '../src/engine/index.js';
 import { createScratchDir } from './support/testApp.js';
 
 const BIN = fileURLToPath(new URL('../bin/all-in-one.cjs', import.meta.url));
@@ -232,7 +233,10 @@ describe('all-in-one', () => {
       expect(banner).toContain(`Database    ${path.join(scratch.dir, 'serve.db')}`);
       expect(banner).toMatch(/Auth +off/);
       expect(banner).toMatch(
-        /Engine +llama\.cpp (native build \(npm run build:native\)|prebuilt binary), 1 thread \(decodes on a pool of \d+\), 6 replies at once, 2048-token sequences/,
+        new RegExp(
+          `Engine +llama\\.cpp (native build \\(npm run build:native\\)|prebuilt binary), 1 thread \\(decodes on a pool of \\d+\\), ` +
+            `${ENGINE_DEFAULTS.maxParallelReplies} replies at once, 2048-token sequences`,
+        ),
       );
 
       const chat = await fetch(`${url}/graphql`, {

@@ -405,12 +405,12 @@ describe('Scheduler: a short job finishes in back-to-back decodes', () => {
     expect(sharedChunkTokens({ tokens: 8, ms: 200 })).toBe(LONG_JOB_PROMPT_TOKENS_MIN);
   });
 
-  it("evaluates a deep prompt in small chunks only while another key's prompt work is recent, and a batch never", async () => {
+  it("evaluates a long job's prompt in small chunks only while another key's prompt work ran since it started", async () => {
     const scheduler = createScheduler({ laneCapacity: { wide: 3 }, inUseWindowMs: 60_000 });
     const chunkSizes: (number | undefined)[] = [];
     let otherKeyDone!: () => void;
     const otherKeyRan = new Promise<void>((resolve) => (otherKeyDone = resolve));
-    const long = scheduler.submit({ kind: 'analyze', lane: 'wide', key: 'A', long: true, deepPrompt: true }, async (job) => {
+    const long = scheduler.submit({ kind: 'analyze', lane: 'wide', key: 'A', long: true }, async (job) => {
       chunkSizes.push(job.promptChunkTokens);
       // A slow decode (deep in a long prompt): 32 tokens in over 300 ms.
       await job.step(() => new Promise((resolve) => setTimeout(resolve, 300)), { tokens: 32, generating: false });
@@ -425,8 +425,8 @@ describe('Scheduler: a short job finishes in back-to-back decodes', () => {
     await scheduler.submit({ kind: 'sentiment', lane: 'wide', key: 'B' }, async (job) => job.step(tick, STEP));
     otherKeyDone();
     await long;
-    // A batch of short texts (long, not deep) keeps the usual chunk though B's work is recent.
-    await scheduler.submit({ kind: 'sentiment-batch', lane: 'wide', key: 'A', long: true }, async (job) => {
+    // A long job that starts after B's work (a client's next operation, without API keys) keeps the usual chunk.
+    await scheduler.submit({ kind: 'sentiment-batch', lane: 'wide', key: 'C', long: true }, async (job) => {
       await job.step(() => new Promise((resolve) => setTimeout(resolve, 300)), { tokens: 32, generating: false });
       chunkSizes.push(job.promptChunkTokens);
     });

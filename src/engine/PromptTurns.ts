@@ -62,9 +62,8 @@ export class PromptTurns {
     this.#waitingSince.delete(key);
   }
 
-  /** Whether a key other than `key` was charged within the last `windowMs`. */
-  othersWithin(key: string | undefined, windowMs: number): boolean {
-    const since = this.#now() - windowMs;
+  /** Whether a key other than `key` was charged at or after `since` (on this object's clock). */
+  othersSince(key: string | undefined, since: number): boolean {
     for (const [other, usage] of this.#usage) if (other !== key && usage.at >= since) return true;
     return false;
   }

@@ -50,11 +50,6 @@ export interface SubmitOptions {
    */
   long?: boolean;
   /**
-   * Its prompt runs deep into a sequence (a text of more than a few chunks), where each chunk's decode grows slower:
-   * while another key's prompt work is recent, its chunks are sized from its last decode's time (see StepBatcher).
-   */
-  deepPrompt?: boolean;
-  /**
    * Overrides the scheduler's time limit for this job; `null`: no limit (the load-time warm-up, which reports
    * progress instead; background work, which its caller's signal stops). Default: `jobTimeoutMs`, or none for
    * background work.
@@ -81,7 +76,7 @@ export interface JobContext {
   yield(): Promise<void>;
   /**
    * How many prompt tokens one step should evaluate now; undefined: the usual chunk (syncSequence's). Small for
-   * background work while the engine is in use, and for a deep prompt while another key's prompt work ran within the
+   * background work while the engine is in use, and for a long job while another key's prompt work ran since it started (within the
    * in-use window, so the decode another job may wait for stays short.
    */
   readonly promptChunkTokens?: number | undefined;
@@ -95,7 +90,6 @@ export interface SchedulerSnapshot {
 
 interface Job extends SlotHolder {
   readonly kind: JobKind;
-  readonly deepPrompt: boolean;
   readonly key: string | undefined;
   readonly background: boolean;
   readonly controller: AbortController;
@@ -176,7 +170,6 @@ export class Scheduler {
         lane: options.lane,
         key: options.key,
         long: options.long === true,
-        deepPrompt: options.deepPrompt === true,
         background,
         controller,
         holdsSlot: false,
@@ -242,7 +235,8 @@ export class Scheduler {
     if (this.#options.mutexScope !== 'job') {
       const batcher = this.#batcher;
       let promptTokens = 0;
-      /** The job's last prompt decode, which sizes its next chunk while it shares the engine (deep prompts). */
+      const startedAt = performance.now();
+      /** The job's last prompt decode, which sizes its next chunk while it shares the engine (long jobs). */
       let lastPrompt: { tokens: number; ms: number } | undefined;
       return work({
         kind,
@@ -264,7 +258,7 @@ export class Scheduler {
         yield: () => this.#yield(job),
         get promptChunkTokens() {
           if (background) return batcher.backgroundPromptChunk;
-          return job.deepPrompt ? batcher.deepPromptChunk(key, lastPrompt) : undefined;
+          return job.long ? batcher.sharedPromptChunk(key, lastPrompt, startedAt) : undefined;
         },
       });
     }

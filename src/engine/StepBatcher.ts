@@ -18,26 +18,26 @@ export interface StepShape {
 export const BACKGROUND_PROMPT_TOKENS_IN_USE = 16;
 
 /**
- * Prompt tokens per step of an interactive job with a deep prompt (`SubmitOptions.deepPrompt`: a long text) while
- * another key's prompt work ran within the window, before its own decodes have been timed: that key's next query then
- * finds at most a short decode in its way.
+ * Prompt tokens per step of a long interactive job (see Scheduler) while another key's prompt work ran since it
+ * started (within the window), before its own decodes have been timed: that key's next query then finds at most a
+ * short decode in its way.
  */
 export const LONG_JOB_PROMPT_TOKENS_SHARED = 16;
 /** The fewest: below this a decode costs about the same whatever it carries (the weights are read once per decode). */
 export const LONG_JOB_PROMPT_TOKENS_MIN = 8;
 /**
- * What a deep prompt's decode should take while it shares the engine: about a short query's own decode. A chunk's cost
+ * What a long job's decode should take while it shares the engine: about a short query's own decode. A chunk's cost
  * grows with its position, not only its size (measured on the stand-in, 2 cores: 16 tokens took 35 ms at the start
- * of a text and 114 ms 1,024 tokens in), so the next chunk is sized from the last one's time. (Without API keys
- * every operation is a key of its own, so a client's next operation finds its previous one "recent": a batch of short
- * texts, never deep, keeps its usual chunks.)
+ * of a text and 114 ms 1,024 tokens in), so the next chunk is sized from the last one's time. Only work of another
+ * key since the job started counts: without API keys every operation is a key of its own, and a client's operations
+ * one after another must not shrink each other's chunks.
  */
 export const SHARED_DECODE_TARGET_MS = 50;
 
 /** The most: three quarters of the usual chunk, so a long text's first chunks, near its start, stay short too. */
 export const LONG_JOB_PROMPT_TOKENS_MAX = (PROMPT_CHUNK_TOKENS * 3) / 4;
 
-/** The next chunk of a deep prompt sharing the engine, from its last prompt decode (tokens and time). */
+/** The next chunk of a long job sharing the engine, from its last prompt decode (tokens and time). */
 export function sharedChunkTokens(last: { tokens: number; ms: number } | undefined): number {
   if (!last || last.tokens === 0 || last.ms <= 0) return LONG_JOB_PROMPT_TOKENS_SHARED;
   const sized = Math.floor((last.tokens * SHARED_DECODE_TARGET_MS) / last.ms);
@@ -116,7 +116,7 @@ interface PendingStep {
 export class StepBatcher {
   readonly #options: StepBatcherOptions;
   readonly #activity: () => InteractiveActivity;
-  /** How long after another key's prompt work a deep prompt's chunks stay small. */
+  /** How long after another key's prompt work a long job's chunks stay small. */
   readonly #sharedWindowMs: number;
   readonly #pending: PendingStep[] = [];
   readonly #onCycle: ((report: CycleReport) => void) | undefined;
@@ -147,11 +147,13 @@ export class StepBatcher {
   }
 
   /**
-   * How many prompt tokens a step of `key`'s job with a deep prompt should evaluate now, given its last prompt decode;
-   * undefined: the usual chunk (no other key's prompt work within the window).
+   * How many prompt tokens a step of `key`'s long interactive job, running since `startedAt` (performance.now()),
+   * should evaluate now, given its last prompt decode; undefined: the usual chunk (no other key's prompt work since
+   * the job started, within the window).
    */
-  deepPromptChunk(key: string | undefined, last: { tokens: number; ms: number } | undefined): number | undefined {
-    return this.#interactiveTurns.othersWithin(key, this.#sharedWindowMs) ? sharedChunkTokens(last) : undefined;
+  sharedPromptChunk(key: string | undefined, last: { tokens: number; ms: number } | undefined, startedAt: number): number | undefined {
+    const since = Math.max(startedAt, performance.now() - this.#sharedWindowMs);
+    return this.#interactiveTurns.othersSince(key, since) ? sharedChunkTokens(last) : undefined;
   }
 
   /**

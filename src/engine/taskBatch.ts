@@ -66,13 +66,11 @@ export function checkTaskBatch(
   // An extraction generates its answer and holds its task sequence meanwhile: a long job (see Scheduler).
   const decodes = checked.reduce((sum, { tokens }) => sum + Math.max(1, Math.ceil(tokens.length / PROMPT_CHUNK_TOKENS)), 0) * definitions.length;
   const long = definitions.some((task) => task.kind === 'extract') || decodes > LONG_JOB_DECODES;
-  // A text of more than four chunks runs deep into its sequence, where decodes grow slow; a batch's short texts do not.
-  const deepPrompt = checked.some(({ tokens }) => tokens.length > LONG_JOB_DECODES * PROMPT_CHUNK_TOKENS);
   const submit: SubmitOptions =
     options.background === true
       ? // Its own lane and sequences, no time limit (its caller's signal stops it), after every interactive job.
         { kind: 'job', lane: 'background', background: true, timeoutMs: null, ...jobOptionsOf(options) }
-      : { kind, lane: 'task', long, deepPrompt, ...jobOptionsOf(options) };
+      : { kind, lane: 'task', long, ...jobOptionsOf(options) };
   return { definitions, texts: checked, background: options.background === true, submit };
 }
 

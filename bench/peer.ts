@@ -412,7 +412,8 @@ function report(
         'probabilities after sampling (top-k = the label tokens), as the engine reads them; the service answers ' +
         '`sentiment` queries one at a time, then the same texts as `sentiments` batches.',
       'Peak RSS is the sum of VmHWM over the process and its children, read after all of the work above; the model ' +
-        'file is memory-mapped on both sides. llama-server keeps its default prompt cache in RAM (`--cache-ram`).' +
+        `file is memory-mapped by llama-server, ${ENGINE_DEFAULTS.useMmap ? 'and by the service too' : 'read into memory by the service (its default USE_MMAP=false)'}. ` +
+        'llama-server keeps its default prompt cache in RAM (`--cache-ram`).' +
         (contrast
           ? ` The per-process table also has llama-server with only the service's ${REPLY_SLOTS} reply slots ` +
             `(${REPLY_SLOTS} × ${ENGINE_DEFAULTS.contextSize} tokens of KV cache), for contrast.`

@@ -76,8 +76,8 @@ export interface JobContext {
   yield(): Promise<void>;
   /**
    * How many prompt tokens one step should evaluate now; undefined: the usual chunk (syncSequence's). Small for
-   * background work while the engine is in use, and for a long job while another key's prompt work ran since it started (within the
-   * in-use window, so the decode another job may wait for stays short.
+   * background work while the engine is in use, and for a long job once another key's prompt work ran since it
+   * started (within the in-use window), so the decode another job may wait for stays short.
    */
   readonly promptChunkTokens?: number | undefined;
 }

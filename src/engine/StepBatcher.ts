@@ -151,7 +151,11 @@ export class StepBatcher {
    * should evaluate now, given its last prompt decode; undefined: the usual chunk (no other key's prompt work since
    * the job started, within the window).
    */
-  sharedPromptChunk(key: string | undefined, last: { tokens: number; ms: number } | undefined, startedAt: number): number | undefined {
+  sharedPromptChunk(
+    key: string | undefined,
+    last: { tokens: number; ms: number } | undefined,
+    startedAt: number,
+  ): number | undefined {
     const since = Math.max(startedAt, performance.now() - this.#sharedWindowMs);
     return this.#interactiveTurns.othersSince(key, since) ? sharedChunkTokens(last) : undefined;
   }
@@ -280,7 +284,12 @@ export class StepBatcher {
   }
 
   /** Adds the steps of `keys`, key after key, each key's in the order they came, until `budget` tokens (at least one step). */
-  #fill(chosen: PendingStep[], steps: readonly PendingStep[], keys: readonly (string | undefined)[], budget: number): PendingStep[] {
+  #fill(
+    chosen: PendingStep[],
+    steps: readonly PendingStep[],
+    keys: readonly (string | undefined)[],
+    budget: number,
+  ): PendingStep[] {
     let promptTokens = 0;
     for (const key of keys) {
       for (const step of steps) {

@@ -64,7 +64,8 @@ export function checkTaskBatch(
     return { tokens, locale };
   });
   // An extraction generates its answer and holds its task sequence meanwhile: a long job (see Scheduler).
-  const decodes = checked.reduce((sum, { tokens }) => sum + Math.max(1, Math.ceil(tokens.length / PROMPT_CHUNK_TOKENS)), 0) * definitions.length;
+  const decodesPerTask = checked.reduce((sum, { tokens }) => sum + Math.max(1, Math.ceil(tokens.length / PROMPT_CHUNK_TOKENS)), 0);
+  const decodes = decodesPerTask * definitions.length;
   const long = definitions.some((task) => task.kind === 'extract') || decodes > LONG_JOB_DECODES;
   const submit: SubmitOptions =
     options.background === true

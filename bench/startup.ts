@@ -12,7 +12,7 @@ import {
   type BenchOptions,
 } from './lib/benchmark.js';
 import { writeGeneratedTasksFile } from './lib/generatedTasks.js';
-import { runRawProcess } from './lib/rawProcess.js';
+import { runRawProcess, type RawProcessRun, type RawStartPhases } from './lib/rawProcess.js';
 import { figure } from './lib/results.js';
 import { startServiceProcess, type StartServiceOptions } from './lib/serviceProcess.js';
 import { differences, summarize } from './lib/stats.js';
@@ -36,18 +36,26 @@ const TASK_COUNTS = { few: 20, many: 200 } as const;
 /** 200 tasks on the stand-in take minutes to warm up; a start is a failure only well past that. */
 const READY_LIMIT_WITH_TASKS_MS = 900_000;
 
+/** The baseline's steps, in order; any service on node-llama-cpp takes them before it can answer. */
+const RAW_PHASES: readonly { key: keyof RawStartPhases; label: string }[] = [
+  { key: 'importedAtMs', label: 'Node started, modules evaluated (node-llama-cpp, and the project’s own through tsx)' },
+  { key: 'llamaMs', label: '`getLlama`: addon and CPU backend loaded (a prebuilt binary is first tested in a child process)' },
+  { key: 'modelMs', label: '`loadModel`: header, vocabulary, weights read (and repacked for AMX where used)' },
+  { key: 'contextMs', label: '`createContext`: KV cache allocated and cleared, compute buffers reserved' },
+];
+
 export const startup: Benchmark = {
   id: 'startup',
   title: '8. Start-up',
   async run(options) {
     const modelPath = await benchModelPath(options);
     const runs: StartRun[] = [];
-    const raw: number[] = [];
+    const raw: RawProcessRun[] = [];
     // Interleaved, so that a slow moment of the machine does not land on one variant only.
     for (let run = 0; run < options.runs; run += 1) {
       runs.push(await timeStart(options, modelPath, 'bundle'));
       runs.push(await timeStart(options, modelPath, 'tsx', { via: 'tsx' }));
-      raw.push((await runRawProcess({ modelPath, threads: options.threads, prompt: 'Hello.' })).readyMs);
+      raw.push(await runRawProcess({ modelPath, threads: options.threads, prompt: 'Hello.' }));
     }
     if (sized(options, true, false)) {
       const useMmap = String(!ENGINE_DEFAULTS.useMmap);
@@ -90,7 +98,10 @@ export const startup: Benchmark = {
           label: 'Process start to /readyz = 200 (the compiled service, as `npm start` runs it after its build)',
           unit: 'ms',
           value: ready('bundle'),
-          baseline: { label: 'node-llama-cpp alone: fresh process to model and context ready', value: summarize(raw) },
+          baseline: {
+            label: 'node-llama-cpp alone: fresh process to model and context ready',
+            value: summarize(raw.map((run) => run.readyMs)),
+          },
         }),
         figure({
           id: 'ready-tsx',
@@ -133,6 +144,14 @@ export const startup: Benchmark = {
       ],
       tables: [
         {
+          title: 'node-llama-cpp alone: where a start goes (median of the runs, in ms)',
+          columns: ['Step', 'Median (ms)', 'Min–max (ms)'],
+          rows: RAW_PHASES.map(({ key, label }) => {
+            const { median, min, max } = summarize(raw.map((run) => run.phases[key]));
+            return [label, Math.round(median), `${Math.round(min)}–${Math.round(max)}`];
+          }),
+        },
+        {
           title: 'Every start',
           columns: ['Variant', 'Listening (ms)', 'Ready (ms)', 'RSS when ready (MB)', 'Saved instruction states (MB)'],
           rows: runs.map((run) => [
@@ -145,6 +164,7 @@ export const startup: Benchmark = {
         },
       ],
       notes: [
+        rawFloorNote(raw),
         'Times run from spawning `node` to the first `GET /readyz` answered 200 (polled every 10 ms); the service ' +
           'listens first and loads the model after, so health checks answer early. The model file is in the page cache ' +
           '(the benchmarks before this one read it), as on any restart after the first.',
@@ -200,3 +220,19 @@ function folderBytes(dir: string): number {
 }
 
 if (isMainModule(import.meta.url)) await runStandalone(startup);
+
+/** What node-llama-cpp alone takes before anything of the service could run, against the ≤ 2 s start-up target. */
+function rawFloorNote(raw: readonly RawProcessRun[]): string {
+  const median = (key: keyof RawStartPhases) => summarize(raw.map((run) => run.phases[key])).median;
+  const ms = (value: number) => `${Math.round(value).toLocaleString('en-US')} ms`;
+  const native = median('llamaMs') + median('modelMs') + median('contextMs');
+  return (
+    `node-llama-cpp alone, in medians: ${ms(median('llamaMs'))} in \`getLlama\`, ${ms(median('modelMs'))} in ` +
+    `\`loadModel\` and ${ms(median('contextMs'))} in \`createContext\`, ${ms(native)} in all, after ` +
+    `${ms(median('importedAtMs'))} to start Node and evaluate its modules (through tsx, which also compiles the ` +
+    `project's modules it imports: more than a bundle takes). Any service on node-llama-cpp spends that before ` +
+    `work of its own (a warm-up, the database, the API). llama-server (benchmark 13) has neither the module ` +
+    `evaluation nor the test of the binary in a child process, which node-llama-cpp runs on every start with a ` +
+    `prebuilt binary on Linux and skips for a native build (\`npm run build:native\`).`
+  );
+}

@@ -33,13 +33,27 @@ export interface RawContext {
   model: LlamaModel;
   context: LlamaContext;
   build: 'native' | 'prebuilt';
+  /** How long each step of opening took. */
+  timings: RawOpenTimings;
   dispose(): Promise<void>;
+}
+
+export interface RawOpenTimings {
+  /** `getLlama`: the addon and its CPU backend loaded (on Linux, a prebuilt binary is first tested in a child process). */
+  llamaMs: number;
+  /** `loadModel`: the GGUF header read, the vocabulary built, the weights read (and repacked where the CPU backend does). */
+  modelMs: number;
+  /** `createContext`: the KV cache allocated and cleared, compute buffers reserved. */
+  contextMs: number;
 }
 
 /** Loads the model and creates a context shaped like the engine's (same context size, batch, sequences). */
 export async function openRawContext(options: RawContextOptions): Promise<RawContext> {
+  const startedAt = performance.now();
   const { llama, build } = await loadLlama({ gpu: 'off', runtime: options.runtime ?? ENGINE_DEFAULTS.runtime });
+  const llamaAt = performance.now();
   const model = await llama.loadModel({ modelPath: options.modelPath, useMmap: options.useMmap ?? ENGINE_DEFAULTS.useMmap });
+  const modelAt = performance.now();
   const contextSize = options.contextSize ?? ENGINE_DEFAULTS.contextSize;
   const context = await model.createContext({
     contextSize,
@@ -50,10 +64,12 @@ export async function openRawContext(options: RawContextOptions): Promise<RawCon
       ? { flashAttention: true, experimentalKvCacheKeyType: 'Q8_0', experimentalKvCacheValueType: 'Q8_0' }
       : {}),
   });
+  const timings = { llamaMs: llamaAt - startedAt, modelMs: modelAt - llamaAt, contextMs: performance.now() - modelAt };
   return {
     model,
     context,
     build,
+    timings,
     dispose: async () => {
       await context.dispose();
       await model.dispose();

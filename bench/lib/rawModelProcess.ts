@@ -3,6 +3,8 @@
 import { treeMemory } from './processMemory.js';
 import { openRawContext } from './rawModel.js';
 
+// The module graph (node-llama-cpp, and the project's modules through tsx) is evaluated before this line runs.
+const importedAtMs = performance.now();
 const EXERCISE_TOKENS = 32;
 
 const env = (name: string): string => {
@@ -20,7 +22,7 @@ const raw = await openRawContext({
   useMmap: env('USE_MMAP') === 'true',
   kvCacheType: env('KV_CACHE_TYPE') === 'f16' ? 'f16' : 'q8_0',
 });
-process.stdout.write(`${JSON.stringify({ event: 'ready', build: raw.build })}\n`);
+process.stdout.write(`${JSON.stringify({ event: 'ready', build: raw.build, phases: { importedAtMs, ...raw.timings } })}\n`);
 const sequence = raw.context.getSequence();
 const prompt = raw.model.tokenize(env('PROMPT'));
 let generated = 0;

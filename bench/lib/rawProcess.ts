@@ -3,6 +3,7 @@ import { spawn } from 'node:child_process';
 import { ENGINE_DEFAULTS, type KvCacheType } from '../../src/engine/index.js';
 import { PROJECT_ROOT } from './paths.js';
 import type { TreeMemory } from './processMemory.js';
+import type { RawOpenTimings } from './rawModel.js';
 
 export interface RawProcessSettings {
   modelPath: string;
@@ -22,9 +23,13 @@ export interface RawProcessRun {
   readyMs: number;
   /** Which llama.cpp build it loaded. */
   build: string;
+  /** Where the start went, as the child timed it (`importedAtMs`: from its own start to its modules evaluated). */
+  phases: RawStartPhases;
   /** Of the child alone (it starts nothing), after its exercise. */
   memory: TreeMemory;
 }
+
+export type RawStartPhases = RawOpenTimings & { importedAtMs: number };
 
 const LIMIT_MS = 180_000;
 
@@ -49,6 +54,7 @@ export function runRawProcess(settings: RawProcessSettings): Promise<RawProcessR
   return new Promise((resolve, reject) => {
     let readyMs: number | undefined;
     let build = 'unknown';
+    let phases: RawStartPhases | undefined;
     let memory: TreeMemory | undefined;
     let output = '';
     let pending = '';
@@ -60,17 +66,18 @@ export function runRawProcess(settings: RawProcessSettings): Promise<RawProcessR
       while ((newline = pending.indexOf('\n')) >= 0) {
         const line = pending.slice(0, newline);
         pending = pending.slice(newline + 1);
-        const message = JSON.parse(line) as { event: string; build?: string } & TreeMemory;
+        const message = JSON.parse(line) as { event: string; build?: string; phases?: RawStartPhases } & TreeMemory;
         if (message.event === 'ready') {
           readyMs = performance.now() - startedAt;
           build = message.build ?? build;
+          phases = message.phases;
         }
         if (message.event === 'exercised') memory = message;
       }
     });
     child.once('exit', (code) => {
       clearTimeout(timer);
-      if (code === 0 && readyMs !== undefined && memory) resolve({ readyMs, build, memory });
+      if (code === 0 && readyMs !== undefined && phases && memory) resolve({ readyMs, build, phases, memory });
       else reject(new Error(`rawModelProcess exited with code ${code}:\n${output}`));
     });
   });

@@ -51,6 +51,8 @@ type Side = 'peer' | 'service';
 interface Sample {
   side: Side;
   slots: number;
+  /** Peer only: whether llama-server mapped the weights (its default) or read them (`--no-mmap`). */
+  mmap: boolean;
   run: number;
   readyMs: number;
   decodeTokensPerSecond: number;
@@ -91,14 +93,18 @@ export const peer: Benchmark = {
       batch: sized(options, ENGINE_DEFAULTS.maxBatchTexts, 2),
     };
     const shared: Shared = { tokens: new Map(), labels: new Map(), commands: new Map() };
-    const peerSlots = [...new Set([STREAMS, SAME_KV_SLOTS, REPLY_SLOTS])];
+    // llama-server at its defaults for every slot count, and once more with the weights read as the service reads them.
+    const peerVariants: PeerVariant[] = [
+      ...[...new Set([STREAMS, SAME_KV_SLOTS, REPLY_SLOTS])].map((slots) => ({ slots, mmap: true })),
+      { slots: SAME_KV_SLOTS, mmap: false },
+    ];
     const samples: Sample[] = [];
     for (let run = 0; run < options.runs; run += 1) {
       // A/B/A/B: which side goes first alternates from run to run, so a slow moment does not land on one side only.
       const sides: (() => Promise<Sample>)[] = [
-        () => measurePeer(options, build, modelPath, peerSlots[0]!, run, sizes, shared),
+        () => measurePeer(options, build, modelPath, peerVariants[0]!, run, sizes, shared),
         () => measureService(options, modelPath, run, sizes),
-        ...peerSlots.slice(1).map((slots) => () => measurePeer(options, build, modelPath, slots, run, sizes, shared)),
+        ...peerVariants.slice(1).map((variant) => () => measurePeer(options, build, modelPath, variant, run, sizes, shared)),
       ];
       const order = run % 2 === 0 ? sides : [sides[1]!, sides[0]!, ...sides.slice(2)];
       for (const measure of order) samples.push(await measure());
@@ -113,26 +119,34 @@ function whyUnavailable(options: Pick<BenchOptions, 'smoke'>): string | undefine
   return options.smoke ? 'no cached llama-server build with this benchmark\'s flags (`npm run bench:peer` makes one)' : peerBuildMissing();
 }
 
+/** How one llama-server process is started. */
+interface PeerVariant {
+  slots: number;
+  mmap: boolean;
+}
+
 /** Kept across runs and processes: token ids of our prompt texts, each chat message's label, the command lines. */
 interface Shared {
   tokens: Map<string, number[]>;
   labels: Map<string, SentimentLabel>;
-  commands: Map<number, string>;
+  /** By variant (`peerLabel`). */
+  commands: Map<string, string>;
 }
 
 async function measurePeer(
   options: BenchOptions,
   build: PeerBuild,
   modelPath: string,
-  slots: number,
+  variant: PeerVariant,
   run: number,
   sizes: Sizes,
   shared: Shared,
 ): Promise<Sample> {
-  const peer: PeerProcess = await startPeerProcess({ server: build.server, modelPath, threads: options.threads, slots });
+  const { slots, mmap } = variant;
+  const peer: PeerProcess = await startPeerProcess({ server: build.server, modelPath, threads: options.threads, slots, mmap });
   // For the report: the binary and the model by name, the port as what it is (it differs from start to start).
   const command = peer.command.replace(build.server, 'llama-server').replace(modelPath, path.basename(modelPath));
-  shared.commands.set(slots, command.replace(/--port \d+/, '--port <free port>'));
+  shared.commands.set(peerLabel(variant), command.replace(/--port \d+/, '--port <free port>'));
   try {
     const client = new PeerClient(peer.url, shared.tokens);
     const messages = chatMessages(options, sizes, run);
@@ -157,6 +171,7 @@ async function measurePeer(
     const sample: Sample = {
       side: 'peer',
       slots,
+      mmap,
       run,
       readyMs: peer.readyMs,
       decodeTokensPerSecond: peerTokensPerSecond(decode),
@@ -208,6 +223,7 @@ async function measureService(options: BenchOptions, modelPath: string, run: num
     const sample: Sample = {
       side: 'service',
       slots: REPLY_SLOTS,
+      mmap: ENGINE_DEFAULTS.useMmap,
       run,
       readyMs: service.readyMs,
       decodeTokensPerSecond: clientTokensPerSecond(decode),
@@ -244,7 +260,7 @@ function serviceTimeToFirstToken(trace: StreamTrace): number {
 
 function logSample(options: BenchOptions, sample: Sample): void {
   options.log(
-    `peer (${sample.side}${sample.side === 'peer' ? `, ${sample.slots} slots` : ''}, run ${sample.run + 1}): ` +
+    `peer (${sample.side === 'peer' ? peerLabel(sample) : sample.side}, run ${sample.run + 1}): ` +
       `ready ${Math.round(sample.readyMs)} ms, decode ${sample.decodeTokensPerSecond.toFixed(1)} tok/s, ` +
       `aggregate ${sample.aggregateTokensPerSecond.toFixed(1)} tok/s, TTFT p95 ${Math.round(sample.ttftP95Ms)} ms, ` +
       `classify ${sample.classifyPerSecond.toFixed(2)}${sample.batchPerSecond ? ` / batches ${sample.batchPerSecond.toFixed(2)}` : ''} texts/s, ` +
@@ -258,15 +274,16 @@ function report(
   modelPath: string,
   sizes: Sizes,
   samples: Sample[],
-  commands: Map<number, string>,
+  commands: Map<string, string>,
 ) {
-  const of = (side: Side, slots: number) => samples.filter((sample) => sample.side === side && sample.slots === slots);
+  const of = (side: Side, slots: number, mmap = true) =>
+    samples.filter((sample) => sample.side === side && sample.slots === slots && (side === 'service' || sample.mmap === mmap));
   const service = of('service', REPLY_SLOTS);
   const peers = of('peer', STREAMS);
   const sameKv = of('peer', SAME_KV_SLOTS);
+  const sameKvRead = of('peer', SAME_KV_SLOTS, false);
   const replySlots = of('peer', REPLY_SLOTS);
   const measure = (items: Sample[], pick: (sample: Sample) => number): Summary => summarize(items.map(pick));
-  const peerLabel = (slots: number) => `llama-server, ${slots} slots`;
   const streams = `${sizes.streams} concurrent streams × ${sizes.streamTokens} tokens`;
   const figures: Figure[] = [
     figure({
@@ -274,7 +291,7 @@ function report(
       label: `One stream, decode rate seen by the client (${sizes.decodeTokens} tokens; after the first token)`,
       unit: 'tok/s',
       value: measure(service, (sample) => sample.decodeTokensPerSecond),
-      baseline: { label: peerLabel(STREAMS), value: measure(peers, (sample) => sample.decodeTokensPerSecond) },
+      baseline: { label: peerLabel({ slots: STREAMS }), value: measure(peers, (sample) => sample.decodeTokensPerSecond) },
       target: { on: 'ratio', op: '>=', threshold: TARGETS.decode },
     }),
     figure({
@@ -282,7 +299,7 @@ function report(
       label: `${streams}, aggregate (service at its defaults)`,
       unit: 'tok/s',
       value: measure(service, (sample) => sample.aggregateTokensPerSecond),
-      baseline: { label: peerLabel(STREAMS), value: measure(peers, (sample) => sample.aggregateTokensPerSecond) },
+      baseline: { label: peerLabel({ slots: STREAMS }), value: measure(peers, (sample) => sample.aggregateTokensPerSecond) },
       target: { on: 'ratio', op: '>=', threshold: TARGETS.aggregate },
     }),
     figure({
@@ -290,7 +307,7 @@ function report(
       label: `${streams}, p95 time to first token (per run, from sending the request)`,
       unit: 'ms',
       value: measure(service, (sample) => sample.ttftP95Ms),
-      baseline: { label: peerLabel(STREAMS), value: measure(peers, (sample) => sample.ttftP95Ms) },
+      baseline: { label: peerLabel({ slots: STREAMS }), value: measure(peers, (sample) => sample.ttftP95Ms) },
       target: { on: 'ratio', op: '<=', threshold: TARGETS.ttftRatio },
     }),
     figure({
@@ -305,15 +322,29 @@ function report(
       label: `Peak RSS after this work, service at its defaults (${REPLY_SLOTS} reply and ${ENGINE_DEFAULTS.taskSequences} task sequences of ${ENGINE_DEFAULTS.contextSize} tokens)`,
       unit: 'MB',
       value: measure(service, (sample) => sample.peakRssBytes / MB),
-      baseline: { label: `${peerLabel(SAME_KV_SLOTS)} (the same KV cache)`, value: measure(sameKv, (sample) => sample.peakRssBytes / MB) },
+      baseline: { label: `${peerLabel({ slots: SAME_KV_SLOTS })} (the same KV cache)`, value: measure(sameKv, (sample) => sample.peakRssBytes / MB) },
       target: { on: 'ratio', op: '<=', threshold: TARGETS.rss },
     }),
+    ...(sameKvRead.length === 0
+      ? []
+      : [
+          figure({
+            id: 'peak-rss-weights-read',
+            label: 'The same peak RSS against llama-server with its weights read into memory too, for contrast',
+            unit: 'MB',
+            value: measure(service, (sample) => sample.peakRssBytes / MB),
+            baseline: {
+              label: `${peerLabel({ slots: SAME_KV_SLOTS, mmap: false })} (the same KV cache)`,
+              value: measure(sameKvRead, (sample) => sample.peakRssBytes / MB),
+            },
+          }),
+        ]),
     figure({
       id: 'ready',
       label: 'Process start to ready (service: /readyz = 200, compiled as `npm start` runs it; peer: /health = 200)',
       unit: 'ms',
       value: measure(service, (sample) => sample.readyMs),
-      baseline: { label: peerLabel(SAME_KV_SLOTS), value: measure(sameKv, (sample) => sample.readyMs) },
+      baseline: { label: peerLabel({ slots: SAME_KV_SLOTS }), value: measure(sameKv, (sample) => sample.readyMs) },
       target: { on: 'value', op: '<=', threshold: TARGETS.readyMs },
     }),
     figure({
@@ -321,7 +352,7 @@ function report(
       label: `Classification, ${sizes.texts.length} texts one at a time (\`sentiment\` queries)`,
       unit: 'texts/s',
       value: measure(service, (sample) => sample.classifyPerSecond),
-      baseline: { label: `${peerLabel(STREAMS)}, one-token completions`, value: measure(peers, (sample) => sample.classifyPerSecond) },
+      baseline: { label: `${peerLabel({ slots: STREAMS })}, one-token completions`, value: measure(peers, (sample) => sample.classifyPerSecond) },
       target: { on: 'ratio', op: '>=', threshold: TARGETS.classify },
     }),
     figure({
@@ -329,7 +360,7 @@ function report(
       label: `Classification, the same texts in \`sentiments\` batches of ${sizes.batch}`,
       unit: 'texts/s',
       value: measure(service, (sample) => sample.batchPerSecond!),
-      baseline: { label: `${peerLabel(STREAMS)}, one-token completions`, value: measure(peers, (sample) => sample.classifyPerSecond) },
+      baseline: { label: `${peerLabel({ slots: STREAMS })}, one-token completions`, value: measure(peers, (sample) => sample.classifyPerSecond) },
       target: { on: 'ratio', op: '>=', threshold: TARGETS.classify },
     }),
     figure({
@@ -345,7 +376,7 @@ function report(
   const versus = (id: string, label: string, target: string, decimals = 1) => {
     const item = find(id);
     const number = (value: number) => formatNumber(Number(value.toFixed(decimals)));
-    return [label, `${number(item.baseline!.value.median)} ${item.unit}`, `${number(item.value.median)} ${item.unit}`, `${formatNumber(item.ratio!.value, 3)}×`, target, item.pass ? 'met' : '**missed**'];
+    return [label, `${number(item.baseline!.value.median)} ${item.unit}`, `${number(item.value.median)} ${item.unit}`, `${formatNumber(item.ratio!.value, 3)}×`, target, item.target === undefined ? '' : item.pass ? 'met' : '**missed**'];
   };
   const tables: Table[] = [
     {
@@ -355,7 +386,8 @@ function report(
         versus('decode', `One stream, decode seen by the client (${sizes.decodeTokens} tokens)`, `≥ ${TARGETS.decode}×`),
         versus('aggregate', `${streams}, aggregate (peer: ${STREAMS} slots)`, `≥ ${TARGETS.aggregate}×`),
         versus('ttft-p95', `${streams}, p95 time to first token`, `≤ ${TARGETS.ttftRatio}× and ≤ ${TARGETS.ttftMs} ms`, 0),
-        versus('peak-rss', `Peak RSS (peer: ${SAME_KV_SLOTS} slots, the same KV cache)`, `≤ ${TARGETS.rss}×`, 0),
+        versus('peak-rss', `Peak RSS (peer: ${SAME_KV_SLOTS} slots, the same KV cache, weights mapped)`, `≤ ${TARGETS.rss}×`, 0),
+        ...(sameKvRead.length === 0 ? [] : [versus('peak-rss-weights-read', 'Peak RSS (the same peer, weights read: `--no-mmap`)', 'for contrast', 0)]),
         versus('ready', 'Start to ready', `≤ ${TARGETS.readyMs} ms`, 0),
         versus('classify', `Classification, ${sizes.texts.length} texts (single queries)`, `≥ ${TARGETS.classify}×`, 2),
         versus('classify-batches', `Classification, ${sizes.texts.length} texts (batches of ${sizes.batch})`, `≥ ${TARGETS.classify}×`, 2),
@@ -363,11 +395,12 @@ function report(
     },
     {
       title: 'Every process, in the order run',
-      columns: ['Run', 'Side', 'Slots', 'Ready (ms)', 'Decode tok/s (tokens)', 'Aggregate tok/s (tokens)', 'TTFT p95 (ms)', 'Classify texts/s (batches)', 'Peak RSS (MB)'],
+      columns: ['Run', 'Side', 'Slots', 'Weights', 'Ready (ms)', 'Decode tok/s (tokens)', 'Aggregate tok/s (tokens)', 'TTFT p95 (ms)', 'Classify texts/s (batches)', 'Peak RSS (MB)'],
       rows: samples.map((sample) => [
         sample.run + 1,
         sample.side === 'peer' ? 'llama-server' : 'All-in-One',
         sample.slots,
+        sample.mmap ? 'mapped' : 'read',
         Math.round(sample.readyMs),
         `${sample.decodeTokensPerSecond.toFixed(1)} (${sample.decodeTokens})`,
         `${sample.aggregateTokensPerSecond.toFixed(1)} (${sample.streamTokens})`,
@@ -387,11 +420,12 @@ function report(
       'per-sequence context': ENGINE_DEFAULTS.contextSize,
       'KV cache': `${ENGINE_DEFAULTS.kvCacheType} K and V, flash attention`,
       "the service's CPU backend": [...new Set(samples.flatMap((sample) => sample.cpuBackend ?? []))].join(', ') || 'unknown',
+      "the peer's AMX kernels": build.toolchain.amx ? 'built' : 'not built',
     },
     figures,
     tables,
     notes: [
-      `The peer is llama.cpp's own server, built natively (GGML_NATIVE=ON, Release, AMX off: see bench/lib/peerBuild.ts) from the source node-llama-cpp ` +
+      `The peer is llama.cpp's own server, built natively (GGML_NATIVE=ON, Release) with ${build.toolchain.description}, from the source node-llama-cpp ` +
         `bundles (node_modules/node-llama-cpp/llama/gitRelease.bundle, commit ${build.commit}), cached in ` +
         `${build.dir.replace(os.homedir(), '~')} by \`npm run bench:peer\`. Its command lines: ` +
         [...commands.values()].map((command) => `\`${command}\``).join('; ') +
@@ -413,6 +447,8 @@ function report(
         '`sentiment` queries one at a time, then the same texts as `sentiments` batches.',
       'Peak RSS is the sum of VmHWM over the process and its children, read after all of the work above; the model ' +
         `file is memory-mapped by llama-server, ${ENGINE_DEFAULTS.useMmap ? 'and by the service too' : 'read into memory by the service (its default USE_MMAP=false)'}. ` +
+        'Where llama.cpp repacks weights for the CPU (AMX), a mapped file\'s pages stay resident beside the repacked ' +
+        'copy; llama-server with `--no-mmap` is measured too, holding its weights as the service does. ' +
         'llama-server keeps its default prompt cache in RAM (`--cache-ram`).' +
         (contrast
           ? ` The per-process table also has llama-server with only the service's ${REPLY_SLOTS} reply slots ` +
@@ -427,8 +463,8 @@ function report(
 if (isMainModule(import.meta.url)) await runStandalone(peer);
 
 /**
- * The ggml CPU backend library node-llama-cpp loaded into the service, from its memory maps (Linux): the peer is built
- * without AMX, so an AMX variant on the service's side means the two do not run the same kernels.
+ * The ggml CPU backend library node-llama-cpp loaded into the service, from its memory maps (Linux): with a peer built
+ * without AMX, an AMX variant on the service's side means the two do not run the same kernels.
  */
 function loadedCpuBackend(pid: number | undefined): string | undefined {
   if (pid === undefined) return undefined;
@@ -437,4 +473,9 @@ function loadedCpuBackend(pid: number | undefined): string | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** How the report names a llama-server process: its slots, and `--no-mmap` when it read its weights. */
+function peerLabel(variant: { slots: number; mmap?: boolean }): string {
+  return `llama-server, ${variant.slots} slots${variant.mmap === false ? ', --no-mmap' : ''}`;
 }

@@ -8,18 +8,10 @@ import { PROJECT_ROOT } from './paths.js';
 /** The source node-llama-cpp ships: a git bundle of the llama.cpp release it was made for. */
 const SOURCE_BUNDLE = path.join(PROJECT_ROOT, 'node_modules', 'node-llama-cpp', 'llama', 'gitRelease.bundle');
 /** Without the two OFF flags the configure step downloads (libcurl, the prebuilt web UI); there is no network here. */
-const CMAKE_CONFIGURE = [
-  '-DCMAKE_BUILD_TYPE=Release',
-  '-DGGML_NATIVE=ON',
-  '-DLLAMA_CURL=OFF',
-  '-DLLAMA_USE_PREBUILT_UI=OFF',
-  ...noAmx(),
-];
+const CMAKE_BASE = ['-DCMAKE_BUILD_TYPE=Release', '-DGGML_NATIVE=ON', '-DLLAMA_CURL=OFF', '-DLLAMA_USE_PREBUILT_UI=OFF'];
 /** Written into build/ once a build succeeds: a binary built with other flags (or half built) is not taken as ours. */
 const MARKER = 'all-in-one.configure';
 const TARGETS = ['llama-server', 'llama-bench'];
-/** Tools a build needs; a smoke run needs none of them (it never builds). */
-const BUILD_TOOLS = ['git', 'cmake', 'g++'];
 const LOCK_POLL_MS = 5_000;
 /** A build takes ~14 min on 2 cores; another run's build is waited for at most this long. */
 const LOCK_WAIT_MS = 60 * 60_000;
@@ -27,25 +19,47 @@ const LOCK_WAIT_MS = 60 * 60_000;
 export interface PeerBuild {
   /** First 12 hex digits of the bundled commit: the cache key. */
   commit: string;
-  /** The clone, with `build/` inside. */
+  /** The clone, with its build folder inside. */
   dir: string;
+  /** How this machine compiles it, and why. */
+  toolchain: Toolchain;
   server: string;
   bench: string;
   /** Where the last build's output went. */
   log: string;
 }
 
+export interface Toolchain {
+  /** The build folder inside the clone. */
+  buildDir: string;
+  /** cmake's configure arguments. */
+  configure: string[];
+  /** Whether llama.cpp's AMX kernels are built (on a CPU that has AMX). */
+  amx: boolean;
+  /** For the report: how it is compiled, in a few words. */
+  description: string;
+}
+
+/** The compiler flags that keep GCC from dropping the AMX tile shapes (see `peerToolchain`). */
+const KEEP_TILE_SHAPES = '-fno-tree-dse -fno-dse';
+
 /**
- * Built natively on an AMX machine, llama-server dies of SIGILL in ggml's AMX matrix kernel at its warm-up decode
- * (seen with OpenMP and without, and with AMX permission requested before main: llama-bench's token generation alone
- * runs). The compiler keeps an ISA flag given explicitly over what `-march=native` implies, so the peer keeps
- * everything but AMX. node-llama-cpp's prebuilt binaries do load their AMX (`sapphirerapids`) variant on such a
- * machine, so there the two sides do not run the same kernels: the report says so (docs/PERFORMANCE.md).
+ * llama.cpp's documented native build; on a CPU with AMX, with dead-store elimination off. GCC 12's
+ * `_tile_loadconfig` (amxtileintrin.h) gives `ldtilecfg` an 8-byte memory operand, so GCC drops the stores of the
+ * tile shapes that follow the palette byte as dead: every tile is configured empty, and llama-server dies of SIGILL
+ * (`#UD` at the first `tileloadd`) at its first prompt decode. (node-llama-cpp's prebuilt `sapphirerapids` variant,
+ * made with GCC 11.4, runs the same kernels.) With the flags the stores are kept, and both sides run the same AMX
+ * kernels. The flags apply to the whole build; llama-bench's decode (tg64, 2 threads) with them came within 3% of a
+ * build with the same AMX kernels without them (whose prompts crash, but not its one-token decodes).
  */
-function noAmx(): string[] {
-  if (process.arch !== 'x64') return [];
-  const flags = '-mno-amx-tile -mno-amx-int8 -mno-amx-bf16';
-  return [`-DCMAKE_C_FLAGS=${flags}`, `-DCMAKE_CXX_FLAGS=${flags}`];
+export function peerToolchain(hasAmx = cpuHasAmx()): Toolchain {
+  if (!hasAmx) return { buildDir: 'build', configure: CMAKE_BASE, amx: false, description: 'GCC' };
+  return {
+    buildDir: 'build',
+    configure: [...CMAKE_BASE, `-DCMAKE_C_FLAGS=${KEEP_TILE_SHAPES}`, `-DCMAKE_CXX_FLAGS=${KEEP_TILE_SHAPES}`],
+    amx: true,
+    description: `GCC, AMX kernels included (\`${KEEP_TILE_SHAPES}\`: GCC 12 drops their tile shapes otherwise, bench/lib/peerBuild.ts)`,
+  };
 }
 
 /** Where this checkout's peer lives, built or not: `${XDG_CACHE_HOME:-~/.cache}/all-in-one/peer/<commit>/`. */
@@ -54,11 +68,14 @@ export function peerBuild(): PeerBuild {
   const cacheHome = process.env['XDG_CACHE_HOME'] || path.join(os.homedir(), '.cache');
   const root = path.join(cacheHome, 'all-in-one', 'peer');
   const dir = path.join(root, commit);
+  const toolchain = peerToolchain();
+  const bin = path.join(dir, toolchain.buildDir, 'bin');
   return {
     commit,
     dir,
-    server: path.join(dir, 'build', 'bin', 'llama-server'),
-    bench: path.join(dir, 'build', 'bin', 'llama-bench'),
+    toolchain,
+    server: path.join(bin, 'llama-server'),
+    bench: path.join(bin, 'llama-bench'),
     log: path.join(root, `${commit}.build.log`),
   };
 }
@@ -73,17 +90,17 @@ export function peerBuilt(): boolean {
 }
 
 function isBuilt(build: PeerBuild): boolean {
-  return existsSync(build.server) && readFileOr(markerOf(build), '') === CMAKE_CONFIGURE.join('\n');
+  return existsSync(build.server) && readFileOr(markerOf(build), '') === build.toolchain.configure.join('\n');
 }
 
 function markerOf(build: PeerBuild): string {
-  return path.join(build.dir, 'build', MARKER);
+  return path.join(build.dir, build.toolchain.buildDir, MARKER);
 }
 
 /** Why this machine cannot build the peer (no bundle, no git/cmake/g++), or undefined. */
 export function peerBuildMissing(): string | undefined {
   if (!existsSync(SOURCE_BUNDLE)) return `llama.cpp's source bundle is not installed (${path.relative(PROJECT_ROOT, SOURCE_BUNDLE)})`;
-  const missing = BUILD_TOOLS.filter((tool) => !onPath(tool));
+  const missing = ['git', 'cmake', 'g++'].filter((tool) => !onPath(tool));
   return missing.length > 0 ? `${missing.join(', ')} not found, needed to build llama-server` : undefined;
 }
 
@@ -110,11 +127,12 @@ export async function ensurePeerBuild(log: (message: string) => void): Promise<P
       rmSync(build.dir, { recursive: true, force: true });
       await step(build, 'clone', 'git', ['clone', '--quiet', SOURCE_BUNDLE, build.dir], path.dirname(build.dir));
     }
-    await step(build, 'configure', 'cmake', ['-B', 'build', ...CMAKE_CONFIGURE], build.dir);
+    const { buildDir, configure } = build.toolchain;
+    await step(build, 'configure', 'cmake', ['-B', buildDir, ...configure], build.dir);
     const jobs = String(os.availableParallelism());
-    await step(build, 'build', 'cmake', ['--build', 'build', `-j${jobs}`, '--target', ...TARGETS], build.dir);
+    await step(build, 'build', 'cmake', ['--build', buildDir, `-j${jobs}`, '--target', ...TARGETS], build.dir);
     if (!existsSync(build.server)) throw new Error(`The llama.cpp build ended without ${build.server}; see ${build.log}.`);
-    writeFileSync(markerOf(build), CMAKE_CONFIGURE.join('\n'));
+    writeFileSync(markerOf(build), configure.join('\n'));
     log(`peer: built ${build.server}`);
     return build;
   } finally {
@@ -213,4 +231,10 @@ function alive(pid: number): boolean {
 
 function onPath(tool: string): boolean {
   return (process.env['PATH'] ?? '').split(path.delimiter).some((dir) => dir !== '' && existsSync(path.join(dir, tool)));
+}
+
+/** Linux's CPU flags say whether the CPU has AMX tiles (elsewhere: taken as not). */
+function cpuHasAmx(): boolean {
+  if (process.arch !== 'x64') return false;
+  return /^flags\s*:.*\bamx_tile\b/m.test(readFileOr('/proc/cpuinfo', ''));
 }

@@ -14,6 +14,8 @@ export interface PeerOptions {
   threads: number;
   /** Sequences decoded together (`-np`); each gets the service's per-sequence context. */
   slots: number;
+  /** `false` adds `--no-mmap`: the weights read into memory, as the service's default; llama-server maps them. */
+  mmap?: boolean;
 }
 
 export interface PeerProcess {
@@ -49,6 +51,7 @@ export function peerArguments(options: Omit<PeerOptions, 'server'>, port: number
     '-ctk', ENGINE_DEFAULTS.kvCacheType,
     '-ctv', ENGINE_DEFAULTS.kvCacheType,
     '-fa', 'on',
+    ...(options.mmap === false ? ['--no-mmap'] : []),
   ];
 }
 

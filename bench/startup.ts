@@ -148,7 +148,8 @@ export const startup: Benchmark = {
           columns: ['Step', 'Median (ms)', 'Min–max (ms)'],
           rows: RAW_PHASES.map(({ key, label }) => {
             const { median, min, max } = summarize(raw.map((run) => run.phases[key]));
-            return [label, Math.round(median), `${Math.round(min)}–${Math.round(max)}`];
+            const ms = (value: number) => Math.round(value).toLocaleString('en-US');
+            return [label, Math.round(median), `${ms(min)}–${ms(max)}`];
           }),
         },
         {

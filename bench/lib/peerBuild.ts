@@ -3,6 +3,7 @@ import { spawn } from 'node:child_process';
 import { appendFileSync, closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { KEEP_AMX_TILE_SHAPES } from '../../src/engine/loadModel.js';
 import { PROJECT_ROOT } from './paths.js';
 
 /** The source node-llama-cpp ships: a git bundle of the llama.cpp release it was made for. */
@@ -12,6 +13,10 @@ const CMAKE_BASE = ['-DCMAKE_BUILD_TYPE=Release', '-DGGML_NATIVE=ON', '-DLLAMA_C
 /** Written into build/ once a build succeeds: a binary built with other flags (or half built) is not taken as ours. */
 const MARKER = 'all-in-one.configure';
 const TARGETS = ['llama-server', 'llama-bench'];
+/** The build folder inside the clone. */
+const BUILD_DIR = 'build';
+/** Tools a build needs; a smoke run needs none of them (it never builds). */
+const BUILD_TOOLS = ['git', 'cmake', 'g++'];
 const LOCK_POLL_MS = 5_000;
 /** A build takes ~14 min on 2 cores; another run's build is waited for at most this long. */
 const LOCK_WAIT_MS = 60 * 60_000;
@@ -19,7 +24,7 @@ const LOCK_WAIT_MS = 60 * 60_000;
 export interface PeerBuild {
   /** First 12 hex digits of the bundled commit: the cache key. */
   commit: string;
-  /** The clone, with its build folder inside. */
+  /** The clone, with `build/` inside. */
   dir: string;
   /** How this machine compiles it, and why. */
   toolchain: Toolchain;
@@ -30,8 +35,6 @@ export interface PeerBuild {
 }
 
 export interface Toolchain {
-  /** The build folder inside the clone. */
-  buildDir: string;
   /** cmake's configure arguments. */
   configure: string[];
   /** Whether llama.cpp's AMX kernels are built (on a CPU that has AMX). */
@@ -39,9 +42,6 @@ export interface Toolchain {
   /** For the report: how it is compiled, in a few words. */
   description: string;
 }
-
-/** The compiler flags that keep GCC from dropping the AMX tile shapes (see `peerToolchain`). */
-const KEEP_TILE_SHAPES = '-fno-tree-dse -fno-dse';
 
 /**
  * llama.cpp's documented native build; on a CPU with AMX, with dead-store elimination off. GCC 12's
@@ -53,12 +53,12 @@ const KEEP_TILE_SHAPES = '-fno-tree-dse -fno-dse';
  * build with the same AMX kernels without them (whose prompts crash, but not its one-token decodes).
  */
 export function peerToolchain(hasAmx = cpuHasAmx()): Toolchain {
-  if (!hasAmx) return { buildDir: 'build', configure: CMAKE_BASE, amx: false, description: 'GCC' };
+  if (!hasAmx) return { configure: CMAKE_BASE, amx: false, description: 'GCC' };
+  const flags = KEEP_AMX_TILE_SHAPES;
   return {
-    buildDir: 'build',
-    configure: [...CMAKE_BASE, `-DCMAKE_C_FLAGS=${KEEP_TILE_SHAPES}`, `-DCMAKE_CXX_FLAGS=${KEEP_TILE_SHAPES}`],
+    configure: [...CMAKE_BASE, `-DCMAKE_C_FLAGS=${flags}`, `-DCMAKE_CXX_FLAGS=${flags}`],
     amx: true,
-    description: `GCC, AMX kernels included (\`${KEEP_TILE_SHAPES}\`: GCC 12 drops their tile shapes otherwise, bench/lib/peerBuild.ts)`,
+    description: `GCC, AMX kernels included (\`${flags}\`: GCC 12 drops their tile shapes otherwise, bench/lib/peerBuild.ts)`,
   };
 }
 
@@ -69,7 +69,7 @@ export function peerBuild(): PeerBuild {
   const root = path.join(cacheHome, 'all-in-one', 'peer');
   const dir = path.join(root, commit);
   const toolchain = peerToolchain();
-  const bin = path.join(dir, toolchain.buildDir, 'bin');
+  const bin = path.join(dir, BUILD_DIR, 'bin');
   return {
     commit,
     dir,
@@ -94,13 +94,13 @@ function isBuilt(build: PeerBuild): boolean {
 }
 
 function markerOf(build: PeerBuild): string {
-  return path.join(build.dir, build.toolchain.buildDir, MARKER);
+  return path.join(build.dir, BUILD_DIR, MARKER);
 }
 
 /** Why this machine cannot build the peer (no bundle, no git/cmake/g++), or undefined. */
 export function peerBuildMissing(): string | undefined {
   if (!existsSync(SOURCE_BUNDLE)) return `llama.cpp's source bundle is not installed (${path.relative(PROJECT_ROOT, SOURCE_BUNDLE)})`;
-  const missing = ['git', 'cmake', 'g++'].filter((tool) => !onPath(tool));
+  const missing = BUILD_TOOLS.filter((tool) => !onPath(tool));
   return missing.length > 0 ? `${missing.join(', ')} not found, needed to build llama-server` : undefined;
 }
 
@@ -127,10 +127,10 @@ export async function ensurePeerBuild(log: (message: string) => void): Promise<P
       rmSync(build.dir, { recursive: true, force: true });
       await step(build, 'clone', 'git', ['clone', '--quiet', SOURCE_BUNDLE, build.dir], path.dirname(build.dir));
     }
-    const { buildDir, configure } = build.toolchain;
-    await step(build, 'configure', 'cmake', ['-B', buildDir, ...configure], build.dir);
+    const { configure } = build.toolchain;
+    await step(build, 'configure', 'cmake', ['-B', BUILD_DIR, ...configure], build.dir);
     const jobs = String(os.availableParallelism());
-    await step(build, 'build', 'cmake', ['--build', buildDir, `-j${jobs}`, '--target', ...TARGETS], build.dir);
+    await step(build, 'build', 'cmake', ['--build', BUILD_DIR, `-j${jobs}`, '--target', ...TARGETS], build.dir);
     if (!existsSync(build.server)) throw new Error(`The llama.cpp build ended without ${build.server}; see ${build.log}.`);
     writeFileSync(markerOf(build), configure.join('\n'));
     log(`peer: built ${build.server}`);

@@ -80,10 +80,11 @@ export interface LoadedModel {
 /**
  * GCC 12's `_tile_loadconfig` (amxtileintrin.h) gives `ldtilecfg` an 8-byte memory operand, so GCC drops the stores of
  * the AMX tile shapes as dead: a native build on a CPU with AMX then dies of SIGILL at its first prompt (`#UD` at
- * `tileloadd`). Without dead-store elimination the stores stay. In the Release flags, which node-llama-cpp's build
- * (cmake-js) leaves alone, unlike CMAKE_CXX_FLAGS.
+ * `tileloadd`). Without dead-store elimination the stores stay. (Benchmark 13's llama-server is built with them too.)
  */
-const KEEP_AMX_TILE_SHAPES = '-O3 -DNDEBUG -fno-tree-dse -fno-dse';
+export const KEEP_AMX_TILE_SHAPES = '-fno-tree-dse -fno-dse';
+/** In the Release flags, which node-llama-cpp's build (cmake-js) leaves alone, unlike CMAKE_CXX_FLAGS. */
+const RELEASE_FLAGS = `-O3 -DNDEBUG ${KEEP_AMX_TILE_SHAPES}`;
 
 /**
  * The options `npm run build:native` compiles with (scripts/buildNative.ts passes them as NODE_LLAMA_CPP_CMAKE_OPTION_*):
@@ -92,8 +93,8 @@ const KEEP_AMX_TILE_SHAPES = '-O3 -DNDEBUG -fno-tree-dse -fno-dse';
 export const NATIVE_BUILD_CMAKE_OPTIONS: Readonly<Record<string, string>> = {
   GGML_NATIVE: 'ON',
   GGML_OPENMP: 'ON',
-  CMAKE_C_FLAGS_RELEASE: KEEP_AMX_TILE_SHAPES,
-  CMAKE_CXX_FLAGS_RELEASE: KEEP_AMX_TILE_SHAPES,
+  CMAKE_C_FLAGS_RELEASE: RELEASE_FLAGS,
+  CMAKE_CXX_FLAGS_RELEASE: RELEASE_FLAGS,
 };
 /** Options no local build is ever made with: asking for them skips local builds and loads the prebuilt binary. */
 const PREBUILT_ONLY_CMAKE_OPTIONS: Readonly<Record<string, string>> = { ALL_IN_ONE_PREBUILT_ONLY: 'ON' };

@@ -13,8 +13,8 @@ import {
 
 const tick = () => new Promise((resolve) => setTimeout(resolve, 1));
 /** A step of a prompt (not a generated token): what most of these jobs take. */
-const STEP = { tokens: 1, generating: false } as const;
-const GENERATED = { tokens: 1, generating: true } as const;
+const STEP = { tokens: 1, generating: false, sequence: 0 } as const;
+const GENERATED = { tokens: 1, generating: true, sequence: 0 } as const;
 
 /** A job that takes `steps` mutex steps and logs each one, so interleaving is visible. */
 function steppingJob(name: string, steps: number, log: string[]) {
@@ -167,6 +167,30 @@ describe('Scheduler', () => {
     expect(Math.max(...cycles)).toBe(3);
   });
 
+  it("starts a cycle's steps in ascending order of their sequences, whatever order the jobs came in", async () => {
+    // llama.cpp passes over the weights once for each run of consecutive sequence ids in the batch's order.
+    const scheduler = createScheduler({ laneCapacity: { chat: 4, prompt: 1 } });
+    const started: number[][] = [];
+    let cycle: number[] = [];
+    const record = (sequence: number) => async () => {
+      if (cycle.length === 0) queueMicrotask(() => started.push(cycle));
+      cycle.push(sequence);
+      await tick();
+      cycle = [];
+    };
+    const reply = (sequence: number) => async (job: JobContext) => {
+      for (let index = 0; index < 3; index += 1) await job.step(record(sequence), { ...GENERATED, sequence });
+    };
+    const prompt = (sequence: number) => async (job: JobContext) => {
+      await job.step(record(sequence), { tokens: 16, generating: false, sequence });
+    };
+    await Promise.all([
+      ...[7, 3, 5, 4].map((sequence) => scheduler.submit({ kind: 'chat', lane: 'chat' }, reply(sequence))),
+      scheduler.submit({ kind: 'sentiment', lane: 'prompt' }, prompt(0)),
+    ]);
+    expect(started).toEqual([[0, 3, 4, 5, 7], [3, 4, 5, 7], [3, 4, 5, 7]]);
+  });
+
   it('puts every generated token in each cycle, but only one prompt chunk beside them', async () => {
     const cycles: { steps: number; generating: number; tokens: number }[] = [];
     const scheduler = createScheduler({
@@ -178,7 +202,7 @@ describe('Scheduler', () => {
       for (let index = 0; index < tokens; index += 1) await job.step(tick, GENERATED);
     };
     const prompt = (chunks: number) => async (job: JobContext) => {
-      for (let index = 0; index < chunks; index += 1) await job.step(tick, { tokens: 64, generating: false });
+      for (let index = 0; index < chunks; index += 1) await job.step(tick, { tokens: 64, generating: false, sequence: 0 });
     };
     const replies = [1, 2].map(() => scheduler.submit({ kind: 'chat', lane: 'chat' }, reply(3)));
     const prompts = [1, 2, 3].map(() => scheduler.submit({ kind: 'sentiment', lane: 'prompt' }, prompt(4)));
@@ -320,7 +344,7 @@ describe('Scheduler: fair shares while jobs run', () => {
           log.push(`${name}${index}`);
           // The first cycle lasts until B has arrived, so B arrives while A's work runs.
           await gate;
-        }, { tokens, generating: false });
+        }, { tokens, generating: false, sequence: 0 });
       }
     };
     const flood = [0, 1].map((index) => scheduler.submit({ kind: 'analyze', lane: 'wide', key: 'A' }, chunks(`A${index}-`, 6, 64)));
@@ -348,9 +372,9 @@ describe('Scheduler: a short job finishes in back-to-back decodes', () => {
     };
     // B has just used the engine for a long while (eight slow steps); A then starts a job of many 32-token chunks.
     await scheduler.submit({ kind: 'analyze', lane: 'wide', key: 'B' }, async (job) => {
-      for (let index = 0; index < 8; index += 1) await job.step(slowStep(`b${index}`, 15), { tokens: 32, generating: false });
+      for (let index = 0; index < 8; index += 1) await job.step(slowStep(`b${index}`, 15), { tokens: 32, generating: false, sequence: 0 });
     });
-    const chunks = { tokens: 32, generating: false } as const;
+    const chunks = { tokens: 32, generating: false, sequence: 0 } as const;
     const flood = scheduler.submit({ kind: 'analyze', lane: 'wide', key: 'A' }, async (job) => {
       for (let index = 0; index < 40; index += 1) await job.step(slowStep(`A${index}`, 5), chunks);
     });
@@ -358,9 +382,9 @@ describe('Scheduler: a short job finishes in back-to-back decodes', () => {
     await vi.waitFor(() => expect(log).toContain('A5'), { interval: 1 });
     const before = log.length;
     const short = scheduler.submit({ kind: 'sentiment', lane: 'wide', key: 'B' }, async (job) => {
-      await job.step(slowStep('B-load', 1), { tokens: 0, generating: false });
-      await job.step(slowStep('B-text', 1), { tokens: 32, generating: false });
-      await job.step(slowStep('B-rest', 1), { tokens: 16, generating: false });
+      await job.step(slowStep('B-load', 1), { tokens: 0, generating: false, sequence: 0 });
+      await job.step(slowStep('B-text', 1), { tokens: 32, generating: false, sequence: 0 });
+      await job.step(slowStep('B-rest', 1), { tokens: 16, generating: false, sequence: 0 });
     });
     await Promise.all([flood, short]);
     const first = log.indexOf('B-load');
@@ -380,13 +404,13 @@ describe('Scheduler: a short job finishes in back-to-back decodes', () => {
     // its chunks (15 ms decodes each) wait beside the reply.
     const slowChunk = () => new Promise((resolve) => setTimeout(resolve, 15));
     const further = recording.submit({ kind: 'analyze', lane: 'wide', key: 'A' }, async (job) => {
-      for (let index = 0; index < 40; index += 1) await job.step(slowChunk, { tokens: 24, generating: false });
+      for (let index = 0; index < 40; index += 1) await job.step(slowChunk, { tokens: 24, generating: false, sequence: 0 });
     });
     await vi.waitFor(() => expect(cycles.filter((cycle) => cycle.tokens >= 24).length).toBeGreaterThan(12), { interval: 1, timeout: 5_000 });
     const from = cycles.length;
     await recording.submit({ kind: 'sentiment', lane: 'wide', key: 'B' }, async (job) => {
-      await job.step(tick, { tokens: 0, generating: false });
-      await job.step(tick, { tokens: 32, generating: false });
+      await job.step(tick, { tokens: 0, generating: false, sequence: 0 });
+      await job.step(tick, { tokens: 32, generating: false, sequence: 0 });
     });
     const during = cycles.slice(from);
     // The load ran with nothing else (no decode to wait for); B's text shared its decode with the reply's token only.
@@ -413,13 +437,13 @@ describe('Scheduler: a short job finishes in back-to-back decodes', () => {
     const long = scheduler.submit({ kind: 'analyze', lane: 'wide', key: 'A', long: true }, async (job) => {
       chunkSizes.push(job.promptChunkTokens);
       // A slow decode (deep in a long prompt): 32 tokens in over 300 ms.
-      await job.step(() => new Promise((resolve) => setTimeout(resolve, 300)), { tokens: 32, generating: false });
+      await job.step(() => new Promise((resolve) => setTimeout(resolve, 300)), { tokens: 32, generating: false, sequence: 0 });
       await otherKeyRan;
       chunkSizes.push(job.promptChunkTokens);
     });
     const short = scheduler.submit({ kind: 'sentiment', lane: 'wide', key: 'A' }, async (job) => {
       chunkSizes.push(job.promptChunkTokens);
-      await job.step(tick, { tokens: 32, generating: false });
+      await job.step(tick, { tokens: 32, generating: false, sequence: 0 });
     });
     await short;
     await scheduler.submit({ kind: 'sentiment', lane: 'wide', key: 'B' }, async (job) => job.step(tick, STEP));
@@ -427,7 +451,7 @@ describe('Scheduler: a short job finishes in back-to-back decodes', () => {
     await long;
     // A long job that starts after B's work (a client's next operation, without API keys) keeps the usual chunk.
     await scheduler.submit({ kind: 'sentiment-batch', lane: 'wide', key: 'C', long: true }, async (job) => {
-      await job.step(() => new Promise((resolve) => setTimeout(resolve, 300)), { tokens: 32, generating: false });
+      await job.step(() => new Promise((resolve) => setTimeout(resolve, 300)), { tokens: 32, generating: false, sequence: 0 });
       chunkSizes.push(job.promptChunkTokens);
     });
     // Alone (its own key's other work does not count) the long job takes the usual chunk; after B's step, one sized
@@ -560,7 +584,7 @@ describe('Scheduler: background work on spare capacity', () => {
     const prompt = (count: number) => async (job: JobContext) => {
       for (let index = 0; index < count; index += 1) {
         chunks.push(job.promptChunkTokens);
-        await job.step(tick, { tokens: job.promptChunkTokens ?? 32, generating: false });
+        await job.step(tick, { tokens: job.promptChunkTokens ?? 32, generating: false, sequence: 0 });
       }
     };
     await Promise.all(['A', 'B'].map((key) => scheduler.submit({ ...background(), key }, prompt(3))));

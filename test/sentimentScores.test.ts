@@ -4,6 +4,7 @@ import { getLlama, LlamaLogLevel, type Llama, type LlamaContext, type LlamaModel
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { Locale } from '../src/engine/prompts.js';
 import type { JobContext } from '../src/engine/Scheduler.js';
+import { takeSequences } from '../src/engine/sequenceIds.js';
 import { PrefixStates } from '../src/engine/PrefixStates.js';
 import { SENTIMENT_DEFINITION, SENTIMENT_LABELS } from '../src/engine/tasks/builtinTasks.js';
 import { Classifier } from '../src/engine/tasks/Classifier.js';
@@ -91,7 +92,7 @@ describe('sentiment label scores', () => {
   it('match the normalized label probabilities of the full vocabulary distribution', async () => {
     const classifier = new Classifier(model, states);
     classifier.add(SENTIMENT_TASK);
-    const sequence = context.getSequence();
+    const sequence = takeSequences(context, 1)[0]!;
     expect(classifier.scoringMethod('sentiment', 'zh')).toBe('first-token');
     // Two texts in a row: the second also exercises the warm prefix and the erasing of the first text.
     for (const text of ['今天的实验终于成功了，太棒了！', '服务太差了，再也不来了。']) {

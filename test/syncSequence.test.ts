@@ -1,7 +1,8 @@
 // syncSequence against a recording stand-in for a context sequence: which tokens each decode gets, and when.
-import type { LlamaContextSequence, Token } from 'node-llama-cpp';
+import type { LlamaContext, Token } from 'node-llama-cpp';
 import { describe, expect, it } from 'vitest';
 import type { JobContext } from '../src/engine/Scheduler.js';
+import { takeSequences } from '../src/engine/sequenceIds.js';
 import { MERGED_REMAINDER_TOKENS, PROMPT_CHUNK_TOKENS, syncSequence } from '../src/engine/syncSequence.js';
 
 /** Holds tokens like a KV cache and logs every operation, tagged with the scheduler step it ran in. */
@@ -36,7 +37,9 @@ function recordingSequence(resident: number[]) {
       return work();
     },
   };
-  return { sequence: sequence as unknown as LlamaContextSequence, job, log, tokens };
+  // Taken the engine's way, so the steps can name its id.
+  const [taken] = takeSequences({ getSequence: () => sequence } as unknown as LlamaContext, 1);
+  return { sequence: taken!, job, log, tokens };
 }
 
 const range = (from: number, to: number) => Array.from({ length: to - from }, (_, index) => (from + index) as Token);

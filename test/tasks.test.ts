@@ -10,6 +10,7 @@ import { BadInputError, loadTaskDefinitions, TaskDefinitionError, type Engine } 
 import { PrefixStates } from '../src/engine/PrefixStates.js';
 import { chatSystemPrompt } from '../src/engine/prompts.js';
 import type { JobContext } from '../src/engine/Scheduler.js';
+import { takeSequences } from '../src/engine/sequenceIds.js';
 import { INTENT_DEFINITION } from '../src/engine/tasks/builtinTasks.js';
 import { Classifier, type ClassifierTask } from '../src/engine/tasks/Classifier.js';
 import type { ClassifyTaskDefinition } from '../src/engine/tasks/definitions.js';
@@ -109,7 +110,7 @@ describe('scoring a classify task', () => {
     const task = classifierTaskOf(twoLabelTask(`two_${method.replace('-', '_')}`, shared));
     classifier.add(task);
     expect(classifier.scoringMethod(task.name, 'en')).toBe(method);
-    const sequence = context.getSequence();
+    const sequence = takeSequences(context, 1)[0]!;
     try {
       for (const text of ['A first text to classify.', 'Another one, longer than the first one was.']) {
         const result = await classifier.classify(job, sequence, task, 'en', tokenizeText(model, text));

@@ -19,6 +19,7 @@ import { PrefixStates } from './PrefixStates.js';
 import type { PromptPart } from './prompts.js';
 import { Scheduler } from './Scheduler.js';
 import { SequencePool } from './SequencePool.js';
+import { takeSequences } from './sequenceIds.js';
 import { stateCacheKey } from './stateCache.js';
 import type { CycleReport } from './StepBatcher.js';
 import { checkTaskBatch, runTaskBatch } from './taskBatch.js';
@@ -53,9 +54,9 @@ export class Engine {
       ...runtime,
       contextSize: context.contextSize,
       meter: new TokenRateMeter(),
-      taskPool: new SequencePool(Array.from({ length: options.taskSequences }, () => context.getSequence())),
-      chatPool: new SequencePool(Array.from({ length: chatSequenceCount(options) }, () => context.getSequence())),
-      backgroundPool: new SequencePool(Array.from({ length: options.backgroundSequences }, () => context.getSequence())),
+      taskPool: new SequencePool(takeSequences(context, options.taskSequences)),
+      chatPool: new SequencePool(takeSequences(context, chatSequenceCount(options))),
+      backgroundPool: new SequencePool(takeSequences(context, options.backgroundSequences)),
       scheduler: new Scheduler({
         maxQueue: options.maxQueue,
         maxQueuePerKey: options.maxQueuePerKey,

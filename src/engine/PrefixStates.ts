@@ -5,6 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { LlamaContextSequence, Token } from 'node-llama-cpp';
 import { isProcessRunning } from './isProcessRunning.js';
+import { sequenceIdOf } from './sequenceIds.js';
 import type { JobContext } from './Scheduler.js';
 import { cachedStateFile, openStateCache, touchCachedState, writeCachedState } from './stateCache.js';
 import { syncSequence } from './syncSequence.js';
@@ -16,7 +17,9 @@ import { syncSequence } from './syncSequence.js';
 export type PrefixRestore = 'resident' | 'loaded' | 'evaluated';
 
 /** A prefix's state is a few hundred kilobytes; loading it costs far less than evaluating its tokens again. */
-const NO_TOKENS = { tokens: 0, generating: false } as const;
+function noTokensOn(sequence: LlamaContextSequence) {
+  return { tokens: 0, generating: false, sequence: sequenceIdOf(sequence) } as const;
+}
 
 /** Every folder's name starts so, then says on which host and by which process it was made. */
 const FOLDER_PREFIX = 'all-in-one-prefixes-';
@@ -94,7 +97,7 @@ export class PrefixStates {
       // Cached states are shared with other processes, which must never read one half written.
       if (this.#cached) await writeCachedState(target, save);
       else await save(target);
-    }, NO_TOKENS);
+    }, noTokensOn(sequence));
     this.#saved.set(key, { file: target, tokens: [...tokens] });
     return 'evaluated';
   }
@@ -121,7 +124,7 @@ export class PrefixStates {
       } catch {
         return false;
       }
-    }, NO_TOKENS);
+    }, noTokensOn(sequence));
     if (loaded && first && this.#cached) await touchCachedState(file);
     return loaded;
   }

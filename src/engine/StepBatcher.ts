@@ -8,6 +8,8 @@ export interface StepShape {
   tokens: number;
   /** The next token of a reply being generated: always part of the next cycle, so streams keep their pace. */
   generating: boolean;
+  /** The llama.cpp sequence id the step evaluates on: a cycle starts its steps in ascending order of it (see StepBatcher). */
+  sequence: number;
 }
 
 /**
@@ -103,8 +105,12 @@ interface PendingStep {
  * not only at admission: a newcomer's short prompt is evaluated in the very next cycle, on its own, however much
  * prompt work another key has queued (a decode's time grows with the prompt tokens it carries, so sharing it would
  * cost the newcomer the other key's chunk too). The chosen steps start together; their evaluations reach the context in the same turn of
- * the event loop, so llama.cpp decodes them as one batch. The next cycle starts only when every step of this one
- * has settled and the jobs that got a result have had a turn to ask for their next step.
+ * the event loop, so llama.cpp decodes them as one batch. They start in ascending order of their sequence ids, which
+ * is the order node-llama-cpp lays the batch out in: with a KV cache per sequence (node-llama-cpp's layout),
+ * llama.cpp splits a batch into passes over the weights (ubatches) that each take only consecutive sequence ids in
+ * ascending order, so replies listed 3,4,6,7,5,8,2,9 cost three passes where 2–9 in order cost one. The next cycle
+ * starts only when every step of this one has settled and the jobs that got a result have had a turn to ask for their
+ * next step.
  *
  * Background steps (work nobody waits for) join a cycle only when no interactive step waits and no interactive job
  * runs or waits, so an arriving interactive job waits at most for the one background decode in flight, and never
@@ -213,8 +219,9 @@ export class StepBatcher {
       return;
     }
     for (const step of chosen) step.detach();
+    const ordered = inBatchOrder(chosen);
     const startedAt = performance.now();
-    const outcomes = await Promise.allSettled(chosen.map((step) => step.run()));
+    const outcomes = await Promise.allSettled(ordered.map((step) => step.run()));
     this.#charge(chosen, performance.now() - startedAt);
     this.#onCycle?.({
       steps: chosen.length,
@@ -222,10 +229,10 @@ export class StepBatcher {
       background: chosen.filter((step) => step.background).length,
       tokens: chosen.reduce((sum, step) => sum + step.shape.tokens, 0),
     });
-    // Settled together, in the order chosen: the jobs then ask for their next steps in that same order, so the next
+    // Settled together, in the order they ran: the jobs then ask for their next steps in that same order, so the next
     // decode's batch is laid out the same way whatever order llama.cpp finished in (a reply's tokens at temperature 0
     // must not depend on it).
-    chosen.forEach((step, index) => step.settle(outcomes[index]!));
+    ordered.forEach((step, index) => step.settle(outcomes[index]!));
     this.#cycling = false;
     if (this.#pending.length > 0) this.#schedule();
   }
@@ -315,6 +322,11 @@ export class StepBatcher {
       (step.background ? this.#backgroundTurns : this.#interactiveTurns).charge(step.key, (elapsedMs * weight(step)) / total);
     }
   }
+}
+
+/** The steps in ascending order of their sequence ids (steps on one sequence in the order chosen). */
+function inBatchOrder(steps: readonly PendingStep[]): PendingStep[] {
+  return [...steps].sort((a, b) => a.shape.sequence - b.shape.sequence);
 }
 
 /** The keys of `steps`, in the order their first steps came. */

@@ -3,6 +3,7 @@ import type { Token } from 'node-llama-cpp';
 import { assertFits, jobOptionsOf } from './admission.js';
 import type { EngineRuntime } from './EngineRuntime.js';
 import { generateTokens } from './generateTokens.js';
+import { sequenceIdOf } from './sequenceIds.js';
 import type { PromptPart } from './prompts.js';
 import { submitReported } from './submitReported.js';
 import { tokenizeParts } from './tokenizeParts.js';
@@ -26,7 +27,7 @@ export function complete(runtime: EngineRuntime, prompt: readonly PromptPart[], 
     const startedAt = performance.now();
     const lease = taskPool.acquire(undefined);
     try {
-      await job.step(() => lease.sequence.clearHistory(), { tokens: 0, generating: false });
+      await job.step(() => lease.sequence.clearHistory(), { tokens: 0, generating: false, sequence: sequenceIdOf(lease.sequence) });
       const generated: Token[] = [];
       let evaluated = 0;
       const tokens = generateTokens(job, lease.sequence, promptTokens, { temperature: 0 }, (count) => {

@@ -1,6 +1,7 @@
 // The one token loop: brings a sequence to a prompt, then yields each generated token, every next one a scheduler step.
 import type { LlamaContextSequence, Token } from 'node-llama-cpp';
 import type { JobContext } from './Scheduler.js';
+import { sequenceIdOf } from './sequenceIds.js';
 import { syncSequence } from './syncSequence.js';
 
 export type EvaluateOptions = NonNullable<Parameters<LlamaContextSequence['evaluate']>[1]>;
@@ -35,9 +36,10 @@ export async function* generateTokens(
     });
     onPromptEvaluated(synced.evaluated);
     let next = synced.value;
+    const tokenStep = job.kind === 'chat' ? STREAMED_TOKEN : UNSTREAMED_TOKEN;
     while (!next.done) {
       yield next.value;
-      next = await job.step(() => generator!.next(), job.kind === 'chat' ? STREAMED_TOKEN : UNSTREAMED_TOKEN);
+      next = await job.step(() => generator!.next(), { ...tokenStep, sequence: sequenceIdOf(sequence) });
     }
   } finally {
     await generator?.return();

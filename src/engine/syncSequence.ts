@@ -1,6 +1,7 @@
 // Brings a sequence's KV cache to a given token prefix, evaluating only what is not already resident.
 import type { LlamaContextSequence, Token } from 'node-llama-cpp';
 import type { JobContext } from './Scheduler.js';
+import { sequenceIdOf } from './sequenceIds.js';
 
 /** Prompt tokens evaluated per mutex step: small enough that other jobs get a turn during a long prompt. */
 export const PROMPT_CHUNK_TOKENS = 32;
@@ -50,7 +51,7 @@ export async function syncSequence<T>(
         await eraseStale();
         await sequence.evaluateWithoutGeneratingNewTokens(chunk);
       },
-      { tokens: chunk.length, generating: false },
+      { tokens: chunk.length, generating: false, sequence: sequenceIdOf(sequence) },
     );
   }
   const pending = wanted.slice(start);
@@ -59,7 +60,7 @@ export async function syncSequence<T>(
       await eraseStale();
       return finalStep(pending);
     },
-    { tokens: pending.length, generating: false },
+    { tokens: pending.length, generating: false, sequence: sequenceIdOf(sequence) },
   );
   return { value, evaluated: wanted.length - reusable };
 }

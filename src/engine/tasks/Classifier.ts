@@ -3,6 +3,7 @@ import { TokenBias, type LlamaContextSequence, type LlamaModel, type Token } fro
 import type { PrefixRestore, PrefixStates } from '../PrefixStates.js';
 import type { Locale, PromptPart } from '../prompts.js';
 import type { JobContext } from '../Scheduler.js';
+import { sequenceIdOf } from '../sequenceIds.js';
 import { syncSequence } from '../syncSequence.js';
 import { tokenizeParts } from '../tokenizeParts.js';
 
@@ -198,7 +199,7 @@ export class Classifier {
             await sequence.eraseContextTokenRanges([{ start: promptTokens.length, end: sequence.nextTokenIndex }]);
             return sequence.controlledEvaluate(inner.map((token) => [token, ALL_PROBABILITIES]));
           },
-          { tokens: inner.length, generating: false },
+          { tokens: inner.length, generating: false, sequence: sequenceIdOf(sequence) },
         );
         evaluated += inner.length;
         outputs.forEach(

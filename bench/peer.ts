@@ -60,6 +60,8 @@ interface Sample {
   aggregateTokensPerSecond: number;
   streamTokens: number;
   ttftP95Ms: number;
+  /** Service only: p95 time from sending the request to ChatStarted (the verdict on the message, the turn stored). */
+  startedP95Ms?: number;
   classifyPerSecond: number;
   /** Service only: the `sentiments` batches. */
   batchPerSecond?: number;
@@ -231,6 +233,7 @@ async function measureService(options: BenchOptions, modelPath: string, run: num
       aggregateTokensPerSecond: (streamTokens * 1000) / (Math.max(...traces.map((trace) => trace.doneAt)) - startedAt),
       streamTokens,
       ttftP95Ms: percentile(traces.map(serviceTimeToFirstToken), 95),
+      startedP95Ms: percentile(traces.map((trace) => trace.startedAt - trace.subscribedAt), 95),
       classifyPerSecond: (sizes.texts.length * 1000) / classifyMs,
       batchPerSecond: (sizes.texts.length * 1000) / batchMs,
       ...(cpuBackend === undefined ? {} : { cpuBackend }),
@@ -309,6 +312,12 @@ function report(
       value: measure(service, (sample) => sample.ttftP95Ms),
       baseline: { label: peerLabel({ slots: STREAMS }), value: measure(peers, (sample) => sample.ttftP95Ms) },
       target: { on: 'ratio', op: '<=', threshold: TARGETS.ttftRatio },
+    }),
+    figure({
+      id: 'started-p95',
+      label: `${streams}, p95 time to ChatStarted: the service's verdict on each message (and the stored turn) before its reply's prompt, part of its time to first token`,
+      unit: 'ms',
+      value: measure(service, (sample) => sample.startedP95Ms ?? Number.NaN),
     }),
     figure({
       id: 'ttft-p95-limit',

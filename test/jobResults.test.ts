@@ -177,13 +177,16 @@ async function itemsThroughApi(port: number, key: string, jobId: string): Promis
   throw new Error('more pages than a test job has');
 }
 
-/** Texts and tags that CSV must quote, tags some items lack, items that fail and items still pending. */
+/**
+ * Texts and tags that CSV must quote or keep from running as spreadsheet formulas, tags some items lack, items that
+ * fail and items still pending.
+ */
 function variedItems(count: number): NewAnalysisItem[] {
   return Array.from({ length: count }, (_, index) => ({
     text: index % 9 === 4 ? '' : `review ${index + 1}`,
-    externalId: index % 11 === 7 ? null : `row-${index + 1}`,
+    externalId: index % 11 === 7 ? null : index % 13 === 5 ? `=HYPERLINK("http://example.com/${index}")` : `row-${index + 1}`,
     tags: [
-      { key: 'product', value: ['phone', 'laptop, "pro"', '耳机\nline two'][index % 3]! },
+      { key: 'product', value: ['phone', 'laptop, "pro"', '耳机\nline two', '+1 charger', '-5% off', '@shop'][index % 6]! },
       ...(index % 4 === 0 ? [{ key: 'store', value: `store ${index % 5}` }] : []),
       ...(index % 6 === 1 ? [{ key: 'date', value: '2026-12-06' }] : []),
     ],
@@ -199,6 +202,11 @@ function variedOutcome(pendingFrom: number) {
   };
 }
 
+/** A text cell as the file shows it: one a spreadsheet would run as a formula starts with `'`. */
+function asText(value: string): string {
+  return /^[=+\-@\t\r]/.test(value) ? `'${value}` : value;
+}
+
 /** A CSV row, as the file promises it, from an item the API read back. */
 function expectedCsvRow(item: ApiItem, tagKeys: string[]): string[] {
   const tags = new Map(item.tags.map((tag) => [tag.key, tag.value]));
@@ -206,8 +214,8 @@ function expectedCsvRow(item: ApiItem, tagKeys: string[]): string[] {
   const sentiment = results.get('sentiment');
   const keywords = results.get('keywords');
   return [
-    item.externalId ?? '',
-    ...tagKeys.map((key) => tags.get(key) ?? ''),
+    asText(item.externalId ?? ''),
+    ...tagKeys.map((key) => asText(tags.get(key) ?? '')),
     item.status,
     item.error?.code ?? '',
     item.error?.message ?? '',
@@ -281,6 +289,10 @@ describe.each(testDialects())('results files on %s', (dialect) => {
       'keywords.value',
     ]);
     expect(rows).toEqual(apiItems.map((item) => expectedCsvRow(item, tagKeys)));
+    // Cells a spreadsheet would run are text; the confidences (numbers) are not touched.
+    for (const cell of [`'=HYPERLINK("http://example.com/5")`, "'+1 charger", "'-5% off", "'@shop"]) {
+      expect(rows.flat()).toContain(cell);
+    }
 
     const jsonl = await send(port, `/jobs/${jobId}/results.jsonl`, { headers: bearer(KEY_A) });
     expect(jsonl.status).toBe(200);

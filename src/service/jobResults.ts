@@ -5,6 +5,13 @@ import type { TaskCatalog } from '../engine/index.js';
 
 export type ResultsFormat = 'csv' | 'jsonl';
 
+/**
+ * A cell that starts with `=`, `+`, `-`, `@`, a tab or a carriage return gets a leading `'`, so a spreadsheet shows it
+ * as text instead of running it as a formula (tags, external ids and extracted values come from users' files and
+ * texts). Numbers stay as they are; JSONL keeps every value exactly.
+ */
+const CSV_OPTIONS = { escape_formulas: true } as const;
+
 /** Items read per page: all the file ever holds in memory at once, whatever the job's size. */
 export const RESULTS_PAGE_SIZE = 200;
 
@@ -61,11 +68,11 @@ async function* csvChunks(
   for await (const page of pagesOf(repository, job.id)) {
     if (!kinds) {
       kinds = taskKindsOf(job.tasks, catalogKinds, page);
-      yield stringify([csvHeader(job.tasks, kinds, tagKeys)]);
+      yield stringify([csvHeader(job.tasks, kinds, tagKeys)], CSV_OPTIONS);
     }
-    yield stringify(page.map((item) => csvRow(item, job.tasks, kinds!, tagKeys)));
+    yield stringify(page.map((item) => csvRow(item, job.tasks, kinds!, tagKeys)), CSV_OPTIONS);
   }
-  if (!kinds) yield stringify([csvHeader(job.tasks, taskKindsOf(job.tasks, catalogKinds, []), tagKeys)]);
+  if (!kinds) yield stringify([csvHeader(job.tasks, taskKindsOf(job.tasks, catalogKinds, []), tagKeys)], CSV_OPTIONS);
 }
 
 /**

@@ -1,6 +1,6 @@
 // `npm start`'s entry (dist/service/start.cjs, from src/start.cts): it sizes libuv's thread pool before Node starts it,
 // so every decode runs on the same pool thread, and the service says which pool it has.
-import { readdirSync, rmSync } from 'node:fs';
+import { readdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -52,4 +52,14 @@ describe("npm start's entry", () => {
     // anything started the pool (Node would otherwise have made its default four).
     expect(four.threads - byDefault.threads).toBe(3);
   }, 120_000);
+
+  it('keeps only the chunks of the latest build beside the bundle', async () => {
+    const dir = path.dirname(BUNDLE);
+    const built = readdirSync(dir).sort();
+    // What an earlier build of other code leaves: a chunk under another hash, and its source map.
+    for (const file of ['chunk-AAAAAAAA.mjs', 'chunk-AAAAAAAA.mjs.map']) writeFileSync(path.join(dir, file), '');
+    await bundleService(BUNDLE);
+    expect(readdirSync(dir).sort()).toEqual(built);
+    expect(built.filter((file) => file.startsWith('chunk-')).length).toBeGreaterThan(0);
+  }, 60_000);
 });

@@ -58,7 +58,9 @@ describe.each(testDialects())('analysis jobs on %s', (dialect) => {
   afterAll(() => database.dispose());
 
   async function openJob(owner: string | null, items: NewAnalysisItem[] = [], name: string | null = null) {
-    const job = await repo.createAnalysisJob({ owner, name, tasks: TASKS });
+    const created = await repo.createAnalysisJob({ owner, name, tasks: TASKS, maxActive: Number.MAX_SAFE_INTEGER });
+    if (created.outcome !== 'created') throw new Error(`createAnalysisJob: ${created.outcome}`);
+    const job = created.job;
     if (items.length > 0) {
       const added = await repo.addAnalysisItems({ jobId: job.id, owner, items, maxItems: MAX_ITEMS });
       expect(added.outcome).toBe('added');
@@ -352,6 +354,29 @@ describe.each(testDialects())('analysis jobs on %s', (dialect) => {
     expect(await repo.countActiveAnalysisJobs(owner)).toBe(2);
     expect(await repo.countActiveAnalysisJobs(null)).toBe(0);
     for (const job of jobs) await repo.cancelAnalysisJob(job.id, owner);
+  });
+
+  it("creates no more of one owner's jobs than maxActive, however many calls come at once", async () => {
+    const owner = 'limit-key';
+    const create = (who: string) => repo.createAnalysisJob({ owner: who, name: null, tasks: TASKS, maxActive: 3 });
+    const outcomes = await Promise.all(Array.from({ length: 8 }, () => create(owner)));
+    const created = outcomes.flatMap((outcome) => (outcome.outcome === 'created' ? [outcome.job] : []));
+    expect(created).toHaveLength(3);
+    expect(outcomes.filter((outcome) => outcome.outcome === 'too-many')).toEqual(
+      Array.from({ length: 5 }, () => ({ outcome: 'too-many', active: 3 })),
+    );
+    expect(await repo.countActiveAnalysisJobs(owner)).toBe(3);
+    // Another owner has a limit of their own; an ended job no longer counts.
+    expect((await create('limit-other')).outcome).toBe('created');
+    await repo.cancelAnalysisJob(created[0]!.id, owner);
+    const again = await create(owner);
+    expect(again.outcome).toBe('created');
+    for (const job of [...created, ...(again.outcome === 'created' ? [again.job] : [])]) {
+      await repo.cancelAnalysisJob(job.id, owner);
+    }
+    for (const job of (await repo.listAnalysisJobs({ owner: 'limit-other' })).items) {
+      await repo.cancelAnalysisJob(job.id, 'limit-other');
+    }
   });
 
   it('counts by job, by tags and per tag value as the stored rows say', async () => {

@@ -74,7 +74,14 @@ interface FillOptions {
 
 /** A job made and run through the store the way the service and its job runner do, with outcomes of the test's choosing. */
 async function fillJob(repository: Repository, options: FillOptions): Promise<string> {
-  const job = await repository.createAnalysisJob({ owner: options.owner, name: options.name ?? null, tasks: TASKS });
+  const created = await repository.createAnalysisJob({
+    owner: options.owner,
+    name: options.name ?? null,
+    tasks: TASKS,
+    maxActive: Number.MAX_SAFE_INTEGER,
+  });
+  if (created.outcome !== 'created') throw new Error(`createAnalysisJob: ${created.outcome}`);
+  const job = created.job;
   for (let start = 0; start < options.items.length; start += 1000) {
     const added = await repository.addAnalysisItems({
       jobId: job.id,

@@ -630,7 +630,9 @@ describe.each(testDialects())('a database written by the release before analysis
     });
 
     // A job's results go into the same store and roll-ups, beside the old ones.
-    const job = await repository.createAnalysisJob({ owner: ALICE, name: null, tasks: ['sentiment'] });
+    const created = await repository.createAnalysisJob({ owner: ALICE, name: null, tasks: ['sentiment'], maxActive: 10 });
+    if (created.outcome !== 'created') throw new Error(`createAnalysisJob: ${created.outcome}`);
+    const job = created.job;
     await repository.addAnalysisItems({
       jobId: job.id,
       owner: ALICE,

@@ -76,7 +76,16 @@ export interface CreateAnalysisJobInput {
   owner: string | null;
   name: string | null;
   tasks: string[];
+  /**
+   * `owner` may have at most this many jobs not yet ended (MAX_JOBS_PER_KEY): counted and created in one transaction,
+   * so calls at once cannot pass it together.
+   */
+  maxActive: number;
 }
+
+export type CreateAnalysisJobOutcome =
+  | { outcome: 'created'; job: AnalysisJobRow }
+  | { outcome: 'too-many'; active: number };
 
 export interface AddAnalysisItemsInput {
   jobId: string;
@@ -144,7 +153,7 @@ export interface ClaimedItem {
 export type ItemOutcome = { itemId: string; results: readonly NewTaskResult[] } | { itemId: string; error: ItemError };
 
 export interface AnalysisJobStore {
-  createAnalysisJob(input: CreateAnalysisJobInput): Promise<AnalysisJobRow>;
+  createAnalysisJob(input: CreateAnalysisJobInput): Promise<CreateAnalysisJobOutcome>;
   /** The job if it exists and belongs to `owner`; otherwise null. */
   getAnalysisJob(id: string, owner: string | null): Promise<AnalysisJobRow | null>;
   /** Newest first (ULID ids, the cursor). */

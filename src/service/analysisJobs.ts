@@ -75,16 +75,20 @@ export function createAnalysisJobsService(options: AnalysisJobsServiceOptions): 
       const current = engine.get();
       // An unknown task: the engine's own refusal, which names the tasks there are.
       for (const task of tasks) current.task(task);
-      const active = await repository.countActiveAnalysisJobs(owner);
-      if (active >= limits.maxActiveJobs) {
+      const created = await repository.createAnalysisJob({
+        owner,
+        name: name ?? null,
+        tasks: [...new Set(tasks)],
+        maxActive: limits.maxActiveJobs,
+      });
+      if (created.outcome === 'too-many') {
         throw new JobLimitError({
           message:
-            `You have ${active} analysis jobs that have not ended; the limit is ${limits.maxActiveJobs}. ` +
+            `You have ${created.active} analysis jobs that have not ended; the limit is ${limits.maxActiveJobs}. ` +
             'Wait for one to end or cancel one.',
         });
       }
-      const job = await repository.createAnalysisJob({ owner, name: name ?? null, tasks: [...new Set(tasks)] });
-      return toAnalysisJobView(job);
+      return toAnalysisJobView(created.job);
     },
 
     add: async (jobId, items, owner) => {

@@ -1,6 +1,6 @@
 // PostgreSQL: analysis jobs created, read, listed and moved through their statuses (the job row locked while it
 // changes); their items added (idempotent by external id) and listed with their results.
-import { and, asc, count, desc, eq, getTableColumns, gt, inArray, lt } from 'drizzle-orm';
+import { and, asc, count, desc, eq, getTableColumns, gt, inArray, lt, sql } from 'drizzle-orm';
 import type {
   AddAnalysisItemsInput,
   AddAnalysisItemsOutcome,
@@ -8,6 +8,7 @@ import type {
   AnalysisJobPage,
   AnalysisJobRow,
   CreateAnalysisJobInput,
+  CreateAnalysisJobOutcome,
   ItemError,
   JobTransition,
   ListAnalysisItemsOptions,
@@ -33,10 +34,25 @@ import { analysisItemTags, analysisItems, analysisJobs, taskResults } from './sc
 const ITEM_COLUMNS = Object.keys(getTableColumns(analysisItems)).length;
 const TAG_COLUMNS = Object.keys(getTableColumns(analysisItemTags)).length;
 
-export async function createAnalysisJob(pg: PostgresDatabase, input: CreateAnalysisJobInput): Promise<AnalysisJobRow> {
+/**
+ * Two-key advisory locks, apart from the migrations' one-key lock and the conversations' namespace: one owner's job
+ * creations take turns across replicas (a hash collision only makes two owners take turns).
+ */
+const JOB_CREATION_NAMESPACE = 0x41_49_4f_4a; // "AIOJ"
+
+/** Under the owner's transaction-scoped advisory lock: counting and inserting, no other creation of theirs between. */
+export async function createAnalysisJob(
+  pg: PostgresDatabase,
+  input: CreateAnalysisJobInput,
+): Promise<CreateAnalysisJobOutcome> {
   const values = newJobValues(input, new Date());
-  await pg.write((tx) => tx.insert(analysisJobs).values(values));
-  return toJobRow(values);
+  return pg.write(async (tx) => {
+    await tx.execute(sql`select pg_advisory_xact_lock(${JOB_CREATION_NAMESPACE}, hashtext(${input.owner ?? ''}))`);
+    const active = await activeJobsOf(tx, input.owner);
+    if (active >= input.maxActive) return { outcome: 'too-many', active };
+    await tx.insert(analysisJobs).values(values);
+    return { outcome: 'created', job: toJobRow(values) };
+  });
 }
 
 export async function getAnalysisJob(
@@ -73,11 +89,14 @@ export async function listAnalysisJobs(
 }
 
 export async function countActiveAnalysisJobs(pg: PostgresDatabase, owner: string | null): Promise<number> {
-  const [row] = await pg.db
+  return activeJobsOf(pg.db, owner).catch(throwMapped(pg));
+}
+
+async function activeJobsOf(db: PgExecutor, owner: string | null): Promise<number> {
+  const [row] = await db
     .select({ count: count() })
     .from(analysisJobs)
-    .where(and(ownedBy(analysisJobs.owner, owner), inArray(analysisJobs.status, [...ACTIVE_JOB_STATUSES])))
-    .catch(throwMapped(pg));
+    .where(and(ownedBy(analysisJobs.owner, owner), inArray(analysisJobs.status, [...ACTIVE_JOB_STATUSES])));
   return row?.count ?? 0;
 }
 

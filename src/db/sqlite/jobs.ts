@@ -8,6 +8,7 @@ import type {
   AnalysisJobPage,
   AnalysisJobRow,
   CreateAnalysisJobInput,
+  CreateAnalysisJobOutcome,
   ItemError,
   JobTransition,
   ListAnalysisItemsOptions,
@@ -32,10 +33,15 @@ import { analysisItemTags, analysisItems, analysisJobs, taskResults } from './sc
 const ITEM_COLUMNS = Object.keys(getTableColumns(analysisItems)).length;
 const TAG_COLUMNS = Object.keys(getTableColumns(analysisItemTags)).length;
 
-export function createAnalysisJob(app: SqliteDatabase, input: CreateAnalysisJobInput): AnalysisJobRow {
+/** Counted and inserted in one IMMEDIATE transaction: no other write comes between. */
+export function createAnalysisJob(app: SqliteDatabase, input: CreateAnalysisJobInput): CreateAnalysisJobOutcome {
   const values = newJobValues(input, new Date());
-  app.write((tx) => tx.insert(analysisJobs).values(values).run());
-  return toJobRow(values);
+  return app.write((tx) => {
+    const active = activeJobsOf(tx, input.owner);
+    if (active >= input.maxActive) return { outcome: 'too-many', active };
+    tx.insert(analysisJobs).values(values).run();
+    return { outcome: 'created', job: toJobRow(values) };
+  });
 }
 
 export function getAnalysisJob(app: SqliteDatabase, id: string, owner: string | null): AnalysisJobRow | null {
@@ -67,13 +73,15 @@ export function listAnalysisJobs(app: SqliteDatabase, options: ListAnalysisJobsO
 }
 
 export function countActiveAnalysisJobs(app: SqliteDatabase, owner: string | null): number {
-  const [row] = app.read((db) =>
-    db
-      .select({ count: count() })
-      .from(analysisJobs)
-      .where(and(ownedBy(analysisJobs.owner, owner), inArray(analysisJobs.status, [...ACTIVE_JOB_STATUSES])))
-      .all(),
-  );
+  return app.read((db) => activeJobsOf(db, owner));
+}
+
+function activeJobsOf(db: DbExecutor, owner: string | null): number {
+  const [row] = db
+    .select({ count: count() })
+    .from(analysisJobs)
+    .where(and(ownedBy(analysisJobs.owner, owner), inArray(analysisJobs.status, [...ACTIVE_JOB_STATUSES])))
+    .all();
   return row?.count ?? 0;
 }
 

@@ -105,12 +105,13 @@ interface PendingStep {
  * not only at admission: a newcomer's short prompt is evaluated in the very next cycle, on its own, however much
  * prompt work another key has queued (a decode's time grows with the prompt tokens it carries, so sharing it would
  * cost the newcomer the other key's chunk too). The chosen steps start together; their evaluations reach the context in the same turn of
- * the event loop, so llama.cpp decodes them as one batch. They start in ascending order of their sequence ids, which
- * is the order node-llama-cpp lays the batch out in: with a KV cache per sequence (node-llama-cpp's layout),
- * llama.cpp splits a batch into passes over the weights (ubatches) that each take only consecutive sequence ids in
- * ascending order, so replies listed 3,4,6,7,5,8,2,9 cost three passes where 2–9 in order cost one. The next cycle
- * starts only when every step of this one has settled and the jobs that got a result have had a turn to ask for their
- * next step.
+ * the event loop, so llama.cpp decodes them as one batch. They start in ascending order of their sequence ids:
+ * node-llama-cpp lays the batch out in the order the evaluations reach it, and with a KV cache per sequence (its
+ * layout) llama.cpp splits a batch into passes over the weights (ubatches) that each take only consecutive sequence
+ * ids in ascending order, so replies listed 3,4,6,7,5,8,2,9 cost three passes where 2–9 in order cost one. Replies'
+ * tokens reach it after the same number of turns, so they keep this order; a prompt step's path may take a turn more
+ * (and a prompt of several tokens takes passes of its own anyway). The next cycle starts only when every step of this
+ * one has settled and the jobs that got a result have had a turn to ask for their next step.
  *
  * Background steps (work nobody waits for) join a cycle only when no interactive step waits and no interactive job
  * runs or waits, so an arriving interactive job waits at most for the one background decode in flight, and never

@@ -42,9 +42,9 @@ export class SequencePool {
    * The scheduler admits no more jobs than the pool has sequences, so one is always free.
    */
   acquire(residentKey: string | undefined): SequenceLease {
-    const free = this.#entries.filter((entry) => !entry.busy);
-    const match = residentKey === undefined ? undefined : free.find((entry) => entry.residentKey === residentKey);
-    const entry = match ?? this.#besideBusy(free);
+    const match =
+      residentKey === undefined ? undefined : this.#entries.find((entry) => !entry.busy && entry.residentKey === residentKey);
+    const entry = match ?? this.#besideBusy();
     if (!entry) throw new Error('No free sequence: the scheduler admitted more jobs than the pool holds.');
     entry.busy = true;
     entry.residentKey = residentKey;
@@ -61,18 +61,16 @@ export class SequencePool {
     };
   }
 
-  #besideBusy(free: readonly PoolEntry[]): PoolEntry | undefined {
-    const busyNeighbours = (entry: PoolEntry): number => {
-      const index = this.#entries.indexOf(entry);
-      return [this.#entries[index - 1], this.#entries[index + 1]].filter((neighbour) => neighbour?.busy === true).length;
-    };
+  /** The free entry with the most busy neighbours, the least recently used of those. */
+  #besideBusy(): PoolEntry | undefined {
     let best: { entry: PoolEntry; neighbours: number } | undefined;
-    for (const entry of free) {
-      const neighbours = busyNeighbours(entry);
+    this.#entries.forEach((entry, index) => {
+      if (entry.busy) return;
+      const neighbours = Number(this.#entries[index - 1]?.busy === true) + Number(this.#entries[index + 1]?.busy === true);
       if (!best || neighbours > best.neighbours || (neighbours === best.neighbours && entry.lastUsed < best.entry.lastUsed)) {
         best = { entry, neighbours };
       }
-    }
+    });
     return best?.entry;
   }
 }

@@ -36,10 +36,10 @@ export async function* generateTokens(
     });
     onPromptEvaluated(synced.evaluated);
     let next = synced.value;
-    const tokenStep = job.kind === 'chat' ? STREAMED_TOKEN : UNSTREAMED_TOKEN;
+    const tokenStep = { ...(job.kind === 'chat' ? STREAMED_TOKEN : UNSTREAMED_TOKEN), sequence: sequenceIdOf(sequence) };
     while (!next.done) {
       yield next.value;
-      next = await job.step(() => generator!.next(), { ...tokenStep, sequence: sequenceIdOf(sequence) });
+      next = await job.step(() => generator!.next(), tokenStep);
     }
   } finally {
     await generator?.return();

@@ -225,13 +225,27 @@ function readTasks(read: EnvReader): { tasks: TaskCatalog; chatTasks: readonly s
     throw new ConfigError({ variable: 'TASKS_FILE', message: error.message });
   }
   const chatTasks = read.list('CHAT_TASKS', (name) => {
+    if (name === NO_CHAT_TASKS) return name;
     if (!tasks.tasks.some((task) => task.name === name)) {
       throw new Error(`no such task; the tasks are ${tasks.tasks.map((task) => task.name).join(', ')}`);
     }
     return name;
   });
+  if (chatTasks.includes(NO_CHAT_TASKS)) {
+    if (chatTasks.length > 1) throw new ConfigError({ variable: 'CHAT_TASKS', message: `${NO_CHAT_TASKS} stands alone` });
+    if (tasks.tasks.some((task) => task.name === NO_CHAT_TASKS)) {
+      throw new ConfigError({
+        variable: 'CHAT_TASKS',
+        message: `${NO_CHAT_TASKS} means no tasks, but TASKS_FILE has a task of that name: rename it to run it in the chat`,
+      });
+    }
+    return { tasks, chatTasks: [] };
+  }
   return { tasks, chatTasks: chatTasks.length > 0 ? [...new Set(chatTasks)] : DEFAULT_CHAT_TASKS };
 }
+
+/** CHAT_TASKS' value for chat messages with no tasks: no verdict before the reply, nothing stored beside the message. */
+const NO_CHAT_TASKS = 'none';
 
 /** A folder, `off`, or by default MODELS_DIR's `task-states` (beside the models the states belong to). */
 function readTaskStatesDir(read: EnvReader): string | undefined {

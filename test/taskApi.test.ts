@@ -222,6 +222,25 @@ describe.each(testDialects())('on %s', (dialect) => {
     });
   });
 
+  describe('no tasks in the chat (CHAT_TASKS=none)', () => {
+    it('replies without a verdict and stores the message with no results', async () => {
+      const [plain, plainDb] = await serviceOn(dialect, 'no-chat-tasks', { CHAT_TASKS: 'none' });
+      const body = await plain.graphql(`mutation { chat(input: { message: "My parcel is lost again!", maxTokens: 4 }) {
+        conversation { id messages { role content } }
+        userMessage { id sentiment { label } taskResults { ${RESULT} } } } }`);
+      expect(body.errors).toBeUndefined();
+      const { userMessage, conversation } = body.data!.chat;
+      expect(userMessage.sentiment).toBeNull();
+      expect(userMessage.taskResults).toEqual([]);
+      expect(conversation.messages.map((message: { role: string }) => message.role)).toEqual(['USER', 'ASSISTANT']);
+      expect(conversation.messages[1].content.length).toBeGreaterThan(0);
+      const count = async (table: string) =>
+        Number((await plainDb.rows<{ n: number | string }>(`select count(*) as n from ${table}`))[0]!.n);
+      expect(await count('task_results')).toBe(0);
+      expect(await count('messages')).toBe(2);
+    });
+  });
+
   describe('taskStats', () => {
     it('counts exactly what was stored, per label and bucket, and only for its owner', async () => {
       const [keyed, keyedDb] = await serviceOn(dialect, 'keyed', { API_KEYS: `${KEY_A},${KEY_B}` });

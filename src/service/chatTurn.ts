@@ -98,7 +98,8 @@ export async function runChatTurn(
     ...keyOf(scope),
   };
 
-  const definitions = engine.checkTasks(input.message, scope.chatTasks, { locale });
+  // CHAT_TASKS=none: no verdict before the reply and nothing beside it.
+  const definitions = scope.chatTasks.length === 0 ? [] : engine.checkTasks(input.message, scope.chatTasks, { locale });
   const classify = definitions.filter((task) => task.kind === 'classify').map((task) => task.name);
   const extract = definitions.filter((task) => task.kind === 'extract').map((task) => task.name);
   // The classify tasks need no history, so they run (in one engine job) before this turn waits for the conversation.

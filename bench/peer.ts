@@ -101,17 +101,21 @@ export const peer: Benchmark = {
       { slots: SAME_KV_SLOTS, mmap: false },
     ];
     const samples: Sample[] = [];
+    const withoutChatTasks: NoTasksSample[] = [];
     for (let run = 0; run < options.runs; run += 1) {
       // A/B/A/B: which side goes first alternates from run to run, so a slow moment does not land on one side only.
-      const sides: (() => Promise<Sample>)[] = [
-        () => measurePeer(options, build, modelPath, peerVariants[0]!, run, sizes, shared),
-        () => measureService(options, modelPath, run, sizes),
-        ...peerVariants.slice(1).map((variant) => () => measurePeer(options, build, modelPath, variant, run, sizes, shared)),
+      const sides: (() => Promise<unknown>)[] = [
+        async () => samples.push(await measurePeer(options, build, modelPath, peerVariants[0]!, run, sizes, shared)),
+        async () => samples.push(await measureService(options, modelPath, run, sizes)),
+        async () => withoutChatTasks.push(await measureServiceWithoutChatTasks(options, modelPath, run, sizes)),
+        ...peerVariants
+          .slice(1)
+          .map((variant) => async () => samples.push(await measurePeer(options, build, modelPath, variant, run, sizes, shared))),
       ];
-      const order = run % 2 === 0 ? sides : [sides[1]!, sides[0]!, ...sides.slice(2)];
-      for (const measure of order) samples.push(await measure());
+      const order = run % 2 === 0 ? sides : [sides[1]!, sides[2]!, sides[0]!, ...sides.slice(3)];
+      for (const measure of order) await measure();
     }
-    return report(options, build, modelPath, sizes, samples, shared.commands);
+    return report(options, build, modelPath, sizes, samples, withoutChatTasks, shared.commands);
   },
 };
 
@@ -209,9 +213,7 @@ async function measureService(options: BenchOptions, modelPath: string, run: num
     const cpuBackend = loadedCpuBackend(service.child.pid);
 
     const decode = await chat(messages.decode, sizes.decodeTokens, run);
-    const startedAt = performance.now();
-    const traces = await Promise.all(messages.streams.map((sentence, index) => chat(sentence, sizes.streamTokens, index)));
-    const streamTokens = traces.reduce((sum, trace) => sum + trace.tokenCount, 0);
+    const streams = await measureStreams(service.url, messages.streams, sizes);
     for (const locale of ['en', 'zh'] as const) await sentimentQuery(service.url, 'Warm-up.', locale);
     const classifyStartedAt = performance.now();
     for (const { text, locale } of sizes.texts) await sentimentQuery(service.url, text, locale);
@@ -230,10 +232,7 @@ async function measureService(options: BenchOptions, modelPath: string, run: num
       readyMs: service.readyMs,
       decodeTokensPerSecond: clientTokensPerSecond(decode),
       decodeTokens: decode.tokenCount,
-      aggregateTokensPerSecond: (streamTokens * 1000) / (Math.max(...traces.map((trace) => trace.doneAt)) - startedAt),
-      streamTokens,
-      ttftP95Ms: percentile(traces.map(serviceTimeToFirstToken), 95),
-      startedP95Ms: percentile(traces.map((trace) => trace.startedAt - trace.subscribedAt), 95),
+      ...streams,
       classifyPerSecond: (sizes.texts.length * 1000) / classifyMs,
       batchPerSecond: (sizes.texts.length * 1000) / batchMs,
       ...(cpuBackend === undefined ? {} : { cpuBackend }),
@@ -245,6 +244,53 @@ async function measureService(options: BenchOptions, modelPath: string, run: num
     await service.stop();
   }
 }
+
+/** The service's share of the streams figures. */
+type StreamsSample = Pick<Sample, 'aggregateTokensPerSecond' | 'streamTokens' | 'ttftP95Ms' | 'startedP95Ms'>;
+
+/** The concurrent streams, all sent at once, over SSE. */
+async function measureStreams(url: string, sentences: Sentence[], sizes: Sizes): Promise<StreamsSample> {
+  const startedAt = performance.now();
+  const traces = await Promise.all(
+    sentences.map((sentence, index) =>
+      chatOverSse(url, {
+        message: sentence.text,
+        locale: sentence.locale,
+        maxTokens: sizes.streamTokens,
+        temperature: SAMPLING_DEFAULTS.temperature,
+        seed: index,
+      }),
+    ),
+  );
+  return {
+    aggregateTokensPerSecond:
+      (traces.reduce((sum, trace) => sum + trace.tokenCount, 0) * 1000) / (Math.max(...traces.map((trace) => trace.doneAt)) - startedAt),
+    streamTokens: traces.reduce((sum, trace) => sum + trace.tokenCount, 0),
+    ttftP95Ms: percentile(traces.map(serviceTimeToFirstToken), 95),
+    startedP95Ms: percentile(traces.map((trace) => trace.startedAt - trace.subscribedAt), 95),
+  };
+}
+
+/** The streams once more with CHAT_TASKS=none: no verdict before each reply, so the peer's work and no more. */
+async function measureServiceWithoutChatTasks(options: BenchOptions, modelPath: string, run: number, sizes: Sizes): Promise<NoTasksSample> {
+  const databasePath = path.join(options.workDir, `peer-${process.pid}-${run}-no-chat-tasks.db`);
+  const service = await startServiceProcess(serviceEnv(options, modelPath, databasePath, { CHAT_TASKS: 'none' }));
+  try {
+    const messages = chatMessages(options, sizes, run);
+    const { text, locale } = messages.warmUp;
+    await chatOverSse(service.url, { message: text, locale, maxTokens: 4, temperature: SAMPLING_DEFAULTS.temperature, seed: run });
+    const sample = { run, ...(await measureStreams(service.url, messages.streams, sizes)) };
+    options.log(
+      `peer (service, CHAT_TASKS=none, run ${run + 1}): aggregate ${sample.aggregateTokensPerSecond.toFixed(1)} tok/s, ` +
+        `TTFT p95 ${Math.round(sample.ttftP95Ms)} ms`,
+    );
+    return sample;
+  } finally {
+    await service.stop();
+  }
+}
+
+type NoTasksSample = StreamsSample & { run: number };
 
 /** The same messages on both sides within a run, different ones from run to run. */
 function chatMessages(options: BenchOptions, sizes: Sizes, run: number) {
@@ -277,6 +323,7 @@ function report(
   modelPath: string,
   sizes: Sizes,
   samples: Sample[],
+  withoutChatTasks: NoTasksSample[],
   commands: Map<string, string>,
 ) {
   const of = (side: Side, slots: number, mmap = true) =>
@@ -286,7 +333,7 @@ function report(
   const sameKv = of('peer', SAME_KV_SLOTS);
   const sameKvRead = of('peer', SAME_KV_SLOTS, false);
   const replySlots = of('peer', REPLY_SLOTS);
-  const measure = (items: Sample[], pick: (sample: Sample) => number): Summary => summarize(items.map(pick));
+  const measure = <T>(items: T[], pick: (sample: T) => number): Summary => summarize(items.map(pick));
   const streams = `${sizes.streams} concurrent streams × ${sizes.streamTokens} tokens`;
   const figures: Figure[] = [
     figure({
@@ -318,6 +365,20 @@ function report(
       label: `${streams}, p95 time to ChatStarted: the service's verdict on each message (and the stored turn) before its reply's prompt, part of its time to first token`,
       unit: 'ms',
       value: measure(service, (sample) => sample.startedP95Ms ?? Number.NaN),
+    }),
+    figure({
+      id: 'aggregate-no-chat-tasks',
+      label: `${streams}, aggregate, service with CHAT_TASKS=none (no verdict before each reply; its prompts then lack the peer's tone line)`,
+      unit: 'tok/s',
+      value: measure(withoutChatTasks, (sample) => sample.aggregateTokensPerSecond),
+      baseline: { label: peerLabel({ slots: STREAMS }), value: measure(peers, (sample) => sample.aggregateTokensPerSecond) },
+    }),
+    figure({
+      id: 'ttft-p95-no-chat-tasks',
+      label: `${streams}, p95 time to first token, service with CHAT_TASKS=none`,
+      unit: 'ms',
+      value: measure(withoutChatTasks, (sample) => sample.ttftP95Ms),
+      baseline: { label: peerLabel({ slots: STREAMS }), value: measure(peers, (sample) => sample.ttftP95Ms) },
     }),
     figure({
       id: 'ttft-p95-limit',
@@ -395,6 +456,8 @@ function report(
         versus('decode', `One stream, decode seen by the client (${sizes.decodeTokens} tokens)`, `≥ ${TARGETS.decode}×`),
         versus('aggregate', `${streams}, aggregate (peer: ${STREAMS} slots)`, `≥ ${TARGETS.aggregate}×`),
         versus('ttft-p95', `${streams}, p95 time to first token`, `≤ ${TARGETS.ttftRatio}× and ≤ ${TARGETS.ttftMs} ms`, 0),
+        versus('aggregate-no-chat-tasks', `${streams}, aggregate, CHAT_TASKS=none (no verdict)`, 'for contrast'),
+        versus('ttft-p95-no-chat-tasks', `${streams}, p95 time to first token, CHAT_TASKS=none`, 'for contrast', 0),
         versus('peak-rss', `Peak RSS (peer: ${SAME_KV_SLOTS} slots, the same KV cache, weights mapped)`, `≤ ${TARGETS.rss}×`, 0),
         ...(sameKvRead.length === 0 ? [] : [versus('peak-rss-weights-read', 'Peak RSS (the same peer, weights read: `--no-mmap`)', 'for contrast', 0)]),
         versus('ready', 'Start to ready', `≤ ${TARGETS.readyMs} ms`, 0),
@@ -449,7 +512,9 @@ function report(
       'Decode: tokens after the first over the time from the first to the last streamed token. Aggregate: all ' +
         'streams\' tokens over the time from sending the first request to the last stream\'s end. Time to first ' +
         'token: from sending the request to the first event with text; the service\'s includes its verdict on the ' +
-        'message (a sentiment classification before the reply) and storing the turn.',
+        'message (a sentiment classification before the reply) and storing the turn. The streams run once more on a ' +
+        'service started with CHAT_TASKS=none (no verdict, so the same model work as the peer\'s but its prompts lack ' +
+        'the tone line), for contrast: what the verdict costs.',
       `Classification: the peer runs the engine's sentiment prompt as a one-token completion with \`cache_prompt\` ` +
         '(the constant prefix stays in the slot), the label tokens lifted by a logit bias and read from the ' +
         'probabilities after sampling (top-k = the label tokens), as the engine reads them; the service answers ' +

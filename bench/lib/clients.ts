@@ -34,8 +34,8 @@ export interface StreamTrace {
   /** Tokens the reply has, as stored. */
   tokenCount: number;
   conversationId: string;
-  /** The user message's sentiment, which set the reply's system prompt. */
-  sentimentLabel: string;
+  /** The user message's sentiment, which set the reply's system prompt; null when no task ran (CHAT_TASKS=none). */
+  sentimentLabel: string | null;
   reply: string;
 }
 
@@ -161,14 +161,14 @@ class TraceRecorder {
   readonly #deltaAt: number[] = [];
   #done: { at: number; tokenCount: number; reply: string } | undefined;
   #conversationId = '';
-  #sentimentLabel = '';
+  #sentimentLabel: string | null = null;
 
   record(event: StreamEvent): void {
     const now = performance.now();
     if (event.__typename === 'ChatStarted') {
       this.#startedAt = now;
       this.#conversationId = event['conversation'].id as string;
-      this.#sentimentLabel = event['userMessage'].sentiment.label as string;
+      this.#sentimentLabel = (event['userMessage'].sentiment?.label as string | undefined) ?? null;
     } else if (event.__typename === 'ChatToken') {
       this.#deltaAt.push(now);
     } else if (event.__typename === 'ChatDone') {

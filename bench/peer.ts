@@ -62,6 +62,8 @@ interface Sample {
   ttftP95Ms: number;
   /** Service only: p95 time from sending the request to ChatStarted (the verdict on the message, the turn stored). */
   startedP95Ms?: number;
+  /** Newcomers beside a running stream (`measureArrivals`); the peer's 8-slot process and the service at its defaults. */
+  arrivals?: ArrivalsSample;
   classifyPerSecond: number;
   /** Service only: the `sentiments` batches. */
   batchPerSecond?: number;
@@ -74,6 +76,8 @@ interface Sizes {
   decodeTokens: number;
   streams: number;
   streamTokens: number;
+  /** Text events a running stream has sent when newcomers arrive (`measureArrivals`). */
+  arriveAfter: number;
   texts: Sentence[];
   batch: number;
 }
@@ -91,6 +95,7 @@ export const peer: Benchmark = {
       decodeTokens: sized(options, 128, 8),
       streams: sized(options, STREAMS, 2),
       streamTokens: sized(options, 64, 4),
+      arriveAfter: sized(options, 16, 2),
       texts: mixedSentences(options.sentences, sized(options, 48, 4)),
       batch: sized(options, ENGINE_DEFAULTS.maxBatchTexts, 2),
     };
@@ -169,6 +174,18 @@ async function measurePeer(
     const startedAt = performance.now();
     const traces = await Promise.all(prompts.map((tokens, index) => client.complete(tokens, sizes.streamTokens, index)));
     const streamTokens = traces.reduce((sum, trace) => sum + trace.tokens, 0);
+    const arrivals =
+      slots === STREAMS
+        ? await measureArrivals(sizes, async (index, onText) => {
+            const trace = await client.complete(
+              await prompt(index === 0 ? messages.decode : messages.streams[index - 1]!),
+              index === 0 ? sizes.decodeTokens : sizes.streamTokens,
+              index,
+              onText,
+            );
+            return { sentAt: trace.sentAt, textAt: trace.eventAt };
+          })
+        : undefined;
     // The streams took over every slot: the sentiment prefix is evaluated again, untimed, as the service keeps it warm.
     for (const locale of ['en', 'zh'] as const) await client.classify('Warm-up.', locale);
     const classifyStartedAt = performance.now();
@@ -185,6 +202,7 @@ async function measurePeer(
       aggregateTokensPerSecond: (streamTokens * 1000) / (Math.max(...traces.map((trace) => trace.doneAt)) - startedAt),
       streamTokens,
       ttftP95Ms: percentile(traces.map(peerTimeToFirstToken), 95),
+      ...(arrivals ? { arrivals } : {}),
       classifyPerSecond: (sizes.texts.length * 1000) / classifyMs,
       peakRssBytes: peer.memory().peakRssBytes,
     };
@@ -214,6 +232,16 @@ async function measureService(options: BenchOptions, modelPath: string, run: num
 
     const decode = await chat(messages.decode, sizes.decodeTokens, run);
     const streams = await measureStreams(service.url, messages.streams, sizes);
+    const arrivals = await measureArrivals(sizes, async (index, onText) => {
+      const sentence = index === 0 ? messages.decode : messages.streams[index - 1]!;
+      const maxTokens = index === 0 ? sizes.decodeTokens : sizes.streamTokens;
+      const trace = await chatOverSse(
+        service.url,
+        { message: sentence.text, locale: sentence.locale, maxTokens, temperature: SAMPLING_DEFAULTS.temperature, seed: index },
+        onText,
+      );
+      return { sentAt: trace.subscribedAt, textAt: trace.deltaAt };
+    });
     for (const locale of ['en', 'zh'] as const) await sentimentQuery(service.url, 'Warm-up.', locale);
     const classifyStartedAt = performance.now();
     for (const { text, locale } of sizes.texts) await sentimentQuery(service.url, text, locale);
@@ -233,6 +261,7 @@ async function measureService(options: BenchOptions, modelPath: string, run: num
       decodeTokensPerSecond: clientTokensPerSecond(decode),
       decodeTokens: decode.tokenCount,
       ...streams,
+      arrivals,
       classifyPerSecond: (sizes.texts.length * 1000) / classifyMs,
       batchPerSecond: (sizes.texts.length * 1000) / batchMs,
       ...(cpuBackend === undefined ? {} : { cpuBackend }),
@@ -243,6 +272,39 @@ async function measureService(options: BenchOptions, modelPath: string, run: num
   } finally {
     await service.stop();
   }
+}
+
+/** What newcomers cost a stream that is running, and what the running stream costs them. */
+interface ArrivalsSample {
+  /** The running stream's longest pause between two text events, from the newcomers' arrival to its end. */
+  stallMs: number;
+  /** The newcomers' p95 time to first token. */
+  ttftP95Ms: number;
+}
+
+/**
+ * One stream runs (the decode message, its tokens); once it has sent `sizes.arriveAfter` text events, the other streams'
+ * messages arrive at once. `start(0)` is the running stream, `start(1…)` the newcomers.
+ */
+async function measureArrivals(
+  sizes: Sizes,
+  start: (index: number, onText?: (events: number) => void) => Promise<{ sentAt: number; textAt: number[] }>,
+): Promise<ArrivalsSample> {
+  let arrivedAt: number | undefined;
+  let newcomers: Promise<{ sentAt: number; textAt: number[] }>[] = [];
+  const running = await start(0, (events) => {
+    if (events !== sizes.arriveAfter) return;
+    arrivedAt = performance.now();
+    newcomers = Array.from({ length: sizes.streams - 1 }, (_, index) => start(index + 1));
+  });
+  if (arrivedAt === undefined) throw new Error(`The running stream ended before its text event ${sizes.arriveAfter}.`);
+  const traces = await Promise.all(newcomers);
+  const since = arrivedAt;
+  const gaps = running.textAt.flatMap((at, index) => (index > 0 && at > since ? [at - running.textAt[index - 1]!] : []));
+  return {
+    stallMs: Math.max(0, ...gaps),
+    ttftP95Ms: percentile(traces.map((trace) => (trace.textAt[0] ?? Number.NaN) - trace.sentAt), 95),
+  };
 }
 
 /** The service's share of the streams figures. */
@@ -312,6 +374,9 @@ function logSample(options: BenchOptions, sample: Sample): void {
     `peer (${sample.side === 'peer' ? peerLabel(sample) : sample.side}, run ${sample.run + 1}): ` +
       `ready ${Math.round(sample.readyMs)} ms, decode ${sample.decodeTokensPerSecond.toFixed(1)} tok/s, ` +
       `aggregate ${sample.aggregateTokensPerSecond.toFixed(1)} tok/s, TTFT p95 ${Math.round(sample.ttftP95Ms)} ms, ` +
+      (sample.arrivals
+        ? `arrivals: pause ${Math.round(sample.arrivals.stallMs)} ms, TTFT p95 ${Math.round(sample.arrivals.ttftP95Ms)} ms, `
+        : '') +
       `classify ${sample.classifyPerSecond.toFixed(2)}${sample.batchPerSecond ? ` / batches ${sample.batchPerSecond.toFixed(2)}` : ''} texts/s, ` +
       `peak RSS ${Math.round(sample.peakRssBytes / MB)} MB`,
   );
@@ -379,6 +444,20 @@ function report(
       unit: 'ms',
       value: measure(withoutChatTasks, (sample) => sample.ttftP95Ms),
       baseline: { label: peerLabel({ slots: STREAMS }), value: measure(peers, (sample) => sample.ttftP95Ms) },
+    }),
+    figure({
+      id: 'arrivals-stall',
+      label: `A running stream's longest pause between two tokens once ${sizes.streams - 1} new streams arrive at once (once it has sent ${sizes.arriveAfter} tokens)`,
+      unit: 'ms',
+      value: measure(service, (sample) => sample.arrivals?.stallMs ?? Number.NaN),
+      baseline: { label: peerLabel({ slots: STREAMS }), value: measure(peers, (sample) => sample.arrivals?.stallMs ?? Number.NaN) },
+    }),
+    figure({
+      id: 'arrivals-ttft-p95',
+      label: `Those ${sizes.streams - 1} newcomers' p95 time to first token, beside the running stream`,
+      unit: 'ms',
+      value: measure(service, (sample) => sample.arrivals?.ttftP95Ms ?? Number.NaN),
+      baseline: { label: peerLabel({ slots: STREAMS }), value: measure(peers, (sample) => sample.arrivals?.ttftP95Ms ?? Number.NaN) },
     }),
     figure({
       id: 'ttft-p95-limit',
@@ -458,6 +537,8 @@ function report(
         versus('ttft-p95', `${streams}, p95 time to first token`, `≤ ${TARGETS.ttftRatio}× and ≤ ${TARGETS.ttftMs} ms`, 0),
         versus('aggregate-no-chat-tasks', `${streams}, aggregate, CHAT_TASKS=none (no verdict)`, 'for contrast'),
         versus('ttft-p95-no-chat-tasks', `${streams}, p95 time to first token, CHAT_TASKS=none`, 'for contrast', 0),
+        versus('arrivals-stall', `One stream running, ${sizes.streams - 1} arrive: its longest pause`, 'for contrast', 0),
+        versus('arrivals-ttft-p95', `One stream running, ${sizes.streams - 1} arrive: their p95 time to first token`, 'for contrast', 0),
         versus('peak-rss', `Peak RSS (peer: ${SAME_KV_SLOTS} slots, the same KV cache, weights mapped)`, `≤ ${TARGETS.rss}×`, 0),
         ...(sameKvRead.length === 0 ? [] : [versus('peak-rss-weights-read', 'Peak RSS (the same peer, weights read: `--no-mmap`)', 'for contrast', 0)]),
         versus('ready', 'Start to ready', `≤ ${TARGETS.readyMs} ms`, 0),
@@ -514,7 +595,12 @@ function report(
         'token: from sending the request to the first event with text; the service\'s includes its verdict on the ' +
         'message (a sentiment classification before the reply) and storing the turn. The streams run once more on a ' +
         'service started with CHAT_TASKS=none (no verdict, so the same model work as the peer\'s but its prompts lack ' +
-        'the tone line), for contrast: what the verdict costs.',
+        'the tone line), for contrast: what the verdict costs. Then one stream runs alone (the decode message) and, after ' +
+        'its first tokens, the other messages arrive at once: the running stream\'s longest pause between two tokens ' +
+        'from then on, and the newcomers\' first tokens (the peer\'s 8-slot process). llama-server evaluates every ' +
+        'waiting prompt in the next decode, so a running stream waits for them; the service lets a decode carry only ' +
+        'so many prompt tokens beside generating replies (PROMPT_TOKENS_BESIDE_REPLIES), so a running reply keeps ' +
+        'its pace and newcomers take a few decodes longer.',
       `Classification: the peer runs the engine's sentiment prompt as a one-token completion with \`cache_prompt\` ` +
         '(the constant prefix stays in the slot), the label tokens lifted by a logit bias and read from the ' +
         'probabilities after sampling (top-k = the label tokens), as the engine reads them; the service answers ' +

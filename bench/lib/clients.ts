@@ -84,8 +84,8 @@ export async function chatOverWebSocket(
   }
 }
 
-/** Runs one chatStream over SSE (GraphQL over SSE, distinct connections mode). */
-export async function chatOverSse(httpUrl: string, input: ChatInput): Promise<StreamTrace> {
+/** Runs one chatStream over SSE (GraphQL over SSE, distinct connections mode); `onText` hears each text delta's count. */
+export async function chatOverSse(httpUrl: string, input: ChatInput, onText?: (deltas: number) => void): Promise<StreamTrace> {
   const recorder = new TraceRecorder();
   const response = await fetch(`${httpUrl}/graphql`, {
     method: 'POST',
@@ -97,6 +97,7 @@ export async function chatOverSse(httpUrl: string, input: ChatInput): Promise<St
     const { data, errors } = payload as { data?: { chatStream: StreamEvent }; errors?: unknown };
     if (errors || !data) throw new Error(`chatStream failed: ${JSON.stringify(errors)}`);
     recorder.record(data.chatStream);
+    if (data.chatStream.__typename === 'ChatToken') onText?.(recorder.deltas);
   }
   return recorder.trace();
 }
@@ -162,6 +163,11 @@ class TraceRecorder {
   #done: { at: number; tokenCount: number; reply: string } | undefined;
   #conversationId = '';
   #sentimentLabel: string | null = null;
+
+  /** Text deltas so far. */
+  get deltas(): number {
+    return this.#deltaAt.length;
+  }
 
   record(event: StreamEvent): void {
     const now = performance.now();

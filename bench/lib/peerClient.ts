@@ -63,8 +63,11 @@ export class PeerClient {
     ]);
   }
 
-  /** A streamed completion of exactly `tokens` tokens (end of generation ignored), sampled as the service samples. */
-  async complete(prompt: PeerPrompt, tokens: number, seed: number): Promise<PeerTrace> {
+  /**
+   * A streamed completion of exactly `tokens` tokens (end of generation ignored), sampled as the service samples;
+   * `onText` hears the count of text events so far after each.
+   */
+  async complete(prompt: PeerPrompt, tokens: number, seed: number, onText?: (events: number) => void): Promise<PeerTrace> {
     const sentAt = performance.now();
     const response = await post(`${this.#url}/completion`, {
       prompt,
@@ -89,6 +92,7 @@ export class PeerClient {
       if (typeof event['content'] === 'string' && event['content'] !== '') {
         eventAt.push(now);
         decodedAt.push(Number(event['tokens_predicted']));
+        onText?.(eventAt.length);
       }
       if (event['stop'] === true) final = { ...event, doneAt: now };
     }

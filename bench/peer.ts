@@ -178,7 +178,7 @@ async function measurePeer(
       slots === STREAMS
         ? await measureArrivals(sizes, async (index, onText) => {
             const trace = await client.complete(
-              await prompt(index === 0 ? messages.decode : messages.streams[index - 1]!),
+              await prompt(index === 0 ? messages.decode : messages.arrivals[index - 1]!),
               index === 0 ? sizes.decodeTokens : sizes.streamTokens,
               index,
               onText,
@@ -233,7 +233,7 @@ async function measureService(options: BenchOptions, modelPath: string, run: num
     const decode = await chat(messages.decode, sizes.decodeTokens, run);
     const streams = await measureStreams(service.url, messages.streams, sizes);
     const arrivals = await measureArrivals(sizes, async (index, onText) => {
-      const sentence = index === 0 ? messages.decode : messages.streams[index - 1]!;
+      const sentence = index === 0 ? messages.decode : messages.arrivals[index - 1]!;
       const maxTokens = index === 0 ? sizes.decodeTokens : sizes.streamTokens;
       const trace = await chatOverSse(
         service.url,
@@ -356,9 +356,11 @@ type NoTasksSample = StreamsSample & { run: number };
 
 /** The same messages on both sides within a run, different ones from run to run. */
 function chatMessages(options: BenchOptions, sizes: Sizes, run: number) {
-  const perRun = 2 + sizes.streams;
+  const perRun = 1 + 2 * sizes.streams;
   const all = mixedSentences(options.sentences, perRun * (run + 1)).slice(perRun * run);
-  return { all, warmUp: all[0]!, decode: all[1]!, streams: all.slice(2) };
+  // The newcomers' messages are new to the process: llama-server would otherwise find their prompts in its slots.
+  const arrivals = all.slice(2 + sizes.streams);
+  return { all, warmUp: all[0]!, decode: all[1]!, streams: all.slice(2, 2 + sizes.streams), arrivals };
 }
 
 function peerTimeToFirstToken(trace: PeerTrace): number {

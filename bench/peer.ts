@@ -232,16 +232,7 @@ async function measureService(options: BenchOptions, modelPath: string, run: num
 
     const decode = await chat(messages.decode, sizes.decodeTokens, run);
     const streams = await measureStreams(service.url, messages.streams, sizes);
-    const arrivals = await measureArrivals(sizes, async (index, onText) => {
-      const sentence = index === 0 ? messages.decode : messages.arrivals[index - 1]!;
-      const maxTokens = index === 0 ? sizes.decodeTokens : sizes.streamTokens;
-      const trace = await chatOverSse(
-        service.url,
-        { message: sentence.text, locale: sentence.locale, maxTokens, temperature: SAMPLING_DEFAULTS.temperature, seed: index },
-        onText,
-      );
-      return { sentAt: trace.subscribedAt, textAt: trace.deltaAt };
-    });
+    const arrivals = await serviceArrivals(service.url, messages, sizes);
     for (const locale of ['en', 'zh'] as const) await sentimentQuery(service.url, 'Warm-up.', locale);
     const classifyStartedAt = performance.now();
     for (const { text, locale } of sizes.texts) await sentimentQuery(service.url, text, locale);
@@ -341,10 +332,15 @@ async function measureServiceWithoutChatTasks(options: BenchOptions, modelPath: 
     const messages = chatMessages(options, sizes, run);
     const { text, locale } = messages.warmUp;
     await chatOverSse(service.url, { message: text, locale, maxTokens: 4, temperature: SAMPLING_DEFAULTS.temperature, seed: run });
-    const sample = { run, ...(await measureStreams(service.url, messages.streams, sizes)) };
+    const sample = {
+      run,
+      ...(await measureStreams(service.url, messages.streams, sizes)),
+      arrivals: await serviceArrivals(service.url, messages, sizes),
+    };
     options.log(
       `peer (service, CHAT_TASKS=none, run ${run + 1}): aggregate ${sample.aggregateTokensPerSecond.toFixed(1)} tok/s, ` +
-        `TTFT p95 ${Math.round(sample.ttftP95Ms)} ms`,
+        `TTFT p95 ${Math.round(sample.ttftP95Ms)} ms, arrivals: pause ${Math.round(sample.arrivals.stallMs)} ms, ` +
+        `TTFT p95 ${Math.round(sample.arrivals.ttftP95Ms)} ms`,
     );
     return sample;
   } finally {
@@ -352,7 +348,21 @@ async function measureServiceWithoutChatTasks(options: BenchOptions, modelPath: 
   }
 }
 
-type NoTasksSample = StreamsSample & { run: number };
+type NoTasksSample = StreamsSample & { run: number; arrivals: ArrivalsSample };
+
+/** `measureArrivals` on the service: the decode message runs, the newcomers' messages arrive. */
+function serviceArrivals(url: string, messages: ReturnType<typeof chatMessages>, sizes: Sizes): Promise<ArrivalsSample> {
+  return measureArrivals(sizes, async (index, onText) => {
+    const sentence = index === 0 ? messages.decode : messages.arrivals[index - 1]!;
+    const maxTokens = index === 0 ? sizes.decodeTokens : sizes.streamTokens;
+    const trace = await chatOverSse(
+      url,
+      { message: sentence.text, locale: sentence.locale, maxTokens, temperature: SAMPLING_DEFAULTS.temperature, seed: index },
+      onText,
+    );
+    return { sentAt: trace.subscribedAt, textAt: trace.deltaAt };
+  });
+}
 
 /** The same messages on both sides within a run, different ones from run to run. */
 function chatMessages(options: BenchOptions, sizes: Sizes, run: number) {
@@ -462,6 +472,13 @@ function report(
       baseline: { label: peerLabel({ slots: STREAMS }), value: measure(peers, (sample) => sample.arrivals?.ttftP95Ms ?? Number.NaN) },
     }),
     figure({
+      id: 'arrivals-ttft-p95-no-chat-tasks',
+      label: `The same newcomers' p95 time to first token, service with CHAT_TASKS=none`,
+      unit: 'ms',
+      value: measure(withoutChatTasks, (sample) => sample.arrivals.ttftP95Ms),
+      baseline: { label: peerLabel({ slots: STREAMS }), value: measure(peers, (sample) => sample.arrivals?.ttftP95Ms ?? Number.NaN) },
+    }),
+    figure({
       id: 'ttft-p95-limit',
       label: `${streams}, p95 time to first token of the service, against the absolute limit`,
       unit: 'ms',
@@ -541,6 +558,7 @@ function report(
         versus('ttft-p95-no-chat-tasks', `${streams}, p95 time to first token, CHAT_TASKS=none`, 'for contrast', 0),
         versus('arrivals-stall', `One stream running, ${sizes.streams - 1} arrive: its longest pause`, 'for contrast', 0),
         versus('arrivals-ttft-p95', `One stream running, ${sizes.streams - 1} arrive: their p95 time to first token`, 'for contrast', 0),
+        versus('arrivals-ttft-p95-no-chat-tasks', `The same, CHAT_TASKS=none`, 'for contrast', 0),
         versus('peak-rss', `Peak RSS (peer: ${SAME_KV_SLOTS} slots, the same KV cache, weights mapped)`, `≤ ${TARGETS.rss}×`, 0),
         ...(sameKvRead.length === 0 ? [] : [versus('peak-rss-weights-read', 'Peak RSS (the same peer, weights read: `--no-mmap`)', 'for contrast', 0)]),
         versus('ready', 'Start to ready', `≤ ${TARGETS.readyMs} ms`, 0),

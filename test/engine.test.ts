@@ -1,5 +1,5 @@
 // The engine on the real node-llama-cpp with the tiny synthetic model: both tasks, streaming, scheduling, failures.
-import { copyFile, mkdtemp, open, rm, truncate, writeFile } from 'node:fs/promises';
+import { copyFile, mkdtemp, open, readFile, rm, stat, truncate, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
@@ -13,6 +13,9 @@ import {
   type EngineOptions,
   type SentimentLabel,
 } from '../src/engine/index.js';
+import { loadModel } from '../src/engine/loadModel.js';
+import { SYNTHETIC_FORMAT_KEY, syntheticModelPath } from '../src/engine/synth/index.js';
+import { isCurrentSyntheticModel, SYNTHETIC_FORMAT_VERSION } from '../src/engine/synth/syntheticFormat.js';
 import { classifyByGenerating } from '../src/eval/generateBaseline.js';
 import { sentimentDisplay, sentimentEmoji } from '../src/service/sentimentDisplay.js';
 import { classifySentiment } from './support/sentiment.js';
@@ -370,5 +373,59 @@ describe('Engine model loading failures', () => {
 
   it('names the valid choices for an unknown synthetic shape', async () => {
     await expect(load('synthetic:huge')).rejects.toThrow(/synthetic:tiny/);
+  });
+});
+
+describe('A synthetic model file read once, as llama.cpp loads it', () => {
+  let modelsDir: string;
+  beforeAll(async () => {
+    modelsDir = await mkdtemp(path.join(os.tmpdir(), 'aio-synthetic-'));
+  });
+  afterAll(async () => {
+    await rm(modelsDir, { recursive: true, force: true });
+  });
+
+  const file = () => syntheticModelPath(modelsDir, 'tiny');
+  const loadTiny = async () => {
+    const loaded = await loadModel({ model: 'synthetic:tiny', modelsDir, gpu: 'off', useMmap: false });
+    await loaded.model.dispose();
+    await loaded.llama.dispose();
+    return loaded.source;
+  };
+
+  it('is written again when an older generator wrote it (its stamp, seen in the header llama.cpp read)', async () => {
+    await copyFile(tinyModelPath, file());
+    // The stamp's value, a uint32 after the key and its type, set to an older revision's.
+    const bytes = await readFile(file());
+    const at = bytes.indexOf(Buffer.from(SYNTHETIC_FORMAT_KEY)) + SYNTHETIC_FORMAT_KEY.length + 4;
+    expect(bytes.readUInt32LE(at)).toBe(SYNTHETIC_FORMAT_VERSION);
+    bytes.writeUInt32LE(SYNTHETIC_FORMAT_VERSION - 1, at);
+    await writeFile(file(), bytes);
+    expect(await isCurrentSyntheticModel(file())).toBe(false);
+
+    const source = await loadTiny();
+    expect(source).toMatchObject({ kind: 'synthetic', path: file(), synthetic: true });
+    expect(await isCurrentSyntheticModel(file())).toBe(true);
+  });
+
+  it('warns, once loaded, that a model given by its path is synthetic', async () => {
+    const warnings: string[] = [];
+    const onWarning = (message: string) => void warnings.push(message);
+    const loaded = await loadModel({ model: tinyModelPath, modelsDir, gpu: 'off', useMmap: false, onWarning });
+    await loaded.model.dispose();
+    await loaded.llama.dispose();
+    expect(loaded.source).toMatchObject({ kind: 'file', path: tinyModelPath, synthetic: true });
+    expect(warnings).toEqual([
+      `${tinyModelPath} is a synthetic model with RANDOM weights: its sentiment labels and replies are meaningless.`,
+    ]);
+  });
+
+  it('is written again when it starts as GGUF but is damaged, and used as it is when current', async () => {
+    await writeFile(file(), Buffer.concat([Buffer.from('GGUF'), Buffer.alloc(64, 0xff)]));
+    expect((await loadTiny()).synthetic).toBe(true);
+    expect(await isCurrentSyntheticModel(file())).toBe(true);
+    const written = (await stat(file())).mtimeMs;
+    await loadTiny();
+    expect((await stat(file())).mtimeMs).toBe(written);
   });
 });

@@ -11,7 +11,14 @@ import {
   type LlamaModel,
 } from 'node-llama-cpp';
 import { ModelUnavailableError } from './errors.js';
-import { ensureSyntheticModel, SYNTHETIC_FORMAT_KEY, SYNTHETIC_SHAPES, type SyntheticShapeName } from './synth/index.js';
+import {
+  ensureSyntheticModel,
+  hasCurrentSyntheticStamp,
+  SYNTHETIC_FORMAT_KEY,
+  SYNTHETIC_SHAPES,
+  syntheticModelPath,
+  type SyntheticShapeName,
+} from './synth/index.js';
 
 export type ModelSourceKind = 'file' | 'huggingface' | 'synthetic';
 
@@ -114,7 +121,16 @@ const HINT =
   'or, offline, to a synthetic model (MODEL=synthetic:tiny).';
 
 /** Finds the model file, downloading an uncached `hf:` model or generating a synthetic one first (`pull`). */
-export async function resolveModelSource(options: ModelSourceOptions): Promise<ModelSource> {
+export function resolveModelSource(options: ModelSourceOptions): Promise<ModelSource> {
+  return findModelSource(options, 'read');
+}
+
+/**
+ * `read`: the file's GGUF header is read here, for its checks and to tell a synthetic model. `later`: its first bytes
+ * only, and the header is left to node-llama-cpp's load, which reads it anyway (`loadModel`): reading it twice cost
+ * start-up about 0.24 s (docs/PERFORMANCE.md, "Start-up").
+ */
+async function findModelSource(options: ModelSourceOptions, header: 'read' | 'later'): Promise<ModelSource> {
   const { model: spec, modelsDir } = options;
   if (spec.startsWith(SYNTHETIC_PREFIX)) {
     const shape = spec.slice(SYNTHETIC_PREFIX.length);
@@ -127,7 +143,11 @@ export async function resolveModelSource(options: ModelSourceOptions): Promise<M
       `MODEL=${spec} is a synthetic model with RANDOM weights: its sentiment labels and replies are meaningless. ` +
         'Use it for demos and tests only.',
     );
-    const file = await ensureSyntheticModel({ shape: shape as SyntheticShapeName, modelsDir });
+    const existing = syntheticModelPath(modelsDir, shape as SyntheticShapeName);
+    const file =
+      header === 'later' && (await startsAsGguf(existing))
+        ? existing
+        : await ensureSyntheticModel({ shape: shape as SyntheticShapeName, modelsDir });
     return { kind: 'synthetic', spec, path: file, sizeBytes: (await stat(file)).size, synthetic: true };
   }
   if (spec.startsWith(HUGGING_FACE_PREFIX)) {
@@ -140,11 +160,11 @@ export async function resolveModelSource(options: ModelSourceOptions): Promise<M
         cause: error,
       });
     }
-    const { synthetic } = await inspectGgufFile(file, spec);
+    const { synthetic } = await inspectGgufFile(file, spec, header);
     return { kind: 'huggingface', spec, path: file, sizeBytes: (await stat(file)).size, synthetic };
   }
   const file = path.resolve(spec);
-  const { synthetic } = await inspectGgufFile(file, spec);
+  const { synthetic } = await inspectGgufFile(file, spec, header);
   if (synthetic) {
     options.onWarning?.(
       `${file} is a synthetic model with RANDOM weights: its sentiment labels and replies are meaningless.`,
@@ -155,11 +175,28 @@ export async function resolveModelSource(options: ModelSourceOptions): Promise<M
 
 export async function loadModel(options: LoadModelOptions): Promise<LoadedModel> {
   const startedAt = performance.now();
-  const source = await resolveModelSource(options);
+  let source = await findModelSource(options, 'later');
   const { llama, build } = await loadLlama({ gpu: options.gpu, runtime: options.runtime ?? 'auto' });
+  const loadWeights = (from: ModelSource) => llama.loadModel({ modelPath: from.path, useMmap: options.useMmap });
   try {
-    const model = await llama.loadModel({ modelPath: source.path, useMmap: options.useMmap });
-    return { llama, model, source, build, loadMs: performance.now() - startedAt };
+    const synthetic = source.kind === 'synthetic';
+    let model = await loadWeights(source).catch((error: unknown) => {
+      if (synthetic) return undefined;
+      throw error;
+    });
+    // A synthetic file an older generator wrote (its stamp, in the header just read) or a damaged one: written again.
+    if (model === undefined || (synthetic && !hasCurrentSyntheticStamp(model.fileInfo.metadata))) {
+      await model?.dispose();
+      source = await findModelSource(options, 'read');
+      model = await loadWeights(source);
+    }
+    const stamped = SYNTHETIC_METADATA_NAMESPACE in model.fileInfo.metadata;
+    if (stamped && source.kind === 'file') {
+      options.onWarning?.(
+        `${source.path} is a synthetic model with RANDOM weights: its sentiment labels and replies are meaningless.`,
+      );
+    }
+    return { llama, model, source: { ...source, synthetic: stamped }, build, loadMs: performance.now() - startedAt };
   } catch (error) {
     await llama.dispose();
     throw new ModelUnavailableError({
@@ -224,7 +261,7 @@ async function downloadOnce(options: ModelSourceOptions): Promise<string> {
  * Catches the usual wrong files before llama.cpp sees them (missing, empty, not GGUF, header cut short)
  * and tells whether the file is one of our synthetic models.
  */
-async function inspectGgufFile(file: string, spec: string): Promise<{ synthetic: boolean }> {
+async function inspectGgufFile(file: string, spec: string, header: 'read' | 'later'): Promise<{ synthetic: boolean }> {
   let handle;
   try {
     handle = await open(file, 'r');
@@ -242,6 +279,8 @@ async function inspectGgufFile(file: string, spec: string): Promise<{ synthetic:
   } finally {
     await handle.close();
   }
+  // Told from the header once node-llama-cpp has read it (`loadModel`).
+  if (header === 'later') return { synthetic: false };
   try {
     const { metadata } = await readGgufFileInfo(file, { readTensorInfo: true, ignoreKeys: LARGE_TOKENIZER_KEYS });
     return { synthetic: SYNTHETIC_METADATA_NAMESPACE in metadata };
@@ -250,6 +289,21 @@ async function inspectGgufFile(file: string, spec: string): Promise<{ synthetic:
       message: `The GGUF file ${file} is damaged or truncated: ${describe(error)}. ${HINT}`,
       cause: error,
     });
+  }
+}
+
+/** Whether `file` exists and begins with GGUF's magic bytes. */
+async function startsAsGguf(file: string): Promise<boolean> {
+  try {
+    const handle = await open(file, 'r');
+    try {
+      const { buffer, bytesRead } = await handle.read(Buffer.alloc(4), 0, 4, 0);
+      return bytesRead === 4 && buffer.toString('latin1') === GGUF_MAGIC;
+    } finally {
+      await handle.close();
+    }
+  } catch {
+    return false;
   }
 }
 

@@ -8,4 +8,4 @@ export {
   type WrittenSyntheticModel,
 } from './writeSyntheticModel.js';
 export { ensureSyntheticModel, syntheticModelPath, type EnsureSyntheticModelOptions } from './ensureSyntheticModel.js';
-export { SYNTHETIC_FORMAT_KEY } from './syntheticFormat.js';
+export { hasCurrentSyntheticStamp, SYNTHETIC_FORMAT_KEY } from './syntheticFormat.js';

@@ -19,10 +19,15 @@ export async function isCurrentSyntheticModel(path: string): Promise<boolean> {
       logWarnings: false,
       sourceType: 'filesystem',
     });
-    const [namespace, key] = SYNTHETIC_FORMAT_KEY.split('.') as [string, string];
-    const stamped = (metadata as unknown as Record<string, Record<string, unknown> | undefined>)[namespace]?.[key];
-    return stamped === SYNTHETIC_FORMAT_VERSION;
+    return hasCurrentSyntheticStamp(metadata);
   } catch {
     return false;
   }
+}
+
+/** The same check on a header already read (node-llama-cpp's, of a loaded model). */
+export function hasCurrentSyntheticStamp(metadata: object): boolean {
+  const [namespace, key] = SYNTHETIC_FORMAT_KEY.split('.') as [string, string];
+  const stamped = (metadata as Record<string, Record<string, unknown> | undefined>)[namespace]?.[key];
+  return stamped === SYNTHETIC_FORMAT_VERSION;
 }

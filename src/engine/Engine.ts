@@ -106,7 +106,10 @@ export class Engine {
         onCycle: options.onCycle,
       };
       const loadMs = performance.now() - startedAt;
-      engine = new Engine({ llama, context, source, build, prefixStates, loadMs }, { model, registry, hooks, options: resolved });
+      engine = new Engine(
+        { llama, context, source, build, prefixStates, loadMs },
+        { model, registry, prefixStates, hooks, options: resolved },
+      );
       await warmUp(engine.#runtime);
       return engine;
     } catch (error) {

@@ -259,25 +259,20 @@ async function downloadOnce(options: ModelSourceOptions): Promise<string> {
 
 /**
  * Catches the usual wrong files before llama.cpp sees them (missing, empty, not GGUF, header cut short)
- * and tells whether the file is one of our synthetic models.
+ * and tells whether the file is one of our synthetic models; with `later`, the header is left to node-llama-cpp.
  */
 async function inspectGgufFile(file: string, spec: string, header: 'read' | 'later'): Promise<{ synthetic: boolean }> {
-  let handle;
+  let magic;
   try {
-    handle = await open(file, 'r');
+    magic = await magicOf(file);
   } catch (error) {
     throw new ModelUnavailableError({
       message: `Model file not found or unreadable: ${file} (MODEL=${spec}). ${HINT}`,
       cause: error,
     });
   }
-  try {
-    const { buffer, bytesRead } = await handle.read(Buffer.alloc(4), 0, 4, 0);
-    if (bytesRead < 4 || buffer.toString('latin1') !== GGUF_MAGIC) {
-      throw new ModelUnavailableError({ message: `Not a GGUF model file: ${file} (MODEL=${spec}). ${HINT}` });
-    }
-  } finally {
-    await handle.close();
+  if (magic !== GGUF_MAGIC) {
+    throw new ModelUnavailableError({ message: `Not a GGUF model file: ${file} (MODEL=${spec}). ${HINT}` });
   }
   // Told from the header once node-llama-cpp has read it (`loadModel`).
   if (header === 'later') return { synthetic: false };
@@ -294,16 +289,17 @@ async function inspectGgufFile(file: string, spec: string, header: 'read' | 'lat
 
 /** Whether `file` exists and begins with GGUF's magic bytes. */
 async function startsAsGguf(file: string): Promise<boolean> {
+  return (await magicOf(file).catch(() => '')) === GGUF_MAGIC;
+}
+
+/** The file's first four bytes as text (`GGUF` for a GGUF file; fewer in a shorter file); throws if it cannot be read. */
+async function magicOf(file: string): Promise<string> {
+  const handle = await open(file, 'r');
   try {
-    const handle = await open(file, 'r');
-    try {
-      const { buffer, bytesRead } = await handle.read(Buffer.alloc(4), 0, 4, 0);
-      return bytesRead === 4 && buffer.toString('latin1') === GGUF_MAGIC;
-    } finally {
-      await handle.close();
-    }
-  } catch {
-    return false;
+    const { buffer, bytesRead } = await handle.read(Buffer.alloc(GGUF_MAGIC.length), 0, GGUF_MAGIC.length, 0);
+    return buffer.toString('latin1', 0, bytesRead);
+  } finally {
+    await handle.close();
   }
 }
 

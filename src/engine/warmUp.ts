@@ -12,8 +12,9 @@ const CHAT_PREFIX_KEY = '(chat system prompt):zh';
  * Puts every sequence's constant prefix in place at load: the task instructions (whose states are saved for any
  * task sequence to load later) and the chat system prompt, so that no first request pays for them or for
  * first-touch allocation of its KV cache. Each is evaluated once and its state saved: the other chat sequences, and
- * a restart with TASK_STATES_DIR, load it instead (evaluating it in 8 sequences took a start 0.3 s). Its cost grows with the number of tasks (each instruction is evaluated
- * and saved once, nothing is scanned again per task), so its jobs have no time limit: `onWarmUp` reports progress.
+ * a restart with TASK_STATES_DIR, load it instead (evaluating it in 8 sequences took a start 0.3 s). Its cost grows
+ * with the number of tasks (each instruction is evaluated and saved once, nothing is scanned again per task), so its
+ * jobs have no time limit: `onWarmUp` reports progress.
  */
 export async function warmUp(runtime: EngineRuntime): Promise<void> {
   const { model, registry, prefixStates, hooks, scheduler, taskPool, chatPool, options } = runtime;

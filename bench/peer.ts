@@ -218,19 +218,11 @@ async function measureService(options: BenchOptions, modelPath: string, run: num
   const service = await startServiceProcess(serviceEnv(options, modelPath, databasePath));
   try {
     const messages = chatMessages(options, sizes, run);
-    const chat = (sentence: Sentence, maxTokens: number, seed: number) =>
-      chatOverSse(service.url, {
-        message: sentence.text,
-        locale: sentence.locale,
-        maxTokens,
-        temperature: SAMPLING_DEFAULTS.temperature,
-        seed,
-      });
     for (const locale of ['en', 'zh'] as const) await sentimentQuery(service.url, 'Warm-up.', locale);
-    await chat(messages.warmUp, 4, run);
+    await chat(service.url, messages.warmUp, 4, run);
     const cpuBackend = loadedCpuBackend(service.child.pid);
 
-    const decode = await chat(messages.decode, sizes.decodeTokens, run);
+    const decode = await chat(service.url, messages.decode, sizes.decodeTokens, run);
     const streams = await measureStreams(service.url, messages.streams, sizes);
     const arrivals = await serviceArrivals(service.url, messages, sizes);
     for (const locale of ['en', 'zh'] as const) await sentimentQuery(service.url, 'Warm-up.', locale);
@@ -301,24 +293,20 @@ async function measureArrivals(
 /** The service's share of the streams figures. */
 type StreamsSample = Pick<Sample, 'aggregateTokensPerSecond' | 'streamTokens' | 'ttftP95Ms' | 'startedP95Ms'>;
 
+/** One chat turn on the service over SSE, a new conversation, sampled at its defaults and seeded. */
+function chat(url: string, sentence: Sentence, maxTokens: number, seed: number, onText?: (deltas: number) => void) {
+  const input = { message: sentence.text, locale: sentence.locale, maxTokens, temperature: SAMPLING_DEFAULTS.temperature, seed };
+  return chatOverSse(url, input, onText);
+}
+
 /** The concurrent streams, all sent at once, over SSE. */
 async function measureStreams(url: string, sentences: Sentence[], sizes: Sizes): Promise<StreamsSample> {
   const startedAt = performance.now();
-  const traces = await Promise.all(
-    sentences.map((sentence, index) =>
-      chatOverSse(url, {
-        message: sentence.text,
-        locale: sentence.locale,
-        maxTokens: sizes.streamTokens,
-        temperature: SAMPLING_DEFAULTS.temperature,
-        seed: index,
-      }),
-    ),
-  );
+  const traces = await Promise.all(sentences.map((sentence, index) => chat(url, sentence, sizes.streamTokens, index)));
+  const streamTokens = traces.reduce((sum, trace) => sum + trace.tokenCount, 0);
   return {
-    aggregateTokensPerSecond:
-      (traces.reduce((sum, trace) => sum + trace.tokenCount, 0) * 1000) / (Math.max(...traces.map((trace) => trace.doneAt)) - startedAt),
-    streamTokens: traces.reduce((sum, trace) => sum + trace.tokenCount, 0),
+    aggregateTokensPerSecond: (streamTokens * 1000) / (Math.max(...traces.map((trace) => trace.doneAt)) - startedAt),
+    streamTokens,
     ttftP95Ms: percentile(traces.map(serviceTimeToFirstToken), 95),
     startedP95Ms: percentile(traces.map((trace) => trace.startedAt - trace.subscribedAt), 95),
   };
@@ -330,8 +318,7 @@ async function measureServiceWithoutChatTasks(options: BenchOptions, modelPath: 
   const service = await startServiceProcess(serviceEnv(options, modelPath, databasePath, { CHAT_TASKS: 'none' }));
   try {
     const messages = chatMessages(options, sizes, run);
-    const { text, locale } = messages.warmUp;
-    await chatOverSse(service.url, { message: text, locale, maxTokens: 4, temperature: SAMPLING_DEFAULTS.temperature, seed: run });
+    await chat(service.url, messages.warmUp, 4, run);
     const sample = {
       run,
       ...(await measureStreams(service.url, messages.streams, sizes)),
@@ -354,12 +341,7 @@ type NoTasksSample = StreamsSample & { run: number; arrivals: ArrivalsSample };
 function serviceArrivals(url: string, messages: ReturnType<typeof chatMessages>, sizes: Sizes): Promise<ArrivalsSample> {
   return measureArrivals(sizes, async (index, onText) => {
     const sentence = index === 0 ? messages.decode : messages.arrivals[index - 1]!;
-    const maxTokens = index === 0 ? sizes.decodeTokens : sizes.streamTokens;
-    const trace = await chatOverSse(
-      url,
-      { message: sentence.text, locale: sentence.locale, maxTokens, temperature: SAMPLING_DEFAULTS.temperature, seed: index },
-      onText,
-    );
+    const trace = await chat(url, sentence, index === 0 ? sizes.decodeTokens : sizes.streamTokens, index, onText);
     return { sentAt: trace.subscribedAt, textAt: trace.deltaAt };
   });
 }

@@ -258,8 +258,9 @@ async function downloadOnce(options: ModelSourceOptions): Promise<string> {
 }
 
 /**
- * Catches the usual wrong files before llama.cpp sees them (missing, empty, not GGUF, header cut short)
- * and tells whether the file is one of our synthetic models; with `later`, the header is left to node-llama-cpp.
+ * Catches the usual wrong files before llama.cpp sees them (missing, empty, not GGUF, header cut short) and tells
+ * whether the file is one of our synthetic models. With `later`, only the first three: a damaged header is refused
+ * by node-llama-cpp's and llama.cpp's own readers as the model loads (an error, never a crash: test/engine.test.ts).
  */
 async function inspectGgufFile(file: string, spec: string, header: 'read' | 'later'): Promise<{ synthetic: boolean }> {
   let magic;

@@ -19,7 +19,7 @@ import { isCurrentSyntheticModel, SYNTHETIC_FORMAT_VERSION } from '../src/engine
 import { classifyByGenerating } from '../src/eval/generateBaseline.js';
 import { sentimentDisplay, sentimentEmoji } from '../src/service/sentimentDisplay.js';
 import { classifySentiment } from './support/sentiment.js';
-import { TEST_THREADS } from './support/testApp.js';
+import { createScratchDir, TEST_THREADS } from './support/testApp.js';
 
 const threads = TEST_THREADS;
 const modelsDir = inject('modelsDir');
@@ -377,13 +377,9 @@ describe('Engine model loading failures', () => {
 });
 
 describe('A synthetic model file read once, as llama.cpp loads it', () => {
-  let modelsDir: string;
-  beforeAll(async () => {
-    modelsDir = await mkdtemp(path.join(os.tmpdir(), 'aio-synthetic-'));
-  });
-  afterAll(async () => {
-    await rm(modelsDir, { recursive: true, force: true });
-  });
+  const scratch = createScratchDir('aio-synthetic-');
+  const modelsDir = scratch.dir;
+  afterAll(() => scratch.remove());
 
   const file = () => syntheticModelPath(modelsDir, 'tiny');
   const loadTiny = async () => {

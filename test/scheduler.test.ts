@@ -6,6 +6,7 @@ import {
   BACKGROUND_PROMPT_TOKENS_IN_USE,
   LONG_JOB_PROMPT_TOKENS_MAX,
   LONG_JOB_PROMPT_TOKENS_MIN,
+  LIGHT_KEY_MARGIN_MS,
   LONG_JOB_PROMPT_TOKENS_SHARED,
   SHARED_DECODE_TARGET_MS,
   sharedChunkTokens,
@@ -328,7 +329,7 @@ describe('Scheduler: fair shares while jobs run', () => {
     await Promise.all(longs);
   });
 
-  it("evaluates a newcomer key's prompt step in the next cycle, on its own, whatever another key has waiting", async () => {
+  it("evaluates a newcomer key's prompt step in the next cycle, on its own, whatever a busier key has waiting", async () => {
     const cycles: { steps: number; tokens: number }[] = [];
     const scheduler = createScheduler({
       laneCapacity: { wide: 3 },
@@ -350,6 +351,8 @@ describe('Scheduler: fair shares while jobs run', () => {
     const flood = [0, 1].map((index) => scheduler.submit({ kind: 'analyze', lane: 'wide', key: 'A' }, chunks(`A${index}-`, 6, 64)));
     await vi.waitFor(() => expect(log).toHaveLength(2));
     const newcomer = scheduler.submit({ kind: 'sentiment', lane: 'wide', key: 'B' }, chunks('B', 1, 30));
+    // A's first decode has taken longer than the margin by which B counts as the lighter key.
+    await new Promise((resolve) => setTimeout(resolve, LIGHT_KEY_MARGIN_MS));
     release();
     await Promise.all([...flood, newcomer]);
     const cycleOfB = cycles.findIndex((cycle) => cycle.tokens === 30);
@@ -359,6 +362,47 @@ describe('Scheduler: fair shares while jobs run', () => {
     expect(log.indexOf('B0')).toBe(2);
     // A's two jobs still shared their decodes while B had nothing waiting.
     expect(cycles.filter((cycle) => cycle.steps === 2 && cycle.tokens === 128).length).toBeGreaterThan(2);
+  });
+});
+
+describe('Scheduler: new jobs of keys on a par', () => {
+  it('share a decode with nothing generating: their leading prompt steps, up to the batch, never a long job\'s later chunks', async () => {
+    const cycles: { steps: number; generating: number; tokens: number }[] = [];
+    const scheduler = createScheduler({
+      maxQueue: 16,
+      laneCapacity: { chat: 8, wide: 3 },
+      batching: { promptTokensBesideReplies: 80, promptTokensAlone: 512 },
+      onCycle: (report) => cycles.push(report),
+    });
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    // A long job of key L is past its leading tokens (five 32-token chunks) and holds the first decode.
+    let chunksDone = 0;
+    const long = scheduler.submit({ kind: 'analyze', lane: 'wide', key: 'L' }, async (job) => {
+      for (let index = 0; index < 8; index += 1) {
+        await job.step(async () => {
+          chunksDone += 1;
+          if (chunksDone === 5) await gate;
+        }, { tokens: 32, generating: false, sequence: 9 });
+      }
+    });
+    await vi.waitFor(() => expect(chunksDone).toBe(5));
+    // Six conversations open at once, each a prompt of two chunks (40 tokens in all) and then a reply.
+    const chat = (sequence: number) => async (job: JobContext) => {
+      await job.step(tick, { tokens: 32, generating: false, sequence });
+      await job.step(tick, { tokens: 8, generating: false, sequence });
+      for (let index = 0; index < 3; index += 1) await job.step(tick, { tokens: 1, generating: true, sequence });
+    };
+    const chats = [1, 2, 3, 4, 5, 6].map((sequence) => scheduler.submit({ kind: 'chat', lane: 'chat', key: `C${sequence}` }, chat(sequence)));
+    await tick();
+    release();
+    await Promise.all([long, ...chats]);
+    const after = cycles.slice(5);
+    // The next decode carried every conversation's first chunk and nothing of L's (192 tokens, six steps), the one
+    // after it their last chunks; then the replies' tokens.
+    expect(after[0]).toEqual({ steps: 6, generating: 0, background: 0, tokens: 192 });
+    expect(after[1]).toEqual({ steps: 6, generating: 0, background: 0, tokens: 48 });
+    expect(after[2]).toMatchObject({ generating: 6 });
   });
 });
 

@@ -100,11 +100,12 @@ interface PendingStep {
 /**
  * Every step waiting when a cycle starts is considered: all generated tokens (a reply's pace never waits), then the
  * prompt steps of one key — the key whose prompt work took the least engine time recently (see PromptTurns) — in the
- * order they came, within the cycle's prompt budget (beside generated tokens, further keys in that order fill the
- * rest of the small budget). One key's prompt work per cycle keeps fairness while jobs run,
- * not only at admission: a newcomer's short prompt is evaluated in the very next cycle, on its own, however much
- * prompt work another key has queued (a decode's time grows with the prompt tokens it carries, so sharing it would
- * cost the newcomer the other key's chunk too). The chosen steps start together; their evaluations reach the context in the same turn of
+ * order they came, within the cycle's prompt budget; then, unless that key is far lighter than every other waiting
+ * one, further keys in that order fill the rest of the budget (beside generated tokens: the small budget; alone: the
+ * batch, with their jobs' leading steps only). This keeps fairness while jobs run, not only at admission: a
+ * newcomer's short prompt is evaluated in the very next cycle, on its own, however much prompt work a busier key has
+ * queued (a decode's time grows with the prompt tokens it carries, so sharing it would cost the newcomer the other
+ * key's chunk too), while many new jobs of keys on a par (conversations opened at once) share one decode. The chosen steps start together; their evaluations reach the context in the same turn of
  * the event loop, so llama.cpp decodes them as one batch. They start in ascending order of their sequence ids:
  * node-llama-cpp lays the batch out in the order the evaluations reach it, and with a KV cache per sequence (its
  * layout) llama.cpp splits a batch into passes over the weights (ubatches) that each take only consecutive sequence
@@ -269,17 +270,23 @@ export class StepBatcher {
     const leading = new Set(prompts.filter((step) => step.leading).map((step) => step.key));
     const ranked = [...inTurn.filter(({ key }) => leading.has(key)), ...inTurn.filter(({ key }) => !leading.has(key))];
     const keys = ranked.map(({ key }) => key);
-    if (generating.length === 0) {
-      return this.#fill([], prompts, keys.slice(0, 1), this.#options.promptTokensAlone);
-    }
-    // A light key's leading steps (a person's query behind a flood) share the decode with the replies' tokens only,
-    // so it stays short; keys on a par (many new conversations at once) share the prompt budget as before, which
-    // gets all their prompts through sooner.
+    // A light key's leading steps (a person's query behind a flood) take the decode alone, or beside the replies'
+    // tokens only, so it stays short.
     const [first, ...others] = ranked;
     const light =
       first !== undefined &&
       leading.has(first.key) &&
       others.every(({ standing }) => standing - first.standing >= LIGHT_KEY_MARGIN_MS);
+    if (generating.length === 0) {
+      const alone = this.#fill([], prompts, keys.slice(0, 1), this.#options.promptTokensAlone);
+      if (light) return alone;
+      // Keys on a par (many new conversations at once) add their leading steps, up to the batch: one decode of all
+      // their prompts takes far less than a decode each. Another key's further-on work (a long job's later chunks)
+      // never joins, so it cannot lengthen a newcomer's decode.
+      const joining = prompts.filter((step) => step.leading);
+      return this.#fill(alone, joining, keys.slice(1), this.#options.promptTokensAlone);
+    }
+    // Beside the replies, keys on a par share the small prompt budget, which gets all their prompts through sooner.
     const besideReplies = light ? keys.slice(0, 1) : keys;
     return this.#fill(generating, prompts, besideReplies, this.#options.promptTokensBesideReplies);
   }
@@ -291,14 +298,17 @@ export class StepBatcher {
     return this.#fill([], this.#pending, keys, budget);
   }
 
-  /** Adds the steps of `keys`, key after key, each key's in the order they came, until `budget` tokens (at least one step). */
+  /**
+   * Adds the steps of `keys`, key after key, each key's in the order they came, until `budget` prompt tokens (those
+   * already in `chosen` included; at least one step).
+   */
   #fill(
     chosen: PendingStep[],
     steps: readonly PendingStep[],
     keys: readonly (string | undefined)[],
     budget: number,
   ): PendingStep[] {
-    let promptTokens = 0;
+    let promptTokens = chosen.reduce((sum, step) => sum + (step.shape.generating ? 0 : step.shape.tokens), 0);
     for (const key of keys) {
       for (const step of steps) {
         if (step.key !== key) continue;

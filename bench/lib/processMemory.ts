@@ -1,4 +1,4 @@
-// Resident memory of a process and all its descendants, from /proc (Linux only).
+// Resident memory of a process and all its descendants, and who those descendants are, from /proc (Linux only).
 import { readdirSync, readFileSync } from 'node:fs';
 
 export interface TreeMemory {
@@ -27,7 +27,8 @@ export function treeMemory(rootPid: number): TreeMemory {
   return { rssBytes, peakRssBytes, processes };
 }
 
-function descendantsOf(rootPid: number): number[] {
+/** The processes below `rootPid` (children, their children…), as /proc lists them now. */
+export function descendantsOf(rootPid: number): number[] {
   const parentOf = new Map<number, number>();
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;

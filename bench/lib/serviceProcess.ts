@@ -5,7 +5,7 @@ import path from 'node:path';
 import { bundleService } from './bundle.js';
 import { createServer } from 'node:net';
 import { PROJECT_ROOT } from './paths.js';
-import { treeMemory, type TreeMemory } from './processMemory.js';
+import { descendantsOf, treeMemory, type TreeMemory } from './processMemory.js';
 
 /** A start that never becomes ready is a failure, not a wait forever. */
 const READY_LIMIT_MS = 180_000;
@@ -86,7 +86,7 @@ export async function startServiceProcess(
     if (exitCode !== undefined) throw new Error(`The service exited (code ${exitCode}) before it was ready:\n${output}`);
     const elapsed = performance.now() - startedAt;
     if (elapsed > readyLimitMs) {
-      child.kill('SIGKILL');
+      signalAll([child.pid!, ...descendantsOf(child.pid!)], 'SIGKILL');
       throw new Error(`The service was not ready within ${readyLimitMs} ms:\n${output}`);
     }
     const status = await probe(`${url}/readyz`);
@@ -104,12 +104,39 @@ export async function startServiceProcess(
     memory: () => treeMemory(child.pid!),
     stop: async () => {
       if (exitCode !== undefined) return;
-      child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), STOP_LIMIT_MS);
-      await exited;
+      // Via npm, the service is npm's grandchild, and npm exits on SIGTERM without passing it on: the whole tree
+      // gets it, and the stop waits for every process of it.
+      const tree = [child.pid!, ...descendantsOf(child.pid!)];
+      signalAll(tree, 'SIGTERM');
+      const timer = setTimeout(() => signalAll(tree, 'SIGKILL'), STOP_LIMIT_MS);
+      await Promise.all([exited, ...tree.slice(1).map(gone)]);
       clearTimeout(timer);
     },
   };
+}
+
+function signalAll(pids: readonly number[], signal: NodeJS.Signals): void {
+  for (const pid of pids) {
+    try {
+      process.kill(pid, signal);
+    } catch {
+      // It has ended already.
+    }
+  }
+}
+
+/** Resolves once process `pid` has ended: its /proc entry is gone, or it is a zombie nobody has reaped yet. */
+async function gone(pid: number): Promise<void> {
+  while (running(pid)) await new Promise((resolve) => setTimeout(resolve, POLL_INTERVAL_MS));
+}
+
+function running(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return false;
+  }
 }
 
 /** The Node flags `npm start` gives the bundle (package.json's start script), so the benchmark runs what users run. */

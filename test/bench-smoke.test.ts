@@ -1,5 +1,6 @@
 // The benchmark suite in smoke mode (tiny model, one iteration): every benchmark still runs end to end and reports
 // well-formed figures, so the benchmarks never rot. Timings on the tiny model mean nothing and are not checked.
+import { existsSync } from 'node:fs';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { BENCHMARKS } from '../bench/index.js';
 import { renderReport } from '../bench/lib/report.js';
@@ -78,5 +79,8 @@ describe('npm run bench -- --smoke', () => {
     ]);
     const report = renderReport(suite);
     for (const result of suite.benchmarks) expect(report).toContain(`## ${result.title}`);
+    // The hand-written findings the page links to are there.
+    expect(report).toContain('(PERFORMANCE-FINDINGS.md)');
+    expect(existsSync(new URL('../docs/PERFORMANCE-FINDINGS.md', import.meta.url))).toBe(true);
   }, 240_000);
 });

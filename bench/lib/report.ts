@@ -37,6 +37,9 @@ export function renderReport(suite: SuiteResult): string {
       'every figure is the median of several runs with min–max, next to its baseline measured in the same run. ' +
       'Regenerated on every full run: edit `bench/`, not this file.',
     '',
+    'Why the figures are what they are — causes found, changes measured before and after, what was tried and not ' +
+      'kept — is in [PERFORMANCE-FINDINGS.md](PERFORMANCE-FINDINGS.md), written by hand.',
+    '',
     '## Machine',
     '',
     `| | |`,

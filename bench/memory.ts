@@ -167,7 +167,8 @@ export const memory: Benchmark = {
       ],
       notes: [
         "RSS is read from /proc for the process and its children; the peak is the sum of each process's VmHWM. The " +
-          'model file is memory-mapped: its pages count once touched (shared page cache, reclaimable, but resident).',
+          "weights are read into the service's own memory (USE_MMAP=false, the default), and where llama.cpp " +
+          'repacks them for the CPU (AMX) that copy is what stays resident.',
         'KV cache: every sequence (MAX_PARALLEL_REPLIES chat sequences, WARM_CONVERSATIONS set to the same, plus ' +
           'TASK_SEQUENCES) holds CONTEXT_SIZE tokens, at 12 KiB per token in F16 for this shape (24 layers × 2 KV heads ' +
           '× 64 × K and V) and 6.4 KiB in Q8_0; llama.cpp clears it when it allocates it, so all of it is resident.',

@@ -105,8 +105,9 @@ interface PendingStep {
  * batch, with their jobs' leading steps only). This keeps fairness while jobs run, not only at admission: a
  * newcomer's short prompt is evaluated in the very next cycle, on its own, however much prompt work a busier key has
  * queued (a decode's time grows with the prompt tokens it carries, so sharing it would cost the newcomer the other
- * key's chunk too), while many new jobs of keys on a par (conversations opened at once) share one decode. The chosen steps start together; their evaluations reach the context in the same turn of
- * the event loop, so llama.cpp decodes them as one batch. They start in ascending order of their sequence ids:
+ * key's chunk too), while many new jobs of keys on a par (conversations opened at once) share one decode.
+ * The chosen steps start together; their evaluations reach the context in the same turn of the event loop, so
+ * llama.cpp decodes them as one batch. They start in ascending order of their sequence ids:
  * node-llama-cpp lays the batch out in the order the evaluations reach it, and with a KV cache per sequence (its
  * layout) llama.cpp splits a batch into passes over the weights (ubatches) that each take only consecutive sequence
  * ids in ascending order, so replies listed 3,4,6,7,5,8,2,9 cost three passes where 2–9 in order cost one. Replies'

@@ -32,14 +32,8 @@ export function descendantsOf(rootPid: number): number[] {
   const parentOf = new Map<number, number>();
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
-    try {
-      // The command name may contain spaces and parentheses; the fields after its closing parenthesis do not.
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      parentOf.set(Number(entry), ppid);
-    } catch {
-      // The process ended while we looked.
-    }
+    const stat = processStat(Number(entry));
+    if (stat) parentOf.set(Number(entry), stat.ppid);
   }
   const found: number[] = [];
   const frontier = [rootPid];
@@ -53,6 +47,18 @@ export function descendantsOf(rootPid: number): number[] {
     }
   }
   return found;
+}
+
+/** A process's state letter (R, S, Z…) and parent, from /proc/<pid>/stat; undefined once it has ended. */
+export function processStat(pid: number): { state: string; ppid: number } | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // The command name may contain spaces and parentheses; the fields after its closing parenthesis do not.
+    const [state, ppid] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return { state: state!, ppid: Number(ppid) };
+  } catch {
+    return undefined;
+  }
 }
 
 function readStatus(pid: number): string | undefined {

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { bundleService } from './bundle.js';
 import { createServer } from 'node:net';
 import { PROJECT_ROOT } from './paths.js';
-import { descendantsOf, treeMemory, type TreeMemory } from './processMemory.js';
+import { descendantsOf, processStat, treeMemory, type TreeMemory } from './processMemory.js';
 
 /** A start that never becomes ready is a failure, not a wait forever. */
 const READY_LIMIT_MS = 180_000;
@@ -127,16 +127,8 @@ function signalAll(pids: readonly number[], signal: NodeJS.Signals): void {
 
 /** Resolves once process `pid` has ended: its /proc entry is gone, or it is a zombie nobody has reaped yet. */
 async function gone(pid: number): Promise<void> {
-  while (running(pid)) await new Promise((resolve) => setTimeout(resolve, POLL_INTERVAL_MS));
-}
-
-function running(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
-  } catch {
-    return false;
-  }
+  const running = (): boolean => (processStat(pid)?.state ?? 'Z') !== 'Z';
+  while (running()) await new Promise((resolve) => setTimeout(resolve, POLL_INTERVAL_MS));
 }
 
 /** The Node flags `npm start` gives the bundle (package.json's start script), so the benchmark runs what users run. */

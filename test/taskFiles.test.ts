@@ -8,6 +8,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { writeGeneratedTasksFile } from '../bench/lib/generatedTasks.js';
 import { loadTaskDefinitions, TaskDefinitionError, type Engine, type WarmUpProgress } from '../src/engine/index.js';
 import { TASK_LIMITS } from '../src/engine/tasks/taskLimits.js';
+import { BINARY_TESTS_FOLDER } from '../src/engine/binaryTestVerdicts.js';
 import { startService, stopProcess } from './support/serviceProcess.js';
 import { createScratchDir, loadTestEngine } from './support/testApp.js';
 
@@ -226,7 +227,11 @@ describe('TASK_STATES_DIR', () => {
       await engine.dispose();
       return { progress: last!, scores: run.results.map((result) => (result.kind === 'classify' ? result.scores : {})) };
     };
-    const files = () => readdirSync(dir).flatMap((key) => readdirSync(path.join(dir, key)).map((name) => path.join(dir, key, name)));
+    // The states' folders; beside them, what the binary load tests found (test/binaryTestVerdicts.test.ts).
+    const files = () =>
+      readdirSync(dir)
+        .filter((key) => key !== BINARY_TESTS_FOLDER)
+        .flatMap((key) => readdirSync(path.join(dir, key)).map((name) => path.join(dir, key, name)));
 
     const first = await start();
     const total = 2 * 7;

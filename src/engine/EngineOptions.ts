@@ -1,4 +1,5 @@
 // The engine's options, their defaults and how they are resolved into what loading and the scheduler take.
+import { createBinaryTestVerdicts } from './binaryTestVerdicts.js';
 import type { JobFinishedEvent } from './JobProgress.js';
 import type { SamplingOptions } from './chat/generateReply.js';
 import { DEFAULT_DOWNLOAD_CONNECT_TIMEOUT_MS, type DownloadProgress, type LlamaRuntime, type LoadModelOptions } from './loadModel.js';
@@ -100,8 +101,8 @@ export interface EngineOptions {
   tasks?: TaskCatalog;
   /**
    * A folder that keeps the task instructions' saved states across restarts (a sub-folder per model file, llama.cpp
-   * build and KV cache type), so a restart loads them instead of evaluating them; unset: a private temporary folder,
-   * removed on dispose.
+   * build and KV cache type), so a restart loads them instead of evaluating them, and which llama.cpp binaries passed
+   * node-llama-cpp's load test on this machine; unset: a private temporary folder, removed on dispose.
    */
   taskStatesDir?: string;
   /** Told how the download goes when `model` is an `hf:` URI that is not cached yet (e.g. a progress bar). */
@@ -152,6 +153,7 @@ export function loadOptionsOf(resolved: ResolvedEngineOptions, options: EngineOp
     ...(options.downloadProgress ? { downloadProgress: options.downloadProgress } : {}),
     ...(options.huggingFaceEndpoint ? { huggingFaceEndpoint: options.huggingFaceEndpoint } : {}),
     ...(options.onWarning ? { onWarning: options.onWarning } : {}),
+    ...(options.taskStatesDir === undefined ? {} : { binaryTestVerdicts: createBinaryTestVerdicts(options.taskStatesDir) }),
   };
 }
 

@@ -10,6 +10,7 @@ import {
   type Llama,
   type LlamaModel,
 } from 'node-llama-cpp';
+import type { BinaryTestVerdicts } from './binaryTestVerdicts.js';
 import { ModelUnavailableError } from './errors.js';
 import {
   ensureSyntheticModel,
@@ -56,6 +57,8 @@ export interface LoadModelOptions {
    * else node-llama-cpp's prebuilt binary; `native` requires the native build; `prebuilt` ignores it.
    */
   runtime?: LlamaRuntime;
+  /** Binaries that passed node-llama-cpp's load test on this machine before: loaded without testing them again. */
+  binaryTestVerdicts?: BinaryTestVerdicts;
   /** Called for conditions an operator must notice, such as a synthetic model with meaningless output. */
   onWarning?: (message: string) => void;
   signal?: AbortSignal;
@@ -176,7 +179,11 @@ async function findModelSource(options: ModelSourceOptions, header: 'read' | 'la
 export async function loadModel(options: LoadModelOptions): Promise<LoadedModel> {
   const startedAt = performance.now();
   let source = await findModelSource(options, 'later');
-  const { llama, build } = await loadLlama({ gpu: options.gpu, runtime: options.runtime ?? 'auto' });
+  const { llama, build } = await loadLlama({
+    gpu: options.gpu,
+    runtime: options.runtime ?? 'auto',
+    ...(options.binaryTestVerdicts ? { binaryTestVerdicts: options.binaryTestVerdicts } : {}),
+  });
   const loadWeights = (from: ModelSource) => llama.loadModel({ modelPath: from.path, useMmap: options.useMmap });
   try {
     const synthetic = source.kind === 'synthetic';
@@ -206,8 +213,18 @@ export async function loadModel(options: LoadModelOptions): Promise<LoadedModel>
   }
 }
 
-/** llama.cpp itself, from the build `runtime` asks for: `native` and `auto` look for the native build first. */
-export async function loadLlama(options: { gpu: 'off' | 'auto'; runtime: LlamaRuntime }): Promise<{ llama: Llama; build: 'native' | 'prebuilt' }> {
+/**
+ * llama.cpp itself, from the build `runtime` asks for: `native` and `auto` look for the native build first.
+ * Two of node-llama-cpp's start-up steps are skipped where they decide nothing (patches/node-llama-cpp+3.21.1.patch
+ * adds the options): the load test of a binary that passed it on this machine before, and, on the CPU, the memory
+ * estimates' "simulator" loads of the model without weights (about 0.2 s each, two per start), whose exact figures
+ * only matter for fitting layers into a GPU's memory; the heuristic estimate still guards the RAM.
+ */
+export async function loadLlama(options: {
+  gpu: 'off' | 'auto';
+  runtime: LlamaRuntime;
+  binaryTestVerdicts?: BinaryTestVerdicts;
+}): Promise<{ llama: Llama; build: 'native' | 'prebuilt' }> {
   const llama = await getLlama({
     gpu: options.gpu === 'off' ? false : 'auto',
     logLevel: LlamaLogLevel.error,
@@ -215,6 +232,10 @@ export async function loadLlama(options: { gpu: 'off' | 'auto'; runtime: LlamaRu
     // Never compile at start-up: a missing native build falls back to the prebuilt binary (unless it is required).
     build: 'never',
     cmakeOptions: { ...(options.runtime === 'prebuilt' ? PREBUILT_ONLY_CMAKE_OPTIONS : NATIVE_BUILD_CMAKE_OPTIONS) },
+    experimental: {
+      skipResourceSimulation: options.gpu === 'off',
+      ...(options.binaryTestVerdicts ? { binaryTestVerdicts: options.binaryTestVerdicts } : {}),
+    },
   });
   const build = llama.buildType === 'localBuild' ? 'native' : 'prebuilt';
   if (options.runtime === 'native' && build !== 'native') {

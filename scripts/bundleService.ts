@@ -1,10 +1,12 @@
-// Compiles the service (src/main.ts and everything it imports) into one plain-JavaScript file with esbuild.
-import { readdir, rm } from 'node:fs/promises';
+// Compiles the service (src/main.ts, and the packages it imports) into one plain-JavaScript file with esbuild.
+import { mkdir, readdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
+import { recordBuildInputs } from './buildInputs.mjs';
 
 const PROJECT_ROOT = fileURLToPath(new URL('..', import.meta.url));
+const BUILD_INPUTS_MODULE = fileURLToPath(new URL('buildInputs.mjs', import.meta.url));
 
 /**
  * Two folders below the project root, like src/<dir>/, so paths that modules resolve from their own location
@@ -12,12 +14,26 @@ const PROJECT_ROOT = fileURLToPath(new URL('..', import.meta.url));
  */
 export const SERVICE_BUNDLE_PATH = path.join(PROJECT_ROOT, 'dist', 'service', 'main.mjs');
 
+/**
+ * Packages loaded from node_modules at run time: those that find their own files from where they are installed
+ * (node-llama-cpp's binaries and its binary test, better-sqlite3's addon, pino's transport workers), and pg, which the
+ * PostgreSQL chunk alone loads.
+ */
+const KEPT_IN_NODE_MODULES = ['node-llama-cpp', 'better-sqlite3', 'pino', 'pg', '@graphql-yoga/render-graphiql'] as const;
+
+const REQUIRE_SHIM =
+  "import { createRequire as createRequireOfBundle } from 'node:module'; const require = createRequireOfBundle(import.meta.url);";
+
 /** `npm start`'s first module, beside the bundle: it sizes libuv's thread pool, then imports the bundle. */
 export const START_FILE = 'start.cjs';
 
 /** Builds the bundle at `outfile` and the start file beside it; returns the start file's path. */
 export async function bundleService(outfile: string = SERVICE_BUNDLE_PATH): Promise<string> {
+  const dir = path.dirname(outfile);
+  // A build that fails half-way must not leave a manifest that vouches for what it left.
+  await forgetBuildInputs(dir);
   const bundled = await build({
+    absWorkingDir: PROJECT_ROOT,
     entryPoints: { [path.basename(outfile, '.mjs')]: path.join(PROJECT_ROOT, 'src', 'main.ts') },
     outdir: path.dirname(outfile),
     outExtension: { '.js': '.mjs' },
@@ -30,16 +46,20 @@ export async function bundleService(outfile: string = SERVICE_BUNDLE_PATH): Prom
     format: 'esm',
     target: 'node20',
     sourcemap: 'linked',
-    // Dependencies stay in node_modules, loaded by Node as usual: only our TypeScript is compiled ahead of time.
-    packages: 'external',
+    // The dependencies are compiled in too: Node then reads one file instead of some six hundred modules (their
+    // files and package.json lookups), which took a third of a second of every start (docs/PERFORMANCE-FINDINGS.md).
+    external: [...KEPT_IN_NODE_MODULES],
+    // Bundled CommonJS code asks for Node's built-ins (and optional packages) with require(), which ES modules lack.
+    banner: { js: REQUIRE_SHIM },
     logLevel: 'warning',
     metafile: true,
   });
-  await removeOldChunks(path.dirname(outfile), Object.keys(bundled.metafile.outputs));
+  await removeOldChunks(dir, Object.keys(bundled.metafile.outputs));
   // The entry `npm start` runs: CommonJS, loaded as is (see src/start.cts).
-  const start = path.join(path.dirname(outfile), START_FILE);
+  const start = path.join(dir, START_FILE);
+  const startEntry = path.join(PROJECT_ROOT, 'src', 'start.cts');
   await build({
-    entryPoints: [path.join(PROJECT_ROOT, 'src', 'start.cts')],
+    entryPoints: [startEntry],
     outfile: start,
     bundle: false,
     platform: 'node',
@@ -47,15 +67,23 @@ export async function bundleService(outfile: string = SERVICE_BUNDLE_PATH): Prom
     target: 'node20',
     logLevel: 'warning',
   });
+  // What `npm start`'s prestart compares with the files as they are then: the bundle's inputs, and how it is made.
+  const builtFrom = Object.keys(bundled.metafile.inputs).map((input) => path.resolve(PROJECT_ROOT, input));
+  await recordBuildInputs(dir, [...builtFrom, startEntry, fileURLToPath(import.meta.url), BUILD_INPUTS_MODULE]);
   return start;
+}
+
+async function forgetBuildInputs(dir: string): Promise<void> {
+  await mkdir(dir, { recursive: true });
+  await recordBuildInputs(dir, []);
 }
 
 /**
  * Chunks of earlier builds (their names carry their content's hash, so every change leaves one behind): a chunk this
- * build did not write goes, with its source map.
+ * build did not write (`outputs`, relative to the project root) goes, with its source map.
  */
 async function removeOldChunks(dir: string, outputs: readonly string[]): Promise<void> {
-  const written = new Set(outputs.map((output) => path.resolve(output)));
+  const written = new Set(outputs.map((output) => path.resolve(PROJECT_ROOT, output)));
   const files = await readdir(dir);
   const old = files.filter((file) => /-[A-Z0-9]{8}\.mjs(\.map)?$/.test(file) && !written.has(path.resolve(dir, file)));
   await Promise.all(old.map((file) => rm(path.join(dir, file), { force: true })));

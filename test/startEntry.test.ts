@@ -1,9 +1,10 @@
 // `npm start`'s entry (dist/service/start.cjs, from src/start.cts): it sizes libuv's thread pool before Node starts it,
 // so every decode runs on the same pool thread, and the service says which pool it has.
-import { readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { buildInputsUnchanged } from '../scripts/buildInputs.mjs';
 import { bundleService } from '../scripts/bundleService.js';
 import { startService, stopProcess, type ServiceProcess } from './support/serviceProcess.js';
 import { createScratchDir } from './support/testApp.js';
@@ -52,6 +53,16 @@ describe("npm start's entry", () => {
     // anything started the pool (Node would otherwise have made its default four).
     expect(four.threads - byDefault.threads).toBe(3);
   }, 120_000);
+
+  it("lets npm start's prestart find the bundle up to date, naming what it was built from", async () => {
+    const dir = path.dirname(BUNDLE);
+    expect(await buildInputsUnchanged(dir)).toBe(true);
+    const manifest = JSON.parse(readFileSync(path.join(dir, 'build-inputs.json'), 'utf8')) as { inputs: { file: string }[] };
+    const files = manifest.inputs.map((input) => path.relative(ROOT, input.file));
+    // Our sources, the packages compiled in, and how the bundle is made.
+    expect(files).toEqual(expect.arrayContaining(['src/main.ts', 'src/start.cts', 'scripts/bundleService.ts']));
+    expect(files.some((file) => file.startsWith('node_modules/graphql/'))).toBe(true);
+  }, 60_000);
 
   it('keeps only the chunks of the latest build beside the bundle', async () => {
     const dir = path.dirname(BUNDLE);

@@ -1,4 +1,4 @@
-// GraphiQL's page (about 9 MB, its assets inlined), rendered once and served compressed, with an ETag to revalidate.
+// GraphiQL's page (about 9 MB, its assets inlined), rendered on the first request and served compressed, with an ETag.
 import { createHash } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { promisify } from 'node:util';
@@ -8,7 +8,7 @@ export interface PlaygroundPageOptions {
   /** The GraphQL endpoint's path, where a browser asks for the page (a GET accepting text/html). */
   path: string;
   /** Renders the page; called once, on the first request. */
-  render: () => string;
+  render: () => string | Promise<string>;
 }
 
 /** Answers the request and returns true when it asks for the page; returns false to let others answer. */
@@ -35,10 +35,13 @@ export function createPlaygroundPage(options: PlaygroundPageOptions): Playground
   let page: Promise<Page> | undefined;
   // A failed build (out of memory) is not kept: the next request tries again.
   const built = (): Promise<Page> =>
-    (page ??= buildPage(options.render()).catch((error: unknown) => {
-      page = undefined;
-      throw error;
-    }));
+    (page ??= Promise.resolve()
+      .then(options.render)
+      .then(buildPage)
+      .catch((error: unknown) => {
+        page = undefined;
+        throw error;
+      }));
 
   return (req, res) => {
     if ((req.method !== 'GET' && req.method !== 'HEAD') || !req.headers.accept?.includes('text/html')) return false;

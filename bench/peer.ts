@@ -20,6 +20,7 @@ import { formatNumber } from './lib/report.js';
 import { figure, type Figure, type Table } from './lib/results.js';
 import { mixedSentences, type Sentence } from './lib/sentences.js';
 import { startServiceProcess } from './lib/serviceProcess.js';
+import { bundleService } from '../scripts/bundleService.js';
 import { percentile, summarize, type Summary } from './lib/stats.js';
 import { ENGINE_DEFAULTS, SAMPLING_DEFAULTS, type SentimentLabel } from '../src/engine/index.js';
 
@@ -55,6 +56,8 @@ interface Sample {
   mmap: boolean;
   run: number;
   readyMs: number;
+  /** Service only: the same start through `npm start` (npm, its prestart finding the build up to date, the bundle). */
+  npmReadyMs?: number;
   decodeTokensPerSecond: number;
   decodeTokens: number;
   aggregateTokensPerSecond: number;
@@ -91,6 +94,8 @@ export const peer: Benchmark = {
     if (missing !== undefined) throw new Error(`The peer benchmark cannot run: ${missing}.`);
     const build = await ensurePeerBuild(options.log);
     const modelPath = await benchModelPath(options);
+    // `npm start`'s own build, made now: each timed `npm start` then finds it up to date, as every start after a change.
+    await bundleService();
     const sizes: Sizes = {
       decodeTokens: sized(options, 128, 8),
       streams: sized(options, STREAMS, 2),
@@ -215,6 +220,9 @@ async function measurePeer(
 
 async function measureService(options: BenchOptions, modelPath: string, run: number, sizes: Sizes): Promise<Sample> {
   const databasePath = path.join(options.workDir, `peer-${process.pid}-${run}.db`);
+  // What a user waits for: `npm start` to ready, timed on its own (npm's processes would count in the peak RSS).
+  const npmStart = await startServiceProcess(serviceEnv(options, modelPath, `${databasePath}.npm`), { via: 'npm' });
+  await npmStart.stop();
   const service = await startServiceProcess(serviceEnv(options, modelPath, databasePath));
   try {
     const messages = chatMessages(options, sizes, run);
@@ -241,6 +249,7 @@ async function measureService(options: BenchOptions, modelPath: string, run: num
       mmap: ENGINE_DEFAULTS.useMmap,
       run,
       readyMs: service.readyMs,
+      npmReadyMs: npmStart.readyMs,
       decodeTokensPerSecond: clientTokensPerSecond(decode),
       decodeTokens: decode.tokenCount,
       ...streams,
@@ -491,11 +500,18 @@ function report(
         ]),
     figure({
       id: 'ready',
-      label: 'Process start to ready (service: /readyz = 200, compiled as `npm start` runs it; peer: /health = 200)',
+      label: 'Start to ready (service: `npm start`, its build up to date, to /readyz = 200; peer: process start to /health = 200)',
+      unit: 'ms',
+      value: measure(service, (sample) => sample.npmReadyMs ?? Number.NaN),
+      baseline: { label: peerLabel({ slots: SAME_KV_SLOTS }), value: measure(sameKv, (sample) => sample.readyMs) },
+      target: { on: 'value', op: '<=', threshold: TARGETS.readyMs },
+    }),
+    figure({
+      id: 'ready-bundle',
+      label: 'Process start to ready, the compiled service started directly (without npm and its prestart)',
       unit: 'ms',
       value: measure(service, (sample) => sample.readyMs),
       baseline: { label: peerLabel({ slots: SAME_KV_SLOTS }), value: measure(sameKv, (sample) => sample.readyMs) },
-      target: { on: 'value', op: '<=', threshold: TARGETS.readyMs },
     }),
     figure({
       id: 'classify',
@@ -543,7 +559,8 @@ function report(
         versus('arrivals-ttft-p95-no-chat-tasks', `The same, CHAT_TASKS=none`, 'for contrast', 0),
         versus('peak-rss', `Peak RSS (peer: ${SAME_KV_SLOTS} slots, the same KV cache, weights mapped)`, `≤ ${TARGETS.rss}×`, 0),
         ...(sameKvRead.length === 0 ? [] : [versus('peak-rss-weights-read', 'Peak RSS (the same peer, weights read: `--no-mmap`)', 'for contrast', 0)]),
-        versus('ready', 'Start to ready', `≤ ${TARGETS.readyMs} ms`, 0),
+        versus('ready', 'Start to ready (`npm start`)', `≤ ${TARGETS.readyMs} ms`, 0),
+        versus('ready-bundle', 'Start to ready, the compiled service started directly', 'for contrast', 0),
         versus('classify', `Classification, ${sizes.texts.length} texts (single queries)`, `≥ ${TARGETS.classify}×`, 2),
         versus('classify-batches', `Classification, ${sizes.texts.length} texts (batches of ${sizes.batch})`, `≥ ${TARGETS.classify}×`, 2),
       ],
@@ -556,7 +573,7 @@ function report(
         sample.side === 'peer' ? 'llama-server' : 'All-in-One',
         sample.slots,
         sample.mmap ? 'mapped' : 'read',
-        Math.round(sample.readyMs),
+        `${Math.round(sample.readyMs)}${sample.npmReadyMs === undefined ? '' : ` (${Math.round(sample.npmReadyMs)})`}`,
         `${sample.decodeTokensPerSecond.toFixed(1)} (${sample.decodeTokens})`,
         `${sample.aggregateTokensPerSecond.toFixed(1)} (${sample.streamTokens})`,
         Math.round(sample.ttftP95Ms),
@@ -617,7 +634,11 @@ function report(
             `(${REPLY_SLOTS} × ${ENGINE_DEFAULTS.contextSize} tokens of KV cache), for contrast.`
           : ''),
       'The service starts with its default TASK_STATES_DIR (inside the models folder), so a start after the first ' +
-        'loads the saved instruction states, as a restart of `npm start` does.',
+        'loads the saved instruction states (and skips the load test of a llama.cpp binary that passed it), as a ' +
+        'restart of `npm start` does. Start to ready is timed on `npm start` itself, a process of its own before each ' +
+        "run's service (npm's processes would otherwise count in the peak RSS): npm, its prestart finding the build " +
+        'made before the runs up to date, and the compiled service. The per-process table shows the compiled service ' +
+        'started directly, and the `npm start` time in brackets.',
     ],
   };
 }

@@ -46,8 +46,8 @@ export async function bundleService(outfile: string = SERVICE_BUNDLE_PATH): Prom
     format: 'esm',
     target: 'node20',
     sourcemap: 'linked',
-    // The dependencies are compiled in too: Node then reads one file instead of some six hundred modules (their
-    // files and package.json lookups), which took a third of a second of every start (docs/PERFORMANCE-FINDINGS.md).
+    // The dependencies are compiled in too: Node then reads one file instead of about 1,200 package files (and their
+    // package.json lookups), which took a third of a second of every start (docs/PERFORMANCE-FINDINGS.md).
     external: [...KEPT_IN_NODE_MODULES],
     // Bundled CommonJS code asks for Node's built-ins (and optional packages) with require(), which ES modules lack.
     banner: { js: REQUIRE_SHIM },

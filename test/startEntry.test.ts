@@ -3,7 +3,9 @@
 import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { createClient } from 'graphql-ws';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
 import { buildInputsUnchanged } from '../scripts/buildInputs.mjs';
 import { bundleService } from '../scripts/bundleService.js';
 import { startService, stopProcess, type ServiceProcess } from './support/serviceProcess.js';
@@ -52,6 +54,35 @@ describe("npm start's entry", () => {
     // The same service after the same work: the only difference is the pool, so the setting took effect before
     // anything started the pool (Node would otherwise have made its default four).
     expect(four.threads - byDefault.threads).toBe(3);
+  }, 120_000);
+
+  it('serves the web page, the GraphiQL page and a chat stream over WebSocket from the packages compiled in', async () => {
+    // Most tests run the sources; this runs what npm start runs: graphql-ws and ws compiled into the bundle, the
+    // GraphiQL page's package imported from node_modules on its first request.
+    const database = path.join(scratch.dir, 'surfaces.db');
+    const service = await startService({ DATABASE_PATH: database }, { startFile });
+    running.push(service);
+    const page = await fetch(`${service.url}/`);
+    expect(page.status).toBe(200);
+    expect(await page.text()).toContain('<html');
+    const playground = await fetch(`${service.url}/graphql`, { headers: { accept: 'text/html' } });
+    expect(playground.status).toBe(200);
+    expect(await playground.text()).toContain('GraphiQL');
+
+    const client = createClient({ url: service.wsUrl, webSocketImpl: WebSocket, retryAttempts: 0 });
+    try {
+      const events: string[] = [];
+      for await (const result of client.iterate({
+        query: `subscription { chatStream(input: { message: "Hello there", maxTokens: 3, temperature: 0, locale: EN }) { __typename } }`,
+      })) {
+        events.push((result.data as { chatStream: { __typename: string } }).chatStream.__typename);
+      }
+      expect(events[0]).toBe('ChatStarted');
+      expect(events).toContain('ChatToken');
+      expect(events.at(-1)).toBe('ChatDone');
+    } finally {
+      await client.dispose();
+    }
   }, 120_000);
 
   it("lets npm start's prestart find the bundle up to date, naming what it was built from", async () => {

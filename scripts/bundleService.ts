@@ -16,8 +16,8 @@ export const SERVICE_BUNDLE_PATH = path.join(PROJECT_ROOT, 'dist', 'service', 'm
 
 /**
  * Packages loaded from node_modules at run time: those that find their own files from where they are installed
- * (node-llama-cpp's binaries and its binary test, better-sqlite3's addon, pino's transport workers), and pg, which the
- * PostgreSQL chunk alone loads.
+ * (node-llama-cpp's binaries and its binary test, better-sqlite3's addon, pino's transport workers), pg, which the
+ * PostgreSQL chunk alone loads, and GraphiQL's 9 MB page, imported on its first request only (src/app.ts).
  */
 const KEPT_IN_NODE_MODULES = ['node-llama-cpp', 'better-sqlite3', 'pino', 'pg', '@graphql-yoga/render-graphiql'] as const;
 
@@ -35,7 +35,7 @@ export async function bundleService(outfile: string = SERVICE_BUNDLE_PATH): Prom
   const bundled = await build({
     absWorkingDir: PROJECT_ROOT,
     entryPoints: { [path.basename(outfile, '.mjs')]: path.join(PROJECT_ROOT, 'src', 'main.ts') },
-    outdir: path.dirname(outfile),
+    outdir: dir,
     outExtension: { '.js': '.mjs' },
     // Code reached only by a dynamic import() (PostgreSQL's repository) goes into a chunk of its own, so its
     // packages (pg) load only when it is used; chunks sit beside the entry, at the same depth.

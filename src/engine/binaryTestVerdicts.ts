@@ -21,7 +21,9 @@ export const BINARY_TESTS_FOLDER = 'binary-tests';
  */
 export function createBinaryTestVerdicts(root: string, machine: () => Promise<string> = machineIdentity): BinaryTestVerdicts {
   const dir = path.join(root, BINARY_TESTS_FOLDER);
-  const fileOf = async (binary: BinaryUnderTest) => path.join(dir, `${await verdictKey(binary, await machine())}.passed`);
+  let thisMachine: Promise<string> | undefined;
+  const fileOf = async (binary: BinaryUnderTest) =>
+    path.join(dir, `${await verdictKey(binary, await (thisMachine ??= machine()))}.passed`);
   return {
     async passed(binary) {
       try {

@@ -217,7 +217,7 @@ export async function loadModel(options: LoadModelOptions): Promise<LoadedModel>
  * llama.cpp itself, from the build `runtime` asks for: `native` and `auto` look for the native build first.
  * Two of node-llama-cpp's start-up steps are skipped where they decide nothing (patches/node-llama-cpp+3.21.1.patch
  * adds the options): the load test of a binary that passed it on this machine before, and, on the CPU, the memory
- * estimates' "simulator" loads of the model without weights (about 0.2 s each, two per start), whose exact figures
+ * estimates' "simulator" loads of the model without weights (0.47 s of a start on the 0.5B model), whose exact figures
  * only matter for fitting layers into a GPU's memory; the heuristic estimate still guards the RAM.
  */
 export async function loadLlama(options: {

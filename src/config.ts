@@ -158,6 +158,7 @@ export function loadConfig(env: Env = process.env, descriptorLimit = readDescrip
       maxParallelReplies: read.integer('MAX_PARALLEL_REPLIES', ENGINE_DEFAULTS.maxParallelReplies, { min: 1, max: 64 }),
       taskSequences: read.integer('TASK_SEQUENCES', ENGINE_DEFAULTS.taskSequences, { min: 1, max: 16 }),
       backgroundSequences: read.integer('JOB_SEQUENCES', ENGINE_DEFAULTS.backgroundSequences, { min: 0, max: 16 }),
+      backgroundSharePercent: read.integer('JOB_MIN_SHARE', ENGINE_DEFAULTS.backgroundSharePercent, { min: 0, max: 50 }),
       runtime: read.oneOf('LLAMA_RUNTIME', ['auto', 'native', 'prebuilt'], ENGINE_DEFAULTS.runtime),
       kvCacheType: read.oneOf('KV_CACHE_TYPE', ['q8_0', 'f16'], ENGINE_DEFAULTS.kvCacheType),
       tasks,

@@ -8,6 +8,7 @@ import {
   type Engine,
   type EngineOptions,
 } from '../src/engine/index.js';
+import { ConfigError, loadConfig } from '../src/config.js';
 import { IN_USE_WINDOW_MS } from '../src/engine/Scheduler.js';
 import { loadTestEngine } from './support/testApp.js';
 
@@ -139,6 +140,71 @@ describe('background runTasks', () => {
     await expect(job).rejects.toBeInstanceOf(AbortedError);
     expect(engine.status().runningJobs).toEqual([]);
     await expect(engine.runTasks(TEXTS[1]!, TASKS, { background: true })).resolves.toHaveProperty('results');
+  });
+});
+
+describe('background work on an engine that is never idle', () => {
+  /**
+   * Two loops of chats, each starting its next reply when one ends, so an interactive job always runs (the other
+   * loop's reply covers the moment between two of them) until `done()` says stop; at most `most` replies each.
+   */
+  function keepChatting(engine: Engine, done: () => boolean, most = 40) {
+    let active = 0;
+    const loop = async (name: string): Promise<number> => {
+      let replies = 0;
+      for (; replies < most && !done(); replies += 1) {
+        active += 1;
+        try {
+          const stream = engine.chat({ history: [], message: `Tell me about the sea, ${name}.`, temperature: 0, maxTokens: 48 });
+          for await (const _ of stream);
+        } finally {
+          active -= 1;
+        }
+      }
+      return replies;
+    };
+    return { loops: Promise.all([loop('A'), loop('B')]), active: () => active };
+  }
+
+  it('advances background work while replies keep it busy: owed decodes of its own, never beside a reply', async () => {
+    const { engine, watch } = await openEngine({ backgroundSharePercent: 50 });
+    let done = false;
+    const chats = keepChatting(engine, () => done);
+    let activeAtEnd = 0;
+    const from = watch.cycles.length;
+    await engine.runTasks(LONG_TEXT, ['sentiment'], { background: true }).finally(() => {
+      activeAtEnd = chats.active();
+      done = true;
+    });
+    await chats.loops;
+    // Without a share it would only have run once both loops had ended.
+    expect(activeAtEnd).toBeGreaterThan(0);
+    const cycles = watch.cycles.slice(from);
+    expect(cycles.some((cycle) => cycle.owed)).toBe(true);
+    for (const cycle of cycles) if (cycle.background > 0) expect(cycle.generating).toBe(0);
+  });
+
+  it('runs background work only on spare capacity with a share of 0', async () => {
+    const { engine, watch } = await openEngine({ backgroundSharePercent: 0 });
+    let done = false;
+    const chats = keepChatting(engine, () => done, 6);
+    const from = watch.cycles.length;
+    let activeAtEnd = -1;
+    const job = engine.runTasks(LONG_TEXT, ['sentiment'], { background: true }).finally(() => (activeAtEnd = chats.active()));
+    await chats.loops;
+    done = true;
+    await job;
+    expect(activeAtEnd).toBe(0);
+    expect(watch.cycles.slice(from).some((cycle) => cycle.owed)).toBe(false);
+  });
+});
+
+describe('JOB_MIN_SHARE', () => {
+  it('sets the engine\'s background share in percent, 5 by default, and refuses a value outside 0 to 50 by name', () => {
+    expect(loadConfig({}).engine.backgroundSharePercent).toBe(5);
+    expect(loadConfig({ JOB_MIN_SHARE: '0' }).engine.backgroundSharePercent).toBe(0);
+    expect(() => loadConfig({ JOB_MIN_SHARE: '60' })).toThrow(ConfigError);
+    expect(() => loadConfig({ JOB_MIN_SHARE: '60' })).toThrow(/JOB_MIN_SHARE/);
   });
 });
 

@@ -73,6 +73,7 @@ describe('npm run bench -- --smoke', () => {
         : []),
       'background/job-throughput',
       'background/sentiment-p95-during-job',
+      'background/job-share-while-busy',
       'analysis-jobs/job-throughput',
       'analysis-jobs/sentiment-p95-during-job',
       'analysis-jobs/chat-ttft-during-job',

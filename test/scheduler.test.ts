@@ -1,9 +1,11 @@
 // Scheduler edge cases with plain async jobs; the engine suite covers the same rules on the real model.
 import { describe, expect, it, vi } from 'vitest';
 import { AbortedError, EngineBusyError, ModelUnavailableError, TimeoutError } from '../src/engine/errors.js';
+import { BACKGROUND_TURN_MS, BackgroundShare } from '../src/engine/BackgroundShare.js';
 import { Scheduler, type JobContext } from '../src/engine/Scheduler.js';
 import {
   BACKGROUND_PROMPT_TOKENS_IN_USE,
+  type CycleReport,
   LONG_JOB_PROMPT_TOKENS_MAX,
   LONG_JOB_PROMPT_TOKENS_MIN,
   LIGHT_KEY_MARGIN_MS,
@@ -400,8 +402,8 @@ describe('Scheduler: new jobs of keys on a par', () => {
     const after = cycles.slice(5);
     // The next decode carried every conversation's first chunk and nothing of L's (192 tokens, six steps), the one
     // after it their last chunks; then the replies' tokens.
-    expect(after[0]).toEqual({ steps: 6, generating: 0, background: 0, tokens: 192 });
-    expect(after[1]).toEqual({ steps: 6, generating: 0, background: 0, tokens: 48 });
+    expect(after[0]).toMatchObject({ steps: 6, generating: 0, background: 0, tokens: 192, owed: false });
+    expect(after[1]).toMatchObject({ steps: 6, generating: 0, background: 0, tokens: 48, owed: false });
     expect(after[2]).toMatchObject({ generating: 6 });
   });
 });
@@ -643,6 +645,50 @@ describe('Scheduler: background work on spare capacity', () => {
     expect(chunks.every((chunk) => chunk === BACKGROUND_PROMPT_TOKENS_IN_USE)).toBe(true);
     expect(cycles).toHaveLength(6);
     for (const cycle of cycles) expect(cycle).toMatchObject({ steps: 1, background: 1, tokens: BACKGROUND_PROMPT_TOKENS_IN_USE });
+  });
+
+  it('gives waiting background work its share of a busy engine: a decode of its own once owed a small decode', async () => {
+    const share = 0.5;
+    const cycles: CycleReport[] = [];
+    const scheduler = createBackgroundScheduler({
+      batching: { promptTokensBesideReplies: 80, promptTokensAlone: 512, backgroundShare: share },
+      onCycle: (report) => cycles.push(report),
+    });
+    const log: { name: 'I' | 'B'; ms: number }[] = [];
+    const timed = (name: 'I' | 'B', ms: number) => async () => {
+      const startedAt = performance.now();
+      await new Promise((resolve) => setTimeout(resolve, ms));
+      log.push({ name, ms: performance.now() - startedAt });
+    };
+    let backgroundDone = false;
+    // A reply generating without a pause, far longer than the background job needs: the engine is never idle.
+    const reply = scheduler.submit({ kind: 'chat', lane: 'a' }, async (job) => {
+      let steps = 0;
+      for (; !backgroundDone && steps < 400; steps += 1) await job.step(timed('I', 4), GENERATED);
+      return steps;
+    });
+    await tick();
+    await scheduler.submit(background(), async (job) => {
+      for (let index = 0; index < 3; index += 1) await job.step(timed('B', 1), STEP);
+      backgroundDone = true;
+    });
+    // It finished while the reply still generated (without a share it would have waited for all 400 steps)...
+    expect(await reply).toBeLessThan(400);
+    // ...in cycles of its own, taken because they were owed...
+    const withBackground = cycles.filter((cycle) => cycle.background > 0);
+    expect(withBackground).toHaveLength(3);
+    for (const cycle of withBackground) expect(cycle).toMatchObject({ owed: true, generating: 0, steps: 1 });
+    // ...and only once the reply's decodes had taken a small decode's worth divided by the share (each cycle takes a
+    // little longer than its step, so the steps' own time may fall a few milliseconds short of it).
+    const first = log.findIndex((entry) => entry.name === 'B');
+    const before = log.slice(0, first).reduce((sum, entry) => sum + entry.ms, 0);
+    expect(before).toBeGreaterThan(BACKGROUND_TURN_MS / share - 10);
+  });
+
+  it('refuses a background share outside 0 to 0.5', () => {
+    expect(() => new BackgroundShare(0.6)).toThrow(RangeError);
+    expect(() => new BackgroundShare(-0.1)).toThrow(RangeError);
+    expect(new BackgroundShare(0).due).toBe(false);
   });
 
   it("serves background keys in turn, whatever another key's backlog", async () => {

@@ -63,7 +63,11 @@ export class Engine {
         jobTimeoutMs: options.jobTimeoutMs,
         laneCapacity: { task: options.taskSequences, chat: options.maxParallelReplies, background: options.backgroundSequences },
         mutexScope: options.mutexScope,
-        batching: { promptTokensBesideReplies: PROMPT_TOKENS_BESIDE_REPLIES, promptTokensAlone: options.batchSize },
+        batching: {
+          promptTokensBesideReplies: PROMPT_TOKENS_BESIDE_REPLIES,
+          promptTokensAlone: options.batchSize,
+          backgroundShare: options.backgroundSharePercent / 100,
+        },
         onCycle: (report: CycleReport) => {
           this.#cycles.decodes += 1;
           this.#cycles.steps += report.steps;

@@ -22,6 +22,7 @@ export const ENGINE_DEFAULTS = {
   warmConversations: 8,
   taskSequences: 2,
   backgroundSequences: 2,
+  backgroundSharePercent: 5,
   maxQueue: 16,
   maxQueuePerKey: 8,
   jobTimeoutMs: 120_000,
@@ -76,6 +77,12 @@ export interface EngineOptions {
    * `BackgroundDisabledError`).
    */
   backgroundSequences?: number;
+  /**
+   * The percentage of busy decode time owed to waiting background work (0 to 50): while interactive work keeps the
+   * engine busy, background work still takes one small decode per so much of it (at 5, one per second of interactive
+   * decoding), so analysis jobs advance on a service that is never idle. 0: background work runs on spare capacity only.
+   */
+  backgroundSharePercent?: number;
   /** Jobs that may wait; one more is refused with `EngineBusyError`. */
   maxQueue?: number;
   /** Jobs one key may have waiting; its next is refused first. */

@@ -1,4 +1,5 @@
 // Gathers the evaluation steps of running jobs into cycles: one cycle at a time, one llama.cpp decode per cycle.
+import { BackgroundShare } from './BackgroundShare.js';
 import { PromptTurns } from './PromptTurns.js';
 import { PROMPT_CHUNK_TOKENS } from './syncSequence.js';
 
@@ -74,6 +75,12 @@ export interface StepBatcherOptions {
   promptTokensBesideReplies: number;
   /** Prompt tokens one cycle may carry when nothing is generating (the decode's batch size). */
   promptTokensAlone: number;
+  /**
+   * The fraction of busy decode time owed to background steps that wait (0 to 0.5; default 0: spare capacity only).
+   * Once they are owed a small decode's time (see BackgroundShare), one cycle carries background steps alone, at most
+   * `BACKGROUND_PROMPT_TOKENS_IN_USE` prompt tokens, however busy the engine is.
+   */
+  backgroundShare?: number;
 }
 
 export interface CycleReport {
@@ -82,6 +89,10 @@ export interface CycleReport {
   generating: number;
   background: number;
   tokens: number;
+  /** A cycle of background steps taken for their minimum share while interactive work kept the engine busy. */
+  owed: boolean;
+  /** From the start of its steps to the last one settled (the decode, and whatever its steps did around it). */
+  ms: number;
 }
 
 interface PendingStep {
@@ -120,7 +131,10 @@ interface PendingStep {
  * shares a decode with background work (a reply's tokens included). While the engine is in use such a cycle carries
  * at most `BACKGROUND_PROMPT_TOKENS_IN_USE` prompt tokens (at least one step); when it is quiet, the background
  * steps of every key, in fair order, up to the batch size: several background sequences in one decode. Background
- * keys take their fair turns among themselves, apart from the interactive ones.
+ * keys take their fair turns among themselves, apart from the interactive ones. One exception keeps them from
+ * waiting for ever on an engine that is never idle: with a background share, waiting background steps are owed that
+ * fraction of the interactive decodes' time, and once they are owed a small decode's worth they take a cycle of their
+ * own (`BACKGROUND_PROMPT_TOKENS_IN_USE` prompt tokens at most) between two interactive ones.
  */
 export class StepBatcher {
   readonly #options: StepBatcherOptions;
@@ -131,6 +145,7 @@ export class StepBatcher {
   readonly #onCycle: ((report: CycleReport) => void) | undefined;
   readonly #interactiveTurns = new PromptTurns();
   readonly #backgroundTurns = new PromptTurns();
+  readonly #backgroundShare: BackgroundShare;
   #cycling = false;
 
   constructor(
@@ -140,6 +155,7 @@ export class StepBatcher {
     sharedWindowMs = 1000,
   ) {
     this.#options = options;
+    this.#backgroundShare = new BackgroundShare(options.backgroundShare ?? 0);
     this.#sharedWindowMs = sharedWindowMs;
     this.#activity = activity;
     this.#onCycle = onCycle;
@@ -215,7 +231,7 @@ export class StepBatcher {
   }
 
   async #cycle(): Promise<void> {
-    const chosen = this.#choose();
+    const { chosen, owed } = this.#choose();
     if (chosen.length === 0) {
       // Only background steps wait, behind interactive jobs that are between steps: a new step or `wake` comes next.
       this.#cycling = false;
@@ -225,12 +241,18 @@ export class StepBatcher {
     const ordered = inBatchOrder(chosen);
     const startedAt = performance.now();
     const outcomes = await Promise.allSettled(ordered.map((step) => step.run()));
-    this.#charge(chosen, performance.now() - startedAt);
+    const elapsedMs = performance.now() - startedAt;
+    this.#charge(chosen, elapsedMs);
+    const background = chosen.filter((step) => step.background).length;
+    if (background > 0) this.#backgroundShare.served(elapsedMs, owed);
+    else if (this.#pending.some((step) => step.background)) this.#backgroundShare.heldBack(elapsedMs);
     this.#onCycle?.({
       steps: chosen.length,
       generating: chosen.filter((step) => step.shape.generating).length,
-      background: chosen.filter((step) => step.background).length,
+      background,
       tokens: chosen.reduce((sum, step) => sum + step.shape.tokens, 0),
+      owed,
+      ms: elapsedMs,
     });
     // Settled together, in the order they ran: the jobs then ask for their next steps in that same order, so the next
     // decode's batch is laid out the same way whatever order llama.cpp finished in (a reply's tokens at temperature 0
@@ -240,11 +262,17 @@ export class StepBatcher {
     if (this.#pending.length > 0) this.#schedule();
   }
 
-  #choose(): PendingStep[] {
+  #choose(): { chosen: PendingStep[]; owed: boolean } {
     const activity = this.#activity();
     const interactive = this.#pending.filter((step) => !step.background);
-    const chosen =
-      interactive.length > 0 || activity === 'busy' ? this.#chooseInteractive(interactive) : this.#chooseBackground(activity);
+    const background = this.#pending.filter((step) => step.background);
+    const busy = interactive.length > 0 || activity === 'busy';
+    const owed = busy && background.length > 0 && this.#backgroundShare.due;
+    const chosen = owed
+      ? this.#chooseBackground(background, 'recent')
+      : busy
+        ? this.#chooseInteractive(interactive)
+        : this.#chooseBackground(background, activity);
     const picked = new Set(chosen);
     for (let index = this.#pending.length - 1; index >= 0; index -= 1) {
       if (picked.has(this.#pending[index]!)) this.#pending.splice(index, 1);
@@ -252,7 +280,7 @@ export class StepBatcher {
     const waiting = new Set(this.#pending.map((step) => step.key));
     this.#interactiveTurns.forgetIdle(waiting);
     this.#backgroundTurns.forgetIdle(waiting);
-    return chosen;
+    return { chosen, owed };
   }
 
   /**
@@ -293,10 +321,10 @@ export class StepBatcher {
   }
 
   /** Every background step is prompt-like work here (an extraction's generated token costs its one token). */
-  #chooseBackground(activity: InteractiveActivity): PendingStep[] {
+  #chooseBackground(steps: readonly PendingStep[], activity: InteractiveActivity): PendingStep[] {
     const budget = activity === 'quiet' ? this.#options.promptTokensAlone : BACKGROUND_PROMPT_TOKENS_IN_USE;
-    const keys = this.#backgroundTurns.inOrder(keysOf(this.#pending));
-    return this.#fill([], this.#pending, keys, budget);
+    const keys = this.#backgroundTurns.inOrder(keysOf(steps));
+    return this.#fill([], steps, keys, budget);
   }
 
   /**

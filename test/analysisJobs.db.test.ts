@@ -1,7 +1,8 @@
 // Analysis jobs in the database layer, on real SQLite files and the run's real PostgreSQL: items added once, claimed
 // fairly under leases, outcomes stored exactly once through the results path, and statistics by job and tags.
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type {
@@ -13,6 +14,7 @@ import type {
   Repository,
   Tag,
 } from '../src/db/index.js';
+import { newLeaseOwner } from '../src/db/index.js';
 import { createDatabase, testDialects, type TestDatabase } from './support/dialects.js';
 
 let tempDir = '';
@@ -473,7 +475,35 @@ describe.each(testDialects())('analysis jobs on %s', (dialect) => {
   });
 
   if (dialect === 'sqlite') {
-    it('gives back every lease when the file is opened again (a restart after kill -9 resumes at once)', async () => {
+    it("keeps a live process's leases when the file is opened again, and gives back those of holders that are gone", async () => {
+      const owner = 'holders-key';
+      const job = await startedJob(owner, ['1', '2', '3', '4'].map((id) => item(id)));
+      const ended = spawnSync(process.execPath, ['-e', '']).pid;
+      const holders = {
+        // Another process on this host, still running (this test's parent), as a service beside `analyze-file`.
+        live: `${hostname()}:${process.ppid}:${newLeaseOwner().split(':').at(-1)}`,
+        ended: `${hostname()}:${ended}:${newLeaseOwner().split(':').at(-1)}`,
+        // This very process id: a restart that got its old id back (as in a container).
+        samePid: newLeaseOwner(),
+        otherHost: `elsewhere.invalid:${process.ppid}:${newLeaseOwner().split(':').at(-1)}`,
+      };
+      const claimed = new Map<string, ClaimedItem>();
+      for (const holder of Object.values(holders)) {
+        const [one] = await repo.claimAnalysisItems({ worker: holder, limit: 1, leaseMs: LEASE_MS });
+        claimed.set(holder, one!);
+      }
+      const reopened = await database.open();
+      const resumed = await reopened.claimAnalysisItems({ worker: other, limit: 4, leaseMs: LEASE_MS });
+      const gone = [holders.ended, holders.samePid, holders.otherHost].map((holder) => claimed.get(holder)!.id);
+      expect(resumed.map((c) => c.id).sort()).toEqual(gone.sort());
+      // The live holder still holds its item and stores its outcome.
+      const live = claimed.get(holders.live)!;
+      expect(await repo.completeAnalysisItems(holders.live, succeeded([live]))).toEqual([live.id]);
+      expect(await reopened.completeAnalysisItems(other, succeeded(resumed))).toHaveLength(3);
+      expect(await jobOf(job)).toMatchObject({ status: 'done', processed: 4 });
+    });
+
+    it('gives back every lease of an earlier release (a bare name says nothing of its process) when the file is opened again', async () => {
       const owner = 'restart-key';
       const job = await startedJob(owner, [item('1'), item('2')]);
       const held = await repo.claimAnalysisItems({ worker, limit: 2, leaseMs: LEASE_MS });

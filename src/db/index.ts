@@ -18,6 +18,7 @@ export {
 } from './postgres/settings.js';
 export type { OpenPostgresOptions } from './postgres/openPostgres.js';
 export { newConversationId } from './ids.js';
+export { newLeaseOwner } from './leaseOwner.js';
 export * from './Repository.js';
 export * from './AnalysisJobStore.js';
 export * from './rows.js';

@@ -4,7 +4,7 @@ import { access, mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { LlamaContextSequence, Token } from 'node-llama-cpp';
-import { isProcessRunning } from './isProcessRunning.js';
+import { isProcessRunning } from '../isProcessRunning.js';
 import { sequenceIdOf } from './sequenceIds.js';
 import type { JobContext } from './Scheduler.js';
 import { cachedStateFile, openStateCache, touchCachedState, writeCachedState } from './stateCache.js';

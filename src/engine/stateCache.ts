@@ -4,7 +4,7 @@ import { createHash } from 'node:crypto';
 import { mkdir, readdir, realpath, rename, rm, stat, utimes } from 'node:fs/promises';
 import path from 'node:path';
 import type { Token } from 'node-llama-cpp';
-import { isProcessRunning } from './isProcessRunning.js';
+import { isProcessRunning } from '../isProcessRunning.js';
 
 /** A state no start has loaded for this long belongs to instructions (or a model) no longer in use. */
 export const STATE_CACHE_MAX_AGE_MS = 30 * 24 * 3_600_000;

@@ -1,8 +1,7 @@
 // The background worker of analysis jobs, one per process: claims items (shared fairly with every other replica),
 // runs their tasks on the engine's spare capacity, stores outcomes in batches, keeps its leases, and gives back what
 // it holds when it stops.
-import { ulid } from 'ulid';
-import type { ClaimedItem, Repository } from '../db/index.js';
+import { newLeaseOwner, type ClaimedItem, type Repository } from '../db/index.js';
 import { BadInputError, type Engine } from '../engine/index.js';
 import type { Logger } from '../logger.js';
 import { publicCodeOf } from '../publicCodes.js';
@@ -37,7 +36,7 @@ export interface JobRunnerOptions {
 
 export class JobRunner {
   /** This process's name on the items it holds: unique per run, so a restarted process never mistakes old claims. */
-  readonly worker = ulid();
+  readonly worker = newLeaseOwner();
   readonly #options: JobRunnerOptions;
   readonly #held = new HeldItems();
   readonly #runs = new Set<Promise<void>>();

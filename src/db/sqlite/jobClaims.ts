@@ -12,6 +12,7 @@ import {
   outcomesByJob,
 } from '../analysisJobRules.js';
 import { boundChunks } from '../analysisJobValues.js';
+import { isOtherLiveProcess } from '../leaseOwner.js';
 import { jobItemContext } from '../rowValues.js';
 import type { DbExecutor, SqliteDatabase } from './openSqlite.js';
 import { writeTaskResultsOfTexts } from './results.js';
@@ -95,14 +96,18 @@ export function releaseAnalysisItems(app: SqliteDatabase, worker: string, itemId
 }
 
 /**
- * Gives back every lease. Only for opening the file: a SQLite database is one service's (README: several processes
- * on one file are not a supported set-up), so a lease found at open was left by a process that died — a restart after
- * kill -9 resumes its items at once instead of waiting for the leases to run out. Should another process still be
- * working on the file, it loses nothing but time: its outcomes for those items are dropped (they are no longer held)
- * and the items run again, never twice stored.
+ * Gives back the leases of holders that are gone. Only for opening the file: a restart after kill -9 resumes its
+ * items at once instead of waiting for the leases to run out, while another process on this host still working on
+ * the file (a service, beside which `analyze-file` opens it) keeps what it holds (see `isOtherLiveProcess`). Were a
+ * holder wrongly taken for gone, it would lose nothing but time: its outcomes for those items are dropped (they are
+ * no longer held) and the items run again, never twice stored.
  */
-export function releaseAllLeases(tx: DbExecutor): void {
-  tx.update(items).set({ leaseOwner: null, leaseUntil: null }).where(isNotNull(items.leaseOwner)).run();
+export function releaseLeasesOfGoneHolders(tx: DbExecutor): void {
+  const holders = tx.selectDistinct({ owner: items.leaseOwner }).from(items).where(isNotNull(items.leaseOwner)).all();
+  const gone = holders.flatMap(({ owner }) => (owner === null || isOtherLiveProcess(owner) ? [] : [owner]));
+  for (const chunk of boundChunks(gone, 1)) {
+    tx.update(items).set({ leaseOwner: null, leaseUntil: null }).where(inArray(items.leaseOwner, chunk)).run();
+  }
 }
 
 export function completeAnalysisItems(app: SqliteDatabase, worker: string, outcomes: readonly ItemOutcome[]): string[] {

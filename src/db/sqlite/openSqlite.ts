@@ -12,7 +12,7 @@ import { migrationsFolder } from '../migrationsFolder.js';
 import { WriteHealth } from '../WriteHealth.js';
 import { DatabaseFiles } from './DatabaseFiles.js';
 import { toSqliteError, writeFailureReason } from './errors.js';
-import { releaseAllLeases } from './jobClaims.js';
+import { releaseLeasesOfGoneHolders } from './jobClaims.js';
 import * as schema from './schema.js';
 
 /** How long a statement waits for another connection's lock before giving up with DATABASE_LOCKED. */
@@ -101,7 +101,7 @@ export function openSqlite(options: OpenSqliteOptions): SqliteDatabase {
   if (!readonly) {
     try {
       migrate(db, { migrationsFolder: MIGRATIONS_FOLDER, migrationsTable: MIGRATIONS_TABLE });
-      releaseAllLeases(db);
+      releaseLeasesOfGoneHolders(db);
     } catch (error) {
       sqlite.close();
       throw (

@@ -78,7 +78,8 @@ export interface StepBatcherOptions {
   /**
    * The fraction of busy decode time owed to background steps that wait (0 to 0.5; default 0: spare capacity only).
    * Once they are owed a small decode's time (see BackgroundShare), one cycle carries background steps alone, at most
-   * `BACKGROUND_PROMPT_TOKENS_IN_USE` prompt tokens, however busy the engine is.
+   * `BACKGROUND_PROMPT_TOKENS_IN_USE` prompt tokens (at least one step: one asked for while the engine was quiet may
+   * be a usual 32-token chunk), however busy the engine is.
    */
   backgroundShare?: number;
 }

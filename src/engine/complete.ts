@@ -25,7 +25,7 @@ export function complete(runtime: EngineRuntime, prompt: readonly PromptPart[], 
   assertFits(contextSize, promptTokens.length + options.maxTokens, 'text');
   return submitReported(scheduler, hooks, { kind: 'extract', lane: 'task', long: true, ...jobOptionsOf(options) }, async (job) => {
     const startedAt = performance.now();
-    const lease = taskPool.acquire(undefined);
+    const lease = await taskPool.acquire(undefined);
     try {
       await job.step(() => lease.sequence.clearHistory(), { tokens: 0, generating: false, sequence: sequenceIdOf(lease.sequence) });
       const generated: Token[] = [];

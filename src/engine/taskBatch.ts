@@ -88,7 +88,7 @@ export function runTaskBatch(runtime: EngineRuntime, batch: TaskBatch): Promise<
       const results: TaskResult[] = [];
       for (const task of batch.definitions) {
         if (runs.length > 0 || results.length > 0) await job.yield();
-        const lease = pool.acquire(`${task.name}:${locale}`);
+        const lease = await pool.acquire(`${task.name}:${locale}`);
         try {
           results.push(await registry.run(job, lease.sequence, task.name, locale, tokens));
         } finally {

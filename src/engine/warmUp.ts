@@ -19,7 +19,7 @@ const CHAT_PREFIX_KEY = '(chat system prompt):zh';
 export async function warmUp(runtime: EngineRuntime): Promise<void> {
   const { model, registry, prefixStates, hooks, scheduler, taskPool, chatPool, options } = runtime;
   const chatPrefix = tokenizeParts(model, chatSystemPrompt('zh'));
-  const chatLeases = Array.from({ length: chatPool.size }, () => chatPool.acquire(undefined));
+  const chatLeases = await Promise.all(Array.from({ length: chatPool.size }, () => chatPool.acquire(undefined)));
   // Every task's instructions in both languages, sentiment's last so they are the ones left resident.
   const names = [...registry.names.filter((name) => name !== SENTIMENT_TASK_NAME), SENTIMENT_TASK_NAME];
   const prefixes = names.flatMap((name) => (['zh', 'en'] as const).map((locale) => ({ name, locale })));
@@ -36,7 +36,7 @@ export async function warmUp(runtime: EngineRuntime): Promise<void> {
   const taskJobs = spread(prefixes, options.taskSequences).map((share) =>
     scheduler.submit({ kind: 'analyze', lane: 'task', timeoutMs: null }, async (job) => {
       for (const { name, locale } of share) {
-        const lease = taskPool.acquire(`${name}:${locale}`);
+        const lease = await taskPool.acquire(`${name}:${locale}`);
         let restored;
         try {
           restored = await registry.warmUp(job, lease.sequence, name, locale);

@@ -31,7 +31,7 @@ export function startChat(runtime: EngineRuntime, request: ChatRequest, options:
         hooks,
         { kind: 'chat', lane: 'chat', signal: cancel.signal, ...(options.key === undefined ? {} : { key: options.key }) },
         async (job, progress) => {
-          const lease = chatPool.acquire(request.conversationKey);
+          const lease = await chatPool.acquire(request.conversationKey);
           const onText = (delta: string): void => {
             progress.text();
             push(delta);

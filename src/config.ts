@@ -69,6 +69,7 @@ export type EngineConfig = Required<
     | 'taskStatesDir'
     | 'huggingFaceEndpoint'
     | 'mutexScope'
+    | 'fillGaps'
     | 'downloadProgress'
     | 'onWarning'
     | 'onWarmUp'

@@ -194,6 +194,64 @@ describe('Scheduler', () => {
     expect(started).toEqual([[0, 3, 4, 5, 7], [3, 4, 5, 7], [3, 4, 5, 7]]);
   });
 
+  it('fills short gaps between the sequences of a cycle of single tokens, in id order, and gives them back after', async () => {
+    const asked: number[][] = [];
+    const started: string[][] = [];
+    let cycle: string[] = [];
+    const begin = (what: string): void => {
+      if (cycle.length === 0) queueMicrotask(() => started.push(cycle));
+      cycle.push(what);
+    };
+    const end = async (): Promise<void> => {
+      await tick();
+      cycle = [];
+    };
+    let givenBack = 0;
+    const reports: CycleReport[] = [];
+    const scheduler = createScheduler({
+      laneCapacity: { chat: 4, prompt: 1 },
+      onCycle: (report) => reports.push(report),
+      batching: {
+        promptTokensBesideReplies: 80,
+        promptTokensAlone: 512,
+        gapFillers: (sequences) => {
+          asked.push([...sequences]);
+          // Sequence 6 is "busy" elsewhere: its gap stays; 3 and 4 are idle.
+          const fills = sequences.includes(5) ? [3, 4] : [];
+          if (fills.length === 0) return undefined;
+          return {
+            fills: fills.map((sequence) => ({ sequence, run: async () => { begin(`fill${sequence}`); await end(); } })),
+            giveBack: () => (givenBack += 1),
+          };
+        },
+      },
+    });
+    const reply = (sequence: number, tokens: number) => async (job: JobContext) => {
+      for (let index = 0; index < tokens; index += 1) {
+        await job.step(async () => { begin(`reply${sequence}`); await end(); }, { ...GENERATED, sequence });
+      }
+    };
+    const prompt = async (job: JobContext) => {
+      await job.step(async () => { begin('prompt'); await end(); }, { tokens: 16, generating: false, sequence: 0 });
+    };
+    await Promise.all([
+      ...[[7, 2], [2, 2], [5, 2]].map(([sequence, tokens]) => scheduler.submit({ kind: 'chat', lane: 'chat' }, reply(sequence!, tokens!))),
+      scheduler.submit({ kind: 'sentiment', lane: 'prompt' }, prompt),
+    ]);
+    // The first cycle carries a 16-token prompt step: no fillers. The second, single tokens on 2, 5 and 7: fillers on
+    // 3 and 4, started between 2 and 5; the gap at 6 stays (none given for it).
+    expect(started).toEqual([
+      ['prompt', 'reply2', 'reply5', 'reply7'],
+      ['reply2', 'fill3', 'fill4', 'reply5', 'reply7'],
+    ]);
+    expect(asked).toEqual([[2, 5, 7]]);
+    expect(givenBack).toBe(1);
+    expect(reports.map((report) => [report.sequences, report.fillers])).toEqual([
+      [[0, 2, 5, 7], 0],
+      [[2, 5, 7], 2],
+    ]);
+  });
+
   it('puts every generated token in each cycle, but only one prompt chunk beside them', async () => {
     const cycles: { steps: number; generating: number; tokens: number }[] = [];
     const scheduler = createScheduler({

@@ -18,6 +18,7 @@ import { loadModel, type ModelSource } from './loadModel.js';
 import { PrefixStates } from './PrefixStates.js';
 import type { PromptPart } from './prompts.js';
 import { Scheduler } from './Scheduler.js';
+import { GapFillers } from './GapFillers.js';
 import { SequencePool } from './SequencePool.js';
 import { takeSequences } from './sequenceIds.js';
 import { stateCacheKey } from './stateCache.js';
@@ -50,13 +51,17 @@ export class Engine {
     this.#parts = parts;
     const { context } = parts;
     const { options } = runtime;
+    const taskPool = new SequencePool(takeSequences(context, options.taskSequences));
+    const chatPool = new SequencePool(takeSequences(context, chatSequenceCount(options)));
+    const backgroundPool = new SequencePool(takeSequences(context, options.backgroundSequences));
+    const gapFillers = options.fillGaps ? new GapFillers([taskPool, chatPool, backgroundPool], context.contextSize) : undefined;
     this.#runtime = {
       ...runtime,
       contextSize: context.contextSize,
       meter: new TokenRateMeter(),
-      taskPool: new SequencePool(takeSequences(context, options.taskSequences)),
-      chatPool: new SequencePool(takeSequences(context, chatSequenceCount(options))),
-      backgroundPool: new SequencePool(takeSequences(context, options.backgroundSequences)),
+      taskPool,
+      chatPool,
+      backgroundPool,
       scheduler: new Scheduler({
         maxQueue: options.maxQueue,
         maxQueuePerKey: options.maxQueuePerKey,
@@ -67,6 +72,7 @@ export class Engine {
           promptTokensBesideReplies: PROMPT_TOKENS_BESIDE_REPLIES,
           promptTokensAlone: options.batchSize,
           backgroundShare: options.backgroundSharePercent / 100,
+          ...(gapFillers ? { gapFillers: (sequences: readonly number[]) => gapFillers.fill(sequences) } : {}),
         },
         onCycle: (report: CycleReport) => {
           this.#cycles.decodes += 1;

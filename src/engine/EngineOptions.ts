@@ -23,6 +23,7 @@ export const ENGINE_DEFAULTS = {
   taskSequences: 2,
   backgroundSequences: 2,
   backgroundSharePercent: 5,
+  fillGaps: true,
   maxQueue: 16,
   maxQueuePerKey: 8,
   jobTimeoutMs: 120_000,
@@ -83,6 +84,12 @@ export interface EngineOptions {
    * decoding), so analysis jobs advance on a service that is never idle. 0: background work runs on spare capacity only.
    */
   backgroundSharePercent?: number;
+  /**
+   * Whether a decode of single tokens (replies) also carries a throwaway token on each idle sequence in a short gap
+   * between theirs, so llama.cpp makes it one pass over the weights instead of one per run of consecutive sequences
+   * (see GapFillers); default true. Off: for comparison.
+   */
+  fillGaps?: boolean;
   /** Jobs that may wait; one more is refused with `EngineBusyError`. */
   maxQueue?: number;
   /** Jobs one key may have waiting; its next is refused first. */

@@ -82,6 +82,24 @@ export interface StepBatcherOptions {
    * be a usual 32-token chunk), however busy the engine is.
    */
   backgroundShare?: number;
+  /**
+   * Throwaway tokens for the gaps between a cycle's sequences when every step evaluates one token (replies, mostly):
+   * llama.cpp decodes single tokens on consecutive sequences in one pass, and a gap costs a pass more (see GapFillers).
+   * Unset: no fillers.
+   */
+  gapFillers?: (sequences: readonly number[]) => GapFilling | undefined;
+}
+
+/** A throwaway evaluation on an idle sequence, started in the cycle beside its steps. */
+export interface GapFill {
+  sequence: number;
+  run(): Promise<void>;
+}
+
+/** A cycle's fillers; `giveBack` is called once they have all settled. */
+export interface GapFilling {
+  fills: readonly GapFill[];
+  giveBack(): void;
 }
 
 export interface CycleReport {
@@ -94,6 +112,10 @@ export interface CycleReport {
   owed: boolean;
   /** From the start of its steps to the last one settled (the decode, and whatever its steps did around it). */
   ms: number;
+  /** The sequence ids of the steps, ascending (a step evaluating nothing included). */
+  sequences: readonly number[];
+  /** Throwaway tokens the decode also carried, on idle sequences in the gaps (see `StepBatcherOptions.gapFillers`). */
+  fillers: number;
 }
 
 interface PendingStep {
@@ -240,8 +262,13 @@ export class StepBatcher {
     }
     for (const step of chosen) step.detach();
     const ordered = inBatchOrder(chosen);
+    const filling = this.#gapFilling(ordered);
     const startedAt = performance.now();
-    const outcomes = await Promise.allSettled(ordered.map((step) => step.run()));
+    const { steps, fills } = startInBatchOrder(ordered, filling?.fills ?? []);
+    const outcomes = await Promise.allSettled(steps);
+    // A filler's erase waits for the whole decode (node-llama-cpp's context lock), so it ends with the steps.
+    await Promise.allSettled(fills);
+    filling?.giveBack();
     const elapsedMs = performance.now() - startedAt;
     this.#charge(chosen, elapsedMs);
     const background = chosen.filter((step) => step.background).length;
@@ -254,6 +281,8 @@ export class StepBatcher {
       tokens: chosen.reduce((sum, step) => sum + step.shape.tokens, 0),
       owed,
       ms: elapsedMs,
+      sequences: ordered.map((step) => step.shape.sequence),
+      fillers: filling?.fills.length ?? 0,
     });
     // Settled together, in the order they ran: the jobs then ask for their next steps in that same order, so the next
     // decode's batch is laid out the same way whatever order llama.cpp finished in (a reply's tokens at temperature 0
@@ -321,6 +350,15 @@ export class StepBatcher {
     return this.#fill(generating, prompts, besideReplies, this.#options.promptTokensBesideReplies);
   }
 
+  /** Fillers when every step evaluates one token on a sequence of its own and their ids leave gaps. */
+  #gapFilling(ordered: readonly PendingStep[]): GapFilling | undefined {
+    const fill = this.#options.gapFillers;
+    if (!fill || ordered.length < 2 || ordered.some((step) => step.shape.tokens !== 1)) return undefined;
+    const sequences = ordered.map((step) => step.shape.sequence);
+    const gaps = sequences.some((id, index) => index > 0 && id - sequences[index - 1]! > 1);
+    return gaps ? fill(sequences) : undefined;
+  }
+
   /** Every background step is prompt-like work here (an extraction's generated token costs its one token). */
   #chooseBackground(steps: readonly PendingStep[], activity: InteractiveActivity): PendingStep[] {
     const budget = activity === 'quiet' ? this.#options.promptTokensAlone : BACKGROUND_PROMPT_TOKENS_IN_USE;
@@ -368,6 +406,24 @@ export class StepBatcher {
 /** The steps in ascending order of their sequence ids (steps on one sequence in the order chosen). */
 function inBatchOrder(steps: readonly PendingStep[]): PendingStep[] {
   return [...steps].sort((a, b) => a.shape.sequence - b.shape.sequence);
+}
+
+/**
+ * Starts the steps and the fillers in one ascending order of sequence ids (node-llama-cpp lays its batch out in the
+ * order the evaluations reach it, unless patched to sort it): the steps' runs in `ordered`'s order, then the fillers'.
+ */
+function startInBatchOrder(
+  ordered: readonly PendingStep[],
+  fills: readonly GapFill[],
+): { steps: Promise<unknown>[]; fills: Promise<void>[] } {
+  const started = new Map<PendingStep | GapFill, Promise<unknown>>();
+  const all: (PendingStep | GapFill)[] = [...ordered, ...fills];
+  const sequenceOf = (item: PendingStep | GapFill): number => ('shape' in item ? item.shape.sequence : item.sequence);
+  for (const item of [...all].sort((a, b) => sequenceOf(a) - sequenceOf(b))) started.set(item, item.run());
+  return {
+    steps: ordered.map((step) => started.get(step)!),
+    fills: fills.map((fill) => started.get(fill)! as Promise<void>),
+  };
 }
 
 /** The keys of `steps`, in the order their first steps came. */

@@ -4,6 +4,7 @@ import { analytics } from './analytics.js';
 import { backgroundWork } from './backgroundWork.js';
 import { concurrency } from './concurrency.js';
 import { fairness } from './fairness.js';
+import { gaps } from './gaps.js';
 import { floods } from './floods.js';
 import type { Benchmark } from './lib/benchmark.js';
 import { memory } from './memory.js';
@@ -34,4 +35,5 @@ export const BENCHMARKS: readonly Benchmark[] = [
   threadPool,
   backgroundWork,
   analysisJobs,
+  gaps,
 ];

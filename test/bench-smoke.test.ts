@@ -77,6 +77,7 @@ describe('npm run bench -- --smoke', () => {
       'analysis-jobs/job-throughput',
       'analysis-jobs/sentiment-p95-during-job',
       'analysis-jobs/chat-ttft-during-job',
+      'gaps/step-after-gaps',
     ]);
     const report = renderReport(suite);
     for (const result of suite.benchmarks) expect(report).toContain(`## ${result.title}`);

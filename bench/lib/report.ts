@@ -15,6 +15,7 @@ npm run bench:background               # analysis jobs on spare capacity: backgr
                                        # queries, and paced sentiment p95 during a background load against idle
 npm run bench:analysis-jobs            # analysis jobs on the real service: a job's items/s against analyze
                                        # queries, sentiment p95 and chat time to first token during a job
+npm run bench:gaps                     # replies ending at different times: a decode with and without gap fillers
 npm run bench -- --smoke               # tiny model, one iteration: checks that the suite runs (part of npm test)
 \`\`\`
 

@@ -409,8 +409,9 @@ function inBatchOrder(steps: readonly PendingStep[]): PendingStep[] {
 }
 
 /**
- * Starts the steps and the fillers in one ascending order of sequence ids (node-llama-cpp lays its batch out in the
- * order the evaluations reach it, unless patched to sort it): the steps' runs in `ordered`'s order, then the fillers'.
+ * Starts the steps and the fillers together, in ascending order of their sequence ids (steps on one sequence in
+ * `ordered`'s order): node-llama-cpp lays its batch out in the order the evaluations reach it, unless patched to sort
+ * it. Gives back the steps' promises in `ordered`'s order, and the fillers'.
  */
 function startInBatchOrder(
   ordered: readonly PendingStep[],

@@ -1,7 +1,7 @@
 // Throwaway tokens on idle sequences in the gaps of a decode of single tokens, so llama.cpp makes it one pass.
 import type { LlamaContextSequence, Token } from 'node-llama-cpp';
 import type { SequencePool } from './SequencePool.js';
-import type { GapFilling } from './StepBatcher.js';
+import type { GapFill, GapFilling } from './StepBatcher.js';
 
 /**
  * The widest gap filled. With a KV cache per sequence, llama.cpp splits a batch into passes over the weights that each
@@ -31,8 +31,7 @@ export class GapFillers {
 
   /** Fillers for the gaps of at most MAX_GAP_FILLERS idle sequences between `sequences` (ascending ids); undefined: none. */
   fill(sequences: readonly number[]): GapFilling | undefined {
-    const lent: LlamaContextSequence[] = [];
-    const fills: GapFilling['fills'][number][] = [];
+    const fills: GapFill[] = [];
     for (let index = 1; index < sequences.length; index += 1) {
       const from = sequences[index - 1]! + 1;
       const to = sequences[index]!;
@@ -41,7 +40,6 @@ export class GapFillers {
       if (!gap.every((id) => this.#idle(id))) continue;
       for (const id of gap) {
         const sequence = this.#lend(id)!;
-        lent.push(sequence);
         fills.push({ sequence: id, run: () => fillOnce(sequence) });
       }
     }

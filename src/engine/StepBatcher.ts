@@ -417,6 +417,8 @@ function startInBatchOrder(
   ordered: readonly PendingStep[],
   fills: readonly GapFill[],
 ): { steps: Promise<unknown>[]; fills: Promise<void>[] } {
+  // Most cycles have no fillers: `ordered` is already in batch order.
+  if (fills.length === 0) return { steps: ordered.map((step) => step.run()), fills: [] };
   const started = new Map<PendingStep | GapFill, Promise<unknown>>();
   const all: (PendingStep | GapFill)[] = [...ordered, ...fills];
   const sequenceOf = (item: PendingStep | GapFill): number => ('shape' in item ? item.shape.sequence : item.sequence);

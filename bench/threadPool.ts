@@ -106,9 +106,11 @@ export const threadPool: Benchmark = {
       ],
       notes: [
         'node-llama-cpp runs every decode (and every token sampling) as a task on libuv\'s thread pool. With four pool ' +
-          'threads consecutive decodes start on different threads, and llama.cpp\'s compute threads change with them ' +
-          'while the previous ones still spin; with one, every decode starts on the same thread. The page figures show ' +
-          "what the pool's other users pay: a file read waits for the decode in progress.",
+          'threads consecutive decodes start on different threads, and the kernel moves the decode\'s compute threads ' +
+          'between the cores far more often (a native OpenMP build also keeps a team of threads per calling thread); with ' +
+          'one, every decode starts on the same thread. The prebuilt binary, without OpenMP, starts its other compute ' +
+          "threads anew for every decode either way. The page figures show what the pool's other users pay: a file read " +
+          'waits for the decode in progress.',
       ],
     };
   },

@@ -320,7 +320,7 @@ export class Scheduler {
         const job = this.#resumptions.get(taken) ?? taken;
         this.#resumptions.delete(taken);
         this.#slots.take(job);
-            this.#running.add(job);
+        this.#running.add(job);
         taken.start();
       }
     }

@@ -191,7 +191,30 @@ describe('Scheduler', () => {
       ...[7, 3, 5, 4].map((sequence) => scheduler.submit({ kind: 'chat', lane: 'chat' }, reply(sequence))),
       scheduler.submit({ kind: 'sentiment', lane: 'prompt' }, prompt(0)),
     ]);
-    expect(started).toEqual([[0, 3, 4, 5, 7], [3, 4, 5, 7], [3, 4, 5, 7]]);
+    // The prompt chunk decodes first, then the replies' tokens (see the next tests).
+    expect(started).toEqual([[0], [3, 4, 5, 7], [3, 4, 5, 7], [3, 4, 5, 7]]);
+  });
+
+  it("decodes a cycle's prompt chunks before its single tokens, and settles them as soon as theirs ends", async () => {
+    const reports: CycleReport[] = [];
+    const scheduler = createScheduler({ laneCapacity: { chat: 2, prompt: 1 }, onCycle: (report) => reports.push(report) });
+    const events: string[] = [];
+    const step = (name: string) => async () => {
+      events.push(`${name}:start`);
+      await tick();
+      events.push(`${name}:end`);
+    };
+    const reply = scheduler.submit({ kind: 'chat', lane: 'chat' }, async (job) => {
+      await job.step(step('reply'), { ...GENERATED, sequence: 3 });
+    });
+    const prompt = scheduler.submit({ kind: 'sentiment', lane: 'prompt' }, async (job) => {
+      await job.step(step('prompt'), { tokens: 16, generating: false, sequence: 0 });
+      events.push('prompt:settled');
+    });
+    await Promise.all([reply, prompt]);
+    // One cycle, two decodes: the chunk's ends before the token's starts, and its job goes on while the token decodes.
+    expect(events).toEqual(['prompt:start', 'prompt:end', 'reply:start', 'prompt:settled', 'reply:end']);
+    expect(reports).toEqual([expect.objectContaining({ steps: 2, decodes: 2, generating: 1, tokens: 17 })]);
   });
 
   it('fills short gaps between the sequences of a cycle of single tokens, in id order, and gives them back after', async () => {
@@ -238,17 +261,18 @@ describe('Scheduler', () => {
       ...[[7, 2], [2, 2], [5, 2]].map(([sequence, tokens]) => scheduler.submit({ kind: 'chat', lane: 'chat' }, reply(sequence!, tokens!))),
       scheduler.submit({ kind: 'sentiment', lane: 'prompt' }, prompt),
     ]);
-    // The first cycle carries a 16-token prompt step: no fillers. The second, single tokens on 2, 5 and 7: fillers on
-    // 3 and 4, started between 2 and 5; the gap at 6 stays (none given for it).
+    // The first cycle decodes its 16-token prompt step alone, then the single tokens on 2, 5 and 7, as the second
+    // cycle does: fillers on 3 and 4, started between 2 and 5; the gap at 6 stays (none given for it).
     expect(started).toEqual([
-      ['prompt', 'reply2', 'reply5', 'reply7'],
+      ['prompt'],
+      ['reply2', 'fill3', 'fill4', 'reply5', 'reply7'],
       ['reply2', 'fill3', 'fill4', 'reply5', 'reply7'],
     ]);
-    expect(asked).toEqual([[2, 5, 7]]);
-    expect(givenBack).toBe(1);
-    expect(reports.map((report) => [report.sequences, report.fillers])).toEqual([
-      [[0, 2, 5, 7], 0],
-      [[2, 5, 7], 2],
+    expect(asked).toEqual([[2, 5, 7], [2, 5, 7]]);
+    expect(givenBack).toBe(2);
+    expect(reports.map((report) => [report.sequences, report.decodes, report.fillers])).toEqual([
+      [[0, 2, 5, 7], 2, 2],
+      [[2, 5, 7], 1, 2],
     ]);
   });
 
@@ -516,8 +540,10 @@ describe('Scheduler: a short job finishes in back-to-back decodes', () => {
       await job.step(tick, { tokens: 0, generating: false, sequence: 0 });
       await job.step(tick, { tokens: 32, generating: false, sequence: 0 });
     });
+    // A cycle is reported once its last decode ends, after B's text step has settled (it decodes first).
+    await vi.waitFor(() => expect(cycles.slice(from).some((cycle) => cycle.tokens === 33)).toBe(true), { interval: 1, timeout: 5_000 });
     const during = cycles.slice(from);
-    // The load ran with nothing else (no decode to wait for); B's text shared its decode with the reply's token only.
+    // The load ran with nothing else (no decode to wait for); B's text shared its cycle with the reply's token only.
     expect(during).toContainEqual(expect.objectContaining({ steps: 1, generating: 0, tokens: 0 }));
     expect(during).toContainEqual(expect.objectContaining({ steps: 2, generating: 1, tokens: 33 }));
     stop = true;

@@ -75,7 +75,7 @@ export class Engine {
           ...(gapFillers ? { gapFillers: (sequences: readonly number[]) => gapFillers.fill(sequences) } : {}),
         },
         onCycle: (report: CycleReport) => {
-          this.#cycles.decodes += 1;
+          this.#cycles.decodes += report.decodes;
           this.#cycles.steps += report.steps;
           try {
             runtime.hooks.onCycle?.(report);

@@ -105,6 +105,8 @@ export interface GapFilling {
 export interface CycleReport {
   /** Steps that ran together in the cycle, how many of them were generated tokens, and how many background steps. */
   steps: number;
+  /** Decodes the cycle took: 2 when it carried prompt chunks and single tokens, the chunks first (see `StepBatcher`). */
+  decodes: number;
   generating: number;
   background: number;
   tokens: number;
@@ -148,6 +150,13 @@ interface PendingStep {
  * tokens reach it after the same number of turns, so they keep this order; a prompt step's path may take a turn more
  * (and a prompt of several tokens takes passes of its own anyway). The next cycle starts only when every step of this
  * one has settled and the jobs that got a result have had a turn to ask for their next step.
+ *
+ * A cycle that carries both prompt chunks (several tokens on a sequence) and single tokens (replies' tokens, mostly)
+ * decodes them one after the other, the chunks first, and settles the chunks' steps as soon as theirs ends. In one
+ * batch llama.cpp would evaluate them in separate passes anyway (its passes take the same number of tokens from each
+ * sequence), so the single tokens come no later, while a query's chunk beside a stream ends a pass sooner: in
+ * node-llama-cpp alone a 32-token chunk took 50.8 ms, a reply's token 25.6 ms, and both in one decode 83.6 ms. The
+ * single tokens' decode may then carry gap fillers too.
  *
  * Background steps (work nobody waits for) join a cycle only when no interactive step waits and no interactive job
  * runs or waits, so an arriving interactive job waits at most for the one background decode in flight, and never
@@ -262,32 +271,39 @@ export class StepBatcher {
     }
     for (const step of chosen) step.detach();
     const ordered = inBatchOrder(chosen);
-    const filling = this.#gapFilling(ordered);
+    const phases = decodePhases(ordered);
     const startedAt = performance.now();
-    const { steps, fills } = startInBatchOrder(ordered, filling?.fills ?? []);
-    const outcomes = await Promise.allSettled(steps);
-    // A filler's erase waits for the whole decode (node-llama-cpp's context lock), so it ends with the steps.
-    await Promise.allSettled(fills);
-    filling?.giveBack();
+    let fillers = 0;
+    for (const phase of phases) {
+      const filling = this.#gapFilling(phase);
+      const phaseStartedAt = performance.now();
+      const { steps, fills } = startInBatchOrder(phase, filling?.fills ?? []);
+      const outcomes = await Promise.allSettled(steps);
+      // A filler's erase waits for the whole decode (node-llama-cpp's context lock), so it ends with the steps.
+      await Promise.allSettled(fills);
+      filling?.giveBack();
+      fillers += filling?.fills.length ?? 0;
+      this.#charge(phase, performance.now() - phaseStartedAt);
+      // Settled together, in the order they ran: the jobs then ask for their next steps in that same order, so the
+      // next decode's batch is laid out the same way whatever order llama.cpp finished in (a reply's tokens at
+      // temperature 0 must not depend on it). A first phase's jobs ask while the second decodes: their steps wait.
+      phase.forEach((step, index) => step.settle(outcomes[index]!));
+    }
     const elapsedMs = performance.now() - startedAt;
-    this.#charge(chosen, elapsedMs);
     const background = chosen.filter((step) => step.background).length;
     if (background > 0) this.#backgroundShare.served(elapsedMs, owed);
     else if (this.#pending.some((step) => step.background)) this.#backgroundShare.heldBack(elapsedMs);
     this.#onCycle?.({
       steps: chosen.length,
+      decodes: phases.length,
       generating: chosen.filter((step) => step.shape.generating).length,
       background,
       tokens: chosen.reduce((sum, step) => sum + step.shape.tokens, 0),
       owed,
       ms: elapsedMs,
       sequences: ordered.map((step) => step.shape.sequence),
-      fillers: filling?.fills.length ?? 0,
+      fillers,
     });
-    // Settled together, in the order they ran: the jobs then ask for their next steps in that same order, so the next
-    // decode's batch is laid out the same way whatever order llama.cpp finished in (a reply's tokens at temperature 0
-    // must not depend on it).
-    ordered.forEach((step, index) => step.settle(outcomes[index]!));
     this.#cycling = false;
     if (this.#pending.length > 0) this.#schedule();
   }
@@ -401,6 +417,16 @@ export class StepBatcher {
       (step.background ? this.#backgroundTurns : this.#interactiveTurns).charge(step.key, (elapsedMs * weight(step)) / total);
     }
   }
+}
+
+/**
+ * One decode, or two when prompt chunks (several tokens) and single tokens ride in one cycle: the chunks first, then
+ * the single tokens, each in `ordered`'s order.
+ */
+function decodePhases(ordered: readonly PendingStep[]): (readonly PendingStep[])[] {
+  const chunks = ordered.filter((step) => step.shape.tokens > 1);
+  const singles = ordered.filter((step) => step.shape.tokens <= 1);
+  return chunks.length > 0 && singles.length > 0 ? [chunks, singles] : [ordered];
 }
 
 /** The steps in ascending order of their sequence ids (steps on one sequence in the order chosen). */

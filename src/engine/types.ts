@@ -93,6 +93,6 @@ export interface EngineStatus {
   warmConversations: number;
   tokensGenerated: number;
   recentTokensPerSecond: number;
-  /** Over the cycles so far (one batched decode each): how many steps (generated tokens, prompt chunks) one carried on average. */
+  /** Over the decodes so far (a cycle takes one or two): how many steps (generated tokens, prompt chunks) one carried on average. */
   averageStepsPerCycle: number;
 }

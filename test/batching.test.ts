@@ -167,32 +167,6 @@ describe('a long input', () => {
   });
 });
 
-describe("a burst of chats' verdicts", () => {
-  it('runs on one of the two task sequences, so a query sent meanwhile takes the other and is answered first', async () => {
-    const engine = await openEngine();
-    const order: string[] = [];
-    const track = <T>(name: string, run: Promise<T>): Promise<T> =>
-      run.then((value) => {
-        order.push(name);
-        return value;
-      });
-    // Longer than the query's text, not so long as to make a verdict a long job (which leaves a slot anyway).
-    const review = 'The delivery came two days late and the box was damaged, but support replied quickly and kindly.';
-    const verdicts = [0, 1, 2, 3].map((index) =>
-      track(`verdict ${index}`, engine.runTasks(`${index}: ${review}`, ['sentiment'], { locale: 'en', chatVerdict: true })),
-    );
-    // Chats starting together: one verdict runs, the others wait although a task sequence is free.
-    expect(engine.status()).toMatchObject({ runningJobs: ['sentiment'], queueDepth: 3 });
-    const query = track('query', engine.runTasks('I love it', ['sentiment'], { locale: 'en' }));
-    expect(engine.status()).toMatchObject({ runningJobs: ['sentiment', 'sentiment'], queueDepth: 3 });
-    const runs = await Promise.all([query, ...verdicts]);
-    for (const run of runs) expect(run.results[0]).toMatchObject({ task: 'sentiment', kind: 'classify' });
-    // Answered beside the first verdict, before the second (which started only when the first ended) could end.
-    expect(order.indexOf('query')).toBeLessThan(order.indexOf('verdict 1'));
-    expect(order.filter((name) => name !== 'query')).toEqual(['verdict 0', 'verdict 1', 'verdict 2', 'verdict 3']);
-  });
-});
-
 describe('answers nobody watches arrive', () => {
   it("takes an extraction's generated tokens as fair-turn steps, not riding every decode as a streamed reply's do", async () => {
     const cycles: { generating: number; steps: number }[] = [];

@@ -109,26 +109,6 @@ describe('fair shares while jobs run', () => {
   });
 });
 
-describe("a chat's verdict", () => {
-  it('runs as a chat verdict, which leaves a task sequence to queries (batching.test.ts shows the effect); a query does not', async () => {
-    const service = serviceWith('verdicts');
-    // Every task run reaches the engine here, a chat's verdict and a query alike.
-    const runTaskBatch = vi.spyOn(engine, 'runTaskBatch');
-    try {
-      const chat = await send(service, 'mutation { chat(input: { message: "I love it", maxTokens: 2 }) { reply { id } } }');
-      expect(chat.errors).toBeUndefined();
-      expect((await send(service, SHORT)).errors).toBeUndefined();
-      const calls = runTaskBatch.mock.calls.map(([texts, tasks, options]) => ({ texts, tasks, chatVerdict: options?.chatVerdict === true }));
-      expect(calls).toEqual([
-        { texts: ['I love it'], tasks: ['sentiment'], chatVerdict: true },
-        { texts: ['I love it'], tasks: ['sentiment'], chatVerdict: false },
-      ]);
-    } finally {
-      runTaskBatch.mockRestore();
-    }
-  });
-});
-
 describe("an operation's budget and end", () => {
   it('refuses an operation that asks for more texts than MAX_OPERATION_TEXTS, and stores none of it', async () => {
     const service = serviceWith('budget');

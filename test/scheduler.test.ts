@@ -413,39 +413,6 @@ describe('Scheduler: fair shares while jobs run', () => {
     await Promise.all(longs);
   });
 
-  it('limits each slot group on its own: a burst of one group leaves a slot, which a long job or a short one may take', async () => {
-    const scheduler = createScheduler({ maxQueue: 8 });
-    let release!: () => void;
-    const gate = new Promise<void>((resolve) => (release = resolve));
-    const held = async (job: JobContext) => {
-      await job.step(tick, STEP);
-      await gate;
-    };
-    const burst = [0, 1, 2].map(() => scheduler.submit({ kind: 'sentiment', lane: 'wide', slotGroup: 'verdicts' }, held));
-    expect(scheduler.snapshot()).toEqual({ queueDepth: 1, running: ['sentiment', 'sentiment'] });
-    // Long jobs are a group of their own: the burst does not count against them.
-    const long = scheduler.submit({ kind: 'extract', lane: 'wide', long: true }, held);
-    expect(scheduler.snapshot()).toEqual({ queueDepth: 1, running: ['sentiment', 'sentiment', 'extract'] });
-    release();
-    await Promise.all([...burst, long]);
-    // With the slots free again a short job of no group starts at once beside two of the group.
-    let again!: () => void;
-    const second = new Promise<void>((resolve) => (again = resolve));
-    const more = [0, 1, 2].map(() =>
-      scheduler.submit({ kind: 'sentiment', lane: 'wide', slotGroup: 'verdicts' }, async (job) => {
-        await job.step(tick, STEP);
-        await second;
-      }),
-    );
-    const short = await scheduler.submit({ kind: 'classify', lane: 'wide' }, async (job) => job.step(async () => 'short', STEP));
-    expect(short).toBe('short');
-    await tick();
-    // Its slot free again, the group's third job still waits: the group leaves it to others.
-    expect(scheduler.snapshot()).toEqual({ queueDepth: 1, running: ['sentiment', 'sentiment'] });
-    again();
-    await Promise.all(more);
-  });
-
   it("evaluates a newcomer key's prompt step in the next cycle, on its own, whatever a busier key has waiting", async () => {
     const cycles: { steps: number; tokens: number }[] = [];
     const scheduler = createScheduler({

@@ -1,4 +1,4 @@
-// The scheduler's lanes: how many jobs each runs at once, groups of jobs leaving a slot to other work, and retry hints.
+// The scheduler's lanes: how many jobs each runs at once, long jobs leaving a slot to short ones, and retry hints.
 
 /** How quickly a lane's job time estimate (behind `retryAfterMs`) follows new jobs. */
 const DURATION_SMOOTHING = 0.2;
@@ -10,11 +10,8 @@ const FIRST_RETRY_AFTER_MS = 1000;
 /** What the lanes need to know of a job. */
 export interface SlotHolder {
   readonly lane: string;
-  /**
-   * Its slot group, if any (long jobs; a chat's verdicts): a lane with more than one slot runs at most `capacity - 1`
-   * jobs of one group at once, so other work always finds a slot.
-   */
-  readonly slotGroup: string | undefined;
+  /** May hold its slot for long: a lane with more than one slot runs at most `capacity - 1` of them at once. */
+  readonly long: boolean;
   /** Whether the job counts against its lane now (false while queued or yielded). */
   holdsSlot: boolean;
 }
@@ -22,8 +19,8 @@ export interface SlotHolder {
 export class LaneSlots {
   readonly #capacity: Readonly<Record<string, number>>;
   readonly #load = new Map<string, number>();
-  /** Running jobs of each slot group, per lane (keyed by `groupKey`). */
-  readonly #groupLoad = new Map<string, number>();
+  /** Running long jobs, per lane. */
+  readonly #longLoad = new Map<string, number>();
   /** Smoothed run time of a lane's jobs, for the retry hint of a refusal. */
   readonly #jobMs = new Map<string, number>();
 
@@ -43,31 +40,22 @@ export class LaneSlots {
     return (this.#load.get(lane) ?? 0) < (this.#capacity[lane] ?? 0);
   }
 
-  /**
-   * Whether a job of `group` may start: while it leaves a slot of its lane to other work (a one-slot lane has nothing
-   * to leave). A job of no group may always take a free slot.
-   */
-  groupHasRoom(lane: string, group: string | undefined): boolean {
-    if (group === undefined) return true;
-    return (this.#groupLoad.get(groupKey(lane, group)) ?? 0) < Math.max(1, (this.#capacity[lane] ?? 0) - 1);
+  /** A long job may start while it leaves a slot of its lane to short ones (a one-slot lane has nothing to leave). */
+  longJobHasRoom(lane: string): boolean {
+    return (this.#longLoad.get(lane) ?? 0) < Math.max(1, (this.#capacity[lane] ?? 0) - 1);
   }
 
   take(job: SlotHolder): void {
     job.holdsSlot = true;
     this.#load.set(job.lane, (this.#load.get(job.lane) ?? 0) + 1);
-    if (job.slotGroup !== undefined) this.#countGroup(job.lane, job.slotGroup, 1);
+    if (job.long) this.#longLoad.set(job.lane, (this.#longLoad.get(job.lane) ?? 0) + 1);
   }
 
   release(job: SlotHolder): void {
     if (!job.holdsSlot) return;
     job.holdsSlot = false;
     this.#load.set(job.lane, (this.#load.get(job.lane) ?? 1) - 1);
-    if (job.slotGroup !== undefined) this.#countGroup(job.lane, job.slotGroup, -1);
-  }
-
-  #countGroup(lane: string, group: string, change: 1 | -1): void {
-    const key = groupKey(lane, group);
-    this.#groupLoad.set(key, (this.#groupLoad.get(key) ?? 0) + change);
+    if (job.long) this.#longLoad.set(job.lane, (this.#longLoad.get(job.lane) ?? 1) - 1);
   }
 
   /** A job of `lane` ran for `durationMs`, start to end. */
@@ -82,8 +70,4 @@ export class LaneSlots {
     const estimate = (jobMs * (ahead + 1)) / (this.#capacity[lane] ?? 1);
     return Math.min(MAX_RETRY_AFTER_MS, Math.max(MIN_RETRY_AFTER_MS, Math.ceil(estimate / 100) * 100));
   }
-}
-
-function groupKey(lane: string, group: string): string {
-  return `${lane}\u0000${group}`;
 }

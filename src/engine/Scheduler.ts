@@ -45,16 +45,10 @@ export interface SubmitOptions {
   /** Aborting it removes a queued job, or asks a running one to stop at its next step. */
   signal?: AbortSignalLike;
   /**
-   * The job may hold its slot for long (an extraction generating its answer): long jobs are a slot group of their
-   * own (see `slotGroup`), so a short job never waits behind long ones for a free slot.
+   * The job may hold its slot for long (an extraction generating its answer): a lane with more than one slot runs
+   * at most `capacity - 1` such jobs at once, so a short job never waits behind long ones for a free slot.
    */
   long?: boolean;
-  /**
-   * Jobs that come in bursts (a chat's verdicts when many chats start at once) share a group: a lane with more than
-   * one slot runs at most `capacity - 1` jobs of one group at once, and a job of another group or of none takes the
-   * slot left. Ignored for a long job, which is in the long jobs' group.
-   */
-  slotGroup?: string;
   /**
    * Overrides the scheduler's time limit for this job; `null`: no limit (the load-time warm-up, which reports
    * progress instead; background work, which its caller's signal stops). Default: `jobTimeoutMs`, or none for
@@ -96,16 +90,11 @@ export interface SchedulerSnapshot {
 
 interface Job extends SlotHolder {
   readonly kind: JobKind;
-  /** Sizes its prompt chunks while it shares the engine (see `JobContext.promptChunkTokens`). */
-  readonly long: boolean;
   readonly key: string | undefined;
   readonly background: boolean;
   readonly controller: AbortController;
   start(): void;
 }
-
-/** The slot group of long jobs. */
-const LONG_JOBS = 'long';
 
 const DEFAULT_BATCHING: StepBatcherOptions = { promptTokensBesideReplies: 80, promptTokensAlone: 512 };
 /**
@@ -181,7 +170,6 @@ export class Scheduler {
         lane: options.lane,
         key: options.key,
         long: options.long === true,
-        slotGroup: options.long === true ? LONG_JOBS : options.slotGroup,
         background,
         controller,
         holdsSlot: false,
@@ -295,9 +283,8 @@ export class Scheduler {
   async #yield(job: Job): Promise<void> {
     const signal = job.controller.signal;
     signal.throwIfAborted();
-    // A waiting job of a slot group could take the freed slot only where its group has room (or this one was in it).
-    const couldTakeSlot = (waiting: Job): boolean =>
-      waiting.slotGroup === job.slotGroup || this.#slots.groupHasRoom(job.lane, waiting.slotGroup);
+    // A waiting long job could take the freed slot only where long jobs have room (or this one was long too).
+    const couldTakeSlot = (waiting: Job): boolean => !waiting.long || job.long || this.#slots.longJobHasRoom(job.lane);
     const queue = this.#queueOf(job);
     if (!queue.hasOtherKey(job.lane, job.key, couldTakeSlot)) return;
     this.#slots.release(job);
@@ -326,7 +313,7 @@ export class Scheduler {
   #dispatch(): void {
     for (const lane of this.#slots.lanes) {
       while (this.#slots.hasRoom(lane)) {
-        const eligible = (waiting: Job): boolean => this.#slots.groupHasRoom(lane, waiting.slotGroup);
+        const eligible = (waiting: Job): boolean => !waiting.long || this.#slots.longJobHasRoom(lane);
         const taken = this.#waiting.takeFor(lane, eligible) ?? this.#waitingBackground.takeFor(lane, eligible);
         if (!taken) break;
         // A yielded job comes back as a stand-in entry; the slot is counted on the job itself.

@@ -24,9 +24,6 @@ import { validateTexts } from './validateInput.js';
  */
 const LONG_JOB_DECODES = 4;
 
-/** The slot group of chats' verdicts (see `TaskRunOptions.chatVerdict`). */
-const CHAT_VERDICTS = 'chat-verdicts';
-
 /** A checked batch, ready to submit: each text tokenized once, for every task and for the length checks alike. */
 export interface TaskBatch {
   definitions: TaskDefinition[];
@@ -70,12 +67,11 @@ export function checkTaskBatch(
   const decodesPerTask = checked.reduce((sum, { tokens }) => sum + Math.max(1, Math.ceil(tokens.length / PROMPT_CHUNK_TOKENS)), 0);
   const decodes = decodesPerTask * definitions.length;
   const long = definitions.some((task) => task.kind === 'extract') || decodes > LONG_JOB_DECODES;
-  const slotGroup = options.chatVerdict === true ? { slotGroup: CHAT_VERDICTS } : {};
   const submit: SubmitOptions =
     options.background === true
       ? // Its own lane and sequences, no time limit (its caller's signal stops it), after every interactive job.
         { kind: 'job', lane: 'background', background: true, timeoutMs: null, ...jobOptionsOf(options) }
-      : { kind, lane: 'task', long, ...slotGroup, ...jobOptionsOf(options) };
+      : { kind, lane: 'task', long, ...jobOptionsOf(options) };
   return { definitions, texts: checked, background: options.background === true, submit };
 }
 

@@ -23,12 +23,6 @@ export interface TaskRunOptions extends JobOptions {
    * after every interactive job's steps, and with no time limit (its caller's signal stops it).
    */
   background?: boolean;
-  /**
-   * The verdict a chat turn waits for before its reply (CHAT_TASKS' classify tasks). Many chats starting at once
-   * bring their verdicts in a burst: they run on all task sequences but one, so a query sent meanwhile finds one free
-   * instead of waiting behind the burst.
-   */
-  chatVerdict?: boolean;
 }
 
 /** One task's result on a text. */

@@ -104,9 +104,7 @@ export async function runChatTurn(
   const extract = definitions.filter((task) => task.kind === 'extract').map((task) => task.name);
   // The classify tasks need no history, so they run (in one engine job) before this turn waits for the conversation.
   const analysis: TaskRun =
-    classify.length > 0
-      ? await engine.runTasks(input.message, classify, { locale, ...jobOptions, chatVerdict: true })
-      : { locale, results: [] };
+    classify.length > 0 ? await engine.runTasks(input.message, classify, { locale, ...jobOptions }) : { locale, results: [] };
   // A new conversation is created with its first message, in one transaction: a turn refused or failing before that
   // (waiting for the conversation, the database) leaves no empty conversation. Its id is entered first, so a second
   // turn sent as soon as ChatStarted names it still waits for this one.

@@ -2,6 +2,7 @@
 import { copyFile, mkdtemp, open, readFile, rm, stat, truncate, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { getLlama, LlamaLogLevel } from 'node-llama-cpp';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import {
   BadInputError,
@@ -19,6 +20,8 @@ import { isCurrentSyntheticModel, SYNTHETIC_FORMAT_VERSION } from '../src/engine
 import { classifyByGenerating } from '../src/eval/generateBaseline.js';
 import { sentimentDisplay, sentimentEmoji } from '../src/service/sentimentDisplay.js';
 import { classifySentiment } from './support/sentiment.js';
+import { chatSystemPrompt } from '../src/engine/prompts.js';
+import { tokenizeParts } from '../src/engine/tokenizeParts.js';
 import { createScratchDir, TEST_THREADS } from './support/testApp.js';
 
 const threads = TEST_THREADS;
@@ -284,6 +287,31 @@ describe('Engine on the tiny synthetic model', () => {
     const result = await second.result;
     // The system prompt and the first question were resident; the reply's text may re-tokenize differently.
     expect(result.promptTokensEvaluated).toBeLessThan(result.promptTokens - 20);
+  });
+
+  it("opens new conversations on their system prompt's saved state: evaluated once for several opened together", async () => {
+    let decoded = 0;
+    const fresh = await openEngine({ onCycle: (report) => (decoded += report.tokens) });
+    // Warming up left the Chinese system prompt in every chat sequence; these conversations are English.
+    const llama = await getLlama({ gpu: false, logLevel: LlamaLogLevel.error, progressLogs: false });
+    const tokenizer = await llama.loadModel({ modelPath: tinyModelPath });
+    const system = tokenizeParts(tokenizer, chatSystemPrompt('en'));
+    const resident = tokenizeParts(tokenizer, chatSystemPrompt('zh'));
+    await tokenizer.dispose();
+    // Their common start (the system turn's opening) stays in place when the English one is evaluated over it.
+    let common = 0;
+    while (system[common] === resident[common]) common += 1;
+    const open = async (message: string) => {
+      const stream = fresh.chat({ history: [], message, temperature: 0, maxTokens: 1, locale: 'en' });
+      await collect(stream);
+      return stream.result;
+    };
+    decoded = 0;
+    const replies = await Promise.all([open('Hello there.'), open('Good morning to you.'), open('Is anyone here?')]);
+    // Each reply evaluated its own turn only: its system prompt was in place (loaded, or evaluated once for all).
+    for (const reply of replies) expect(reply.promptTokensEvaluated).toBe(reply.promptTokens - system.length);
+    const own = replies.reduce((sum, reply) => sum + reply.promptTokensEvaluated, 0);
+    expect(decoded).toBe(system.length - common + own);
   });
 
   it('trims history oldest-first to fit the context and refuses a single message too long to fit', async () => {

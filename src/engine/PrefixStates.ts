@@ -48,6 +48,8 @@ export class PrefixStates {
   /** Whether `#dir` is the shared cache folder (kept) rather than a private one (removed on dispose). */
   readonly #cached: boolean;
   readonly #saved = new Map<string, { file: string; tokens: readonly Token[] }>();
+  /** Prefixes being evaluated and saved now, by key: another restore of one waits to load it instead. */
+  readonly #evaluating = new Map<string, { tokens: readonly Token[]; done: Promise<unknown> }>();
   #count = 0;
 
   private constructor(dir: string, cached: boolean) {
@@ -79,6 +81,10 @@ export class PrefixStates {
     tokens: readonly Token[],
   ): Promise<PrefixRestore> {
     if (startsWith(sequence.contextTokens, tokens)) return 'resident';
+    // Several jobs meeting one new prefix at once (conversations opened together): one evaluates it, the others wait
+    // for its state instead of evaluating the same tokens beside it. If that job fails, the next one evaluates.
+    const evaluating = this.#evaluating.get(key);
+    if (evaluating && sameTokens(evaluating.tokens, tokens)) await untilDoneOrAborted(evaluating.done, job.signal);
     const saved = this.#saved.get(key);
     const known = saved && sameTokens(saved.tokens, tokens) ? saved.file : undefined;
     const file = known ?? (this.#cached ? cachedStateFile(this.#dir, tokens) : undefined);
@@ -86,6 +92,19 @@ export class PrefixStates {
       this.#saved.set(key, { file, tokens: [...tokens] });
       return 'loaded';
     }
+    const done = this.#evaluate(job, sequence, key, tokens);
+    const entry = { tokens, done };
+    this.#evaluating.set(key, entry);
+    try {
+      await done;
+    } finally {
+      if (this.#evaluating.get(key) === entry) this.#evaluating.delete(key);
+    }
+    return 'evaluated';
+  }
+
+  /** Evaluates the prefix in `sequence` and saves its state. */
+  async #evaluate(job: JobContext, sequence: LlamaContextSequence, key: string, tokens: readonly Token[]): Promise<void> {
     await syncSequence(job, sequence, tokens, (pending) => sequence.evaluateWithoutGeneratingNewTokens(pending));
     const target = this.#cached
       ? cachedStateFile(this.#dir, tokens)
@@ -99,7 +118,6 @@ export class PrefixStates {
       else await save(target);
     }, noTokensOn(sequence));
     this.#saved.set(key, { file: target, tokens: [...tokens] });
-    return 'evaluated';
   }
 
   async dispose(): Promise<void> {
@@ -127,6 +145,21 @@ export class PrefixStates {
     }, noTokensOn(sequence));
     if (loaded && first && this.#cached) await touchCachedState(file);
     return loaded;
+  }
+}
+
+/** Waits for `done` to settle (whichever way), or throws the job's abort reason first. */
+async function untilDoneOrAborted(done: Promise<unknown>, signal: AbortSignal): Promise<void> {
+  signal.throwIfAborted();
+  let onAbort!: () => void;
+  const aborted = new Promise<never>((_, reject) => {
+    onAbort = () => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+  try {
+    await Promise.race([done.then(() => undefined, () => undefined), aborted]);
+  } finally {
+    signal.removeEventListener('abort', onAbort);
   }
 }
 

@@ -1,12 +1,10 @@
 // The load-time warm-up: every task's instructions and every chat sequence's system prompt evaluated once.
+import { chatPrefixKey } from './chat/chatPrompt.js';
 import type { EngineRuntime } from './EngineRuntime.js';
 import { chatSystemPrompt } from './prompts.js';
 import { SENTIMENT_TASK_NAME } from './tasks/builtinTasks.js';
 import { tokenizeParts } from './tokenizeParts.js';
 import type { WarmUpProgress } from './types.js';
-
-/** The chat system prompt's name among the saved prefixes (task prefixes are named `<task>:<locale>`). */
-const CHAT_PREFIX_KEY = '(chat system prompt):zh';
 
 /**
  * Puts every sequence's constant prefix in place at load: the task instructions (whose states are saved for any
@@ -52,7 +50,7 @@ export async function warmUp(runtime: EngineRuntime): Promise<void> {
   );
   // One job: the first sequence evaluates the prompt (unless a saved state exists), the others load its state.
   const chatJob = scheduler.submit({ kind: 'chat', lane: 'chat', timeoutMs: null }, async (job) => {
-    for (const { sequence } of chatLeases) await prefixStates.restore(job, sequence, CHAT_PREFIX_KEY, chatPrefix);
+    for (const { sequence } of chatLeases) await prefixStates.restore(job, sequence, chatPrefixKey('zh'), chatPrefix);
   });
   try {
     await Promise.all([...taskJobs, chatJob]);

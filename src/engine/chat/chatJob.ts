@@ -10,18 +10,18 @@ import { buildChatPrompt, type ChatPromptRequest } from './chatPrompt.js';
 import { createChatStream, type ChatStream } from './ChatStream.js';
 import { generateReply, type SamplingOptions } from './generateReply.js';
 
-/** Throws the `BadInputError` that `startChat` would; returns the sampling options and the prompt's tokens. */
+/** Throws the `BadInputError` that `startChat` would; returns the sampling options and the prompt. */
 export function checkChat(runtime: EngineRuntime, request: ChatRequest) {
   const { model, contextSize, options } = runtime;
   const sampling: SamplingOptions = validateChatRequest(request, options.maxInputChars, contextSize, SAMPLING_DEFAULTS);
-  const promptTokens = buildChatPrompt(model, chatPromptRequest(runtime, request), contextSize, sampling.maxTokens);
-  return { sampling, promptTokens };
+  const prompt = buildChatPrompt(model, chatPromptRequest(runtime, request), contextSize, sampling.maxTokens);
+  return { sampling, prompt };
 }
 
 /** Streams a reply; `for await` gives text deltas, `.result` the final text and statistics. */
 export function startChat(runtime: EngineRuntime, request: ChatRequest, options: JobOptions): ChatStream {
-  const { model, scheduler, hooks, chatPool, meter } = runtime;
-  const { sampling, promptTokens } = checkChat(runtime, request);
+  const { model, scheduler, hooks, chatPool, meter, prefixStates } = runtime;
+  const { sampling, prompt } = checkChat(runtime, request);
   const cancel = new AbortController();
   const detach = forwardAbort(options.signal, cancel);
   return createChatStream(
@@ -37,7 +37,11 @@ export function startChat(runtime: EngineRuntime, request: ChatRequest, options:
             push(delta);
           };
           try {
-            return await generateReply(job, model, lease.sequence, promptTokens, sampling, onText, () => {
+            // A sequence that held another system prompt loads this one's saved state instead of evaluating it again
+            // (the first conversation of a language and steering evaluates and saves it); a conversation of its own
+            // or one that shares its system prompt is left as it is.
+            await prefixStates.restore(job, lease.sequence, prompt.systemKey, prompt.system);
+            return await generateReply(job, model, lease.sequence, prompt.tokens, sampling, onText, () => {
               meter.record();
               progress.token();
             });

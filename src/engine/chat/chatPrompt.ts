@@ -18,6 +18,23 @@ export interface ChatPromptRequest {
   steering: readonly string[];
 }
 
+export interface ChatPrompt {
+  /** The whole prompt. */
+  tokens: Token[];
+  /** Its system prompt: the prefix every conversation of its language and steering lines shares. */
+  system: Token[];
+  /** The system prompt's name among the saved prefixes (see `chatPrefixKey`). */
+  systemKey: string;
+}
+
+/**
+ * The name of a chat system prompt among the saved prefixes (task prefixes are named `<task>:<locale>`): one per
+ * language and set of steering lines.
+ */
+export function chatPrefixKey(locale: Locale, steering: readonly string[] = []): string {
+  return `(chat system prompt):${JSON.stringify([locale, ...steering])}`;
+}
+
 /**
  * Whole turns are dropped oldest first; the system prompt and the new message always stay, and the reply's
  * `maxTokens` always fits, so the context never has to shift (which would erase the instructions).
@@ -27,7 +44,7 @@ export function buildChatPrompt(
   request: ChatPromptRequest,
   contextSize: number,
   maxTokens: number,
-): Token[] {
+): ChatPrompt {
   const head = tokenizeParts(model, chatSystemPrompt(request.locale, request.steering));
   const tail = tokenizeParts(model, [
     ...chatTurnPrompt({ role: 'user', content: request.message }),
@@ -50,5 +67,9 @@ export function buildChatPrompt(
   }
   // A history that would open with a reply to a dropped question confuses the model; drop that reply too.
   if (kept < turns.length && request.history[kept]?.role === 'assistant') kept += 1;
-  return [...head, ...turns.slice(kept).flat(), ...tail];
+  return {
+    tokens: [...head, ...turns.slice(kept).flat(), ...tail],
+    system: head,
+    systemKey: chatPrefixKey(request.locale, request.steering),
+  };
 }

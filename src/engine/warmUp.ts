@@ -1,9 +1,7 @@
 // The load-time warm-up: every task's instructions and every chat sequence's system prompt evaluated once.
-import { chatPrefixKey } from './chat/chatPrompt.js';
+import { chatSystemPrefix } from './chat/chatPrompt.js';
 import type { EngineRuntime } from './EngineRuntime.js';
-import { chatSystemPrompt } from './prompts.js';
 import { SENTIMENT_TASK_NAME } from './tasks/builtinTasks.js';
-import { tokenizeParts } from './tokenizeParts.js';
 import type { WarmUpProgress } from './types.js';
 
 /**
@@ -16,7 +14,7 @@ import type { WarmUpProgress } from './types.js';
  */
 export async function warmUp(runtime: EngineRuntime): Promise<void> {
   const { model, registry, prefixStates, hooks, scheduler, taskPool, chatPool, options } = runtime;
-  const chatPrefix = tokenizeParts(model, chatSystemPrompt('zh'));
+  const chatPrefix = chatSystemPrefix(model, 'zh');
   const chatLeases = await Promise.all(Array.from({ length: chatPool.size }, () => chatPool.acquire(undefined)));
   // Every task's instructions in both languages, sentiment's last so they are the ones left resident.
   const names = [...registry.names.filter((name) => name !== SENTIMENT_TASK_NAME), SENTIMENT_TASK_NAME];
@@ -50,7 +48,7 @@ export async function warmUp(runtime: EngineRuntime): Promise<void> {
   );
   // One job: the first sequence evaluates the prompt (unless a saved state exists), the others load its state.
   const chatJob = scheduler.submit({ kind: 'chat', lane: 'chat', timeoutMs: null }, async (job) => {
-    for (const { sequence } of chatLeases) await prefixStates.restore(job, sequence, chatPrefixKey('zh'), chatPrefix);
+    for (const { sequence } of chatLeases) await prefixStates.restore(job, sequence, chatPrefix.systemKey, chatPrefix.system);
   });
   try {
     await Promise.all([...taskJobs, chatJob]);

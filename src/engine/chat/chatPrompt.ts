@@ -23,16 +23,23 @@ export interface ChatPrompt {
   tokens: Token[];
   /** Its system prompt: the prefix every conversation of its language and steering lines shares. */
   system: Token[];
-  /** The system prompt's name among the saved prefixes (see `chatPrefixKey`). */
+  /** The system prompt's name among the saved prefixes (see `chatSystemPrefix`). */
   systemKey: string;
 }
 
 /**
- * The name of a chat system prompt among the saved prefixes (task prefixes are named `<task>:<locale>`): one per
- * language and set of steering lines.
+ * A chat system prompt as a saved prefix: its tokens, and its name among the saved prefixes (task prefixes are named
+ * `<task>:<locale>`), one per language and set of steering lines.
  */
-export function chatPrefixKey(locale: Locale, steering: readonly string[] = []): string {
-  return `(chat system prompt):${JSON.stringify([locale, ...steering])}`;
+export function chatSystemPrefix(
+  model: LlamaModel,
+  locale: Locale,
+  steering: readonly string[] = [],
+): Pick<ChatPrompt, 'system' | 'systemKey'> {
+  return {
+    system: tokenizeParts(model, chatSystemPrompt(locale, steering)),
+    systemKey: `(chat system prompt):${JSON.stringify([locale, ...steering])}`,
+  };
 }
 
 /**
@@ -45,7 +52,7 @@ export function buildChatPrompt(
   contextSize: number,
   maxTokens: number,
 ): ChatPrompt {
-  const head = tokenizeParts(model, chatSystemPrompt(request.locale, request.steering));
+  const { system: head, systemKey } = chatSystemPrefix(model, request.locale, request.steering);
   const tail = tokenizeParts(model, [
     ...chatTurnPrompt({ role: 'user', content: request.message }),
     ...ASSISTANT_REPLY_LEAD,
@@ -70,6 +77,6 @@ export function buildChatPrompt(
   return {
     tokens: [...head, ...turns.slice(kept).flat(), ...tail],
     system: head,
-    systemKey: chatPrefixKey(request.locale, request.steering),
+    systemKey,
   };
 }

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import { recordBuildInputs } from './buildInputs.mjs';
+import { KEEP_INSTALLED_LOCATION_MODULE, keepInstalledLocation } from './keepInstalledLocation.js';
 
 const PROJECT_ROOT = fileURLToPath(new URL('..', import.meta.url));
 const BUILD_INPUTS_MODULE = fileURLToPath(new URL('buildInputs.mjs', import.meta.url));
@@ -16,10 +17,25 @@ export const SERVICE_BUNDLE_PATH = path.join(PROJECT_ROOT, 'dist', 'service', 'm
 
 /**
  * Packages loaded from node_modules at run time: those that find their own files from where they are installed
- * (node-llama-cpp's binaries and its binary test, better-sqlite3's addon, pino's transport workers), pg, which the
- * PostgreSQL chunk alone loads, and GraphiQL's 9 MB page, imported on its first request only (src/app.ts).
+ * (better-sqlite3's addon, pino's transport workers), node-llama-cpp's prebuilt binaries (packages it imports by name
+ * to find their folder) and the native addon its downloader may use, pg, which the PostgreSQL chunk alone loads, and
+ * GraphiQL's 9 MB page, imported on its first request only (src/app.ts).
  */
-const KEPT_IN_NODE_MODULES = ['node-llama-cpp', 'better-sqlite3', 'pino', 'pg', '@graphql-yoga/render-graphiql'] as const;
+const KEPT_IN_NODE_MODULES = [
+  'better-sqlite3',
+  'pino',
+  '@node-llama-cpp/*',
+  '@reflink/*',
+  'pg',
+  '@graphql-yoga/render-graphiql',
+] as const;
+
+/**
+ * Compiled in, though their modules find files from where they are installed: node-llama-cpp its binaries, llama.cpp's
+ * source and its package.json, and it forks its own binary-test module. Loading its 240 modules and those of its
+ * dependencies (about 400 files) took 0.22 s of every start; compiled in, their modules keep their installed location.
+ */
+const LOCATED_WHERE_INSTALLED = ['node-llama-cpp'] as const;
 
 const REQUIRE_SHIM =
   "import { createRequire as createRequireOfBundle } from 'node:module'; const require = createRequireOfBundle(import.meta.url);";
@@ -49,6 +65,7 @@ export async function bundleService(outfile: string = SERVICE_BUNDLE_PATH): Prom
     // The dependencies are compiled in too: Node then reads one file instead of about 1,200 package files (and their
     // package.json lookups), which took a third of a second of every start (docs/PERFORMANCE-FINDINGS.md).
     external: [...KEPT_IN_NODE_MODULES],
+    plugins: [keepInstalledLocation(LOCATED_WHERE_INSTALLED, dir)],
     // Bundled CommonJS code asks for Node's built-ins (and optional packages) with require(), which ES modules lack.
     banner: { js: REQUIRE_SHIM },
     logLevel: 'warning',
@@ -69,7 +86,8 @@ export async function bundleService(outfile: string = SERVICE_BUNDLE_PATH): Prom
   });
   // What `npm start`'s prestart compares with the files as they are then: the bundle's inputs, and how it is made.
   const builtFrom = Object.keys(bundled.metafile.inputs).map((input) => path.resolve(PROJECT_ROOT, input));
-  await recordBuildInputs(dir, [...builtFrom, startEntry, fileURLToPath(import.meta.url), BUILD_INPUTS_MODULE]);
+  const howMade = [fileURLToPath(import.meta.url), KEEP_INSTALLED_LOCATION_MODULE, BUILD_INPUTS_MODULE];
+  await recordBuildInputs(dir, [...builtFrom, startEntry, ...howMade]);
   return start;
 }
 

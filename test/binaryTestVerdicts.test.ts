@@ -1,8 +1,9 @@
-// Start-up skips two of node-llama-cpp's steps where they decide nothing (patches/node-llama-cpp+3.21.1.patch): the
-// load test of a binary that passed it on this machine before, and, on the CPU, the simulated memory estimates.
+// Start-up skips three of node-llama-cpp's steps where they decide nothing (patches/node-llama-cpp+3.21.1.patch): the
+// load test of a binary that passed it on this machine before, on the CPU the simulated memory estimates, and reading
+// the tokenizer's vocabulary-sized arrays value by value.
 import { readdirSync, utimesSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { getLlama, LlamaLogLevel } from 'node-llama-cpp';
+import { getLlama, LlamaLogLevel, readGgufFileInfo } from 'node-llama-cpp';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { BINARY_TESTS_FOLDER, createBinaryTestVerdicts, type BinaryTestVerdicts } from '../src/engine/binaryTestVerdicts.js';
 import { loadLlama } from '../src/engine/loadModel.js';
@@ -104,5 +105,44 @@ describe('memory estimates on the CPU', () => {
     // …and as the engine loads llama.cpp on the CPU: the heuristic.
     const engine = await estimates((await loadLlama({ gpu: 'off', runtime: 'auto' })).llama);
     expect(engine.used).toEqual(engine.heuristic);
+  });
+});
+
+describe("the tokenizer's vocabulary-sized arrays", () => {
+  const LARGE = ['tokens', 'token_type', 'merges'] as const;
+
+  it('are read as their lengths only when asked, and every other value as before', async () => {
+    const file = inject('tinyModelPath');
+    const full = await readGgufFileInfo(file);
+    const lengthOnly = await readGgufFileInfo(file, { lengthOnlyKeys: LARGE.map((key) => `tokenizer.ggml.${key}`) });
+    const ggml = (info: typeof full) => info.metadata.tokenizer.ggml as unknown as Record<string, unknown[]>;
+    for (const key of LARGE) {
+      expect(ggml(full)[key]!.length).toBeGreaterThan(100);
+      expect(ggml(lengthOnly)[key]).toHaveLength(ggml(full)[key]!.length);
+      expect(Object.keys(ggml(lengthOnly)[key]!)).toEqual([]);
+    }
+    // Skipping the strings and numbers lands where reading them did: the keys after them and the tensors agree.
+    const { tokens: _tokens, token_type: _types, merges: _merges, ...rest } = ggml(full);
+    expect(ggml(lengthOnly)).toMatchObject(rest);
+    expect(lengthOnly.tensorInfo).toEqual(full.tensorInfo);
+    expect(lengthOnly.metadata.general).toEqual(full.metadata.general);
+  });
+
+  it('are read as their lengths only by the engine, whose tokenizer (llama.cpp\'s own) still works', async () => {
+    const { llama } = await loadLlama({ gpu: 'off', runtime: 'auto' });
+    try {
+      const model = await llama.loadModel({ modelPath: inject('tinyModelPath') });
+      try {
+        const tokens = model.fileInfo.metadata.tokenizer.ggml.tokens as unknown as unknown[];
+        expect(tokens.length).toBeGreaterThan(100);
+        expect(Object.keys(tokens)).toEqual([]);
+        const text = 'Hello there, how are you?';
+        expect(model.detokenize(model.tokenize(text))).toBe(text);
+      } finally {
+        await model.dispose();
+      }
+    } finally {
+      await llama.dispose();
+    }
   });
 });

@@ -8,6 +8,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { buildInputsUnchanged } from '../scripts/buildInputs.mjs';
 import { bundleService } from '../scripts/bundleService.js';
+import { BINARY_TESTS_FOLDER } from '../src/engine/binaryTestVerdicts.js';
 import { startService, stopProcess, type ServiceProcess } from './support/serviceProcess.js';
 import { createScratchDir } from './support/testApp.js';
 
@@ -85,13 +86,33 @@ describe("npm start's entry", () => {
     }
   }, 120_000);
 
+  it('runs node-llama-cpp compiled in, its binary test still forked from its installed module', async () => {
+    // node-llama-cpp tests a prebuilt binary in a child process that runs its own module file, found from
+    // import.meta.url: compiled in without keeping its installed location, it would warn that it cannot and load the
+    // binary untested. A fresh TASK_STATES_DIR holds no verdict of an earlier test, so this start tests the binary.
+    const manifest = JSON.parse(readFileSync(path.join(path.dirname(BUNDLE), 'build-inputs.json'), 'utf8')) as {
+      inputs: { file: string }[];
+    };
+    const files = manifest.inputs.map((input) => path.relative(ROOT, input.file));
+    expect(files).toContain('node_modules/node-llama-cpp/dist/index.js');
+    const states = path.join(scratch.dir, 'fresh-states');
+    const database = path.join(scratch.dir, 'fresh-states.db');
+    const service = await startService({ DATABASE_PATH: database, TASK_STATES_DIR: states, LLAMA_RUNTIME: 'prebuilt' }, { startFile });
+    running.push(service);
+    expect(readdirSync(path.join(states, BINARY_TESTS_FOLDER))).toHaveLength(1);
+    expect(service.stderr()).not.toContain('is not independent');
+    expect(service.stdout()).not.toContain('is not independent');
+  }, 120_000);
+
   it("lets npm start's prestart find the bundle up to date, naming what it was built from", async () => {
     const dir = path.dirname(BUNDLE);
     expect(await buildInputsUnchanged(dir)).toBe(true);
     const manifest = JSON.parse(readFileSync(path.join(dir, 'build-inputs.json'), 'utf8')) as { inputs: { file: string }[] };
     const files = manifest.inputs.map((input) => path.relative(ROOT, input.file));
     // Our sources, the packages compiled in, and how the bundle is made.
-    expect(files).toEqual(expect.arrayContaining(['src/main.ts', 'src/start.cts', 'scripts/bundleService.ts']));
+    expect(files).toEqual(
+      expect.arrayContaining(['src/main.ts', 'src/start.cts', 'scripts/bundleService.ts', 'scripts/keepInstalledLocation.ts']),
+    );
     expect(files.some((file) => file.startsWith('node_modules/graphql/'))).toBe(true);
   }, 60_000);
 

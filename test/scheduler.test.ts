@@ -299,6 +299,31 @@ describe('Scheduler', () => {
     expect(cycles.some((cycle) => cycle.generating === 0 && cycle.steps > 1)).toBe(true);
   });
 
+  it('lets new jobs fill a decode beside replies that have only just started, one chunk beside older ones', async () => {
+    // Three keys' 64-token queries arrive while a reply runs. Beside its first tokens (eight conversations opened
+    // together, whose verdicts end a few decodes apart) they take one decode together, up to the batch; beside a
+    // reply past them, one chunk a decode, so its pace holds.
+    const promptsBesideReplies = async (starting: boolean) => {
+      const cycles: CycleReport[] = [];
+      const scheduler = createScheduler({
+        laneCapacity: { chat: 4, prompt: 3 },
+        batching: { promptTokensBesideReplies: 80, promptTokensAlone: 512 },
+        onCycle: (report) => cycles.push(report),
+      });
+      const reply = async (job: JobContext) => {
+        for (let index = 0; index < 4; index += 1) await job.step(tick, { ...GENERATED, starting });
+      };
+      const query = async (job: JobContext) => job.step(tick, { tokens: 64, generating: false, sequence: 1 });
+      await Promise.all([
+        scheduler.submit({ kind: 'chat', lane: 'chat' }, reply),
+        ...['A', 'B', 'C'].map((key) => scheduler.submit({ kind: 'sentiment', lane: 'prompt', key }, query)),
+      ]);
+      return cycles.filter((cycle) => cycle.generating > 0).map((cycle) => cycle.steps - cycle.generating);
+    };
+    expect(await promptsBesideReplies(true)).toEqual([3, 0, 0, 0]);
+    expect(await promptsBesideReplies(false)).toEqual([1, 1, 1, 0]);
+  });
+
   it("serves keys in turn: a key with a backlog does not push another key's job behind all of it", async () => {
     const scheduler = createScheduler({ maxQueue: 16 });
     const order: string[] = [];

@@ -11,7 +11,17 @@ export interface StepShape {
   generating: boolean;
   /** The llama.cpp sequence id the step evaluates on: a cycle starts its steps in ascending order of it (see StepBatcher). */
   sequence: number;
+  /** One of a streamed reply's first `STARTING_REPLY_TOKENS` tokens (see `#chooseInteractive`). */
+  starting?: boolean;
 }
+
+/**
+ * A streamed reply's first tokens, during which new jobs' leading prompt steps may fill a decode beside it (when
+ * every reply in the cycle is this young): eight conversations opened together, whose verdicts end a few decodes
+ * apart, then start their replies in one or two decodes instead of one newcomer per decode. A reply past them keeps
+ * its pace (the small budget beside it); a young one waits at most this many decodes of a full batch.
+ */
+export const STARTING_REPLY_TOKENS = 8;
 
 /**
  * Prompt tokens a cycle of background steps may carry while people use the engine (an interactive job ran within
@@ -352,14 +362,19 @@ export class StepBatcher {
       first !== undefined &&
       leading.has(first.key) &&
       others.every(({ standing }) => standing - first.standing >= LIGHT_KEY_MARGIN_MS);
+    // Keys on a par (many new conversations at once) add their leading steps, up to the batch: one decode of all
+    // their prompts takes far less than a decode each. Another key's further-on work (a long job's later chunks)
+    // never joins, so it cannot lengthen a newcomer's decode.
+    const joining = prompts.filter((step) => step.leading);
     if (generating.length === 0) {
       const alone = this.#fill([], prompts, keys.slice(0, 1), this.#options.promptTokensAlone);
       if (light) return alone;
-      // Keys on a par (many new conversations at once) add their leading steps, up to the batch: one decode of all
-      // their prompts takes far less than a decode each. Another key's further-on work (a long job's later chunks)
-      // never joins, so it cannot lengthen a newcomer's decode.
-      const joining = prompts.filter((step) => step.leading);
       return this.#fill(alone, joining, keys.slice(1), this.#options.promptTokensAlone);
+    }
+    // Replies that have all only just started (a burst of new conversations): the newcomers' leading steps fill the
+    // batch beside them, as they would have alone had they come a decode sooner.
+    if (!light && joining.length > 0 && generating.every((step) => step.shape.starting === true)) {
+      return this.#fill(generating, joining, keys, this.#options.promptTokensAlone);
     }
     // Beside the replies, keys on a par share the small prompt budget, which gets all their prompts through sooner.
     const besideReplies = light ? keys.slice(0, 1) : keys;

@@ -2,6 +2,7 @@
 import type { LlamaContextSequence, Token } from 'node-llama-cpp';
 import type { JobContext } from './Scheduler.js';
 import { sequenceIdOf } from './sequenceIds.js';
+import { STARTING_REPLY_TOKENS } from './StepBatcher.js';
 import { syncSequence } from './syncSequence.js';
 
 export type EvaluateOptions = NonNullable<Parameters<LlamaContextSequence['evaluate']>[1]>;
@@ -36,10 +37,12 @@ export async function* generateTokens(
     });
     onPromptEvaluated(synced.evaluated);
     let next = synced.value;
-    const tokenStep = { ...(job.kind === 'chat' ? STREAMED_TOKEN : UNSTREAMED_TOKEN), sequence: sequenceIdOf(sequence) };
-    while (!next.done) {
+    const streamed = job.kind === 'chat';
+    const tokenStep = { ...(streamed ? STREAMED_TOKEN : UNSTREAMED_TOKEN), sequence: sequenceIdOf(sequence) };
+    const startingStep = { ...tokenStep, starting: streamed };
+    for (let generated = 1; !next.done; generated += 1) {
       yield next.value;
-      next = await job.step(() => generator!.next(), tokenStep);
+      next = await job.step(() => generator!.next(), generated < STARTING_REPLY_TOKENS ? startingStep : tokenStep);
     }
   } finally {
     await generator?.return();
